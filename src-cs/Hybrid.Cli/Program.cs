@@ -1,0 +1,30 @@
+using System.CommandLine;
+using Hybrid;
+using Hybrid.Cli;
+
+// Natives first: a failed first touch of TorchSharp poisons it for the process.
+Runtime.init();
+
+var root = new RootCommand("""
+    hybrid: simulate and train energy-based networks (predictive coding: sPC, ePC, muPC;
+    modern Hopfield networks; hierarchical associative memories).
+    """);
+root.Options.Add(CommonOptions.Json);
+root.Options.Add(CommonOptions.Data);
+root.Options.Add(CommonOptions.Device);
+root.Options.Add(CommonOptions.Threads);
+root.Subcommands.Add(InfoCommand.Create());
+root.Subcommands.Add(DataCommands.Create());
+
+var parsed = root.Parse(args);
+var threads = parsed.GetValue(CommonOptions.Threads);
+if (threads > 0) Runtime.setThreads(threads);
+try
+{
+    return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Exception e) when (Errors.IsUserError(e))
+{
+    Output.Error(Errors.Describe(e));
+    return 2;
+}

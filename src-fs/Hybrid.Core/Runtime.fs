@@ -1,0 +1,140 @@
+/// Runtime services: native loading, device and precision selection, explicit
+/// random generators, and the tensor scope discipline the rest of the code follows.
+namespace Hybrid
+
+open System
+open TorchSharp
+
+/// Which device to compute on. `Auto` picks CUDA when it is available, else the CPU.
+[<RequireQualifiedAccess>]
+type DeviceChoice =
+    | Auto
+    | Cpu
+    | Cuda
+
+    override this.ToString() =
+        match this with
+        | Auto -> "auto"
+        | Cpu -> "cpu"
+        | Cuda -> "cuda"
+
+    /// Parses `auto`, `cpu` or `cuda` (case-insensitive).
+    static member Parse(s: string) =
+        match (if isNull s then "" else s.Trim().ToLowerInvariant()) with
+        | "auto" -> Auto
+        | "cpu" -> Cpu
+        | "cuda" | "gpu" -> Cuda
+        | other -> invalidArg "device" (sprintf "unknown device '%s' (expected auto, cpu or cuda)" other)
+
+/// Floating-point precision of parameters and states.
+[<RequireQualifiedAccess>]
+type Precision =
+    | Float32
+    | Float64
+
+    override this.ToString() =
+        match this with
+        | Float32 -> "float32"
+        | Float64 -> "float64"
+
+    /// Parses `float32`/`f32`/`single` or `float64`/`f64`/`double`.
+    static member Parse(s: string) =
+        match (if isNull s then "" else s.Trim().ToLowerInvariant()) with
+        | "float32" | "f32" | "single" | "float" -> Float32
+        | "float64" | "f64" | "double" -> Float64
+        | other -> invalidArg "precision" (sprintf "unknown precision '%s' (expected float32 or float64)" other)
+
+    /// The TorchSharp scalar type.
+    member this.ScalarType =
+        match this with
+        | Float32 -> torch.ScalarType.Float32
+        | Float64 -> torch.ScalarType.Float64
+
+/// Process-wide runtime services.
+module Runtime =
+    /// Loads the native libraries (see `Hybrid.Native`). Every entry point calls
+    /// this before touching TorchSharp; calling it again is free.
+    let init () = Native.ensureLoaded () |> ignore
+
+    /// True when a CUDA device can be used.
+    let cudaAvailable () =
+        init ()
+        try torch.cuda.is_available () with _ -> false
+
+    /// Resolves a device choice. `Cuda` without a CUDA device is an error; `Auto` falls back to the CPU.
+    let device (choice: DeviceChoice) : torch.Device =
+        init ()
+        match choice with
+        | DeviceChoice.Cpu -> torch.CPU
+        | DeviceChoice.Cuda ->
+            if cudaAvailable () then torch.CUDA
+            else invalidOp "device 'cuda' was requested but no CUDA device is available (this build ships the CPU natives of libtorch; see README, 'CUDA')"
+        | DeviceChoice.Auto -> if cudaAvailable () then torch.CUDA else torch.CPU
+
+    /// Number of intra-op threads libtorch uses.
+    let threads () = init (); torch.get_num_threads ()
+
+    /// Sets the number of intra-op threads (values below 1 are ignored).
+    let setThreads (n: int) = init (); if n >= 1 then torch.set_num_threads n
+
+    /// libtorch's version string.
+    let libtorchVersion () = init (); torch.__version__
+
+    /// Hybrid's version.
+    let version =
+        let v = typeof<DeviceChoice>.Assembly.GetName().Version
+        sprintf "%d.%d.%d" v.Major v.Minor v.Build
+
+/// Explicit random generators. Nothing in Hybrid uses torch's global seed, so
+/// runs are reproducible from their seed and tests can run in parallel.
+module Rng =
+    /// A torch generator seeded with `seed` on `device`.
+    let generator (seed: int64) (device: torch.Device) : torch.Generator =
+        Runtime.init ()
+        new torch.Generator(uint64 seed, device)
+
+    /// Derives a child seed from a seed and a stream name (stable across runs
+    /// and platforms; FNV-1a over the name mixed with the seed by SplitMix64).
+    let derive (seed: int64) (stream: string) : int64 =
+        let mutable h = 14695981039346656037UL
+        for c in stream do
+            h <- (h ^^^ uint64 c) * 1099511628211UL
+        let mutable z = uint64 seed + h + 0x9E3779B97F4A7C15UL
+        z <- (z ^^^ (z >>> 30)) * 0xBF58476D1CE4E5B9UL
+        z <- (z ^^^ (z >>> 27)) * 0x94D049BB133111EBUL
+        int64 ((z ^^^ (z >>> 31)) &&& 0x7FFFFFFFFFFFFFFFUL)
+
+    /// A .NET random number generator derived from a seed and a stream name.
+    let random (seed: int64) (stream: string) = Random(int (derive seed stream % int64 Int32.MaxValue))
+
+/// The tensor scope discipline: each step runs inside a dispose scope; values
+/// that must outlive it are moved out explicitly.
+module Scope =
+    /// Runs `f` inside a fresh dispose scope; tensors created in it and not moved
+    /// out are disposed when it ends. Use for steps that return .NET values.
+    let run (f: unit -> 'T) : 'T =
+        Runtime.init ()
+        use _ = torch.NewDisposeScope()
+        f ()
+
+    /// Runs `f` inside a fresh dispose scope and moves the returned tensor out of it.
+    let keep (f: unit -> torch.Tensor) : torch.Tensor =
+        Runtime.init ()
+        use _ = torch.NewDisposeScope()
+        (f ()).MoveToOuterDisposeScope()
+
+    /// Runs `f` inside a fresh dispose scope and moves every returned tensor out of it.
+    let keepAll (f: unit -> torch.Tensor[]) : torch.Tensor[] =
+        Runtime.init ()
+        use _ = torch.NewDisposeScope()
+        f () |> Array.map (fun t -> t.MoveToOuterDisposeScope())
+
+    /// Replaces a long-lived tensor: detaches the new value from every scope and
+    /// disposes the old one.
+    let replace (slot: byref<torch.Tensor>) (value: torch.Tensor) =
+        let old = slot
+        slot <- value.DetachFromDisposeScope()
+        if not (isNull old) && not (obj.ReferenceEquals(old, value)) then old.Dispose()
+
+    /// Reads a scalar tensor as a float.
+    let scalar (t: torch.Tensor) : float = t.to_type(torch.ScalarType.Float64).item<float> ()
