@@ -5,6 +5,15 @@ namespace Hybrid
 open System
 open TorchSharp
 
+/// A TorchSharp tensor.
+type Tensor = torch.Tensor
+/// A TorchSharp device.
+type Device = torch.Device
+/// A TorchSharp random generator.
+type Generator = torch.Generator
+/// A TorchSharp element type.
+type ScalarType = torch.ScalarType
+
 /// Which device to compute on. `Auto` picks CUDA when it is available, else the CPU.
 [<RequireQualifiedAccess>]
 type DeviceChoice =

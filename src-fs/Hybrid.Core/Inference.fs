@@ -1,0 +1,288 @@
+/// Inference: T steps of gradient descent on the energy, either on the states
+/// (sPC, SPEC.md 1.1) or on the errors of the perturbed forward pass (ePC,
+/// SPEC.md 1.4). Both are the same energy under two parameterisations.
+namespace Hybrid
+
+open System
+open TorchSharp
+
+/// Which variables inference descends on.
+[<RequireQualifiedAccess>]
+type Reparam =
+    /// sPC: the hidden states h_1..h_{L-1}.
+    | States
+    /// ePC: the errors e_1..e_{L-1} of h_l = f(h_{l-1}) + e_l; dE/de by backpropagation.
+    | Errors
+
+    override this.ToString() =
+        match this with
+        | States -> "spc"
+        | Errors -> "epc"
+
+    /// Parses `spc`/`states` or `epc`/`errors`.
+    static member Parse(s: string) =
+        match s.Trim().ToLowerInvariant() with
+        | "spc" | "states" | "state" -> States
+        | "epc" | "errors" | "error" -> Errors
+        | other -> invalidArg "reparam" (sprintf "unknown reparameterisation '%s' (expected spc or epc)" other)
+
+/// Inference settings.
+type InferenceOptions =
+    { /// T, the number of steps (at least 1).
+      Steps: int
+      /// Step size alpha (sPC) or eta (ePC).
+      StepSize: float
+      /// Heavy-ball momentum on the variables (0: plain SGD).
+      Momentum: float
+      /// Stop early when the relative energy change of a step falls below this.
+      Tolerance: float option
+      /// Record per-step energies, per-layer energies and per-layer update norms.
+      Record: bool
+      /// Which variables to descend on.
+      Reparam: Reparam
+      /// The energy may not exceed this multiple of its starting value (divergence).
+      DivergenceFactor: float
+      /// Whether h_0 is a free variable too (generative models).
+      InputFree: bool }
+
+    /// Checks the settings; the message names the bad value.
+    member this.Validate() =
+        if this.Steps < 1 then invalidArg "T" (sprintf "the number of inference steps T must be at least 1, got %d" this.Steps)
+        if not (this.StepSize > 0.0) then invalidArg "stepSize" (sprintf "the inference step size must be positive, got %g" this.StepSize)
+        if not (this.Momentum >= 0.0 && this.Momentum < 1.0) then invalidArg "momentum" (sprintf "inference momentum must be in [0,1), got %g" this.Momentum)
+        match this.Tolerance with
+        | Some t when not (t > 0.0) -> invalidArg "tolerance" (sprintf "the early-stop tolerance must be positive, got %g" t)
+        | _ -> ()
+        if this.Reparam = Reparam.Errors && this.InputFree then
+            invalidArg "reparam" "ePC needs a clamped input (a forward pass from h_0); use sPC for generative models"
+
+module InferenceOptions =
+    /// T steps of plain SGD with step size `stepSize` on the states.
+    let spc (steps: int) (stepSize: float) =
+        { Steps = steps
+          StepSize = stepSize
+          Momentum = 0.0
+          Tolerance = None
+          Record = false
+          Reparam = Reparam.States
+          DivergenceFactor = 1e4
+          InputFree = false }
+
+    /// T steps of plain SGD with step size `stepSize` on the errors.
+    let epc (steps: int) (stepSize: float) = { spc steps stepSize with Reparam = Reparam.Errors }
+
+/// Where and why inference diverged.
+type DivergenceInfo =
+    { /// The hidden layer (1-based; L for the output term) whose energy is bad, when one is.
+      Layer: int option
+      /// The inference step (1-based).
+      Step: int
+      /// The training batch (0-based), when known.
+      Batch: int option
+      /// The energy that was seen.
+      Energy: float
+      /// The step size in use.
+      StepSize: float
+      /// The reparameterisation in use.
+      Reparam: Reparam }
+
+    member this.Message =
+        let where =
+            match this.Layer with
+            | Some l -> sprintf " in layer %d" l
+            | None -> ""
+        let batch =
+            match this.Batch with
+            | Some b -> sprintf ", batch %d" b
+            | None -> ""
+        let name = if this.Reparam = Reparam.Errors then "eta" else "alpha"
+        if Double.IsFinite this.Energy then
+            sprintf "%O inference diverged: the energy grew to %g%s at step %d%s with step size %s = %g; lower it"
+                this.Reparam this.Energy where this.Step batch name this.StepSize
+        else
+            sprintf "%O inference diverged: non-finite energy (%g)%s at step %d%s with step size %s = %g"
+                this.Reparam this.Energy where this.Step batch name this.StepSize
+
+/// Inference (or training) left the finite, bounded region.
+exception DivergenceError of DivergenceInfo with
+    override this.Message = this.Data0.Message
+
+/// The outcome of inference.
+type InferenceResult =
+    { /// Final states, detached: L entries, the input first.
+      States: Tensor[]
+      /// Predictions at the final states with their graph to the parameters, when
+      /// inference computed them on the way (ePC's closing sweep); else None.
+      Predictions: Tensor[] option
+      /// Steps actually run (early stop may end before T).
+      Steps: int
+      /// F at the start of each step (recorded runs only).
+      Energies: float[]
+      /// Per step, the energy terms (hidden layers, then the output; recorded runs only).
+      LayerEnergies: float[][]
+      /// Per step, ||h_l^(t) - h_l^(t-1)|| for each hidden layer (recorded runs only; index 0 is h_0 when it is free).
+      UpdateNorms: float[][] }
+
+module Inference =
+    let private check (opts: InferenceOptions) (batch: int option) (step: int) (first: float) (terms: Tensor[]) (value: float) =
+        let bad = not (Double.IsFinite value) || (step > 1 && value > opts.DivergenceFactor * max first 1e-12)
+        if bad then
+            let vs = Energy.values terms
+            let layer =
+                if Double.IsFinite value then None
+                else vs |> Array.tryFindIndex (fun v -> not (Double.IsFinite v)) |> Option.map (fun i -> i + 1)
+            raise (DivergenceError { Layer = layer; Step = step; Batch = batch; Energy = value; StepSize = opts.StepSize; Reparam = opts.Reparam })
+
+    let private converged (opts: InferenceOptions) (previous: float) (current: float) =
+        match opts.Tolerance with
+        | Some tol -> abs (previous - current) <= tol * max (abs previous) 1e-30
+        | None -> false
+
+    /// sPC: SGD on the states from `init`.
+    let private states (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) =
+        let L = net.Depth
+        let hs = Array.copy init.States
+        if opts.InputFree then hs[0] <- hs[0].detach().requires_grad_(true)
+        let first = if opts.InputFree then 0 else 1
+        let vars = [| for l in first .. L - 1 -> hs[l] |]
+        let velocity: Tensor[] = Array.zeroCreate vars.Length
+        let energies = ResizeArray()
+        let layerEnergies = ResizeArray()
+        let norms = ResizeArray()
+        let mutable start = nan
+        let mutable previous = nan
+        let mutable steps = 0
+        let mutable stop = false
+        while not stop && steps < opts.Steps do
+            let t = steps + 1
+            use _ = torch.NewDisposeScope()
+            let mus =
+                Array.init L (fun i ->
+                    match init.Predictions[i] with
+                    | Some p when t = 1 && not opts.InputFree -> p
+                    | _ -> net.Blocks[i].Forward hs[i])
+            let terms = Energy.terms net hs mus target
+            let F = Energy.total terms
+            let value = Scope.scalar F
+            if t = 1 then start <- value
+            check opts batch t start terms value
+            if opts.Record then
+                energies.Add value
+                layerEnergies.Add(Energy.values terms)
+            let grads = torch.autograd.grad([| F |], vars, allow_unused = true)
+            use _ = torch.no_grad ()
+            let stepNorms = Array.zeroCreate vars.Length
+            for i in 0 .. vars.Length - 1 do
+                let g = grads[i]
+                if not (isNull g) then
+                    let update =
+                        if opts.Momentum > 0.0 then
+                            if isNull velocity[i] then velocity[i] <- g.clone().DetachFromDisposeScope()
+                            else velocity[i].mul_(opts.Momentum.ToScalar()).add_(g) |> ignore
+                            velocity[i]
+                        else g
+                    vars[i].add_(update, alpha = -opts.StepSize) |> ignore
+                    if opts.Record then stepNorms[i] <- opts.StepSize * Scope.scalar (update.norm())
+            if opts.Record then norms.Add stepNorms
+            steps <- t
+            if converged opts previous value then stop <- true
+            previous <- value
+        for v in velocity do
+            if not (isNull v) then v.Dispose()
+        { States = hs |> Array.map (fun h -> h.detach())
+          Predictions = None
+          Steps = steps
+          Energies = energies.ToArray()
+          LayerEnergies = layerEnergies.ToArray()
+          UpdateNorms = norms.ToArray() }
+
+    /// The perturbed forward pass h_l = f(h_{l-1}) + e_l; returns states and predictions.
+    let private sweep (net: Network) (x: Tensor) (es: Tensor[]) (detachStates: bool) =
+        let L = net.Depth
+        let hs = Array.zeroCreate<Tensor> L
+        let mus = Array.zeroCreate<Tensor> L
+        hs[0] <- x
+        for l in 1 .. L do
+            mus[l - 1] <- net.Blocks[l - 1].Forward hs[l - 1]
+            if l < L then
+                let h = mus[l - 1] + es[l - 1]
+                hs[l] <- if detachStates then h.detach() else h
+        hs, mus
+
+    /// ePC: SGD on the errors, starting from e_l = h_l^(0) - f(h_{l-1}^(0)).
+    let private errors (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) =
+        let L = net.Depth
+        let x = init.States[0]
+        let es =
+            use _ = torch.no_grad ()
+            Array.init (L - 1) (fun i ->
+                let mu =
+                    match init.Predictions[i] with
+                    | Some p -> p.detach()
+                    | None -> net.Blocks[i].Forward init.States[i]
+                (init.States[i + 1].detach() - mu).detach().requires_grad_(true))
+        let velocity: Tensor[] = Array.zeroCreate es.Length
+        let energies = ResizeArray()
+        let layerEnergies = ResizeArray()
+        let norms = ResizeArray()
+        let mutable before: Tensor[] = if opts.Record then init.States |> Array.skip 1 |> Array.map (fun h -> h.detach()) else [||]
+        let mutable start = nan
+        let mutable previous = nan
+        let mutable steps = 0
+        let mutable stop = false
+        while not stop && steps < opts.Steps do
+            let t = steps + 1
+            use _ = torch.NewDisposeScope()
+            let _, mus = sweep net x es false
+            let hidden = es |> Array.map (fun e -> 0.5 * e.square().sum())
+            let output =
+                match target with
+                | Some y -> Network.outputLoss net.Loss mus[L - 1] y
+                | None -> torch.zeros([||], dtype = net.Precision.ScalarType, device = net.Device)
+            let terms = Array.append hidden [| output |]
+            let E = Energy.total terms
+            let value = Scope.scalar E
+            if t = 1 then start <- value
+            check opts batch t start terms value
+            if opts.Record then
+                energies.Add value
+                layerEnergies.Add(Energy.values terms)
+            let grads = torch.autograd.grad([| E |], es, allow_unused = true)
+            use _ = torch.no_grad ()
+            for i in 0 .. es.Length - 1 do
+                let g = grads[i]
+                if not (isNull g) then
+                    let update =
+                        if opts.Momentum > 0.0 then
+                            if isNull velocity[i] then velocity[i] <- g.clone().DetachFromDisposeScope()
+                            else velocity[i].mul_(opts.Momentum.ToScalar()).add_(g) |> ignore
+                            velocity[i]
+                        else g
+                    es[i].add_(update, alpha = -opts.StepSize) |> ignore
+            if opts.Record then
+                let after, _ = sweep net x es true
+                let h = after |> Array.skip 1
+                norms.Add(Array.map2 (fun (a: Tensor) (b: Tensor) -> Scope.scalar ((a - b).norm())) h before)
+                before <- h |> Array.map (fun t -> t.MoveToOuterDisposeScope())
+            steps <- t
+            if converged opts previous value then stop <- true
+            previous <- value
+        for v in velocity do
+            if not (isNull v) then v.Dispose()
+        // The closing sweep: states at the final errors, and predictions with their
+        // graph to the parameters, which the weight update reuses.
+        let hs, mus = sweep net x (es |> Array.map (fun e -> e.detach())) true
+        { States = hs
+          Predictions = Some mus
+          Steps = steps
+          Energies = energies.ToArray()
+          LayerEnergies = layerEnergies.ToArray()
+          UpdateNorms = norms.ToArray() }
+
+    /// Runs inference from `init` towards the minimum of F for the clamped `target`
+    /// (None: output free). `batch` is named in divergence errors.
+    let run (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) : InferenceResult =
+        opts.Validate()
+        match opts.Reparam with
+        | Reparam.States -> states net opts init target batch
+        | Reparam.Errors -> errors net opts init target batch

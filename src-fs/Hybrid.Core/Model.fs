@@ -1,0 +1,315 @@
+/// Networks as chains of blocks f_0..f_{L-1} (SPEC.md 1.1): block l maps the
+/// state h_l to the prediction mu_{l+1} of the layer above. The same network is
+/// trained by backpropagation (a plain forward pass) or by predictive coding.
+namespace Hybrid
+
+open System
+open TorchSharp
+open TorchSharp.Modules
+
+/// Element-wise activation functions.
+[<RequireQualifiedAccess>]
+type Activation =
+    | Identity
+    | Relu
+    | LeakyRelu
+    | Gelu
+    | Elu
+    | Tanh
+    | Sigmoid
+
+    override this.ToString() =
+        match this with
+        | Identity -> "identity"
+        | Relu -> "relu"
+        | LeakyRelu -> "leaky_relu"
+        | Gelu -> "gelu"
+        | Elu -> "elu"
+        | Tanh -> "tanh"
+        | Sigmoid -> "sigmoid"
+
+    /// All activations, in a fixed order.
+    static member All = [ Identity; Relu; LeakyRelu; Gelu; Elu; Tanh; Sigmoid ]
+
+    /// Parses an activation name (`leaky_relu`, `gelu`, ...).
+    static member Parse(s: string) =
+        let k = (if isNull s then "" else s.Trim().ToLowerInvariant().Replace("-", "_"))
+        match Activation.All |> List.tryFind (fun a -> string a = k) with
+        | Some a -> a
+        | None ->
+            invalidArg "activation"
+                (sprintf "unknown activation '%s' (expected one of %s)" s (String.Join(", ", Activation.All |> List.map string)))
+
+    /// Applies the activation.
+    member this.Apply(x: Tensor) : Tensor =
+        match this with
+        | Identity -> x
+        | Relu -> torch.nn.functional.relu x
+        | LeakyRelu -> torch.nn.functional.leaky_relu(x, 0.01)
+        | Gelu -> torch.nn.functional.gelu x
+        | Elu -> torch.nn.functional.elu(x, 1.0)
+        | Tanh -> torch.tanh x
+        | Sigmoid -> torch.sigmoid x
+
+/// The output term of the energy.
+[<RequireQualifiedAccess>]
+type Loss =
+    /// 1/2 ||mu_L - y||^2 (Gaussian output; y clamped at the output).
+    | SquaredError
+    /// Cross-entropy of softmax(mu_L) against y (one-hot or probabilities).
+    | CrossEntropy
+
+    override this.ToString() =
+        match this with
+        | SquaredError -> "mse"
+        | CrossEntropy -> "ce"
+
+    /// Parses `mse`/`squared_error` or `ce`/`cross_entropy`.
+    static member Parse(s: string) =
+        match s.Trim().ToLowerInvariant().Replace("-", "_") with
+        | "mse" | "squared_error" | "se" -> SquaredError
+        | "ce" | "cross_entropy" | "xent" -> CrossEntropy
+        | other -> invalidArg "loss" (sprintf "unknown loss '%s' (expected mse or ce)" other)
+
+/// Scalings of a residual MLP (SPEC.md 1.5): `Sp` standard, `MuPC` depth-stable, `Ntp` neural tangent.
+[<RequireQualifiedAccess>]
+type Parameterisation =
+    | Sp
+    | MuPC
+    | Ntp
+
+    override this.ToString() =
+        match this with
+        | Sp -> "sp"
+        | MuPC -> "mupc"
+        | Ntp -> "ntp"
+
+    /// Parses `sp`, `mupc` or `ntp`.
+    static member Parse(s: string) =
+        match s.Trim().ToLowerInvariant() with
+        | "sp" | "standard" -> Sp
+        | "mupc" | "mu_pc" | "μpc" -> MuPC
+        | "ntp" -> Ntp
+        | other -> invalidArg "parameterisation" (sprintf "unknown parameterisation '%s' (expected sp, mupc or ntp)" other)
+
+    /// The scalings (a_1, a_hidden, a_L) for input dimension D, width N and L weight layers.
+    member this.Scalings(inputDim: int, width: int, layers: int) =
+        match this with
+        | Sp -> 1.0, 1.0, 1.0
+        | MuPC -> 1.0 / sqrt (float inputDim), 1.0 / sqrt (float width * float layers), 1.0 / float width
+        | Ntp -> 1.0 / sqrt (float inputDim), 1.0 / sqrt (float width), 1.0 / sqrt (float width)
+
+/// A convolutional layer of a `ConvNet`: output channels and whether a 2x2 max-pool follows.
+type ConvLayer = { Channels: int; Pool: bool }
+
+/// Network architectures. Input shape and number of outputs come from the data.
+[<RequireQualifiedAccess>]
+type Architecture =
+    /// Fully connected: hidden widths; h_l = act(W_l h_{l-1} + b_l), a linear output layer.
+    | Mlp of widths: int list * activation: Activation
+    /// Residual MLP with `layers` weight layers of width `width` (SPEC.md 1.5):
+    /// z_1 = a_1 W_1 x, z_l = z_{l-1} + a_l W_l act(z_{l-1}), z_L = a_L W_L act(z_{L-1}).
+    | ResidualMlp of width: int * layers: int * activation: Activation * parameterisation: Parameterisation
+    /// Convolutional: 3x3 same-padding convolutions (each followed by the activation
+    /// and an optional 2x2 max-pool), then fully connected layers.
+    | ConvNet of convs: ConvLayer list * dense: int list * activation: Activation
+
+    /// The AlexNet-style network for 32x32x3 inputs used in the paper's CIFAR-10 experiment.
+    static member AlexNet(activation: Activation) =
+        ConvNet(
+            [ { Channels = 64; Pool = true }
+              { Channels = 192; Pool = true }
+              { Channels = 384; Pool = false }
+              { Channels = 256; Pool = false }
+              { Channels = 256; Pool = true } ],
+            [ 1024; 1024 ],
+            activation)
+
+    /// The paper's 5-layer MLP (four hidden layers) of the given width.
+    static member PaperMlp(width: int, activation: Activation) = Mlp(List.replicate 4 width, activation)
+
+    override this.ToString() =
+        match this with
+        | Mlp(ws, a) -> sprintf "mlp[%s] %O" (String.Join(",", ws)) a
+        | ResidualMlp(w, l, a, p) -> sprintf "resmlp width %d, %d layers, %O, %O" w l a p
+        | ConvNet(cs, ds, a) ->
+            let c = cs |> List.map (fun c -> if c.Pool then sprintf "%dp" c.Channels else string c.Channels)
+            sprintf "conv[%s] dense[%s] %O" (String.Join(",", c)) (String.Join(",", ds)) a
+
+    /// Checks the architecture; the message names what is wrong.
+    member this.Validate() =
+        let positive what (v: int) = if v < 1 then invalidArg "architecture" (sprintf "%s must be at least 1, got %d" what v)
+        match this with
+        | Mlp(ws, _) -> ws |> List.iteri (fun i w -> positive (sprintf "width of hidden layer %d" (i + 1)) w)
+        | ResidualMlp(w, l, _, _) ->
+            positive "width" w
+            if l < 3 then invalidArg "architecture" (sprintf "a residual MLP needs at least 3 weight layers (input, residual, output), got %d" l)
+        | ConvNet(cs, ds, _) ->
+            if cs.IsEmpty then invalidArg "architecture" "a conv net needs at least one convolution"
+            cs |> List.iteri (fun i c -> positive (sprintf "channels of convolution %d" (i + 1)) c.Channels)
+            ds |> List.iteri (fun i w -> positive (sprintf "width of dense layer %d" (i + 1)) w)
+
+/// How a block computes mu = f(h). Dense: `residual? h : 0 + post(scale * (W pre(h) + b))`.
+[<RequireQualifiedAccess>]
+type BlockKind =
+    | Dense of pre: Activation * post: Activation * scale: float * residual: bool
+    | Conv of post: Activation * pool: bool
+
+/// One block f_l with its parameters.
+type Block =
+    { Kind: BlockKind
+      Weight: Parameter
+      Bias: Parameter option
+      /// Per-sample shape of the block's output.
+      OutShape: int64[] }
+
+    /// Applies the block to a batch.
+    member this.Forward(h: Tensor) : Tensor =
+        match this.Kind with
+        | BlockKind.Dense(pre, post, scale, residual) ->
+            let input = if h.dim () > 2L then h.flatten(1L) else h
+            let z = torch.nn.functional.linear(pre.Apply input, this.Weight, (match this.Bias with Some b -> b :> Tensor | None -> null))
+            let z = if scale = 1.0 then z else z * scale
+            let y = post.Apply z
+            if residual then input + y else y
+        | BlockKind.Conv(post, pool) ->
+            let z = torch.nn.functional.conv2d(h, this.Weight, (match this.Bias with Some b -> b :> Tensor | None -> null), padding = [| 1L; 1L |])
+            let y = post.Apply z
+            if pool then torch.nn.functional.max_pool2d(y, 2L, 2L) else y
+
+    /// The block's parameters.
+    member this.Parameters: Parameter list =
+        [ yield this.Weight
+          match this.Bias with
+          | Some b -> yield b
+          | None -> () ]
+
+/// A network: blocks f_0..f_{L-1}, its loss and where its tensors live. Owns its parameters.
+type Network =
+    { Architecture: Architecture
+      /// Per-sample input shape.
+      InputShape: int64[]
+      /// Number of outputs.
+      Outputs: int
+      Blocks: Block[]
+      Loss: Loss
+      Device: Device
+      Precision: Precision }
+
+    /// L, the number of blocks (weight layers). Hidden layers are 1..L-1.
+    member this.Depth = this.Blocks.Length
+
+    /// All parameters in block order.
+    member this.Parameters: Parameter list = this.Blocks |> Array.toList |> List.collect (fun b -> b.Parameters)
+
+    /// Per-sample shape of state l (0 = input, L = output).
+    member this.StateShape(l: int) = if l = 0 then this.InputShape else this.Blocks[l - 1].OutShape
+
+    /// The plain forward pass: mu_L from x.
+    member this.Forward(x: Tensor) : Tensor = this.Blocks |> Array.fold (fun h b -> b.Forward h) x
+
+    /// Number of scalar parameters.
+    member this.ParameterCount = this.Parameters |> List.sumBy (fun p -> p.numel ())
+
+    interface IDisposable with
+        member this.Dispose() =
+            for p in this.Parameters do
+                p.Dispose()
+
+module Network =
+    let private param (t: Tensor) = (new Parameter(t, true)).DetachFromDisposeScope() :?> Parameter
+
+    /// Kaiming-uniform (PyTorch's default): U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    let private uniform (g: Generator) (dtype: ScalarType) (device: Device) (fanIn: int64) (shape: int64[]) =
+        let bound = 1.0 / sqrt (float fanIn)
+        (torch.rand(shape, dtype = dtype, device = device, generator = g) * (2.0 * bound) - bound)
+
+    let private gaussian (g: Generator) (dtype: ScalarType) (device: Device) (shape: int64[]) =
+        torch.randn(shape, dtype = dtype, device = device, generator = g)
+
+    /// Builds a network for inputs of per-sample shape `inputShape` and `outputs`
+    /// outputs, with parameters drawn from `seed`.
+    let create (architecture: Architecture) (loss: Loss) (inputShape: int64[]) (outputs: int) (precision: Precision) (device: Device) (seed: int64) : Network =
+        Runtime.init ()
+        architecture.Validate()
+        if outputs < 1 then invalidArg "outputs" (sprintf "the network needs at least 1 output, got %d" outputs)
+        use _ = torch.NewDisposeScope()
+        use g = Rng.generator seed torch.CPU
+        let dtype = precision.ScalarType
+        let onDevice (t: Tensor) = t.``to``(device)
+        let inputSize = inputShape |> Array.fold (*) 1L
+        let dense (inF: int64) (outF: int64) (pre: Activation) (post: Activation) (scale: float) (residual: bool) (bias: bool) (gaussianInit: bool) =
+            let w =
+                if gaussianInit then gaussian g dtype torch.CPU [| outF; inF |]
+                else uniform g dtype torch.CPU inF [| outF; inF |]
+            { Kind = BlockKind.Dense(pre, post, scale, residual)
+              Weight = param (onDevice w)
+              Bias = if bias then Some(param (onDevice (uniform g dtype torch.CPU inF [| outF |]))) else None
+              OutShape = [| outF |] }
+        let blocks =
+            match architecture with
+            | Architecture.Mlp(widths, act) ->
+                let sizes = inputSize :: (widths |> List.map int64) @ [ int64 outputs ]
+                sizes
+                |> List.pairwise
+                |> List.mapi (fun i (a, b) ->
+                    let last = i = sizes.Length - 2
+                    dense a b Activation.Identity (if last then Activation.Identity else act) 1.0 false true false)
+            | Architecture.ResidualMlp(width, layers, act, p) ->
+                let a1, ah, aL = p.Scalings(int inputSize, width, layers)
+                let gaussianInit = p <> Parameterisation.Sp
+                let n = int64 width
+                [ yield dense inputSize n Activation.Identity Activation.Identity a1 false false gaussianInit
+                  for _ in 2 .. layers - 1 do
+                      yield dense n n act Activation.Identity ah true false gaussianInit
+                  yield dense n (int64 outputs) act Activation.Identity aL false false gaussianInit ]
+            | Architecture.ConvNet(convs, denses, act) ->
+                if inputShape.Length <> 3 then
+                    invalidArg "architecture" (sprintf "a conv net needs image inputs [channels; height; width], got a shape of rank %d" inputShape.Length)
+                let mutable c = inputShape[0]
+                let mutable h = inputShape[1]
+                let mutable w = inputShape[2]
+                let convBlocks =
+                    [ for cl in convs ->
+                          let outC = int64 cl.Channels
+                          let fanIn = c * 9L
+                          let weight = uniform g dtype torch.CPU fanIn [| outC; c; 3L; 3L |]
+                          let bias = uniform g dtype torch.CPU fanIn [| outC |]
+                          if cl.Pool then
+                              if h < 2L || w < 2L then invalidArg "architecture" (sprintf "input %dx%d is too small for another 2x2 pool" h w)
+                              h <- h / 2L
+                              w <- w / 2L
+                          c <- outC
+                          { Kind = BlockKind.Conv(act, cl.Pool)
+                            Weight = param (onDevice weight)
+                            Bias = Some(param (onDevice bias))
+                            OutShape = [| outC; h; w |] } ]
+                let flat = c * h * w
+                let sizes = flat :: (denses |> List.map int64) @ [ int64 outputs ]
+                let denseBlocks =
+                    sizes
+                    |> List.pairwise
+                    |> List.mapi (fun i (a, b) ->
+                        let last = i = sizes.Length - 2
+                        dense a b Activation.Identity (if last then Activation.Identity else act) 1.0 false true false)
+                convBlocks @ denseBlocks
+        { Architecture = architecture
+          InputShape = inputShape
+          Outputs = outputs
+          Blocks = Array.ofList blocks
+          Loss = loss
+          Device = device
+          Precision = precision }
+
+    /// The output term of the energy, summed over the batch: 1/2 ||mu - y||^2 or
+    /// cross-entropy of softmax(mu) against the target distribution y.
+    let outputLoss (loss: Loss) (mu: Tensor) (y: Tensor) : Tensor =
+        match loss with
+        | Loss.SquaredError -> 0.5 * (mu - y).square().sum()
+        | Loss.CrossEntropy -> -(y * torch.nn.functional.log_softmax(mu, 1L)).sum()
+
+    /// Copies the parameter values of `source` into `target` (same architecture).
+    let copyParameters (source: Network) (target: Network) =
+        use _ = torch.no_grad ()
+        for s, t in List.zip source.Parameters target.Parameters do
+            t.copy_(s) |> ignore

@@ -1,0 +1,293 @@
+/// Training and evaluation over a dataset: epochs of batches, BP or predictive
+/// coding, evaluation with forward initialisation, per-epoch records.
+namespace Hybrid
+
+open System
+open System.Diagnostics
+open System.Threading
+open TorchSharp
+open Hybrid.Data
+
+/// Predictive-coding settings of a run.
+type PcSpec =
+    { Inference: InferenceOptions
+      Init: Initializer }
+
+/// How the weights are trained.
+[<RequireQualifiedAccess>]
+type Algorithm =
+    /// Backpropagation of the output loss.
+    | Backprop
+    /// Inference, then the local weight update.
+    | PredictiveCoding of PcSpec
+
+    override this.ToString() =
+        match this with
+        | Backprop -> "bp"
+        | PredictiveCoding pc -> sprintf "%O(T=%d, step=%g, init=%O)" pc.Inference.Reparam pc.Inference.Steps pc.Inference.StepSize pc.Init
+
+/// One training run, fully specified. Every field has a meaning in the config file.
+type TrainConfig =
+    { /// A name for the run (folder names, tables).
+      Name: string
+      /// Dataset name (registry) or `folder:PATH`.
+      Dataset: string
+      /// Data root (`--data`), if given.
+      DataRoot: string option
+      /// Fraction of the training set, in (0,1].
+      Fraction: float
+      Normalisation: Normalisation
+      Architecture: Architecture
+      Loss: Loss
+      Algorithm: Algorithm
+      Optimizer: OptimizerSpec
+      Epochs: int
+      BatchSize: int
+      Batching: Batching
+      Seed: int64
+      Precision: Precision
+      Device: DeviceChoice
+      /// Batch size for evaluation (memory only; results do not depend on it).
+      EvalBatchSize: int }
+
+    /// Checks everything that can be checked before data is read; the message names the field.
+    member this.Validate() =
+        if String.IsNullOrWhiteSpace this.Name then invalidArg "name" "the run needs a name"
+        if not (this.Fraction > 0.0 && this.Fraction <= 1.0) then
+            invalidArg "fraction" (sprintf "training fraction %g is outside (0,1]" this.Fraction)
+        this.Architecture.Validate()
+        this.Optimizer.Validate()
+        if this.Epochs < 1 then invalidArg "epochs" (sprintf "epochs must be at least 1, got %d" this.Epochs)
+        if this.BatchSize < 1 then invalidArg "batchSize" (sprintf "batch size must be at least 1, got %d" this.BatchSize)
+        if this.EvalBatchSize < 1 then invalidArg "evalBatchSize" (sprintf "evaluation batch size must be at least 1, got %d" this.EvalBatchSize)
+        match this.Algorithm with
+        | Algorithm.Backprop -> ()
+        | Algorithm.PredictiveCoding pc ->
+            pc.Inference.Validate()
+            let hidden =
+                match this.Architecture with
+                | Architecture.Mlp(ws, _) -> ws.Length
+                | Architecture.ResidualMlp(_, l, _, _) -> l - 1
+                | Architecture.ConvNet(cs, ds, _) -> cs.Length + ds.Length
+            if hidden < 1 then invalidArg "architecture" "predictive coding needs at least one hidden layer"
+            pc.Init.Validate hidden
+            if pc.Init.Uses((=) InitKind.StreamAverage) && this.Batching <> Batching.StreamAligned then
+                invalidArg "init" "the stream-average initializer needs stream-aligned batching (batching: stream)"
+
+/// One epoch's results.
+type EpochRecord =
+    { Epoch: int
+      /// Test accuracy in percent (forward pass).
+      TestAccuracy: float
+      /// Mean over the epoch's batches of the energy at the final states divided
+      /// by the batch size (BP: the mean loss).
+      TrainEnergy: float
+      /// Mean final energy per layer (hidden layers, then output), per sample (PC only).
+      LayerEnergies: float[]
+      /// Sequential matrix multiplications so far.
+      Smm: int64
+      /// Weight updates so far.
+      Updates: int64
+      /// Mean inference steps per batch this epoch (PC only).
+      MeanSteps: float
+      /// Training seconds so far (evaluation excluded).
+      Seconds: float }
+
+/// Progress reported during training.
+type TrainProgress =
+    { Epoch: int
+      Epochs: int
+      Batch: int
+      Batches: int
+      /// Energy (per sample) of the last batch.
+      Energy: float
+      /// Last epoch's test accuracy, if any.
+      LastAccuracy: float option
+      /// Training seconds so far.
+      Seconds: float }
+
+/// How a run ended.
+[<RequireQualifiedAccess>]
+type RunStatus =
+    | Completed
+    | Diverged of message: string
+    | Cancelled
+
+    override this.ToString() =
+        match this with
+        | Completed -> "completed"
+        | Diverged _ -> "diverged"
+        | Cancelled -> "cancelled"
+
+/// The outcome of a training run.
+type TrainResult =
+    { Config: TrainConfig
+      Status: RunStatus
+      Epochs: EpochRecord list
+      /// Highest test accuracy over the completed epochs (the paper's protocol), if any.
+      BestAccuracy: float option
+      /// Test accuracy after the last completed epoch, if any.
+      FinalAccuracy: float option
+      Smm: int64
+      Seconds: float }
+
+/// Loaded data for a run, on its device. Owns its tensors.
+type RunData =
+    { Train: TensorSplit
+      Test: TensorSplit
+      Classes: int
+      InputShape: int64[] }
+
+    interface IDisposable with
+        member this.Dispose() =
+            (this.Train :> IDisposable).Dispose()
+            (this.Test :> IDisposable).Dispose()
+
+module Training =
+    /// True for architectures that take flat inputs.
+    let private flatInput (a: Architecture) =
+        match a with
+        | Architecture.ConvNet _ -> false
+        | _ -> true
+
+    /// Prepares a dataset for a run: fraction, normalisation with the training
+    /// subset's statistics, tensors on the device.
+    let prepare (cfg: TrainConfig) (device: Device) (data: Dataset) : RunData =
+        let train = Dataset.fraction cfg.Fraction (Rng.derive cfg.Seed "fraction") data.Train
+        let stats =
+            match cfg.Normalisation with
+            | Normalisation.Unit -> None
+            | Normalisation.Standardise -> Some(Dataset.channelStats train)
+        let flat = flatInput cfg.Architecture
+        let tr = TensorSplit.create device cfg.Precision data.Classes flat stats train
+        let te = TensorSplit.create device cfg.Precision data.Classes flat stats data.Test
+        let shape = if flat then [| int64 train.SampleSize |] else train.Shape |> Array.map int64
+        { Train = tr; Test = te; Classes = data.Classes; InputShape = shape }
+
+    /// Test accuracy (percent) of the plain forward pass (forward initialisation, F = 0).
+    let accuracy (net: Network) (split: TensorSplit) (batchSize: int) : float =
+        use _ = torch.no_grad ()
+        let mutable correct = 0L
+        let n = int64 split.Count
+        let mutable start = 0L
+        while start < n do
+            use _ = torch.NewDisposeScope()
+            let len = min (int64 batchSize) (n - start)
+            let x = split.X.narrow(0L, start, len)
+            let y = split.Y.narrow(0L, start, len)
+            let pred = net.Forward(x).argmax(1L)
+            correct <- correct + pred.eq(y).sum().item<int64> ()
+            start <- start + len
+        100.0 * float correct / float n
+
+    /// Runs one configuration on prepared data. `progress` is called after every
+    /// batch; `cancel` is checked between batches. Each step runs in its own
+    /// dispose scope, so memory stays flat over a long run.
+    let runOn (cfg: TrainConfig) (data: RunData) (progress: TrainProgress -> unit) (onEpoch: EpochRecord -> unit) (cancel: CancellationToken) : TrainResult =
+        cfg.Validate()
+        Batching.validate cfg.Batching data.Classes cfg.BatchSize
+        let device = data.Train.X.device
+        use net = Network.create cfg.Architecture cfg.Loss data.InputShape data.Classes cfg.Precision device (Rng.derive cfg.Seed "weights")
+        use opt = Learning.optimizer cfg.Optimizer net
+        use initState = new InitState(data.Classes)
+        use gen = Rng.generator (Rng.derive cfg.Seed "init") torch.CPU
+        let depth = net.Depth
+        let watch = Stopwatch()
+        let records = ResizeArray<EpochRecord>()
+        let mutable smm = 0L
+        let mutable updates = 0L
+        let mutable status = RunStatus.Completed
+        let mutable lastAccuracy = None
+        let mutable batchCounter = 0
+        let batchesPerEpoch = Batching.count cfg.Batching data.Classes cfg.BatchSize data.Train.Labels
+        try
+            let mutable epoch = 1
+            while epoch <= cfg.Epochs && status = RunStatus.Completed do
+                let batches = Batching.epoch cfg.Batching data.Classes cfg.BatchSize (Rng.derive cfg.Seed "batches") epoch data.Train.Labels
+                let mutable energySum = 0.0
+                let mutable layerSum: float[] = [||]
+                let mutable stepsSum = 0
+                let mutable b = 0
+                while b < batches.Length && status = RunStatus.Completed do
+                    if cancel.IsCancellationRequested then status <- RunStatus.Cancelled
+                    else
+                        watch.Start()
+                        let energy =
+                            use _ = torch.NewDisposeScope()
+                            let index = torch.tensor(batches[b], device = device)
+                            let x = data.Train.X.index_select(0L, index)
+                            let labels = data.Train.Y.index_select(0L, index)
+                            let y = TensorSplit.oneHot data.Classes cfg.Precision labels
+                            let n = float batches[b].Length
+                            match cfg.Algorithm with
+                            | Algorithm.Backprop ->
+                                let loss = Learning.backpropGradients net x y
+                                if not (Double.IsFinite loss) then
+                                    raise (DivergenceError { Layer = Some depth; Step = 0; Batch = Some batchCounter; Energy = loss; StepSize = 0.0; Reparam = Reparam.States })
+                                opt.step () |> ignore
+                                smm <- smm + int64 (Smm.backprop depth)
+                                loss / n
+                            | Algorithm.PredictiveCoding pc ->
+                                let ctx = { Network = net; Input = x; Labels = Some labels; Classes = data.Classes; Generator = gen }
+                                let init = InitApply.apply pc.Init initState ctx true
+                                let r = Inference.run net pc.Inference init (Some y) (Some batchCounter)
+                                let F = Learning.weightGradients net r.States r.Predictions (Some y)
+                                if not (Double.IsFinite F) then
+                                    raise (DivergenceError { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = pc.Inference.StepSize; Reparam = pc.Inference.Reparam })
+                                opt.step () |> ignore
+                                initState.Update(r.States, Some labels, pc.Init.Uses((=) InitKind.Keep), pc.Init.Uses((=) InitKind.StreamAverage))
+                                smm <- smm + int64 (Smm.predictiveCoding pc.Inference.Reparam pc.Init depth r.Steps)
+                                stepsSum <- stepsSum + r.Steps
+                                if b = batches.Length - 1 then
+                                    // Per-layer energies of the epoch's last batch, per sample.
+                                    use _ = torch.no_grad ()
+                                    let states = r.States
+                                    layerSum <- Energy.values (Energy.terms net states (Energy.predictions net states) (Some y)) |> Array.map (fun v -> v / n)
+                                F / n
+                        watch.Stop()
+                        updates <- updates + 1L
+                        energySum <- energySum + energy
+                        progress
+                            { Epoch = epoch
+                              Epochs = cfg.Epochs
+                              Batch = b + 1
+                              Batches = batchesPerEpoch
+                              Energy = energy
+                              LastAccuracy = lastAccuracy
+                              Seconds = watch.Elapsed.TotalSeconds }
+                        b <- b + 1
+                        batchCounter <- batchCounter + 1
+                if status = RunStatus.Completed then
+                    let acc = accuracy net data.Test cfg.EvalBatchSize
+                    lastAccuracy <- Some acc
+                    let record =
+                        { Epoch = epoch
+                          TestAccuracy = acc
+                          TrainEnergy = energySum / float (max 1 batches.Length)
+                          LayerEnergies = layerSum
+                          Smm = smm
+                          Updates = updates
+                          MeanSteps = float stepsSum / float (max 1 batches.Length)
+                          Seconds = watch.Elapsed.TotalSeconds }
+                    records.Add record
+                    onEpoch record
+                epoch <- epoch + 1
+        with DivergenceError info ->
+            status <- RunStatus.Diverged info.Message
+        let accs = records |> Seq.map (fun r -> r.TestAccuracy) |> List.ofSeq
+        { Config = cfg
+          Status = status
+          Epochs = List.ofSeq records
+          BestAccuracy = if accs.IsEmpty then None else Some(List.max accs)
+          FinalAccuracy = List.tryLast accs
+          Smm = smm
+          Seconds = watch.Elapsed.TotalSeconds }
+
+    /// Loads the dataset and runs one configuration.
+    let run (cfg: TrainConfig) (progress: TrainProgress -> unit) (onEpoch: EpochRecord -> unit) (cancel: CancellationToken) : TrainResult =
+        cfg.Validate()
+        let device = Runtime.device cfg.Device
+        let data = Dataset.load cfg.DataRoot cfg.Dataset
+        Batching.validate cfg.Batching data.Classes cfg.BatchSize
+        use prepared = prepare cfg device data
+        runOn cfg prepared progress onEpoch cancel
