@@ -112,8 +112,8 @@ let private readArchitecture (o: JsonObject) (current: Architecture) : Architect
         | _ -> fail "config field '%s' must be an array of integers, got %s" p (kindName n)
     match defaultArg kind "mlp" with
     | "mlp" ->
-        checkKeys "model" o [ "kind"; "widths"; "width"; "hidden"; "activation"; "loss" ]
         if (field o "parameterisation").IsSome then fail "config field 'model.parameterisation' needs a residual MLP (kind: resmlp); sp/mupc/ntp scalings assume its residual structure"
+        checkKeys "model" o [ "kind"; "widths"; "width"; "hidden"; "activation"; "loss" ]
         let widths =
             match field o "widths" with
             | Some n -> intList "model.widths" n

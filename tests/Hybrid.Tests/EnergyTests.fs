@@ -1,0 +1,104 @@
+module Hybrid.Tests.EnergyTests
+
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open TorchSharp
+open Hybrid
+open Hybrid.Tests.Generators
+open Hybrid.Tests.Fixtures
+
+let private config = { FsCheckConfig.defaultConfig with maxTest = 80 }
+
+/// Derivative of each activation, written out (the reference path for the gradient test).
+let private derivative (a: Activation) (z: torch.Tensor) : torch.Tensor =
+    match a with
+    | Activation.Identity -> torch.ones_like z
+    | Activation.Relu -> z.gt((0.0).ToScalar()).to_type(z.dtype)
+    | Activation.LeakyRelu -> torch.where(z.gt((0.0).ToScalar()), torch.ones_like z, torch.full_like(z, (0.01).ToScalar()))
+    | Activation.Gelu ->
+        // d/dz z Phi(z) = Phi(z) + z phi(z)
+        let phi = torch.exp(-0.5 * z * z) / sqrt (2.0 * System.Math.PI)
+        let Phi = 0.5 * (1.0 + torch.special.erf(z / sqrt 2.0))
+        Phi + z * phi
+    | Activation.Elu -> torch.where(z.gt((0.0).ToScalar()), torch.ones_like z, torch.exp z)
+    | Activation.Tanh -> 1.0 - torch.tanh(z).square()
+    | Activation.Sigmoid ->
+        let s = torch.sigmoid z
+        s * (1.0 - s)
+
+/// dF/dh_l = e_l - W_l^T (act'(z_{l+1}) * e_{l+1}), with e_L = -dLoss/dmu_L, for a plain MLP.
+let private analyticStateGradients (net: Network) (act: Activation) (states: torch.Tensor[]) (y: torch.Tensor) =
+    let L = net.Depth
+    let zs = Array.init L (fun l -> torch.nn.functional.linear(states[l], net.Blocks[l].Weight, net.Blocks[l].Bias.Value))
+    let mus = Array.init L (fun l -> if l = L - 1 then zs[l] else act.Apply zs[l])
+    let errors = Array.init (L - 1) (fun i -> states[i + 1] - mus[i])
+    // The output "error" is -dLoss/dmu_L: y - mu_L (squared error), y - softmax(mu_L) (cross-entropy).
+    let top =
+        match net.Loss with
+        | Loss.SquaredError -> y - mus[L - 1]
+        | Loss.CrossEntropy -> y - torch.nn.functional.softmax(mus[L - 1], 1L)
+    [| for l in 1 .. L - 1 ->
+           let eAbove = if l = L - 1 then top else errors[l]
+           let d = if l = L - 1 then torch.ones_like zs[l] else derivative act zs[l]
+           errors[l - 1] - (eAbove * d).mm(net.Blocks[l].Weight) |]
+
+[<Tests>]
+let tests =
+    testList "Energy" [
+        testPropertyWithConfig config "forward initialisation: F = 0 with the output free, F = the BP loss with it clamped"
+        <| Prop.forAll smallMlpArb (fun m ->
+            Scope.run (fun () ->
+                use net = network m
+                let x, labels, y = batch m
+                use g = Rng.generator m.Seed cpu
+                use st = new InitState(m.Outputs)
+                let init = InitApply.apply Init.forward st (context net x labels g) false
+                let free = Scope.scalar (Energy.ofStates net init.States None)
+                let clamped = Scope.scalar (Energy.ofStates net init.States (Some y))
+                let bp = Scope.scalar (Energy.forwardLoss net x y)
+                // Forward init reproduces the forward pass exactly: every hidden error is an
+                // exact zero, so F = Loss to the last bit of float64.
+                free = 0.0 && clamped = bp))
+
+        testPropertyWithConfig config "the state gradient used by inference equals the written-out gradient dF/dh"
+        <| Prop.forAll smallMlpArb (fun m ->
+            Scope.run (fun () ->
+                use net = network m
+                let x, _, y = batch m
+                use g = Rng.generator (m.Seed + 1L) cpu
+                // States away from the forward pass, so every error term is active.
+                let states =
+                    Array.init net.Depth (fun l ->
+                        if l = 0 then x
+                        else torch.randn([| int64 m.Batch; int64 m.Widths[l - 1] |], dtype = torch.float64, generator = g).requires_grad_(true))
+                let F = Energy.ofStates net states (Some y)
+                let auto = torch.autograd.grad([| F |], states[1..])
+                let analytic = analyticStateGradients net m.Activation (states |> Array.map (fun s -> s.detach())) y
+                // Both are the same float64 expression evaluated in a different order:
+                // agreement to 1e-10 relative leaves room only for rounding.
+                Array.forall2 (fun a b -> relErr a b < 1e-10) (Array.ofSeq auto) analytic))
+
+        test "per-layer energies are readable and sum to F" {
+            Scope.run (fun () ->
+                let m = { Input = 3; Widths = [ 4; 4 ]; Outputs = 2; Activation = Activation.Tanh; Loss = Loss.SquaredError; Seed = 3L; Batch = 5 }
+                use net = network m
+                let x, _, y = batch m
+                use g = Rng.generator 9L cpu
+                let states = Array.init 3 (fun l -> if l = 0 then x else torch.randn([| 5L; 4L |], dtype = torch.float64, generator = g))
+                let terms = Energy.terms net states (Energy.predictions net states) (Some y)
+                let values = Energy.values terms
+                Expect.equal values.Length 3 "two hidden layers and the output"
+                Expect.isTrue (values |> Array.forall (fun v -> v > 0.0)) "all terms active"
+                Expect.floatClose Accuracy.veryHigh (Array.sum values) (Scope.scalar (Energy.total terms)) "sum")
+        }
+
+        test "the cross-entropy output term is the summed cross-entropy of the logits" {
+            Scope.run (fun () ->
+                let mu = torch.tensor([| 1.0; 2.0; 0.5; -1.0 |]).reshape(2L, 2L)
+                let y = torch.tensor([| 0.0; 1.0; 1.0; 0.0 |]).reshape(2L, 2L)
+                let ce = Scope.scalar (Network.outputLoss Loss.CrossEntropy mu y)
+                let expected = -(log (exp 2.0 / (exp 1.0 + exp 2.0))) - log (exp 0.5 / (exp 0.5 + exp -1.0))
+                Expect.floatClose Accuracy.veryHigh ce expected "CE")
+        }
+    ]

@@ -1,0 +1,43 @@
+/// Building blocks for tests: networks, batches and targets in float64 on the CPU.
+module Hybrid.Tests.Fixtures
+
+open TorchSharp
+open Hybrid
+open Hybrid.Tests.Generators
+
+let cpu = torch.CPU
+
+/// The network of a generated architecture, in float64.
+let network (m: SmallMlp) =
+    Network.create (Architecture.Mlp(m.Widths, m.Activation)) m.Loss [| int64 m.Input |] m.Outputs Precision.Float64 cpu m.Seed
+
+/// A batch of inputs N(0,1) and a target: one-hot labels (cross-entropy) or N(0,1) values (squared error).
+let batch (m: SmallMlp) =
+    use g = Rng.generator (Rng.derive m.Seed "batch") cpu
+    let x = torch.randn([| int64 m.Batch; int64 m.Input |], dtype = torch.float64, generator = g)
+    let labels = torch.randint(int64 m.Outputs, [| int64 m.Batch |], generator = g)
+    let y =
+        match m.Loss with
+        | Loss.CrossEntropy -> torch.nn.functional.one_hot(labels, int64 m.Outputs).to_type(torch.float64)
+        | Loss.SquaredError -> torch.randn([| int64 m.Batch; int64 m.Outputs |], dtype = torch.float64, generator = g)
+    x, labels, y
+
+/// The initializer context of a batch.
+let context (net: Network) (x: torch.Tensor) (labels: torch.Tensor) (g: torch.Generator) =
+    { Network = net; Input = x; Labels = Some labels; Classes = net.Outputs; Generator = g }
+
+/// Relative error ||a - b|| / max(||b||, tiny).
+let relErr (a: torch.Tensor) (b: torch.Tensor) =
+    Scope.scalar ((a - b).norm()) / max (Scope.scalar (b.norm())) 1e-300
+
+/// Cosine similarity of two tensors.
+let cosine (a: torch.Tensor) (b: torch.Tensor) =
+    Scope.scalar ((a * b).sum()) / max (Scope.scalar (a.norm()) * Scope.scalar (b.norm())) 1e-300
+
+/// ||a - b|| <= rel * max(||b||, floor): a relative tolerance that does not demand
+/// relative precision of values that are themselves near zero.
+let close (rel: float) (floor: float) (a: torch.Tensor) (b: torch.Tensor) =
+    Scope.scalar ((a - b).norm()) <= rel * max (Scope.scalar (b.norm())) floor
+
+/// Bitwise equality of two tensors (same shape, same values).
+let same (a: torch.Tensor) (b: torch.Tensor) = a.shape = b.shape && a.allclose(b, 0.0, 0.0)

@@ -1,0 +1,143 @@
+module Hybrid.Tests.TrainingTests
+
+open System
+open System.Threading
+open Expecto
+open TorchSharp
+open Hybrid
+open Hybrid.Data
+open Hybrid.Tests.Fixtures
+
+/// A synthetic, linearly separable 4-class problem: class c has mean 2 e_c in 8 dimensions.
+let private synthetic (n: int) (seed: int64) =
+    use g = Rng.generator seed cpu
+    let labels = Array.init n (fun i -> i % 4)
+    let y = torch.tensor(labels |> Array.map int64)
+    let centres = torch.nn.functional.one_hot(y, 8L).to_type(torch.float32) * 2.0f
+    let x = (centres + torch.randn([| int64 n; 8L |], generator = g) * 0.5f).DetachFromDisposeScope()
+    { X = x; Y = y.DetachFromDisposeScope(); Labels = labels; Classes = 4 }
+
+let private data () =
+    { Train = synthetic 400 1L; Test = synthetic 200 2L; Classes = 4; InputShape = [| 8L |] }
+
+let private small =
+    { Config.defaults with
+        Name = "test"
+        Architecture = Architecture.Mlp([ 16; 16 ], Activation.Tanh)
+        Epochs = 3
+        BatchSize = 20
+        Batching = Batching.StreamAligned
+        Optimizer = OptimizerSpec.AdamW(3e-3, 0.0)
+        Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 4 0.1; Init = Init.parse "forward[1..1] + avg[2..]" }
+        Device = DeviceChoice.Cpu }
+
+let private run cfg =
+    use d = data ()
+    Training.runOn cfg d ignore ignore CancellationToken.None
+
+[<Tests>]
+let tests =
+    testList "Training" [
+        test "BP, PC-fw, PC-avg and ePC learn a separable problem" {
+            for name, algorithm, batching in
+                [ "bp", Algorithm.Backprop, Batching.Random
+                  "pc-fw", Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 4 0.1; Init = Init.forward }, Batching.Random
+                  "pc-avg", small.Algorithm, Batching.StreamAligned
+                  "epc", Algorithm.PredictiveCoding { Inference = InferenceOptions.epc 4 0.1; Init = Init.forward }, Batching.Random ] do
+                let r = run { small with Name = name; Algorithm = algorithm; Batching = batching }
+                Expect.equal r.Status RunStatus.Completed name
+                Expect.equal r.Epochs.Length 3 "three epochs"
+                // Chance is 25%; the classes are 4 standard deviations apart.
+                Expect.isGreaterThan r.FinalAccuracy.Value 90.0 (sprintf "%s learns" name)
+                Expect.isTrue (r.Epochs |> List.pairwise |> List.forall (fun (a, b) -> b.Smm > a.Smm && b.Seconds >= a.Seconds)) "SMM and time accumulate"
+        }
+
+        test "a run is reproducible from its seed" {
+            let a = run small
+            let b = run small
+            Expect.equal (a.Epochs |> List.map (fun e -> e.TestAccuracy, e.TrainEnergy)) (b.Epochs |> List.map (fun e -> e.TestAccuracy, e.TrainEnergy)) "same numbers"
+        }
+
+        test "SMM per update follows the accounting" {
+            let r = run { small with Epochs = 1 }
+            // 400 samples / 20 = 20 updates; L = 3, T = 4, forward for layer 1 only: 2T + 1 = 9.
+            Expect.equal r.Smm (20L * 9L) "PC-avg hybrid"
+            let bp = run { small with Epochs = 1; Algorithm = Algorithm.Backprop }
+            Expect.equal bp.Smm (20L * 5L) "BP: 2L - 1"
+        }
+
+        test "a diverging run stops, names layer, step and batch, and reports no result" {
+            let cfg = { small with Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 50 50.0; Init = Init.zero } }
+            let r = run cfg
+            match r.Status with
+            | RunStatus.Diverged msg ->
+                Expect.stringContains msg "step" "step"
+                Expect.stringContains msg "batch 0" "batch"
+                Expect.isEmpty r.Epochs "no epoch recorded as if it had completed"
+                Expect.isNone r.FinalAccuracy "no accuracy"
+            | other -> failtestf "expected divergence, got %O" other
+        }
+
+        test "cancellation stops between batches" {
+            use cts = new CancellationTokenSource()
+            use d = data ()
+            let r = Training.runOn small d (fun p -> if p.Batch = 3 then cts.Cancel()) ignore cts.Token
+            Expect.equal r.Status RunStatus.Cancelled "cancelled"
+        }
+
+        test "bad configurations are refused before any work" {
+            let arch ws = Architecture.Mlp(ws, Activation.Relu)
+            for cfg, fragment in
+                [ { small with Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 0 0.1; Init = Init.forward } }, "T must be at least 1"
+                  { small with Architecture = arch [ 16; 0 ] }, "width of hidden layer 2 must be at least 1"
+                  { small with Fraction = 0.0 }, "outside (0,1]"
+                  { small with Fraction = 1.5 }, "outside (0,1]"
+                  { small with Epochs = 0 }, "epochs must be at least 1"
+                  { small with Batching = Batching.Random }, "needs stream-aligned batching" ] do
+                let e = Util.throws<ArgumentException> (fun () -> cfg.Validate())
+                Expect.stringContains e.Message fragment fragment
+            let e = Util.throws<ArgumentException> (fun () -> run { small with BatchSize = 30 } |> ignore)
+            Expect.stringContains e.Message "divisible by the number of classes (4), got 30" "stream batch"
+            let e = Util.throws<ArgumentException> (fun () -> Activation.Parse "swish" |> ignore)
+            Expect.stringContains e.Message "unknown activation 'swish'" "activation"
+        }
+
+        test "memory stays flat over many training steps" {
+            use d = data ()
+            let stats = DisposeScopeManager.Statistics
+            let live = ResizeArray<int64>()
+            let cfg = { small with Epochs = 6 }
+            Training.runOn cfg d ignore (fun _ -> live.Add stats.ThreadTotalLiveCount) CancellationToken.None |> ignore
+            // Tensors alive on this thread after each epoch: the same count every epoch.
+            Expect.equal (live |> Seq.distinct |> Seq.length) 1 (sprintf "live tensors per epoch: %A" (List.ofSeq live))
+        }
+    ]
+
+[<Tests>]
+let configs =
+    testList "Config" [
+        test "configurations round-trip through JSON" {
+            let cfgs =
+                [ small
+                  { small with Algorithm = Algorithm.Backprop; Optimizer = OptimizerSpec.Sgd(0.1, 0.9); Precision = Precision.Float64 }
+                  { small with Architecture = Architecture.ResidualMlp(64, 8, Activation.Relu, Parameterisation.MuPC); Loss = Loss.SquaredError }
+                  { small with Architecture = Architecture.AlexNet Activation.Gelu; DataRoot = Some "/data"; Fraction = 0.25 }
+                  { small with Algorithm = Algorithm.PredictiveCoding { Inference = { InferenceOptions.epc 7 0.3 with Tolerance = Some 1e-6; Momentum = 0.5 }; Init = Init.random 0.0 0.1 } } ]
+            for c in cfgs do
+                Expect.equal (Config.parse (Config.toText c) Config.defaults) c (string c.Architecture)
+        }
+
+        test "config errors name the field" {
+            for json, fragment in
+                [ """{"epochs": "many"}""", "'epochs' must be a number"
+                  """{"epoch": 3}""", "unknown config field 'epoch'"
+                  """{"model": {"kind": "mlp", "activation": "swish"}}""", "'model.activation': unknown activation 'swish'"
+                  """{"model": {"kind": "mlp", "parameterisation": "mupc"}}""", "needs a residual MLP"
+                  """{"init": "forward[1..2] + avg"}""", "'init'"
+                  """{"inference": {"steps": 2.5}}""", "must be an integer"
+                  """{"batching": "sideways"}""", "unknown batching"
+                  """{"epochs": 3""", "malformed JSON" ] do
+                let e = Util.throws<Config.ConfigError> (fun () -> Config.parse json Config.defaults |> ignore)
+                Expect.stringContains e.Message fragment json
+        }
+    ]
