@@ -15,6 +15,8 @@ root.Options.Add(CommonOptions.Device);
 root.Options.Add(CommonOptions.Threads);
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(DataCommands.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(ReproduceCommand.Create());
 
 var parsed = root.Parse(args);
 var threads = parsed.GetValue(CommonOptions.Threads);
