@@ -21,7 +21,7 @@ let errors (states: Tensor[]) (predictions: Tensor[]) : Tensor[] =
 /// The energy terms: index l-1 holds 1/2 ||e_l||^2 for hidden layer l = 1..L-1,
 /// and the last index holds the output term Loss(mu_L, y) (zero when the output is free).
 let terms (net: Network) (states: Tensor[]) (predictions: Tensor[]) (target: Tensor option) : Tensor[] =
-    let hidden = errors states predictions |> Array.map (fun e -> 0.5 * e.square().sum())
+    let hidden = errors states predictions |> Array.map Ops.halfSquaredNorm
     let output =
         match target with
         | Some y -> Network.outputLoss net.Loss predictions[net.Depth - 1] y

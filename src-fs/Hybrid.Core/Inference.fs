@@ -146,6 +146,9 @@ module Inference =
         let first = if opts.InputFree then 0 else 1
         let vars = [| for l in first .. L - 1 -> hs[l] |]
         let velocity: Tensor[] = Array.zeroCreate vars.Length
+        // Scalars passed to native calls are held by `use` so the GC cannot free them mid-call.
+        use momentum = opts.Momentum.ToScalar()
+        use negStep = (-opts.StepSize).ToScalar()
         let energies = ResizeArray()
         let layerEnergies = ResizeArray()
         let norms = ResizeArray()
@@ -178,10 +181,10 @@ module Inference =
                     let update =
                         if opts.Momentum > 0.0 then
                             if isNull velocity[i] then velocity[i] <- g.clone().DetachFromDisposeScope()
-                            else velocity[i].mul_(opts.Momentum.ToScalar()).add_(g) |> ignore
+                            else velocity[i].mul_(momentum).add_(g) |> ignore
                             velocity[i]
                         else g
-                    vars[i].add_(update, alpha = -opts.StepSize) |> ignore
+                    vars[i].add_(update, alpha = negStep) |> ignore
                     if opts.Record then stepNorms[i] <- opts.StepSize * Scope.scalar (update.norm())
             if opts.Record then norms.Add stepNorms
             steps <- t
@@ -222,6 +225,8 @@ module Inference =
                     | None -> net.Blocks[i].Forward init.States[i]
                 (init.States[i + 1].detach() - mu).detach().requires_grad_(true))
         let velocity: Tensor[] = Array.zeroCreate es.Length
+        use momentum = opts.Momentum.ToScalar()
+        use negStep = (-opts.StepSize).ToScalar()
         let energies = ResizeArray()
         let layerEnergies = ResizeArray()
         let norms = ResizeArray()
@@ -234,7 +239,7 @@ module Inference =
             let t = steps + 1
             use _ = torch.NewDisposeScope()
             let _, mus = sweep net x es false
-            let hidden = es |> Array.map (fun e -> 0.5 * e.square().sum())
+            let hidden = es |> Array.map Ops.halfSquaredNorm
             let output =
                 match target with
                 | Some y -> Network.outputLoss net.Loss mus[L - 1] y
@@ -255,10 +260,10 @@ module Inference =
                     let update =
                         if opts.Momentum > 0.0 then
                             if isNull velocity[i] then velocity[i] <- g.clone().DetachFromDisposeScope()
-                            else velocity[i].mul_(opts.Momentum.ToScalar()).add_(g) |> ignore
+                            else velocity[i].mul_(momentum).add_(g) |> ignore
                             velocity[i]
                         else g
-                    es[i].add_(update, alpha = -opts.StepSize) |> ignore
+                    es[i].add_(update, alpha = negStep) |> ignore
             if opts.Record then
                 let after, _ = sweep net x es true
                 let h = after |> Array.skip 1

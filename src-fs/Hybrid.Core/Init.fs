@@ -237,9 +237,9 @@ type InitState(classes: int) =
             use _ = torch.NewDisposeScope()
             let oneHot = torch.nn.functional.one_hot(y, int64 classes).``to``(states[1].dtype)
             let counts = oneHot.sum(0L)
-            let positive = counts.gt((0.0).ToScalar())
+            let positive = Ops.gt counts 0.0
             let present = positive.cpu().data<bool>().ToArray()
-            let denom = counts.clamp_min(1.0).unsqueeze(1L)
+            let denom = (Ops.clampMin counts 1.0).unsqueeze(1L)
             if means.Length = 0 then
                 means <- states |> Array.skip 1 |> Array.map (fun s ->
                     torch.zeros(Array.append [| int64 classes |] (s.shape |> Array.skip 1), dtype = s.dtype, device = s.device).DetachFromDisposeScope())
@@ -293,7 +293,7 @@ module InitApply =
                 | InitKind.Forward -> forward ()
                 | InitKind.Zero -> torch.zeros(shape, dtype = dtype, device = net.Device)
                 | InitKind.Random(m, s) ->
-                    torch.randn(shape, dtype = dtype, device = torch.CPU, generator = ctx.Generator).mul(s.ToScalar()).add(m.ToScalar()).``to``(net.Device)
+                    Ops.add (Ops.mul (torch.randn(shape, dtype = dtype, device = torch.CPU, generator = ctx.Generator)) s) m |> fun t -> t.``to``(net.Device)
                 | InitKind.Keep ->
                     if state.Kept.Length = L - 1 && state.Kept[l - 1].shape = shape then state.Kept[l - 1].clone()
                     else forward ()

@@ -56,7 +56,7 @@ module Learning =
         let n = float states[0].shape[0]
         for p in net.Parameters do
             if not (isNull p.grad) then p.grad.zero_() |> ignore
-        (F / n).backward()
+        (Ops.div F n).backward()
         Scope.scalar F
 
     /// The backpropagation gradient of the forward loss / n. Returns the summed loss.
@@ -65,7 +65,7 @@ module Learning =
         for p in net.Parameters do
             if not (isNull p.grad) then p.grad.zero_() |> ignore
         let loss = Energy.forwardLoss net x target
-        (loss / float x.shape[0]).backward()
+        (Ops.div loss (float x.shape[0])).backward()
         Scope.scalar loss
 
     /// The current gradients of the parameters, cloned (block order).

@@ -45,9 +45,9 @@ type Activation =
         match this with
         | Identity -> x
         | Relu -> torch.nn.functional.relu x
-        | LeakyRelu -> torch.nn.functional.leaky_relu(x, 0.01)
+        | LeakyRelu -> Ops.leakyRelu x 0.01
         | Gelu -> torch.nn.functional.gelu x
-        | Elu -> torch.nn.functional.elu(x, 1.0)
+        | Elu -> Ops.elu x
         | Tanh -> torch.tanh x
         | Sigmoid -> torch.sigmoid x
 
@@ -169,7 +169,7 @@ type Block =
         | BlockKind.Dense(pre, post, scale, residual) ->
             let input = if h.dim () > 2L then h.flatten(1L) else h
             let z = torch.nn.functional.linear(pre.Apply input, this.Weight, (match this.Bias with Some b -> b :> Tensor | None -> null))
-            let z = if scale = 1.0 then z else z * scale
+            let z = if scale = 1.0 then z else Ops.mul z scale
             let y = post.Apply z
             if residual then input + y else y
         | BlockKind.Conv(post, pool) ->
@@ -222,7 +222,7 @@ module Network =
     /// Kaiming-uniform (PyTorch's default): U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
     let private uniform (g: Generator) (dtype: ScalarType) (device: Device) (fanIn: int64) (shape: int64[]) =
         let bound = 1.0 / sqrt (float fanIn)
-        (torch.rand(shape, dtype = dtype, device = device, generator = g) * (2.0 * bound) - bound)
+        Ops.add (Ops.mul (torch.rand(shape, dtype = dtype, device = device, generator = g)) (2.0 * bound)) (-bound)
 
     let private gaussian (g: Generator) (dtype: ScalarType) (device: Device) (shape: int64[]) =
         torch.randn(shape, dtype = dtype, device = device, generator = g)
@@ -305,7 +305,7 @@ module Network =
     /// cross-entropy of softmax(mu) against the target distribution y.
     let outputLoss (loss: Loss) (mu: Tensor) (y: Tensor) : Tensor =
         match loss with
-        | Loss.SquaredError -> 0.5 * (mu - y).square().sum()
+        | Loss.SquaredError -> Ops.halfSquaredNorm (mu - y)
         | Loss.CrossEntropy -> -(y * torch.nn.functional.log_softmax(mu, 1L)).sum()
 
     /// Copies the parameter values of `source` into `target` (same architecture).

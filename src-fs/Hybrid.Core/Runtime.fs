@@ -94,6 +94,51 @@ module Runtime =
         let v = typeof<DeviceChoice>.Assembly.GetName().Version
         sprintf "%d.%d.%d" v.Major v.Minor v.Build
 
+/// Tensor-with-number arithmetic that is safe under garbage collection.
+/// TorchSharp turns a number into a native `Scalar` that has a finalizer; when
+/// the temporary is passed straight into a native call the collector may free it
+/// during that call (seen as "toDouble" errors under parallel load). These
+/// helpers hold the scalar with `use` until the call has returned. Hybrid's code
+/// uses them instead of `tensor * 0.5`-style operators.
+module Ops =
+    /// t * v
+    let mul (t: Tensor) (v: float) : Tensor =
+        use s = v.ToScalar()
+        t.mul(s)
+
+    /// t + v
+    let add (t: Tensor) (v: float) : Tensor =
+        use s = v.ToScalar()
+        t.add(s)
+
+    /// t / v
+    let div (t: Tensor) (v: float) : Tensor =
+        use s = v.ToScalar()
+        t.div(s)
+
+    /// 1/2 ||t||^2, summed over every element.
+    let halfSquaredNorm (t: Tensor) : Tensor = mul (t.square().sum()) 0.5
+
+    /// t > v, element-wise.
+    let gt (t: Tensor) (v: float) : Tensor =
+        use s = v.ToScalar()
+        t.gt(s)
+
+    /// max(t, v), element-wise.
+    let clampMin (t: Tensor) (v: float) : Tensor =
+        use s = v.ToScalar()
+        t.clamp_min(s)
+
+    /// Leaky ReLU with the given negative slope.
+    let leakyRelu (t: Tensor) (slope: float) : Tensor =
+        use s = slope.ToScalar()
+        t.leaky_relu(s)
+
+    /// ELU with alpha = 1.
+    let elu (t: Tensor) : Tensor =
+        use one = (1.0).ToScalar()
+        t.elu(one, one, one)
+
 /// Explicit random generators. Nothing in Hybrid uses torch's global seed, so
 /// runs are reproducible from their seed and tests can run in parallel.
 module Rng =

@@ -12,20 +12,21 @@ let private config = { FsCheckConfig.defaultConfig with maxTest = 80 }
 
 /// Derivative of each activation, written out (the reference path for the gradient test).
 let private derivative (a: Activation) (z: torch.Tensor) : torch.Tensor =
+    // Number-tensor arithmetic goes through Ops (GC-safe scalars).
     match a with
     | Activation.Identity -> torch.ones_like z
-    | Activation.Relu -> z.gt((0.0).ToScalar()).to_type(z.dtype)
-    | Activation.LeakyRelu -> torch.where(z.gt((0.0).ToScalar()), torch.ones_like z, torch.full_like(z, (0.01).ToScalar()))
+    | Activation.Relu -> (Ops.gt z 0.0).to_type(z.dtype)
+    | Activation.LeakyRelu -> torch.where(Ops.gt z 0.0, torch.ones_like z, Ops.mul (torch.ones_like z) 0.01)
     | Activation.Gelu ->
         // d/dz z Phi(z) = Phi(z) + z phi(z)
-        let phi = torch.exp(-0.5 * z * z) / sqrt (2.0 * System.Math.PI)
-        let Phi = 0.5 * (1.0 + torch.special.erf(z / sqrt 2.0))
+        let phi = Ops.div (torch.exp(Ops.mul (z * z) -0.5)) (sqrt (2.0 * System.Math.PI))
+        let Phi = Ops.mul (Ops.add (torch.special.erf(Ops.div z (sqrt 2.0))) 1.0) 0.5
         Phi + z * phi
-    | Activation.Elu -> torch.where(z.gt((0.0).ToScalar()), torch.ones_like z, torch.exp z)
-    | Activation.Tanh -> 1.0 - torch.tanh(z).square()
+    | Activation.Elu -> torch.where(Ops.gt z 0.0, torch.ones_like z, torch.exp z)
+    | Activation.Tanh -> Ops.add (-(torch.tanh(z).square())) 1.0
     | Activation.Sigmoid ->
         let s = torch.sigmoid z
-        s * (1.0 - s)
+        s * Ops.add (-s) 1.0
 
 /// dF/dh_l = e_l - W_l^T (act'(z_{l+1}) * e_{l+1}), with e_L = -dLoss/dmu_L, for a plain MLP.
 let private analyticStateGradients (net: Network) (act: Activation) (states: torch.Tensor[]) (y: torch.Tensor) =

@@ -45,7 +45,7 @@ let tests =
                 let below = if L >= 2 then [ 2 * (L - 2); 2 * (L - 2) + 1 ] else []
                 let deeper = [ 0 .. 2 * (L - 2) - 1 ]
                 top |> List.forall (fun i -> close 1e-3 1e-2 pc[i] bp[i])
-                && below |> List.forall (fun i -> close 1e-6 1e-2 (pc[i] / alpha) bp[i])
+                && below |> List.forall (fun i -> close 1e-6 1e-2 (Ops.div pc[i] alpha) bp[i])
                 && deeper |> List.forall (fun i -> Scope.scalar (pc[i].abs().max()) = 0.0)))
 
         testPropertyWithConfig config "one ePC step of size eta from zero errors gives eta times the BP gradient below the output"
@@ -61,7 +61,7 @@ let tests =
                 // so the hidden blocks' gradients are eta * BP up to O(eta) = 1e-7 times
                 // curvature factors: 1e-4 relative (floored at 1e-2) leaves three orders of margin.
                 [ 0 .. 2 * (L - 1) - 1 ]
-                |> List.forall (fun i -> close 1e-4 1e-2 (pc[i] / eta) bp[i])))
+                |> List.forall (fun i -> close 1e-4 1e-2 (Ops.div pc[i] eta) bp[i])))
 
         test "the weight gradient is divided by the batch size" {
             Scope.run (fun () ->

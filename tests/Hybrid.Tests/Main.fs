@@ -18,4 +18,8 @@ let main argv =
                         let failed = summary.failed.Length + summary.errored.Length
                         printfn "%d passed, %d failed" summary.passed.Length failed
                     } }
-    Tests.runTestsInAssemblyWithCLIArgs [ CLIArguments.Printer printer ] argv
+    // Sequenced: TorchSharp 0.107 passes temporary native scalars (e.g. the implicit
+    // alpha = 1 of Tensor.add) without keeping them alive, so a collection triggered by
+    // another thread can finalize one mid-call. One torch thread per process avoids it;
+    // libtorch still uses every core inside each operation.
+    Tests.runTestsInAssemblyWithCLIArgs [ CLIArguments.Printer printer; CLIArguments.Sequenced ] argv

@@ -47,8 +47,8 @@ let tests =
             let kept =
                 Scope.keep (fun () ->
                     let a = torch.ones(100L)
-                    let b = a * 2.0
-                    b + 1.0)
+                    let b = Ops.mul a 2.0
+                    Ops.add b 1.0)
             Expect.equal (Scope.run (fun () -> Scope.scalar (kept.sum()))) 300.0 "value"
             kept.Dispose()
             // Statistics are per thread, so tests running in parallel do not disturb this.

@@ -13,8 +13,8 @@ let private synthetic (n: int) (seed: int64) =
     use g = Rng.generator seed cpu
     let labels = Array.init n (fun i -> i % 4)
     let y = torch.tensor(labels |> Array.map int64)
-    let centres = torch.nn.functional.one_hot(y, 8L).to_type(torch.float32) * 2.0f
-    let x = (centres + torch.randn([| int64 n; 8L |], generator = g) * 0.5f).DetachFromDisposeScope()
+    let centres = Ops.mul (torch.nn.functional.one_hot(y, 8L).to_type(torch.float32)) 2.0
+    let x = (centres + Ops.mul (torch.randn([| int64 n; 8L |], generator = g)) 0.5).DetachFromDisposeScope()
     { X = x; Y = y.DetachFromDisposeScope(); Labels = labels; Classes = 4 }
 
 let private data () =
