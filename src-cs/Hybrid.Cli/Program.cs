@@ -17,6 +17,7 @@ root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(DataCommands.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
+root.Subcommands.Add(DecayCommand.Create());
 
 var parsed = root.Parse(args);
 var threads = parsed.GetValue(CommonOptions.Threads);

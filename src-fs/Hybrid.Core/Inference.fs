@@ -139,7 +139,7 @@ module Inference =
         | None -> false
 
     /// sPC: SGD on the states from `init`.
-    let private states (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) =
+    let private states (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) (observe: (int -> Tensor[] -> bool) option) =
         let L = net.Depth
         let hs = Array.copy init.States
         if opts.InputFree then hs[0] <- hs[0].detach().requires_grad_(true)
@@ -189,6 +189,9 @@ module Inference =
             if opts.Record then norms.Add stepNorms
             steps <- t
             if converged opts previous value then stop <- true
+            match observe with
+            | Some f -> if f t (hs |> Array.map (fun h -> h.detach())) then stop <- true
+            | None -> ()
             previous <- value
         for v in velocity do
             if not (isNull v) then v.Dispose()
@@ -213,7 +216,7 @@ module Inference =
         hs, mus
 
     /// ePC: SGD on the errors, starting from e_l = h_l^(0) - f(h_{l-1}^(0)).
-    let private errors (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) =
+    let private errors (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) (observe: (int -> Tensor[] -> bool) option) =
         let L = net.Depth
         let x = init.States[0]
         let es =
@@ -264,11 +267,15 @@ module Inference =
                             velocity[i]
                         else g
                     es[i].add_(update, alpha = negStep) |> ignore
-            if opts.Record then
+            if opts.Record || observe.IsSome then
                 let after, _ = sweep net x es true
-                let h = after |> Array.skip 1
-                norms.Add(Array.map2 (fun (a: Tensor) (b: Tensor) -> Scope.scalar ((a - b).norm())) h before)
-                before <- h |> Array.map (fun t -> t.MoveToOuterDisposeScope())
+                if opts.Record then
+                    let h = after |> Array.skip 1
+                    norms.Add(Array.map2 (fun (a: Tensor) (b: Tensor) -> Scope.scalar ((a - b).norm())) h before)
+                    before <- h |> Array.map (fun t -> t.MoveToOuterDisposeScope())
+                match observe with
+                | Some f -> if f t after then stop <- true
+                | None -> ()
             steps <- t
             if converged opts previous value then stop <- true
             previous <- value
@@ -289,5 +296,13 @@ module Inference =
     let run (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) : InferenceResult =
         opts.Validate()
         match opts.Reparam with
-        | Reparam.States -> states net opts init target batch
-        | Reparam.Errors -> errors net opts init target batch
+        | Reparam.States -> states net opts init target batch None
+        | Reparam.Errors -> errors net opts init target batch None
+
+    /// `run`, calling `observe step states` after every step with the current states
+    /// (L entries, detached, valid during the call); returning true stops inference.
+    let observed (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (observe: int -> Tensor[] -> bool) : InferenceResult =
+        opts.Validate()
+        match opts.Reparam with
+        | Reparam.States -> states net opts init target None (Some observe)
+        | Reparam.Errors -> errors net opts init target None (Some observe)
