@@ -15,6 +15,74 @@ public static class ReproduceCommand
     {
         var cmd = new Command("reproduce", "Reproduce a paper's experiment with the checked-in configurations (configs/).");
         cmd.Subcommands.Add(Table1());
+        cmd.Subcommands.Add(DeepMlp());
+        cmd.Subcommands.Add(MuPC());
+        return cmd;
+    }
+
+    /// <summary>A checked-in config with fields overridden by a JSON object.</summary>
+    static TrainConfig Load(string relative, JsonObject overrides) =>
+        Config.applyJson(overrides, Config.load(Reproduce.findConfig(relative), Config.defaults));
+
+    static Command DeepMlp()
+    {
+        var epochs = new Option<int>("--epochs") { Description = "Epochs per run.", DefaultValueFactory = _ => 5 };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per method.", DefaultValueFactory = _ => 1 };
+        var steps = new Option<int?>("--steps", "-T") { Description = "Inference steps for sPC and ePC (default: the configs')." };
+        var cmd = new Command("deep-mlp", "A 20-layer MLP of width 128 trained by BP, sPC and ePC with the same weight optimiser (configs/deep-mlp).");
+        cmd.Options.Add(DatasetOpt); cmd.Options.Add(Fraction); cmd.Options.Add(seeds); cmd.Options.Add(epochs); cmd.Options.Add(steps); cmd.Options.Add(TrainCommand.Out);
+        cmd.SetAction(pr =>
+        {
+            var dataset = pr.GetValue(DatasetOpt)!;
+            var root = CommonOptions.Root(pr.GetValue(CommonOptions.Data));
+            var n = pr.GetValue(seeds);
+            if (n < 1) throw new ArgumentException($"--seeds must be at least 1, got {n}");
+            var labels = new[] { ("BP", "bp"), ("sPC", "spc"), ("ePC", "epc") };
+            var configs = Enumerable.Range(0, n).SelectMany(seed => labels.Select(l =>
+            {
+                var o = new JsonObject
+                {
+                    ["name"] = $"deep-mlp-{l.Item2}-s{seed}", ["dataset"] = dataset, ["fraction"] = pr.GetValue(Fraction),
+                    ["epochs"] = pr.GetValue(epochs), ["seed"] = seed,
+                };
+                if (root is not null) o["data"] = root.Value;
+                if (pr.GetValue(steps) is { } t && l.Item2 != "bp") o["inference"] = new JsonObject { ["steps"] = t };
+                return (l.Item1, Load($"deep-mlp/{l.Item2}.json", o));
+            })).ToList();
+            return RunTable(pr, $"deep-mlp-{dataset}", $"20-layer MLP (width 128) on {dataset}: {pr.GetValue(epochs)} epoch(s), {n} seed(s); test accuracy %",
+                dataset, root, configs, labels.Select(l => (l.Item1, (double?)null)).ToList());
+        });
+        return cmd;
+    }
+
+    static Command MuPC()
+    {
+        var epochs = new Option<int>("--epochs") { Description = "Epochs per run.", DefaultValueFactory = _ => 1 };
+        var depths = new Option<string>("--depths") { Description = "Numbers of weight layers, comma-separated.", DefaultValueFactory = _ => "8,32,128" };
+        var steps = new Option<int?>("--steps", "-T") { Description = "Inference steps (default: the configs')." };
+        var cmd = new Command("mupc", "Residual ReLU MLPs of width 128 at several depths trained with sPC under muPC and under the standard parameterisation (configs/mupc).");
+        cmd.Options.Add(DatasetOpt); cmd.Options.Add(Fraction); cmd.Options.Add(epochs); cmd.Options.Add(depths); cmd.Options.Add(steps); cmd.Options.Add(TrainCommand.Out);
+        cmd.SetAction(pr =>
+        {
+            var dataset = pr.GetValue(DatasetOpt)!;
+            var root = CommonOptions.Root(pr.GetValue(CommonOptions.Data));
+            var ds = pr.GetValue(depths)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(d => int.TryParse(d, out var v) && v >= 3 ? v : throw new ArgumentException($"--depths: '{d}' is not a depth of at least 3")).ToList();
+            var labels = ds.SelectMany(d => new[] { ($"muPC L={d}", "mupc", d), ($"SP L={d}", "sp", d) }).ToList();
+            var configs = labels.Select(l =>
+            {
+                var o = new JsonObject
+                {
+                    ["name"] = $"{l.Item2}-L{l.Item3}", ["dataset"] = dataset, ["fraction"] = pr.GetValue(Fraction), ["epochs"] = pr.GetValue(epochs),
+                    ["model"] = new JsonObject { ["layers"] = l.Item3 },
+                };
+                if (root is not null) o["data"] = root.Value;
+                if (pr.GetValue(steps) is { } t) o["inference"] = new JsonObject { ["steps"] = t };
+                return (l.Item1, Load($"mupc/{l.Item2}.json", o));
+            }).ToList();
+            return RunTable(pr, $"mupc-{dataset}", $"Residual MLPs (width 128, ReLU) with sPC on {dataset}, {pr.GetValue(epochs)} epoch(s): muPC vs standard parameterisation; test accuracy %",
+                dataset, root, configs, labels.Select(l => (l.Item1, (double?)null)).ToList());
+        });
         return cmd;
     }
 
@@ -38,30 +106,43 @@ public static class ReproduceCommand
             var root = CommonOptions.Root(pr.GetValue(CommonOptions.Data));
             var configs = Enumerable.Range(0, seeds)
                 .SelectMany(s => Reproduce.table1Configs(dataset, root, fraction, epochs, s))
+                .Select(c => (c.Item1, c.Item2))
                 .ToList();
-            var device = Runtime.device(DeviceChoice.Parse(pr.GetValue(CommonOptions.Device) ?? "auto"));
-            var cfgs = configs.Select(c => Config.applyJson(new JsonObject { ["device"] = pr.GetValue(CommonOptions.Device) ?? "auto" }, c.Item2)).ToList();
-            var started = DateTime.UtcNow;
-            var data = DatasetModule.load(root, dataset);
-            using var cts = Cancellation.OnCtrlC();
-            var outRoot = Path.Combine(pr.GetValue(TrainCommand.Out) ?? "runs", $"table1-{dataset}-f{fraction.ToString(CultureInfo.InvariantCulture)}-{started:yyyyMMdd-HHmmss}");
-            var results = Runner.RunMany(cfgs, data, device, outRoot, new RunDisplay(json), cts.Token, out var folders);
-            var methods = Reproduce.table1Methods.ToList();
-            var rows = methods.Select((m, i) =>
-            {
-                var mine = results.Where((r, j) => configs[j].Item1 == m.Item1).ToList();
-                return Reproduce.row(m.Item1, Reproduce.paperNumber(dataset, fraction, i), ListModule.OfSeq(mine));
-            }).ToList();
-            var wall = (DateTime.UtcNow - started).TotalSeconds;
-            Print(json, dataset, fraction, seeds, epochs, rows, wall, outRoot);
-            return results.Count == cfgs.Count && rows.All(r => r.Failed == 0) ? 0 : 3;
+            var methods = Reproduce.table1Methods.Select((m, i) => (m.Item1, Reproduce.paperNumber(dataset, fraction, i) is { } p ? (double?)p.Value : null)).ToList();
+            return RunTable(pr, $"table1-{dataset}-f{fraction.ToString(CultureInfo.InvariantCulture)}",
+                $"Table 1: {dataset}, fraction {fraction}, {seeds} seed(s), {epochs} epoch(s); test accuracy %, mean ± std over seeds",
+                dataset, root, configs, methods);
         });
         return cmd;
     }
 
+    /// <summary>Runs labelled configurations (several seeds per label) on one dataset and prints the
+    /// table of best and last-epoch test accuracy per label, next to the paper's number where given.</summary>
+    public static int RunTable(ParseResult pr, string runName, string title, string dataset, Microsoft.FSharp.Core.FSharpOption<string> root,
+        IReadOnlyList<(string Label, TrainConfig Config)> configs, IReadOnlyList<(string Label, double? Paper)> methods)
+    {
+        var json = pr.GetValue(CommonOptions.Json);
+        var deviceText = pr.GetValue(CommonOptions.Device) ?? "auto";
+        var device = Runtime.device(DeviceChoice.Parse(deviceText));
+        var cfgs = configs.Select(c => Config.applyJson(new JsonObject { ["device"] = deviceText }, c.Config)).ToList();
+        var started = DateTime.UtcNow;
+        var data = DatasetModule.load(root, dataset);
+        using var cts = Cancellation.OnCtrlC();
+        var outRoot = Path.Combine(pr.GetValue(TrainCommand.Out) ?? "runs", $"{runName}-{started:yyyyMMdd-HHmmss}");
+        var results = Runner.RunMany(cfgs, data, device, outRoot, new RunDisplay(json), cts.Token, out _);
+        var rows = methods.Select(m =>
+        {
+            var mine = results.Where((r, j) => configs[j].Label == m.Label).ToList();
+            return Reproduce.row(m.Label, m.Paper is { } p ? Microsoft.FSharp.Core.FSharpOption<double>.Some(p) : null, ListModule.OfSeq(mine));
+        }).ToList();
+        var wall = (DateTime.UtcNow - started).TotalSeconds;
+        Print(json, title, runName, rows, wall, outRoot);
+        return results.Count == cfgs.Count && rows.All(r => r.Failed == 0) ? 0 : 3;
+    }
+
     static string F(double x) => double.IsNaN(x) ? "-" : x.ToString("F2", CultureInfo.InvariantCulture);
 
-    static void Print(bool json, string dataset, double fraction, int seeds, int epochs, IReadOnlyList<Reproduce.TableRow> rows, double wall, string outRoot)
+    static void Print(bool json, string title, string experiment, IReadOnlyList<Reproduce.TableRow> rows, double wall, string outRoot)
     {
         if (json)
         {
@@ -82,12 +163,11 @@ public static class ReproduceCommand
             }
             Output.Json(new JsonObject
             {
-                ["experiment"] = "table1", ["dataset"] = dataset, ["fraction"] = fraction, ["seeds"] = seeds, ["epochs"] = epochs,
-                ["rows"] = arr, ["wallSeconds"] = wall, ["runs"] = outRoot,
+                ["experiment"] = experiment, ["title"] = title, ["rows"] = arr, ["wallSeconds"] = wall, ["runs"] = outRoot,
             });
             return;
         }
-        Output.Table($"Table 1: {dataset}, fraction {fraction}, {seeds} seed(s), {epochs} epoch(s); test accuracy %, mean ± std over seeds",
+        Output.Table(title,
             ["method", "best epoch", "last epoch", "paper", "ours - paper", "SMM/run", "s/run", "failed"],
             rows.Select(r =>
             {

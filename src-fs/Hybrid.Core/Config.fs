@@ -110,7 +110,12 @@ let private readArchitecture (o: JsonObject) (current: Architecture) : Architect
         match n with
         | :? JsonArray as a -> [ for i in 0 .. a.Count - 1 -> int (int' (sprintf "%s[%d]" p i) a[i]) ]
         | _ -> fail "config field '%s' must be an array of integers, got %s" p (kindName n)
-    match defaultArg kind "mlp" with
+    let currentKind =
+        match current with
+        | Architecture.Mlp _ -> "mlp"
+        | Architecture.ResidualMlp _ -> "resmlp"
+        | Architecture.ConvNet _ -> "conv"
+    match defaultArg kind currentKind with
     | "mlp" ->
         if (field o "parameterisation").IsSome then fail "config field 'model.parameterisation' needs a residual MLP (kind: resmlp); sp/mupc/ntp scalings assume its residual structure"
         checkKeys "model" o [ "kind"; "widths"; "width"; "hidden"; "activation"; "loss" ]
@@ -129,15 +134,23 @@ let private readArchitecture (o: JsonObject) (current: Architecture) : Architect
         Architecture.Mlp(widths, activation)
     | "resmlp" | "residual-mlp" ->
         checkKeys "model" o [ "kind"; "width"; "layers"; "activation"; "parameterisation"; "loss" ]
-        let width = field o "width" |> Option.map (fun n -> int (int' "model.width" n)) |> Option.defaultValue 128
-        let layers = field o "layers" |> Option.map (fun n -> int (int' "model.layers" n)) |> Option.defaultValue 8
-        let p = field o "parameterisation" |> Option.map (fun n -> wrap "model.parameterisation" (fun () -> Parameterisation.Parse(str "model.parameterisation" n))) |> Option.defaultValue Parameterisation.MuPC
+        let w0, l0, p0 =
+            match current with
+            | Architecture.ResidualMlp(w, l, _, p) -> w, l, p
+            | _ -> 128, 8, Parameterisation.MuPC
+        let width = field o "width" |> Option.map (fun n -> int (int' "model.width" n)) |> Option.defaultValue w0
+        let layers = field o "layers" |> Option.map (fun n -> int (int' "model.layers" n)) |> Option.defaultValue l0
+        let p = field o "parameterisation" |> Option.map (fun n -> wrap "model.parameterisation" (fun () -> Parameterisation.Parse(str "model.parameterisation" n))) |> Option.defaultValue p0
         Architecture.ResidualMlp(width, layers, activation, p)
     | "alexnet" ->
         checkKeys "model" o [ "kind"; "activation"; "loss" ]
         Architecture.AlexNet activation
     | "conv" ->
         checkKeys "model" o [ "kind"; "convs"; "dense"; "activation"; "loss" ]
+        let c0, d0 =
+            match current with
+            | Architecture.ConvNet(c, d, _) -> Some c, d
+            | _ -> None, []
         let convs =
             match field o "convs" with
             | Some(:? JsonArray as a) ->
@@ -148,8 +161,11 @@ let private readArchitecture (o: JsonObject) (current: Architecture) : Architect
                       { Channels = c["channels"] |> int' (p + ".channels") |> int
                         Pool = field c "pool" |> Option.map (bool' (p + ".pool")) |> Option.defaultValue false } ]
             | Some n -> fail "config field 'model.convs' must be an array, got %s" (kindName n)
-            | None -> fail "config field 'model.convs' is required for kind conv"
-        let dense = field o "dense" |> Option.map (intList "model.dense") |> Option.defaultValue []
+            | None ->
+                match c0 with
+                | Some c -> c
+                | None -> fail "config field 'model.convs' is required for kind conv"
+        let dense = field o "dense" |> Option.map (intList "model.dense") |> Option.defaultValue d0
         Architecture.ConvNet(convs, dense, activation)
     | other -> fail "config field 'model.kind': unknown model '%s' (expected mlp, resmlp, conv or alexnet)" other
 
