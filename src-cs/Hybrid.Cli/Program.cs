@@ -18,6 +18,7 @@ root.Subcommands.Add(DataCommands.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
 root.Subcommands.Add(DecayCommand.Create());
+root.Subcommands.Add(HopfieldCommand.Create());
 
 var parsed = root.Parse(args);
 var threads = parsed.GetValue(CommonOptions.Threads);
