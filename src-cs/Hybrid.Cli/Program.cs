@@ -19,6 +19,7 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
 root.Subcommands.Add(DecayCommand.Create());
 root.Subcommands.Add(HopfieldCommand.Create());
+root.Subcommands.Add(HamCommand.Create());
 
 var parsed = root.Parse(args);
 var threads = parsed.GetValue(CommonOptions.Threads);

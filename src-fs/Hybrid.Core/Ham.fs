@@ -1,0 +1,427 @@
+/// Hierarchical associative memory (SPEC.md 3) solved as a deep equilibrium
+/// model. Layers x_0..x_L with x_0 clamped to the input, activations
+/// g(x) = sigmoid(4 (x - 1/2)) (the gradient of the Lagrangian
+/// L(x) = softplus(4 (x - 1/2)) / 4), symmetric weights between adjacent layers:
+///
+///     E = sum_A [x_A.g_A - L(x_A)] - sum_A g_{A+1}.W_A g_A - sum_A b_A.g_A
+///     x_A = f_A(x) = W_{A-1} g_{A-1} + W_A^T g_{A+1} + b_A       (fixed point)
+///
+/// dE/dx_A = g'(x_A) (x_A - f_A(x)), and f_A does not depend on x_A, so setting
+/// all odd (or all even) layers to f is an exact block minimisation: the even/odd
+/// solver never increases E.
+module Hybrid.Ham
+
+open System
+open System.Diagnostics
+open TorchSharp
+
+/// The activation rho(s) = sigmoid(4 (s - 1/2)).
+let activation (x: torch.Tensor) = torch.sigmoid(Ops.mul (Ops.add x -0.5) 4.0)
+
+/// The Lagrangian whose gradient is the activation, per unit.
+let lagrangian (x: torch.Tensor) = Ops.mul (torch.nn.functional.softplus(Ops.mul (Ops.add x -0.5) 4.0)) 0.25
+
+/// A HAM: layer sizes, weights between adjacent layers (`W[A]` maps layer A to A+1)
+/// and biases of layers 1..L. Owns its parameters.
+type Network =
+    { Sizes: int[]
+      Weights: Modules.Parameter[]
+      Biases: Modules.Parameter[] }
+
+    /// L, the index of the last layer.
+    member this.Top = this.Sizes.Length - 1
+
+    /// Every parameter.
+    member this.Parameters: Modules.Parameter list = List.ofArray this.Weights @ List.ofArray this.Biases
+
+    interface IDisposable with
+        member this.Dispose() =
+            for p in this.Parameters do p.Dispose()
+
+/// Solvers of the fixed point.
+[<RequireQualifiedAccess>]
+type Solver =
+    /// x <- f(x), all layers at once.
+    | Picard
+    /// x <- x + damping (f(x) - x): forward Euler with dt/tau = damping.
+    | Damped of damping: float
+    /// Anderson acceleration of the synchronous map with `memory` past iterates and
+    /// Tikhonov `regularisation`; a step whose residual is worse than Picard's is
+    /// replaced by the Picard step.
+    | Anderson of memory: int * regularisation: float
+    /// Odd layers from the even ones, then even layers from the odd ones.
+    | EvenOdd
+    /// Anderson acceleration of the map on the even layers alone (odd layers substituted).
+    | EvenOddAnderson of memory: int * regularisation: float
+
+    override this.ToString() =
+        match this with
+        | Picard -> "picard"
+        | Damped d -> sprintf "damped(%g)" d
+        | Anderson(m, _) -> sprintf "anderson(m=%d)" m
+        | EvenOdd -> "even-odd"
+        | EvenOddAnderson(m, _) -> sprintf "even-odd+anderson(m=%d)" m
+
+    /// Parses `picard`, `damped:0.5`, `anderson`, `even-odd`, `even-odd-anderson`.
+    static member Parse(s: string) =
+        match s.Trim().ToLowerInvariant() with
+        | "picard" | "sync" | "synchronous" -> Picard
+        | "anderson" | "deq" | "deq-anderson" -> Anderson(4, 1e-4)
+        | "even-odd" | "evenodd" -> EvenOdd
+        | "even-odd-anderson" | "evenodd-anderson" | "even-odd+anderson" -> EvenOddAnderson(4, 1e-4)
+        | d when d.StartsWith "damped" ->
+            let parts = d.Split(':')
+            let v = if parts.Length = 2 then Double.Parse(parts[1], Globalization.CultureInfo.InvariantCulture) else 0.5
+            if not (v > 0.0 && v <= 1.0) then invalidArg "solver" (sprintf "damping must be in (0,1], got %g" v)
+            Damped v
+        | other -> invalidArg "solver" (sprintf "unknown solver '%s' (expected picard, damped:D, anderson, even-odd, even-odd-anderson)" other)
+
+/// The outcome of solving for the fixed point of a batch.
+type Solution =
+    { /// Layers 0..L at the end (x_0 the input).
+      States: torch.Tensor[]
+      /// Iterations per sample until the criterion held (the cap when it did not).
+      Iterations: int[]
+      /// Whether each sample met the criterion.
+      Converged: bool[]
+      /// Map evaluations spent (a full sweep counts one).
+      Evaluations: int }
+
+module Network =
+    /// A HAM with the given layer sizes; weights U(-1/sqrt(n_A), 1/sqrt(n_A)), biases zero.
+    let create (sizes: int list) (precision: Precision) (device: torch.Device) (seed: int64) : Network =
+        Runtime.init ()
+        if sizes.Length < 2 then invalidArg "sizes" (sprintf "a HAM needs at least 2 layers, got %d" sizes.Length)
+        sizes |> List.iteri (fun i n -> if n < 1 then invalidArg "sizes" (sprintf "layer %d must have at least 1 unit, got %d" i n))
+        let sizes = Array.ofList sizes
+        use g = Rng.generator seed torch.CPU
+        let dtype = precision.ScalarType
+        let param (t: torch.Tensor) = (new Modules.Parameter(t.``to``(device), true)).DetachFromDisposeScope() :?> Modules.Parameter
+        use _ = torch.NewDisposeScope()
+        { Sizes = sizes
+          Weights =
+            [| for a in 0 .. sizes.Length - 2 ->
+                   let bound = 1.0 / sqrt (float sizes[a])
+                   param (Ops.add (Ops.mul (torch.rand([| int64 sizes[a + 1]; int64 sizes[a] |], dtype = dtype, generator = g)) (2.0 * bound)) (-bound)) |]
+          Biases = [| for a in 1 .. sizes.Length - 1 -> param (torch.zeros([| int64 sizes[a] |], dtype = dtype)) |] }
+
+    /// Checks that weights and biases fit the layer sizes.
+    let validate (net: Network) =
+        if net.Sizes.Length < 2 then invalidArg "sizes" "a HAM needs at least 2 layers"
+        if net.Weights.Length <> net.Sizes.Length - 1 then
+            invalidArg "weights" (sprintf "%d layers need %d weight matrices, got %d" net.Sizes.Length (net.Sizes.Length - 1) net.Weights.Length)
+        net.Weights |> Array.iteri (fun a w ->
+            let expected = [| int64 net.Sizes[a + 1]; int64 net.Sizes[a] |]
+            if w.shape <> expected then
+                invalidArg "weights" (sprintf "W_%d has shape [%s] but layers %d and %d need [%s]" a (String.Join("; ", w.shape)) a (a + 1) (String.Join("; ", expected))))
+        net.Biases |> Array.iteri (fun i b ->
+            if b.shape <> [| int64 net.Sizes[i + 1] |] then
+                invalidArg "biases" (sprintf "b_%d has shape [%s] but layer %d has %d units" (i + 1) (String.Join("; ", b.shape)) (i + 1) net.Sizes[i + 1]))
+
+/// f_A(x) for one layer A >= 1, from the activations of its neighbours. Layer 1's
+/// drive from the clamped input, W_0 g(x_0) + b_1, is passed in when known (it does
+/// not change during a solve).
+let private layerMapWith (net: Network) (drive1: torch.Tensor option) (gs: torch.Tensor[]) (a: int) =
+    let below =
+        match drive1 with
+        | Some d when a = 1 -> d
+        | _ -> torch.nn.functional.linear(gs[a - 1], net.Weights[a - 1], net.Biases[a - 1])
+    if a < net.Top then below + gs[a + 1].mm(net.Weights[a]) else below
+
+let private layerMap (net: Network) (gs: torch.Tensor[]) (a: int) = layerMapWith net None gs a
+
+/// The synchronous map f on layers 1..L (index 0 passes the input through).
+let map (net: Network) (states: torch.Tensor[]) : torch.Tensor[] =
+    let gs = states |> Array.map activation
+    Array.init states.Length (fun a -> if a = 0 then states[0] else layerMap net gs a)
+
+/// The energy per sample (`[B]`).
+let energy (net: Network) (states: torch.Tensor[]) : torch.Tensor =
+    let gs = states |> Array.map activation
+    let own = Array.map2 (fun (x: torch.Tensor) (g: torch.Tensor) -> (x * g - lagrangian x).sum(1L)) states gs |> Array.reduce (+)
+    let pairs = [| for a in 0 .. net.Top - 1 -> (gs[a + 1] * gs[a].mm(net.Weights[a].t())).sum(1L) |] |> Array.reduce (+)
+    let bias = [| for a in 1 .. net.Top -> gs[a].mv(net.Biases[a - 1]) |] |> Array.reduce (+)
+    own - pairs - bias
+
+/// The initial state: the input clamped, every other layer at zero.
+let initial (net: Network) (x: torch.Tensor) : torch.Tensor[] =
+    Array.init net.Sizes.Length (fun a ->
+        if a = 0 then x else torch.zeros([| x.shape[0]; int64 net.Sizes[a] |], dtype = x.dtype, device = x.device))
+
+let private flat (xs: torch.Tensor[]) (layers: int list) = torch.cat([| for a in layers -> xs[a] |], 1L)
+
+let private unflat (net: Network) (v: torch.Tensor) (layers: int list) (into: torch.Tensor[]) =
+    let out = Array.copy into
+    let mutable o = 0L
+    for a in layers do
+        let n = int64 net.Sizes[a]
+        out[a] <- v.narrow(1L, o, n)
+        o <- o + n
+    out
+
+/// One Anderson extrapolation per sample from the histories of iterates X and
+/// map values F (`[B; m; n]`): min ||sum_i a_i (F_i - X_i)||^2 + reg ||a||^2, sum a = 1.
+let private anderson (xs: torch.Tensor) (fs: torch.Tensor) (reg: float) =
+    let g = fs - xs
+    let gram = g.bmm(g.transpose(1L, 2L))
+    let m = gram.shape[1]
+    let eye = torch.eye(m, dtype = gram.dtype, device = gram.device).unsqueeze(0L)
+    let scale = Ops.clampMin (gram.diagonal(dim1 = 1L, dim2 = 2L).mean([| 1L |], keepdim = true).unsqueeze(2L)) 1e-30
+    let system = gram + Ops.mul (eye * scale) reg
+    let ones = torch.ones([| gram.shape[0]; m; 1L |], dtype = gram.dtype, device = gram.device)
+    let w = torch.linalg.solve(system, ones)
+    let alpha = w / w.sum(1L, keepdim = true)
+    (alpha.transpose(1L, 2L).bmm(fs)).squeeze(1L)
+
+/// Solves for the fixed point of a batch from `start`, stopping each sample when
+/// ||x_{k+1} - x_k|| / ||x_{k+1}|| < `tolerance` or after `maxIterations`.
+/// Samples that did not converge are reported, never silently returned as fixed points.
+let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: float) (maxIterations: int) : Solution =
+    Network.validate net
+    if maxIterations < 1 then invalidArg "maxIterations" (sprintf "maxIterations must be at least 1, got %d" maxIterations)
+    if start.Length <> net.Sizes.Length then invalidArg "start" (sprintf "%d layers expected, got %d" net.Sizes.Length start.Length)
+    use _ = torch.no_grad ()
+    let b = int start[0].shape[0]
+    let iterations = Array.create b maxIterations
+    let converged = Array.create b false
+    let evens = [ for a in 2 .. 2 .. net.Top -> a ]
+    let odds = [ for a in 1 .. 2 .. net.Top -> a ]
+    let all = [ 1 .. net.Top ]
+    // The vector the criterion is measured on: every free layer.
+    let mutable state = start |> Array.map (fun t -> t.detach().clone().DetachFromDisposeScope())
+    let replaceState (next: torch.Tensor[]) =
+        let fresh = next |> Array.map (fun t -> t.detach().DetachFromDisposeScope())
+        for a in 1 .. state.Length - 1 do state[a].Dispose()
+        fresh[0] <- state[0]
+        state <- fresh
+    // The clamped input's drive of layer 1 is computed once per solve.
+    use drive1 = torch.nn.functional.linear(activation state[0], net.Weights[0], net.Biases[0]).DetachFromDisposeScope()
+    let layer (gs: torch.Tensor[]) a = layerMapWith net (Some drive1) gs a
+    let activations (s: torch.Tensor[]) = s |> Array.mapi (fun a t -> if a = 0 then null else activation t)
+    let synchronous (s: torch.Tensor[]) =
+        let gs = activations s
+        Array.init s.Length (fun a -> if a = 0 then s[0] else layer gs a)
+    let evenOddSweep (s: torch.Tensor[]) =
+        let s = Array.copy s
+        let gs = activations s
+        for a in odds do s[a] <- layer gs a
+        for a in odds do gs[a] <- activation s[a]
+        for a in evens do s[a] <- layer gs a
+        s
+    let memory =
+        match solver with
+        | Solver.Anderson(m, _)
+        | Solver.EvenOddAnderson(m, _) -> max 1 m
+        | _ -> 0
+    let accelerated = memory > 0
+    let onLayers = match solver with Solver.EvenOddAnderson _ -> (if evens.IsEmpty then odds else evens) | _ -> all
+    let histX = Collections.Generic.List<torch.Tensor>()
+    let histF = Collections.Generic.List<torch.Tensor>()
+    let clearHistory () =
+        for t in histX do t.Dispose()
+        for t in histF do t.Dispose()
+        histX.Clear()
+        histF.Clear()
+    let mutable lastResidual: torch.Tensor = null
+    let mutable evaluations = 0
+    let mutable k = 0
+    while k < maxIterations && not (Array.forall id converged) do
+        use _ = torch.NewDisposeScope()
+        let next =
+            match solver with
+            | Solver.Picard -> synchronous state
+            | Solver.Damped d ->
+                let f = synchronous state
+                Array.init state.Length (fun a -> if a = 0 then state[0] else state[a] + Ops.mul (f[a] - state[a]) d)
+            | Solver.EvenOdd -> evenOddSweep state
+            | Solver.Anderson _
+            | Solver.EvenOddAnderson _ ->
+                let f = (match solver with Solver.Anderson _ -> synchronous state | _ -> evenOddSweep state)
+                let x = flat state onLayers
+                let fx = flat f onLayers
+                let residual = (fx - x).norm(1)
+                // Safeguard: if the last extrapolation made the residual worse than the
+                // Picard step it replaced, restart the history from the plain step.
+                if not (isNull lastResidual) && (residual.gt(lastResidual)).any().item<bool> () then clearHistory ()
+                if not (isNull lastResidual) then lastResidual.Dispose()
+                lastResidual <- residual.detach().clone().DetachFromDisposeScope()
+                histX.Add(x.detach().clone().DetachFromDisposeScope())
+                histF.Add(fx.detach().clone().DetachFromDisposeScope())
+                if histX.Count > memory then
+                    histX[0].Dispose()
+                    histF[0].Dispose()
+                    histX.RemoveAt 0
+                    histF.RemoveAt 0
+                let v =
+                    if histX.Count < 2 then fx
+                    else
+                        let reg = match solver with Solver.Anderson(_, r) | Solver.EvenOddAnderson(_, r) -> r | _ -> 0.0
+                        anderson (torch.stack(histX, 1L)) (torch.stack(histF, 1L)) reg
+                let candidate = unflat net v onLayers f
+                match solver with
+                | Solver.EvenOddAnderson _ ->
+                    // Re-derive the odd layers from the extrapolated even ones.
+                    let gs = activations candidate
+                    let c = Array.copy candidate
+                    for a in odds do c[a] <- layer gs a
+                    c
+                | _ -> candidate
+        evaluations <- evaluations + 1
+        k <- k + 1
+        let x0 = flat state all
+        let x1 = flat next all
+        let change = ((x1 - x0).norm(1) / Ops.clampMin (x1.norm(1)) 1e-30).to_type(torch.float64).data<float>().ToArray()
+        for i in 0 .. b - 1 do
+            if not converged[i] && change[i] < tolerance then
+                converged[i] <- true
+                iterations[i] <- k
+        replaceState next
+    clearHistory ()
+    if not (isNull lastResidual) then lastResidual.Dispose()
+    ignore accelerated
+    { States = state; Iterations = iterations; Converged = converged; Evaluations = evaluations }
+
+/// Mean squared error of the top layer against targets, per batch (mean over samples and units).
+let loss (top: torch.Tensor) (target: torch.Tensor) = (top - target).square().mean()
+
+/// Gradients of the readout loss at the fixed point by implicit differentiation:
+/// u = (I - J^T)^{-1} dL/dx* by the fixed-point iteration u <- J^T u + dL/dx*, then
+/// dL/dtheta = u . df/dtheta. Sets the parameters' `.grad`; returns the loss and
+/// whether the adjoint iteration converged.
+let implicitGradients (net: Network) (fixedPoint: torch.Tensor[]) (target: torch.Tensor) (tolerance: float) (maxIterations: int) : float * bool =
+    use _ = torch.NewDisposeScope()
+    let top = net.Top
+    let xs = fixedPoint |> Array.mapi (fun a t -> if a = 0 then t.detach() else t.detach().requires_grad_(true))
+    let free = xs[1..]
+    let f = (map net xs)[1..]
+    let l = loss xs[top] target
+    let dl = torch.autograd.grad([| l |], [| xs[top] |])[0]
+    let rhs = Array.init top (fun i -> if i = top - 1 then dl else torch.zeros_like free[i])
+    let mutable u = rhs
+    let mutable k = 0
+    let mutable ok = false
+    while k < maxIterations && not ok do
+        let ju = torch.autograd.grad(f, free, grad_outputs = u, retain_graph = true, allow_unused = true)
+        let next = Array.init top (fun i -> (if isNull ju[i] then rhs[i] else ju[i] + rhs[i]).detach())
+        let num = Array.map2 (fun (a: torch.Tensor) (b: torch.Tensor) -> Scope.scalar ((a - b).square().sum())) next u |> Array.sum
+        let den = next |> Array.sumBy (fun a -> Scope.scalar (a.square().sum()))
+        u <- next
+        k <- k + 1
+        ok <- sqrt num <= tolerance * max (sqrt den) 1e-30
+    for p in net.Parameters do
+        if not (isNull p.grad) then p.grad.zero_() |> ignore
+    let ps = net.Parameters |> List.map (fun p -> p :> torch.Tensor) |> Array.ofList
+    let grads = torch.autograd.grad(f, ps, grad_outputs = u, allow_unused = true)
+    use _ = torch.no_grad ()
+    for p, g in Seq.zip net.Parameters grads do
+        if not (isNull g) then
+            if isNull p.grad then p.grad <- g.detach().clone().DetachFromDisposeScope()
+            else p.grad.copy_(g) |> ignore
+    Scope.scalar l, ok
+
+/// Accuracy (percent) of the argmax of the top layer.
+let accuracy (top: torch.Tensor) (labels: torch.Tensor) =
+    use _ = torch.NewDisposeScope()
+    100.0 * Scope.scalar (top.argmax(1L).eq(labels).to_type(torch.float64).mean())
+
+/// Times a solver on a batch: seconds, and the solution.
+let timed (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: float) (maxIterations: int) =
+    let sw = Stopwatch.StartNew()
+    let s = solve net solver start tolerance maxIterations
+    sw.Stop()
+    s, sw.Elapsed.TotalSeconds
+
+/// One training epoch result.
+type EpochResult =
+    { Epoch: int
+      TrainLoss: float
+      TestAccuracy: float
+      /// Mean solver iterations per training sample.
+      MeanIterations: float
+      /// Training samples whose fixed point did not converge.
+      NotConverged: int
+      /// Batches whose adjoint iteration did not converge.
+      AdjointNotConverged: int
+      Seconds: float }
+
+/// Trains the readout (MSE of the top layer against one-hot targets) with Adam,
+/// solving each batch with `solver` and differentiating implicitly.
+let train (net: Network) (solver: Solver) (train: Data.TensorSplit) (test: Data.TensorSplit) (epochs: int) (batchSize: int) (lr: float) (tolerance: float) (maxIterations: int) (seed: int64) (onEpoch: EpochResult -> unit) =
+    Network.validate net
+    if epochs < 1 then invalidArg "epochs" (sprintf "epochs must be at least 1, got %d" epochs)
+    let classes = net.Sizes[net.Top]
+    if train.Classes > classes then invalidArg "sizes" (sprintf "the top layer has %d units but the data has %d classes" classes train.Classes)
+    if int train.X.shape[1] <> net.Sizes[0] then
+        invalidArg "sizes" (sprintf "the input layer has %d units but the data has %d features" net.Sizes[0] (int train.X.shape[1]))
+    use opt = torch.optim.Adam(net.Parameters |> Seq.cast<Modules.Parameter>, lr)
+    let sw = Stopwatch()
+    [ for epoch in 1 .. epochs ->
+          let batches = Data.Batching.epoch Data.Batching.Random train.Classes batchSize seed epoch train.Labels
+          let mutable lossSum = 0.0
+          let mutable iterSum = 0L
+          let mutable notConverged = 0
+          let mutable adjointBad = 0
+          sw.Start()
+          for idx in batches do
+              use _ = torch.NewDisposeScope()
+              let index = torch.tensor(idx, device = train.X.device)
+              let x = train.X.index_select(0L, index)
+              let y = torch.nn.functional.one_hot(train.Y.index_select(0L, index), int64 classes).to_type(x.dtype)
+              let s = solve net solver (initial net x) tolerance maxIterations
+              iterSum <- iterSum + (s.Iterations |> Array.sumBy int64)
+              notConverged <- notConverged + (s.Converged |> Array.filter not |> Array.length)
+              let l, ok = implicitGradients net s.States y 1e-6 100
+              for t in s.States do t.Dispose()
+              if not ok then adjointBad <- adjointBad + 1
+              lossSum <- lossSum + l
+              opt.step () |> ignore
+          sw.Stop()
+          let acc =
+              use _ = torch.NewDisposeScope()
+              let s = solve net solver (initial net test.X) tolerance maxIterations
+              accuracy s.States[net.Top] test.Y
+          let r =
+              { Epoch = epoch
+                TrainLoss = lossSum / float batches.Length
+                TestAccuracy = acc
+                MeanIterations = float iterSum / float train.Count
+                NotConverged = notConverged
+                AdjointNotConverged = adjointBad
+                Seconds = sw.Elapsed.TotalSeconds }
+          onEpoch r
+          r ]
+
+/// One solver's measured behaviour on a batch.
+type BenchRow =
+    { Solver: Solver
+      /// Mean iterations per sample to the criterion (the cap for those that did not converge).
+      MeanIterations: float
+      /// Median seconds over the timed repeats (after one warm-up solve).
+      Seconds: float
+      NotConverged: int
+      /// Accuracy of the top layer's argmax (percent).
+      Accuracy: float }
+
+/// The four variants of SPEC.md 3: synchronous Picard, even/odd, DEQ-Anderson and
+/// even/odd + Anderson (Anderson memory 4, Tikhonov 1e-4).
+let variants = [ Solver.Picard; Solver.EvenOdd; Solver.Anderson(4, 1e-4); Solver.EvenOddAnderson(4, 1e-4) ]
+
+/// Solves the test inputs with each solver and reports iterations, time, failures and accuracy.
+let benchmark (net: Network) (solvers: Solver list) (x: torch.Tensor) (labels: torch.Tensor) (tolerance: float) (maxIterations: int) (repeats: int) : BenchRow list =
+    if repeats < 1 then invalidArg "repeats" (sprintf "repeats must be at least 1, got %d" repeats)
+    [ for solver in solvers ->
+          use _ = torch.NewDisposeScope()
+          let warm = solve net solver (initial net x) tolerance maxIterations
+          let times =
+              [| for _ in 1 .. repeats ->
+                     let s, secs = timed net solver (initial net x) tolerance maxIterations
+                     for t in s.States do t.Dispose()
+                     secs |] |> Array.sort
+          let row =
+              { Solver = solver
+                MeanIterations = warm.Iterations |> Array.averageBy float
+                Seconds = times[times.Length / 2]
+                NotConverged = warm.Converged |> Array.filter not |> Array.length
+                Accuracy = accuracy warm.States[net.Top] labels }
+          for t in warm.States do t.Dispose()
+          row ]
