@@ -41,12 +41,12 @@ let private stepper (case: Case) (width: int) (batch: int) (seed: int64) =
             Learning.backpropGradients net x y |> ignore
             opt.step () |> ignore
         | Algorithm.PredictiveCoding pc ->
-            let ctx = { Network = net; Input = x; Labels = Some labels; Classes = 10; Generator = g }
+            let ctx = InitContext.supervised net x labels 10 g
             let init = InitApply.apply pc.Init state ctx true
             let r = Inference.run net pc.Inference init (Some y) None
             Learning.weightGradients net r.States r.Predictions (Some y) |> ignore
             opt.step () |> ignore
-            state.Update(r.States, Some labels, pc.Init.Uses((=) InitKind.Keep), pc.Init.Uses((=) InitKind.StreamAverage))
+            state.Record(pc.Init, r.States, Some labels, ctx.Observation)
     step
 
 /// Times `rounds` interleaved rounds of every case after `warmup` rounds; the

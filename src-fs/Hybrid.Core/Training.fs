@@ -228,14 +228,14 @@ module Training =
                                 smm <- smm + int64 (Smm.backprop depth)
                                 loss / n
                             | Algorithm.PredictiveCoding pc ->
-                                let ctx = { Network = net; Input = x; Labels = Some labels; Classes = data.Classes; Generator = gen }
+                                let ctx = InitContext.supervised net x labels data.Classes gen
                                 let init = InitApply.apply pc.Init initState ctx true
                                 let r = Inference.run net pc.Inference init (Some y) (Some batchCounter)
                                 let F = Learning.weightGradients net r.States r.Predictions (Some y)
                                 if not (Double.IsFinite F) then
                                     raise (DivergenceError { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = pc.Inference.StepSize; Reparam = pc.Inference.Reparam })
                                 opt.step () |> ignore
-                                initState.Update(r.States, Some labels, pc.Init.Uses((=) InitKind.Keep), pc.Init.Uses((=) InitKind.StreamAverage))
+                                initState.Record(pc.Init, r.States, Some labels, ctx.Observation)
                                 smm <- smm + int64 (Smm.predictiveCoding pc.Inference.Reparam pc.Init depth r.Steps)
                                 stepsSum <- stepsSum + r.Steps
                                 if b = batches.Length - 1 then

@@ -24,7 +24,7 @@ let batch (m: SmallMlp) =
 
 /// The initializer context of a batch.
 let context (net: Network) (x: torch.Tensor) (labels: torch.Tensor) (g: torch.Generator) =
-    { Network = net; Input = x; Labels = Some labels; Classes = net.Outputs; Generator = g }
+    InitContext.supervised net x labels net.Outputs g
 
 /// Relative error ||a - b|| / max(||b||, tiny).
 let relErr (a: torch.Tensor) (b: torch.Tensor) =

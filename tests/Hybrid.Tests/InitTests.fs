@@ -34,7 +34,7 @@ let private initializer =
                     { Kind = k; Last = Some last }
                 elif n = 1 || openEnd then { Kind = k; Last = None }
                 else { Kind = k; Last = Some(last + 1) })
-        return { Segments = segs }
+        return { Start = 1; Segments = segs }
     }
 
 [<Tests>]
@@ -50,7 +50,7 @@ let algebra =
             Expect.equal (i.KindAt 1, i.KindAt 2, i.KindAt 3, i.KindAt 9) (InitKind.Forward, InitKind.Forward, InitKind.StreamAverage, InitKind.StreamAverage) "kinds"
             Expect.equal (string Init.forward) "forward" "single"
             Expect.equal (string (Init.random 0.0 0.5)) "random(0,0.5)" "random prints its parameters"
-            Expect.equal (Init.split 1 (Init.split 1 Init.zero Init.keep) Init.forward) { Segments = [ { Kind = InitKind.Zero; Last = Some 1 }; { Kind = InitKind.Forward; Last = None } ] } "nested split cuts"
+            Expect.equal (Init.split 1 (Init.split 1 Init.zero Init.keep) Init.forward) { Start = 1; Segments = [ { Kind = InitKind.Zero; Last = Some 1 }; { Kind = InitKind.Forward; Last = None } ] } "nested split cuts"
         }
 
         test "bad initializers are named" {
@@ -91,7 +91,7 @@ let invariants =
                 let ctx = context net x labels g
                 let first = InitApply.apply Init.keep st ctx true
                 let r = Inference.run net (InferenceOptions.spc 3 0.05) first (Some y) None
-                st.Update(r.States, Some labels, true, false)
+                st.Record(Init.keep, r.States, Some labels, None)
                 let next = InitApply.apply Init.keep st ctx false
                 Array.forall2 (fun (a: torch.Tensor) (b: torch.Tensor) -> same a b) next.States[1..] r.States[1..]))
 
@@ -104,7 +104,7 @@ let invariants =
                 use st = new InitState(m.Outputs)
                 let ctx = context net x labels g
                 let r = Inference.run net (InferenceOptions.spc 3 0.05) (InitApply.apply Init.forward st ctx true) (Some y) None
-                st.Update(r.States, Some labels, false, true)
+                st.Record(Init.streamAverage, r.States, Some labels, None)
                 let next = InitApply.apply Init.streamAverage st ctx false
                 let ls = labels.data<int64>().ToArray()
                 [ for l in 1 .. net.Depth - 1 do
@@ -126,7 +126,7 @@ let invariants =
                 use st = new InitState(3)
                 let seen = torch.tensor([| 0L; 0L; 1L; 1L |])
                 let states = InitApply.apply Init.forward st (context net x seen g) false
-                st.Update(states.States, Some seen, true, true)
+                st.Record(Init.parse "keep[1..1] + avg[2..]", states.States, Some seen, None)
                 let other = torch.tensor([| 0L; 2L; 1L; 2L |])
                 let next = InitApply.apply Init.streamAverage st (context net x other g) false
                 let fw = InitApply.apply Init.forward st (context net x other g) false

@@ -74,7 +74,7 @@ let private attempt (net: Network) (x: torch.Tensor) (y: torch.Tensor) (exact: t
     use _ = torch.NewDisposeScope()
     use g = Rng.generator 0L torch.CPU
     use st = new InitState(1)
-    let ctx = { Network = net; Input = x; Labels = None; Classes = 1; Generator = g }
+    let ctx = InitContext.input net x g
     let init = InitApply.apply Init.forward st ctx true
     let opts = { InferenceOptions.spc maxSteps stepSize with Reparam = reparam }
     let mutable reached = None
@@ -96,7 +96,7 @@ let private trace (net: Network) (x: torch.Tensor) (y: torch.Tensor) (exact: tor
     use _ = torch.NewDisposeScope()
     use g = Rng.generator 0L torch.CPU
     use st = new InitState(1)
-    let ctx = { Network = net; Input = x; Labels = None; Classes = 1; Generator = g }
+    let ctx = InitContext.input net x g
     let init = InitApply.apply Init.forward st ctx true
     let opts = { InferenceOptions.spc steps stepSize with Reparam = reparam; Record = true; DivergenceFactor = infinity }
     let distances = ResizeArray()
