@@ -91,6 +91,19 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
         v.copy_(sol.to_type(v.dtype)) |> ignore
         valuesInitialised <- true
 
+    /// Stores observation/state pairs one per slot (slots 0..n-1): the keys become the
+    /// embedded observations o Q + b and the values the states, so that at high delta
+    /// recalling a stored observation returns its state.
+    member this.Store(o: torch.Tensor, states: torch.Tensor) =
+        this.Check o
+        let n = o.shape[0]
+        if n > int64 spec.Slots then invalidArg "observation" (sprintf "%d states do not fit in %d slots" n spec.Slots)
+        use _ = torch.NewDisposeScope()
+        use _ = torch.no_grad ()
+        k.narrow(0L, 0L, n).copy_(o.mm(q) + b) |> ignore
+        v.narrow(0L, 0L, n).copy_(states.reshape(n, -1L)) |> ignore
+        valuesInitialised <- true
+
     /// Eq. 9: one Adam step on sum ||recall(o) - target||^2 / n; returns the loss.
     member this.Learn(o: torch.Tensor, target: torch.Tensor) : float =
         use _ = torch.NewDisposeScope()

@@ -1,0 +1,196 @@
+/// Checkpoint files: named tensors, named byte blobs and a JSON header, with a
+/// SHA-256 checksum. Writes are atomic (temporary file, flush, rename), so a crash
+/// mid-write leaves the previous checkpoint intact. Reading checks the magic
+/// number, the checksum and every tensor's shape, and names the problem.
+module Hybrid.Checkpoint
+
+open System
+open System.IO
+open System.Security.Cryptography
+open System.Text
+open System.Text.Json
+open System.Text.Json.Nodes
+open TorchSharp
+
+/// A checkpoint is unusable: corrupt, truncated, or from another architecture.
+exception CheckpointError of file: string * problem: string with
+    override this.Message = sprintf "%s: %s" this.file this.problem
+
+let private magic = Encoding.ASCII.GetBytes "HYBRIDCK"
+let private version = 1
+
+/// The contents of a checkpoint.
+type Contents =
+    { /// Free-form metadata (configuration, progress, ...).
+      Meta: JsonObject
+      /// Tensors by name (float32, float64 or int64), on the CPU.
+      Tensors: Map<string, torch.Tensor>
+      /// Opaque byte blobs by name (e.g. optimiser state).
+      Blobs: Map<string, byte[]> }
+
+let private dtypeName (t: torch.Tensor) =
+    match t.dtype with
+    | torch.ScalarType.Float32 -> "float32"
+    | torch.ScalarType.Float64 -> "float64"
+    | torch.ScalarType.Int64 -> "int64"
+    | other -> invalidArg "tensor" (sprintf "checkpoints hold float32, float64 or int64 tensors, not %O" other)
+
+let private bytesOf (t: torch.Tensor) : byte[] =
+    let c = t.detach().cpu().contiguous()
+    match c.dtype with
+    | torch.ScalarType.Float32 -> let a = c.data<float32>().ToArray() in let b = Array.zeroCreate (a.Length * 4) in Buffer.BlockCopy(a, 0, b, 0, b.Length); b
+    | torch.ScalarType.Float64 -> let a = c.data<float>().ToArray() in let b = Array.zeroCreate (a.Length * 8) in Buffer.BlockCopy(a, 0, b, 0, b.Length); b
+    | torch.ScalarType.Int64 -> let a = c.data<int64>().ToArray() in let b = Array.zeroCreate (a.Length * 8) in Buffer.BlockCopy(a, 0, b, 0, b.Length); b
+    | other -> invalidArg "tensor" (sprintf "unsupported dtype %O" other)
+
+let private tensorOf (file: string) (name: string) (dtype: string) (shape: int64[]) (b: byte[]) : torch.Tensor =
+    let count = Array.fold (*) 1L shape
+    let size = match dtype with "float32" -> 4L | "float64" | "int64" -> 8L | other -> raise (CheckpointError(file, sprintf "tensor '%s' has unknown dtype '%s'" name other))
+    if int64 b.Length <> count * size then
+        raise (CheckpointError(file, sprintf "tensor '%s': %d bytes for shape [%s] of %s" name b.Length (String.Join("; ", shape)) dtype))
+    match dtype with
+    | "float32" -> let a = Array.zeroCreate<float32> (int count) in Buffer.BlockCopy(b, 0, a, 0, b.Length); torch.tensor(a).reshape(shape)
+    | "float64" -> let a = Array.zeroCreate<float> (int count) in Buffer.BlockCopy(b, 0, a, 0, b.Length); torch.tensor(a).reshape(shape)
+    | _ -> let a = Array.zeroCreate<int64> (int count) in Buffer.BlockCopy(b, 0, a, 0, b.Length); torch.tensor(a).reshape(shape)
+
+/// Writes a checkpoint atomically.
+let save (path: string) (contents: Contents) =
+    let header = JsonObject()
+    header["version"] <- version
+    header["meta"] <- contents.Meta.DeepClone()
+    let payload = new MemoryStream()
+    let entries = JsonArray()
+    for KeyValue(name, t) in contents.Tensors do
+        let b = bytesOf t
+        let e = JsonObject()
+        e["name"] <- name
+        e["dtype"] <- dtypeName t
+        e["shape"] <- JsonArray(t.shape |> Array.map (fun d -> JsonValue.Create d :> JsonNode))
+        e["offset"] <- payload.Position
+        e["length"] <- b.LongLength
+        entries.Add e
+        payload.Write(b, 0, b.Length)
+    header["tensors"] <- entries
+    let blobs = JsonArray()
+    for KeyValue(name, b) in contents.Blobs do
+        let e = JsonObject()
+        e["name"] <- name
+        e["offset"] <- payload.Position
+        e["length"] <- b.LongLength
+        blobs.Add e
+        payload.Write(b, 0, b.Length)
+    header["blobs"] <- blobs
+    let headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString())
+    use body = new MemoryStream()
+    body.Write(magic, 0, magic.Length)
+    body.Write(BitConverter.GetBytes headerBytes.Length, 0, 4)
+    body.Write(headerBytes, 0, headerBytes.Length)
+    payload.Position <- 0L
+    payload.CopyTo body
+    let all = body.ToArray()
+    let hash = SHA256.HashData all
+    let full = Path.GetFullPath path
+    Directory.CreateDirectory(Path.GetDirectoryName full) |> ignore
+    let tmp = full + sprintf ".%d.tmp" Environment.ProcessId
+    do
+        use fs = new FileStream(tmp, FileMode.Create, FileAccess.Write)
+        fs.Write(all, 0, all.Length)
+        fs.Write(hash, 0, hash.Length)
+        fs.Flush(true)
+    File.Move(tmp, full, true)
+
+/// Reads a checkpoint, checking its magic number and checksum.
+let load (path: string) : Contents =
+    if not (File.Exists path) then raise (CheckpointError(path, "file not found"))
+    let all = File.ReadAllBytes path
+    let fail problem = raise (CheckpointError(path, problem))
+    if all.Length < magic.Length + 4 + 32 || all[0 .. magic.Length - 1] <> magic then fail "not a Hybrid checkpoint (wrong magic number)"
+    let body = all[0 .. all.Length - 33]
+    if SHA256.HashData body <> all[all.Length - 32 ..] then fail "corrupt checkpoint (checksum mismatch: the file was truncated or modified)"
+    let headerLength = BitConverter.ToInt32(body, magic.Length)
+    let start = magic.Length + 4
+    if headerLength <= 0 || start + headerLength > body.Length then fail "corrupt checkpoint (bad header length)"
+    let header =
+        try JsonNode.Parse(Encoding.UTF8.GetString(body, start, headerLength)) :?> JsonObject
+        with _ -> fail "corrupt checkpoint (unreadable header)"
+    let v = header["version"].GetValue<int>()
+    if v <> version then fail (sprintf "checkpoint version %d is not supported (expected %d)" v version)
+    let payload = start + headerLength
+    let slice (e: JsonNode) =
+        let o = e["offset"].GetValue<int64>()
+        let l = e["length"].GetValue<int64>()
+        if o < 0L || l < 0L || int64 payload + o + l > int64 body.Length then fail (sprintf "corrupt checkpoint ('%s' lies outside the file)" (e["name"].GetValue<string>()))
+        body[payload + int o .. payload + int o + int l - 1]
+    let tensors =
+        [ for e in header["tensors"].AsArray() ->
+              let name = e["name"].GetValue<string>()
+              let shape = e["shape"].AsArray() |> Seq.map (fun d -> d.GetValue<int64>()) |> Array.ofSeq
+              name, (tensorOf path name (e["dtype"].GetValue<string>()) shape (slice e)).DetachFromDisposeScope() ]
+        |> Map.ofList
+    let blobs = [ for e in header["blobs"].AsArray() -> e["name"].GetValue<string>(), slice e ] |> Map.ofList
+    { Meta = header["meta"].AsObject(); Tensors = tensors; Blobs = blobs }
+
+/// Copies a loaded tensor into a parameter, checking the shape; the error names both.
+let assign (file: string) (contents: Contents) (name: string) (target: torch.Tensor) =
+    match contents.Tensors.TryFind name with
+    | None -> raise (CheckpointError(file, sprintf "tensor '%s' is missing (a checkpoint of another architecture?)" name))
+    | Some t ->
+        if t.shape <> target.shape then
+            raise (CheckpointError(file, sprintf "tensor '%s' has shape [%s] but the model needs [%s] (a checkpoint of another architecture)"
+                                            name (String.Join("; ", t.shape)) (String.Join("; ", target.shape))))
+        use _ = torch.no_grad ()
+        target.copy_(t) |> ignore
+
+/// The network's parameters as named tensors (`block{i}.weight`, `block{i}.bias`).
+let networkTensors (net: Network) : (string * torch.Tensor) list =
+    [ for i, b in Array.indexed net.Blocks do
+          yield sprintf "block%d.weight" i, b.Weight :> torch.Tensor
+          match b.Bias with
+          | Some bias -> yield sprintf "block%d.bias" i, bias :> torch.Tensor
+          | None -> () ]
+
+/// The memories' parameters as named tensors (`memory{l}.q|b|k|v`).
+let memoryTensors (state: InitState) : (string * torch.Tensor) list =
+    [ for KeyValue(l, m) in state.Memories do
+          for name, p in List.zip [ "q"; "b"; "k"; "v" ] m.Parameters do
+              yield sprintf "memory%d.%s" l name, p :> torch.Tensor ]
+
+/// Memory settings by layer, for the header.
+let memoryMeta (state: InitState) : JsonArray =
+    JsonArray(
+        [| for KeyValue(l, m) in state.Memories ->
+               let o = JsonObject()
+               o["layer"] <- l
+               o["observationSize"] <- m.ObservationSize
+               o["stateSize"] <- m.StateSize
+               o["spec"] <- string m.Spec
+               o :> JsonNode |])
+
+/// Saves a network and its initializer's memories.
+let saveModel (path: string) (net: Network) (state: InitState) (meta: JsonObject) =
+    let m = meta.DeepClone().AsObject()
+    m["architecture"] <- string net.Architecture
+    m["memories"] <- memoryMeta state
+    save path { Meta = m; Tensors = Map.ofList (networkTensors net @ memoryTensors state); Blobs = Map.empty }
+
+/// Loads parameters into a network of the same architecture and recreates the memories.
+let loadModel (path: string) (net: Network) (state: InitState) : JsonObject =
+    let c = load path
+    try
+        let arch = c.Meta["architecture"].GetValue<string>()
+        if arch <> string net.Architecture then
+            raise (CheckpointError(path, sprintf "the checkpoint holds a '%s' network, not '%s'" arch (string net.Architecture)))
+        for name, t in networkTensors net do assign path c name t
+        for e in c.Meta["memories"].AsArray() do
+            let l = e["layer"].GetValue<int>()
+            let spec =
+                match (Init.parse (e["spec"].GetValue<string>())).Segments with
+                | [ { Kind = InitKind.Memory s } ] -> s
+                | _ -> raise (CheckpointError(path, sprintf "memory %d has an unreadable spec" l))
+            let m = state.MemoryFor(l, spec, e["observationSize"].GetValue<int>(), e["stateSize"].GetValue<int>(), net.Precision.ScalarType, net.Device, 0L)
+            for name, p in List.zip [ "q"; "b"; "k"; "v" ] m.Parameters do
+                assign path c (sprintf "memory%d.%s" l name) p
+            m.ValuesInitialised <- true
+        c.Meta
+    finally
+        for t in c.Tensors.Values do t.Dispose()

@@ -1,0 +1,182 @@
+/// Generative (unsupervised) predictive coding (SPEC.md 1.7): a decoder-only MLP
+/// with the image clamped at the output and a free latent h_0. Training infers all
+/// states for T_train steps and updates the weights; evaluation clamps a test image,
+/// infers the states for T_eval steps (no weight update), forwards h_0 through the
+/// decoder and reports the mean squared error to the image.
+module Hybrid.Generative
+
+open System
+open System.Diagnostics
+open System.Threading
+open TorchSharp
+open Hybrid.Data
+
+/// One generative run.
+type GenConfig =
+    { Name: string
+      Dataset: string
+      DataRoot: string option
+      Fraction: float
+      /// Size of the latent h_0.
+      Latent: int
+      /// Hidden widths between the latent and the image.
+      Widths: int list
+      Activation: Activation
+      /// Initializer of the free layers 0..L-1 (layer 0 is the latent).
+      Init: Initializer
+      TrainSteps: int
+      TrainStepSize: float
+      EvalSteps: int
+      EvalStepSize: float
+      Optimizer: OptimizerSpec
+      Epochs: int
+      BatchSize: int
+      Seed: int64
+      Precision: Precision
+      Device: DeviceChoice }
+
+    /// Checks the settings before any work.
+    member this.Validate() =
+        if this.Latent < 1 then invalidArg "latent" (sprintf "the latent needs at least 1 unit, got %d" this.Latent)
+        (Architecture.Mlp(this.Widths, this.Activation)).Validate()
+        if not (this.Fraction > 0.0 && this.Fraction <= 1.0) then invalidArg "fraction" (sprintf "training fraction %g is outside (0,1]" this.Fraction)
+        if this.Epochs < 1 then invalidArg "epochs" (sprintf "epochs must be at least 1, got %d" this.Epochs)
+        if this.BatchSize < 1 then invalidArg "batchSize" (sprintf "batch size must be at least 1, got %d" this.BatchSize)
+        (InferenceOptions.spc this.TrainSteps this.TrainStepSize).Validate()
+        (InferenceOptions.spc this.EvalSteps this.EvalStepSize).Validate()
+        this.Optimizer.Validate()
+        this.Init.Validate(0, this.Widths.Length)
+        for l in 0 .. this.Widths.Length do
+            match this.Init.KindAt l with
+            | InitKind.StreamAverage -> invalidArg "init" "the stream average needs labels; generative training has none"
+            | InitKind.Forward when l = 0 -> invalidArg "init" "forward initialisation does not exist for the latent layer h_0 (start with zero, random, keep or mem)"
+            | _ -> ()
+
+/// The paper's setup (section C.2): latent 64, three hidden layers of 256, batch 200, AdamW.
+let defaults =
+    { Name = "generative"
+      Dataset = "fashion-mnist"
+      DataRoot = None
+      Fraction = 1.0
+      Latent = 64
+      Widths = [ 256; 256; 256 ]
+      Activation = Activation.Tanh
+      Init = Init.zero
+      TrainSteps = 5
+      TrainStepSize = 0.1
+      EvalSteps = 5
+      EvalStepSize = 0.1
+      Optimizer = OptimizerSpec.AdamW(3e-4, 0.0)
+      Epochs = 16
+      BatchSize = 200
+      Seed = 0L
+      Precision = Precision.Float32
+      Device = DeviceChoice.Auto }
+
+/// The decoder network of a configuration for images of `pixels` values.
+let network (cfg: GenConfig) (pixels: int) (device: torch.Device) =
+    Network.create (Architecture.Mlp(cfg.Widths, cfg.Activation)) Loss.SquaredError [| int64 cfg.Latent |] pixels cfg.Precision device (Rng.derive cfg.Seed "weights")
+
+let private options steps stepSize = { InferenceOptions.spc steps stepSize with InputFree = true }
+
+/// Infers the states of a batch of images for `steps` steps (no weight update) and
+/// decodes h_0: the reconstructions, `[n; pixels]`. The final states are recorded
+/// for `keep` (memories are not trained here).
+let reconstruct (net: Network) (init: Initializer) (state: InitState) (images: torch.Tensor) (steps: int) (stepSize: float) (generator: torch.Generator) : torch.Tensor =
+    let ctx = InitContext.generative net images generator
+    let start = InitApply.apply init state ctx true
+    let r = Inference.run net (options steps stepSize) start (Some images) None
+    state.Record(init, r.States, None, None)
+    use _ = torch.no_grad ()
+    net.Forward r.States[0]
+
+/// Mean squared error per pixel of reconstructing `images` in batches.
+let evaluate (net: Network) (init: Initializer) (state: InitState) (images: torch.Tensor) (steps: int) (stepSize: float) (batchSize: int) (seed: int64) : float =
+    use g = Rng.generator (Rng.derive seed "eval") torch.CPU
+    let n = images.shape[0]
+    let mutable total = 0.0
+    let mutable start = 0L
+    while start < n do
+        use _ = torch.NewDisposeScope()
+        let len = min (int64 batchSize) (n - start)
+        let x = images.narrow(0L, start, len)
+        let recon = reconstruct net init state x steps stepSize g
+        total <- total + Scope.scalar ((recon - x).square().sum())
+        start <- start + len
+    total / float (n * images.shape[1])
+
+/// One epoch's results.
+type GenEpoch =
+    { Epoch: int
+      /// Mean final energy per sample over the epoch's batches.
+      TrainEnergy: float
+      /// Reconstruction MSE per pixel on the test images.
+      TestMse: float
+      Seconds: float }
+
+/// The outcome of a generative run.
+type GenResult =
+    { Config: GenConfig
+      Status: RunStatus
+      Epochs: GenEpoch list
+      /// Lowest test reconstruction error over the completed epochs.
+      Best: float option }
+
+/// Trains on prepared images (`[n; pixels]`, values in [0,1]) and evaluates each epoch.
+let train (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: torch.Tensor) (progress: TrainProgress -> unit) (onEpoch: GenEpoch -> unit) (cancel: CancellationToken) : GenResult =
+    cfg.Validate()
+    let device = trainImages.device
+    let pixels = int trainImages.shape[1]
+    use net = network cfg pixels device
+    use opt = Learning.optimizer cfg.Optimizer net
+    use state = new InitState(0)
+    use g = Rng.generator (Rng.derive cfg.Seed "init") torch.CPU
+    let watch = Stopwatch()
+    let records = ResizeArray()
+    let mutable status = RunStatus.Completed
+    let labels = Array.zeroCreate<int> (int trainImages.shape[0])
+    let trainOpts = options cfg.TrainSteps cfg.TrainStepSize
+    let mutable batchCounter = 0
+    try
+        let mutable epoch = 1
+        while epoch <= cfg.Epochs && status = RunStatus.Completed do
+            let batches = Batching.epoch Batching.Random 1 cfg.BatchSize (Rng.derive cfg.Seed "batches") epoch labels
+            let mutable energy = 0.0
+            let mutable b = 0
+            while b < batches.Length && status = RunStatus.Completed do
+                if cancel.IsCancellationRequested then status <- RunStatus.Cancelled
+                else
+                    watch.Start()
+                    let e =
+                        use _ = torch.NewDisposeScope()
+                        let x = trainImages.index_select(0L, torch.tensor(batches[b], device = device))
+                        let ctx = InitContext.generative net x g
+                        let init = InitApply.apply cfg.Init state ctx true
+                        let r = Inference.run net trainOpts init (Some x) (Some batchCounter)
+                        let F = Learning.weightGradients net r.States None (Some x)
+                        if not (Double.IsFinite F) then
+                            raise (DivergenceError { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = cfg.TrainStepSize; Reparam = Reparam.States })
+                        opt.step () |> ignore
+                        state.Record(cfg.Init, r.States, None, ctx.Observation)
+                        F / float batches[b].Length
+                    watch.Stop()
+                    energy <- energy + e
+                    progress { Epoch = epoch; Epochs = cfg.Epochs; Batch = b + 1; Batches = batches.Length; Energy = e; LastAccuracy = None; Seconds = watch.Elapsed.TotalSeconds }
+                    b <- b + 1
+                    batchCounter <- batchCounter + 1
+            if status = RunStatus.Completed then
+                let mse = evaluate net cfg.Init state testImages cfg.EvalSteps cfg.EvalStepSize cfg.BatchSize cfg.Seed
+                let r = { Epoch = epoch; TrainEnergy = energy / float batches.Length; TestMse = mse; Seconds = watch.Elapsed.TotalSeconds }
+                records.Add r
+                onEpoch r
+            epoch <- epoch + 1
+    with DivergenceError info -> status <- RunStatus.Diverged info.Message
+    { Config = cfg
+      Status = status
+      Epochs = List.ofSeq records
+      Best = if records.Count = 0 then None else Some(records |> Seq.map (fun r -> r.TestMse) |> Seq.min) }
+
+/// Images of a dataset split as `[n; pixels]` in [0,1] on a device.
+let images (device: torch.Device) (precision: Precision) (split: RawSplit) : torch.Tensor =
+    Scope.keep (fun () ->
+        torch.tensor(split.Pixels).reshape(int64 split.Count, int64 split.SampleSize).to_type(precision.ScalarType).``to``(device))

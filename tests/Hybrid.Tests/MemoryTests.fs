@@ -1,0 +1,162 @@
+module Hybrid.Tests.MemoryTests
+
+open System
+open System.IO
+open System.Threading
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open TorchSharp
+open Hybrid
+open Hybrid.Tests.Generators
+open Hybrid.Tests.Fixtures
+
+let private config = { FsCheckConfig.defaultConfig with maxTest = 30 }
+
+[<Tests>]
+let memory =
+    testList "Memory" [
+        testPropertyWithConfig config "one slot per stored state: recall returns that state at high delta"
+        <| Prop.forAll (Arb.fromGen (Gen.zip (Gen.choose (1, 8)) Generators.seed)) (fun (n, seed) ->
+            Scope.run (fun () ->
+                let spec = { MemorySpec.Default with Slots = n; Delta = 1e4; Embedding = 128 }
+                use m = new HopfieldMemory(32, 5, spec, torch.float64, cpu, seed)
+                // Orthogonal observations: each embedded key is most similar to itself,
+                // by a margin of about ten standard deviations at embedding size 128.
+                let o = Ops.mul (torch.eye(int64 n, 32L, dtype = torch.float64)) 3.0
+                use g = Rng.generator seed cpu
+                let states = torch.randn([| int64 n; 5L |], dtype = torch.float64, generator = g)
+                m.Store(o, states)
+                relErr (m.Recall o) states < 1e-9))
+
+        test "the pseudo-inverse start reproduces the forward initialisation on the first batch" {
+            Scope.run (fun () ->
+                let mm: Generators.SmallMlp = { Input = 6; Widths = [ 8; 8 ]; Outputs = 3; Activation = Activation.Tanh; Loss = Loss.CrossEntropy; Seed = 2L; Batch = 12 }
+                use net = network mm
+                let x, labels, _ = batch mm
+                use g = Rng.generator 1L cpu
+                use st = new InitState(3)
+                let ctx = context net x labels g
+                // p = 16 slots >= 12 samples: A is 12 x 16 of full row rank, so A pinv(A) = I
+                // and the recall equals the forward states up to float64 rounding.
+                let mem = Init.memory { MemorySpec.Default with Slots = 16; Delta = 1.0 }
+                let recalled = InitApply.apply mem st ctx false
+                let fw = InitApply.apply Init.forward st ctx false
+                Expect.isLessThan (relErr recalled.States[1] fw.States[1]) 1e-8 "layer 1"
+                Expect.isLessThan (relErr recalled.States[2] fw.States[2]) 1e-8 "layer 2")
+        }
+
+        test "memories learn towards the inferred states" {
+            Scope.run (fun () ->
+                let spec = { MemorySpec.Default with Slots = 8; Delta = 1.0; LearningRate = 1e-2 }
+                use m = new HopfieldMemory(10, 4, spec, torch.float64, cpu, 3L)
+                use g = Rng.generator 4L cpu
+                let o = torch.randn([| 16L; 10L |], dtype = torch.float64, generator = g)
+                let target = torch.randn([| 16L; 4L |], dtype = torch.float64, generator = g)
+                let first = m.Learn(o, target)
+                let mutable last = first
+                for _ in 1 .. 200 do last <- m.Learn(o, target)
+                Expect.isLessThan last (0.5 * first) "loss halves")
+        }
+
+        test "bad memory settings and observations are named" {
+            for text, fragment in [ "mem(slots=0)", "at least 1 slot"; "mem(delta=0)", "delta must be positive"; "mem(heads=2)", "unknown memory setting 'heads'" ] do
+                let e = Util.throws<ArgumentException> (fun () -> Init.parse text |> ignore)
+                Expect.stringContains e.Message fragment text
+            use m = new HopfieldMemory(10, 4, MemorySpec.Default, torch.float64, cpu, 0L)
+            let e = Util.throws<ArgumentException> (fun () -> m.Recall(torch.zeros([| 2L; 9L |], dtype = torch.float64)) |> ignore)
+            Expect.stringContains e.Message "does not match the memory's observation size 10" "observation size"
+        }
+
+        test "memory initializers print and parse back" {
+            let i = Init.parse "forward[1..2] + mem(slots=24,delta=200,dim=64,lr=0.01)[3..]"
+            Expect.equal (Init.parse (string i)) i "round trip"
+            Expect.equal (i.KindAt 3) (InitKind.Memory { Slots = 24; Delta = 200.0; Embedding = 64; LearningRate = 0.01 }) "settings"
+            let g = Init.parse "mem(24,200)[0..0] + forward[1..]"
+            Expect.equal g.Start 0 "a generative initializer starts at the latent"
+            Expect.equal (Init.parse (string g)) g "latent round trip"
+        }
+    ]
+
+[<Tests>]
+let checkpoints =
+    testList "Checkpoint" [
+        test "a model with memories round-trips exactly, and bad files are refused" {
+            Scope.run (fun () ->
+                let mm: Generators.SmallMlp = { Input = 6; Widths = [ 8; 8 ]; Outputs = 3; Activation = Activation.Tanh; Loss = Loss.CrossEntropy; Seed = 2L; Batch = 12 }
+                use net = network mm
+                let x, labels, y = batch mm
+                use g = Rng.generator 1L cpu
+                use st = new InitState(3)
+                let init = Init.parse "forward[1..1] + mem(slots=8)[2..]"
+                let ctx = context net x labels g
+                let r = Inference.run net (InferenceOptions.spc 3 0.1) (InitApply.apply init st ctx true) (Some y) None
+                st.Record(init, r.States, Some labels, ctx.Observation)
+                let dir = Directory.CreateTempSubdirectory("hybrid-ck-").FullName
+                let path = Path.Combine(dir, "model.ck")
+                Checkpoint.saveModel path net st (Text.Json.Nodes.JsonObject())
+                use net2 = Network.create net.Architecture net.Loss net.InputShape net.Outputs net.Precision cpu 99L
+                use st2 = new InitState(3)
+                Checkpoint.loadModel path net2 st2 |> ignore
+                for a, b in List.zip net.Parameters net2.Parameters do
+                    Expect.isTrue (same a b) "parameters bitwise equal"
+                for KeyValue(l, m) in st.Memories do
+                    for a, b in List.zip m.Parameters st2.Memories[l].Parameters do
+                        Expect.isTrue (same a b) (sprintf "memory %d bitwise equal" l)
+                Expect.isTrue (same ((InitApply.apply init st ctx false).States[2]) ((InitApply.apply init st2 ctx false).States[2])) "same recall"
+                // A corrupt byte is caught by the checksum.
+                let bytes = File.ReadAllBytes path
+                let bad = Path.Combine(dir, "bad.ck")
+                bytes[bytes.Length / 2] <- bytes[bytes.Length / 2] ^^^ 0xFFuy
+                File.WriteAllBytes(bad, bytes)
+                let e = Util.throws<Checkpoint.CheckpointError> (fun () -> Checkpoint.loadModel bad net2 st2 |> ignore)
+                Expect.stringContains e.Message "checksum" "corrupt"
+                File.WriteAllBytes(bad, Array.sub (File.ReadAllBytes path) 0 100)
+                let e = Util.throws<Checkpoint.CheckpointError> (fun () -> Checkpoint.loadModel bad net2 st2 |> ignore)
+                Expect.stringContains e.Message "checksum" "truncated"
+                // Another architecture is named.
+                use other = Network.create (Architecture.Mlp([ 8; 9 ], Activation.Tanh)) net.Loss net.InputShape net.Outputs net.Precision cpu 1L
+                let e = Util.throws<Checkpoint.CheckpointError> (fun () -> Checkpoint.loadModel path other (new InitState(3)) |> ignore)
+                Expect.stringContains e.Message "holds a 'mlp[8,8] tanh' network" "architecture")
+        }
+
+        test "a failed write leaves the previous checkpoint intact" {
+            Scope.run (fun () ->
+                let dir = Directory.CreateTempSubdirectory("hybrid-ck-").FullName
+                let path = Path.Combine(dir, "state.ck")
+                let good: Checkpoint.Contents = { Meta = Text.Json.Nodes.JsonObject(); Tensors = Map.ofList [ "a", torch.ones(3L) ]; Blobs = Map.empty }
+                Checkpoint.save path good
+                let before = File.ReadAllBytes path
+                // int32 tensors are not storable: the write fails while serialising.
+                let bad = { good with Tensors = Map.ofList [ "a", torch.ones(3L); "b", torch.ones([| 2L |], dtype = torch.int32) ] }
+                Util.throws<ArgumentException> (fun () -> Checkpoint.save path bad) |> ignore
+                Expect.sequenceEqual (File.ReadAllBytes path) before "untouched"
+                let c = Checkpoint.load path
+                Expect.isTrue (same c.Tensors["a"] (torch.ones(3L))) "still readable")
+        }
+    ]
+
+[<Tests>]
+let generative =
+    testList "Generative" [
+        test "a generative PCN learns to reconstruct, and bad settings are refused" {
+            Scope.run (fun () ->
+                // 8-pixel "images": two prototypes plus noise.
+                use g = Rng.generator 5L cpu
+                let protos = torch.tensor([| 1.0f; 1.0f; 1.0f; 1.0f; 0.0f; 0.0f; 0.0f; 0.0f; 0.0f; 0.0f; 0.0f; 0.0f; 1.0f; 1.0f; 1.0f; 1.0f |]).reshape(2L, 8L)
+                let pick = torch.randint(2L, [| 400L |], generator = g)
+                let imgs = (protos.index_select(0L, pick) + Ops.mul (torch.randn([| 400L; 8L |], generator = g)) 0.05).DetachFromDisposeScope()
+                let cfg =
+                    { Generative.defaults with
+                        Latent = 2; Widths = [ 16 ]; Epochs = 4; BatchSize = 20; TrainSteps = 10; EvalSteps = 10
+                        Optimizer = OptimizerSpec.AdamW(1e-2, 0.0); Device = DeviceChoice.Cpu; Init = Init.parse "mem(slots=4,delta=1)[0..0] + forward[1..]" }
+                let r = Generative.train cfg (imgs.narrow(0L, 0L, 300L)) (imgs.narrow(0L, 300L, 100L)) ignore ignore CancellationToken.None
+                Expect.equal r.Status RunStatus.Completed "completed"
+                let mses = r.Epochs |> List.map (fun e -> e.TestMse)
+                // The images have variance ~0.25 per pixel; a trained decoder must do far better.
+                Expect.isLessThan (List.last mses) 0.05 (sprintf "reconstruction MSE per epoch %A" mses)
+                for init, fragment in [ Init.forward, "latent layer h_0"; Init.streamAverage, "needs labels" ] do
+                    let e = Util.throws<ArgumentException> (fun () -> { cfg with Init = init }.Validate())
+                    Expect.stringContains e.Message fragment (string init))
+        }
+    ]
