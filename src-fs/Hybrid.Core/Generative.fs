@@ -120,10 +120,13 @@ type GenResult =
       Status: RunStatus
       Epochs: GenEpoch list
       /// Lowest test reconstruction error over the completed epochs.
-      Best: float option }
+      Best: float option
+      /// Reconstructions of the first test images after the last epoch (rows of pixels).
+      Samples: float32[][] }
 
-/// Trains on prepared images (`[n; pixels]`, values in [0,1]) and evaluates each epoch.
-let train (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: torch.Tensor) (progress: TrainProgress -> unit) (onEpoch: GenEpoch -> unit) (cancel: CancellationToken) : GenResult =
+/// Trains on prepared images (`[n; pixels]`, values in [0,1]) and evaluates each
+/// epoch; returns the reconstructions of the first `samples` test images at the end.
+let trainWithSamples (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: torch.Tensor) (samples: int) (progress: TrainProgress -> unit) (onEpoch: GenEpoch -> unit) (cancel: CancellationToken) : GenResult =
     cfg.Validate()
     let device = trainImages.device
     let pixels = int trainImages.shape[1]
@@ -171,10 +174,75 @@ let train (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: torch.Tensor
                 onEpoch r
             epoch <- epoch + 1
     with DivergenceError info -> status <- RunStatus.Diverged info.Message
+    let shown =
+        if status <> RunStatus.Completed || samples < 1 then [||]
+        else
+            use _ = torch.NewDisposeScope()
+            let k = min (int64 samples) testImages.shape[0]
+            let recon = reconstruct net cfg.Init state (testImages.narrow(0L, 0L, k)) cfg.EvalSteps cfg.EvalStepSize g
+            recon.to_type(torch.float32).cpu().data<float32>().ToArray() |> Array.chunkBySize (int testImages.shape[1])
     { Config = cfg
       Status = status
       Epochs = List.ofSeq records
-      Best = if records.Count = 0 then None else Some(records |> Seq.map (fun r -> r.TestMse) |> Seq.min) }
+      Best = if records.Count = 0 then None else Some(records |> Seq.map (fun r -> r.TestMse) |> Seq.min)
+      Samples = shown }
+
+/// Trains on prepared images (`[n; pixels]`, values in [0,1]) and evaluates each epoch.
+let train (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: torch.Tensor) (progress: TrainProgress -> unit) (onEpoch: GenEpoch -> unit) (cancel: CancellationToken) : GenResult =
+    trainWithSamples cfg trainImages testImages 0 progress onEpoch cancel
+
+/// Reads a generative configuration (JSON object) onto `baseConfig`; errors name the field.
+let applyJson (o: Text.Json.Nodes.JsonObject) (baseConfig: GenConfig) : GenConfig =
+    let known = [ "name"; "dataset"; "data"; "fraction"; "latent"; "widths"; "activation"; "init"; "trainSteps"; "trainStepSize"; "evalSteps"; "evalStepSize"; "lr"; "weightDecay"; "epochs"; "batchSize"; "seed"; "precision"; "device" ]
+    for kv in o do
+        if not (List.contains kv.Key known) then
+            raise (Config.ConfigError(sprintf "unknown config field '%s' (known: %s)" kv.Key (String.Join(", ", known))))
+    let get (name: string) (f: Text.Json.Nodes.JsonNode -> 'a) (fallback: 'a) =
+        match o[name] with
+        | null -> fallback
+        | n ->
+            // Re-parse so that values built in code behave like values read from text.
+            try f (Text.Json.Nodes.JsonNode.Parse(n.ToJsonString()))
+            with
+            | :? InvalidOperationException
+            | :? FormatException -> raise (Config.ConfigError(sprintf "config field '%s' has the wrong type" name))
+            | :? ArgumentException as e -> raise (Config.ConfigError(sprintf "config field '%s': %s" name (e.Message.Split(" (Parameter")[0])))
+    let num (n: Text.Json.Nodes.JsonNode) = n.GetValue<float>()
+    let int' (n: Text.Json.Nodes.JsonNode) = n.GetValue<int>()
+    let str (n: Text.Json.Nodes.JsonNode) = n.GetValue<string>()
+    let lr = get "lr" num baseConfig.Optimizer.LearningRate
+    let wd = get "weightDecay" num (match baseConfig.Optimizer with OptimizerSpec.AdamW(_, w) -> w | _ -> 0.0)
+    { baseConfig with
+        Name = get "name" str baseConfig.Name
+        Dataset = get "dataset" str baseConfig.Dataset
+        DataRoot = get "data" (str >> Some) baseConfig.DataRoot
+        Fraction = get "fraction" num baseConfig.Fraction
+        Latent = get "latent" int' baseConfig.Latent
+        Widths = get "widths" (fun n -> n.AsArray() |> Seq.map int' |> List.ofSeq) baseConfig.Widths
+        Activation = get "activation" (str >> Activation.Parse) baseConfig.Activation
+        Init = get "init" (str >> Init.parse) baseConfig.Init
+        TrainSteps = get "trainSteps" int' baseConfig.TrainSteps
+        TrainStepSize = get "trainStepSize" num baseConfig.TrainStepSize
+        EvalSteps = get "evalSteps" int' baseConfig.EvalSteps
+        EvalStepSize = get "evalStepSize" num baseConfig.EvalStepSize
+        Optimizer = OptimizerSpec.AdamW(lr, wd)
+        Epochs = get "epochs" int' baseConfig.Epochs
+        BatchSize = get "batchSize" int' baseConfig.BatchSize
+        Seed = get "seed" (fun n -> n.GetValue<int64>()) baseConfig.Seed
+        Precision = get "precision" (str >> Precision.Parse) baseConfig.Precision
+        Device = get "device" (str >> DeviceChoice.Parse) baseConfig.Device }
+
+/// Reads a generative configuration file onto `baseConfig`.
+let load (path: string) (baseConfig: GenConfig) : GenConfig =
+    if not (IO.File.Exists path) then raise (Config.ConfigError(sprintf "config file %s not found" path))
+    let node =
+        try Text.Json.Nodes.JsonNode.Parse(IO.File.ReadAllText path, documentOptions = Text.Json.JsonDocumentOptions(CommentHandling = Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true))
+        with :? Text.Json.JsonException as e -> raise (Config.ConfigError(sprintf "%s: malformed JSON: %s" path e.Message))
+    match node with
+    | :? Text.Json.Nodes.JsonObject as o ->
+        try applyJson o baseConfig
+        with Config.ConfigError msg -> raise (Config.ConfigError(sprintf "%s: %s" path msg))
+    | _ -> raise (Config.ConfigError(sprintf "%s: expected a JSON object" path))
 
 /// Images of a dataset split as `[n; pixels]` in [0,1] on a device.
 let images (device: torch.Device) (precision: Precision) (split: RawSplit) : torch.Tensor =
