@@ -34,13 +34,50 @@ public static class Runner
             var run = Runs.RunFolder.Create(root, cfg);
             paths[i] = run.Path;
             using var prepared = Training.prepare(cfg, device, data);
-            var epoch = FuncConvert.FromAction<EpochRecord>(e => { run.Append(e); onEpoch.Invoke(e); });
-            var r = Training.runOn(cfg, prepared, progress, epoch, token);
-            run.Finish(r);
-            results[i] = r;
+            using var session = TrainingSession.Start(cfg, prepared);
+            results[i] = Continue(session, run, progress, onEpoch, token);
         });
         folders = paths;
         return results.Where(r => r is not null).ToList();
+    }
+
+    /// <summary>The checkpoint file of a run folder.</summary>
+    public static string CheckpointPath(string folder) => Path.Combine(folder, "checkpoint.ck");
+
+    /// <summary>Runs a session to its end (or until cancelled), appending each epoch to the run folder
+    /// and saving a checkpoint after each epoch and when stopped; writes the summary.</summary>
+    public static TrainResult Continue(TrainingSession session, Runs.RunFolder run, FSharpFunc<TrainProgress, Unit> progress,
+        FSharpFunc<EpochRecord, Unit> onEpoch, CancellationToken token)
+    {
+        var epoch = FuncConvert.FromAction<EpochRecord>(e =>
+        {
+            session.Save(CheckpointPath(run.Path));
+            run.Append(e);
+            onEpoch.Invoke(e);
+        });
+        var r = session.Run(progress, epoch, token);
+        if (r.Status.IsCancelled) session.Save(CheckpointPath(run.Path));
+        run.Finish(r);
+        return r;
+    }
+
+    /// <summary>Resumes the run in <paramref name="folder"/> from its checkpoint.</summary>
+    public static TrainResult Resume(string folder, RunDisplay display, CancellationToken token)
+    {
+        var ck = CheckpointPath(folder);
+        if (!File.Exists(ck)) throw new InvalidOperationException($"{folder}: no checkpoint.ck to resume from (not a run folder, or it stopped before its first checkpoint)");
+        var meta = Checkpoint.load(ck).Meta;
+        var cfg = Config.applyJson(meta["config"]!.AsObject(), Config.defaults);
+        var device = Runtime.device(cfg.Device);
+        var data = DatasetModule.load(cfg.DataRoot, cfg.Dataset);
+        using var prepared = Training.prepare(cfg, device, data);
+        using var session = TrainingSession.Restore(ck, prepared);
+        var run = new Runs.RunFolder(folder);
+        // The results file holds exactly the checkpoint's epochs (a crash may have left one more line).
+        run.Rewrite(session.Records);
+        TrainResult? result = null;
+        display.Run([cfg.Name], (_, progress, onEpoch) => result = Continue(session, run, progress, onEpoch, token));
+        return result!;
     }
 
     /// <summary>Prints results as a table, or as one JSON document.</summary>

@@ -9,6 +9,7 @@ public static class TrainCommand
 {
     public static readonly Option<string?> ConfigFile = new("--config") { Description = "JSON config file (flags override its fields)." };
     public static readonly Option<string?> Out = new("--out") { Description = "Folder for run folders (default: ./runs).", Recursive = true };
+    static readonly Option<string?> Resume = new("--resume") { Description = "Continue the run in this run folder from its checkpoint (other options are ignored)." };
 
     static readonly Option<string?> Name = new("--name") { Description = "Run name." };
     static readonly Option<string?> DatasetOpt = new("--dataset") { Description = "Dataset: fashion-mnist, mnist10k, mnist, kmnist, cifar10 or folder:PATH." };
@@ -39,15 +40,25 @@ public static class TrainCommand
     public static Command Create()
     {
         var cmd = new Command("train", "Train one configuration; writes a run folder with config.json, results.jsonl and summary.json.");
-        Option[] all = [ConfigFile, Out, Name, DatasetOpt, Fraction, Epochs, BatchSize, Batching, Seed, Algorithm, Reparam, Steps, StepSize, Momentum, Tolerance,
+        Option[] all = [ConfigFile, Out, Resume, Name, DatasetOpt, Fraction, Epochs, BatchSize, Batching, Seed, Algorithm, Reparam, Steps, StepSize, Momentum, Tolerance,
             Init, Optimizer, Lr, WeightDecay, Model, Width, Hidden, Layers, Activation, Param, Loss, Precision];
         foreach (var o in all) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             var json = pr.GetValue(CommonOptions.Json);
-            var cfg = Build(pr);
             using var cts = Cancellation.OnCtrlC();
-            var result = Runner.RunOne(cfg, pr.GetValue(Out) ?? "runs", new RunDisplay(json), cts.Token, out var folder);
+            TrainResult result;
+            string folder;
+            if (pr.GetValue(Resume) is { } resume)
+            {
+                folder = resume;
+                result = Runner.Resume(resume, new RunDisplay(json), cts.Token);
+            }
+            else
+            {
+                var cfg = Build(pr);
+                result = Runner.RunOne(cfg, pr.GetValue(Out) ?? "runs", new RunDisplay(json), cts.Token, out folder);
+            }
             Runner.Report(json, [result], [folder]);
             return result.Status.IsDiverged ? 3 : 0;
         });

@@ -33,7 +33,8 @@ let private dtypeName (t: torch.Tensor) =
     | torch.ScalarType.Float32 -> "float32"
     | torch.ScalarType.Float64 -> "float64"
     | torch.ScalarType.Int64 -> "int64"
-    | other -> invalidArg "tensor" (sprintf "checkpoints hold float32, float64 or int64 tensors, not %O" other)
+    | torch.ScalarType.Byte -> "uint8"
+    | other -> invalidArg "tensor" (sprintf "checkpoints hold float32, float64, int64 or uint8 tensors, not %O" other)
 
 let private bytesOf (t: torch.Tensor) : byte[] =
     let c = t.detach().cpu().contiguous()
@@ -41,16 +42,18 @@ let private bytesOf (t: torch.Tensor) : byte[] =
     | torch.ScalarType.Float32 -> let a = c.data<float32>().ToArray() in let b = Array.zeroCreate (a.Length * 4) in Buffer.BlockCopy(a, 0, b, 0, b.Length); b
     | torch.ScalarType.Float64 -> let a = c.data<float>().ToArray() in let b = Array.zeroCreate (a.Length * 8) in Buffer.BlockCopy(a, 0, b, 0, b.Length); b
     | torch.ScalarType.Int64 -> let a = c.data<int64>().ToArray() in let b = Array.zeroCreate (a.Length * 8) in Buffer.BlockCopy(a, 0, b, 0, b.Length); b
-    | other -> invalidArg "tensor" (sprintf "unsupported dtype %O" other)
+    | torch.ScalarType.Byte -> c.data<byte>().ToArray()
+    | other -> invalidArg "tensor" (sprintf "checkpoints hold float32, float64, int64 or uint8 tensors, not %O" other)
 
 let private tensorOf (file: string) (name: string) (dtype: string) (shape: int64[]) (b: byte[]) : torch.Tensor =
     let count = Array.fold (*) 1L shape
-    let size = match dtype with "float32" -> 4L | "float64" | "int64" -> 8L | other -> raise (CheckpointError(file, sprintf "tensor '%s' has unknown dtype '%s'" name other))
+    let size = match dtype with "uint8" -> 1L | "float32" -> 4L | "float64" | "int64" -> 8L | other -> raise (CheckpointError(file, sprintf "tensor '%s' has unknown dtype '%s'" name other))
     if int64 b.Length <> count * size then
         raise (CheckpointError(file, sprintf "tensor '%s': %d bytes for shape [%s] of %s" name b.Length (String.Join("; ", shape)) dtype))
     match dtype with
     | "float32" -> let a = Array.zeroCreate<float32> (int count) in Buffer.BlockCopy(b, 0, a, 0, b.Length); torch.tensor(a).reshape(shape)
     | "float64" -> let a = Array.zeroCreate<float> (int count) in Buffer.BlockCopy(b, 0, a, 0, b.Length); torch.tensor(a).reshape(shape)
+    | "uint8" -> torch.tensor(Array.copy b).reshape(shape)
     | _ -> let a = Array.zeroCreate<int64> (int count) in Buffer.BlockCopy(b, 0, a, 0, b.Length); torch.tensor(a).reshape(shape)
 
 /// Writes a checkpoint atomically.

@@ -329,4 +329,5 @@ let toJson (c: TrainConfig) : JsonObject =
     o
 
 /// The configuration as indented JSON text.
-let toText (c: TrainConfig) = (toJson c).ToJsonString(JsonSerializerOptions(WriteIndented = true))
+let toText (c: TrainConfig) =
+    (toJson c).ToJsonString(JsonSerializerOptions(WriteIndented = true, Encoder = Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping))

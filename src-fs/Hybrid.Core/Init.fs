@@ -331,6 +331,15 @@ type InitState(classes: int) =
             memories[l] <- m
             m
 
+    /// Replaces the kept states, class means and seen classes (checkpoint restore).
+    /// The tensors are cloned.
+    member _.Restore(keptStates: Tensor[], classMeans: Tensor[], seenClasses: bool[]) =
+        for t in kept do t.Dispose()
+        for t in means do t.Dispose()
+        kept <- keptStates |> Array.map (fun t -> t.clone().DetachFromDisposeScope())
+        means <- classMeans |> Array.map (fun t -> t.clone().DetachFromDisposeScope())
+        Array.blit seenClasses 0 seen 0 (min seenClasses.Length seen.Length)
+
     /// Records a batch's final states (L entries) for the initializer's next use:
     /// keeps them, updates the class means, and trains the memories towards them.
     member _.Record(init: Initializer, states: Tensor[], labels: Tensor option, observation: Tensor option) =

@@ -114,6 +114,20 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
         optimizer.step () |> ignore
         Scope.scalar loss
 
+    /// The optimiser's state (Adam moments and step counts), serialised.
+    member _.SaveOptimizer() : byte[] =
+        use ms = new IO.MemoryStream()
+        use w = new IO.BinaryWriter(ms)
+        (optimizer :> obj :?> Modules.OptimizerHelper).save_state_dict(w)
+        w.Flush()
+        ms.ToArray()
+
+    /// Restores the optimiser's state saved by `SaveOptimizer`.
+    member _.LoadOptimizer(bytes: byte[]) =
+        use ms = new IO.MemoryStream(bytes)
+        use r = new IO.BinaryReader(ms)
+        (optimizer :> obj :?> Modules.OptimizerHelper).load_state_dict(r)
+
     interface IDisposable with
         member _.Dispose() =
             optimizer.Dispose()

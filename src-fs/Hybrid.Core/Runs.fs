@@ -17,7 +17,10 @@ let writeAtomic (path: string) (text: string) =
     File.WriteAllText(tmp, text)
     File.Move(tmp, path, true)
 
-let private json (o: JsonNode) = o.ToJsonString(JsonSerializerOptions(WriteIndented = false))
+let private options indented =
+    JsonSerializerOptions(WriteIndented = indented, Encoder = Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping)
+
+let private json (o: JsonNode) = o.ToJsonString(options false)
 
 let private number (v: float) : JsonNode = if Double.IsFinite v then JsonValue.Create v else JsonValue.Create(string v)
 
@@ -84,9 +87,13 @@ type RunFolder(path: string) =
         w.Flush()
         s.Flush(true)
 
+    /// Replaces the results file with exactly these epochs (atomically).
+    member _.Rewrite(records: EpochRecord list) =
+        writeAtomic results (String.Join("", records |> List.map (fun r -> json (epochJson r) + "\n")))
+
     /// Writes the summary (atomically).
     member _.Finish(r: TrainResult) =
-        writeAtomic (Path.Combine(path, "summary.json")) ((summaryJson r).ToJsonString(JsonSerializerOptions(WriteIndented = true)))
+        writeAtomic (Path.Combine(path, "summary.json")) ((summaryJson r).ToJsonString(options true))
 
 /// Reads the epoch records of a run folder's results file.
 let readResults (dir: string) : JsonObject list =

@@ -33,7 +33,7 @@ let private small =
 
 let private run cfg =
     use d = data ()
-    Training.runOn cfg d ignore ignore CancellationToken.None
+    Train.runOn cfg d ignore ignore CancellationToken.None
 
 [<Tests>]
 let tests =
@@ -81,7 +81,7 @@ let tests =
         test "cancellation stops between batches" {
             use cts = new CancellationTokenSource()
             use d = data ()
-            let r = Training.runOn small d (fun p -> if p.Batch = 3 then cts.Cancel()) ignore cts.Token
+            let r = Train.runOn small d (fun p -> if p.Batch = 3 then cts.Cancel()) ignore cts.Token
             Expect.equal r.Status RunStatus.Cancelled "cancelled"
         }
 
@@ -107,7 +107,7 @@ let tests =
             let stats = DisposeScopeManager.Statistics
             let live = ResizeArray<int64>()
             let cfg = { small with Epochs = 6 }
-            Training.runOn cfg d ignore (fun _ -> live.Add stats.ThreadTotalLiveCount) CancellationToken.None |> ignore
+            Train.runOn cfg d ignore (fun _ -> live.Add stats.ThreadTotalLiveCount) CancellationToken.None |> ignore
             // Tensors alive on this thread after each epoch: the same count every epoch.
             Expect.equal (live |> Seq.distinct |> Seq.length) 1 (sprintf "live tensors per epoch: %A" (List.ofSeq live))
         }
@@ -139,5 +139,43 @@ let configs =
                   """{"epochs": 3""", "malformed JSON" ] do
                 let e = Util.throws<Config.ConfigError> (fun () -> Config.parse json Config.defaults |> ignore)
                 Expect.stringContains e.Message fragment json
+        }
+    ]
+
+[<Tests>]
+let sessions =
+    testList "Session" [
+        test "a resumed run gives the same numbers as an uninterrupted one" {
+            for init in [ "forward[1..1] + avg[2..]"; "keep[1..1] + mem(slots=8,lr=0.01)[2..]" ] do
+                let cfg = { small with Algorithm = Algorithm.PredictiveCoding { Inference = { InferenceOptions.spc 4 0.1 with Momentum = 0.5 }; Init = Init.parse init } }
+                use d = data ()
+                let whole = Train.runOn cfg d ignore ignore CancellationToken.None
+                let path = IO.Path.Combine(IO.Directory.CreateTempSubdirectory("hybrid-resume-").FullName, "session.ck")
+                do
+                    use s = TrainingSession.Start(cfg, d)
+                    // Stop in the middle of the second epoch.
+                    for _ in 1 .. 27 do s.Step() |> ignore
+                    s.Save path
+                use resumed = TrainingSession.Restore(path, d)
+                Expect.equal resumed.Position (2, 7) "position restored"
+                let r = resumed.Run(ignore, ignore, CancellationToken.None)
+                let numbers (r: TrainResult) = r.Epochs |> List.map (fun e -> e.TestAccuracy, e.TrainEnergy, e.Smm, e.Updates)
+                Expect.equal (numbers r) (numbers whole) (sprintf "%s: same epochs" init)
+        }
+
+        test "a checkpoint of another architecture is refused with the reason" {
+            use d = data ()
+            let path = IO.Path.Combine(IO.Directory.CreateTempSubdirectory("hybrid-resume-").FullName, "session.ck")
+            do
+                use s = TrainingSession.Start(small, d)
+                s.Step() |> ignore
+                s.Save path
+            let c = Checkpoint.load path
+            // Rewrite the config with another width: the shapes no longer fit.
+            let cfg = c.Meta["config"].AsObject()
+            cfg["model"].AsObject()["widths"] <- Text.Json.Nodes.JsonArray([| Text.Json.Nodes.JsonValue.Create 16 :> Text.Json.Nodes.JsonNode; Text.Json.Nodes.JsonValue.Create 17 |])
+            Checkpoint.save path c
+            let e = Util.throws<Checkpoint.CheckpointError> (fun () -> TrainingSession.Restore(path, d) |> ignore)
+            Expect.stringContains e.Message "holds a 'mlp[16,16] tanh' network" "architecture named"
         }
     ]

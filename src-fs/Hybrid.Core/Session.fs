@@ -1,0 +1,295 @@
+/// A training session: one configuration on prepared data, advanced batch by
+/// batch, that can be saved to a checkpoint and resumed exactly (weights,
+/// optimiser state, initializer state, random generator, progress).
+namespace Hybrid
+
+open System
+open System.Diagnostics
+open System.Text.Json.Nodes
+open System.Threading
+open TorchSharp
+open Hybrid.Data
+
+/// A session of supervised training. Owns its network, optimiser and initializer state.
+type TrainingSession private (cfg: TrainConfig, data: RunData) =
+    do cfg.Validate()
+    do Batching.validate cfg.Batching data.Classes cfg.BatchSize
+    let device = data.Train.X.device
+    let net = Network.create cfg.Architecture cfg.Loss data.InputShape data.Classes cfg.Precision device (Rng.derive cfg.Seed "weights")
+    let opt = Learning.optimizer cfg.Optimizer net
+    let initState = new InitState(data.Classes)
+    let gen = Rng.generator (Rng.derive cfg.Seed "init") torch.CPU
+    let depth = net.Depth
+    let batchesPerEpoch = Batching.count cfg.Batching data.Classes cfg.BatchSize data.Train.Labels
+    let records = ResizeArray<EpochRecord>()
+    let mutable epoch = 1
+    let mutable batch = 0
+    let mutable batchCounter = 0
+    let mutable smm = 0L
+    let mutable updates = 0L
+    let mutable energySum = 0.0
+    let mutable stepsSum = 0
+    let mutable layerSum: float[] = [||]
+    let mutable seconds = 0.0
+    let mutable status = RunStatus.Completed
+    let mutable epochBatches: int64[][] = [||]
+    let mutable epochOfBatches = 0
+
+    let batchesOf e =
+        if epochOfBatches <> e then
+            epochBatches <- Batching.epoch cfg.Batching data.Classes cfg.BatchSize (Rng.derive cfg.Seed "batches") e data.Train.Labels
+            epochOfBatches <- e
+        epochBatches
+
+    /// Creates a session at the start of training.
+    static member Start(cfg: TrainConfig, data: RunData) = new TrainingSession(cfg, data)
+
+    /// The configuration.
+    member _.Config = cfg
+    /// The network being trained.
+    member _.Network = net
+    /// The initializer's state.
+    member _.InitState = initState
+    /// The next epoch (1-based) and batch (0-based) to run.
+    member _.Position = epoch, batch
+    /// Whether every epoch has run (or the run stopped).
+    member _.Finished = epoch > cfg.Epochs || status <> RunStatus.Completed
+    /// The completed epochs.
+    member _.Records: EpochRecord list = List.ofSeq records
+    /// How the run stands.
+    member _.Status = status
+
+    /// Test accuracy (percent) of the current network.
+    member _.Evaluate() = Training.accuracy net data.Test cfg.EvalBatchSize
+
+    /// Runs the next batch (and the epoch's evaluation when it completes the epoch).
+    /// Returns the batch's energy per sample, and the epoch record when one completed.
+    member this.Step() : float * EpochRecord option =
+        if this.Finished then invalidOp "the session has finished"
+        let batches = batchesOf epoch
+        let watch = Stopwatch.StartNew()
+        let energy =
+            try
+                use _ = torch.NewDisposeScope()
+                let index = torch.tensor(batches[batch], device = device)
+                let x = data.Train.X.index_select(0L, index)
+                let labels = data.Train.Y.index_select(0L, index)
+                let y = TensorSplit.oneHot data.Classes cfg.Precision labels
+                let n = float batches[batch].Length
+                match cfg.Algorithm with
+                | Algorithm.Backprop ->
+                    let loss = Learning.backpropGradients net x y
+                    if not (Double.IsFinite loss) then
+                        raise (DivergenceError { Layer = Some depth; Step = 0; Batch = Some batchCounter; Energy = loss; StepSize = 0.0; Reparam = Reparam.States })
+                    opt.step () |> ignore
+                    smm <- smm + int64 (Smm.backprop depth)
+                    loss / n
+                | Algorithm.PredictiveCoding pc ->
+                    let ctx = InitContext.supervised net x labels data.Classes gen
+                    let init = InitApply.apply pc.Init initState ctx true
+                    let r = Inference.run net pc.Inference init (Some y) (Some batchCounter)
+                    let F = Learning.weightGradients net r.States r.Predictions (Some y)
+                    if not (Double.IsFinite F) then
+                        raise (DivergenceError { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = pc.Inference.StepSize; Reparam = pc.Inference.Reparam })
+                    opt.step () |> ignore
+                    initState.Record(pc.Init, r.States, Some labels, ctx.Observation)
+                    smm <- smm + int64 (Smm.predictiveCoding pc.Inference.Reparam pc.Init depth r.Steps)
+                    stepsSum <- stepsSum + r.Steps
+                    if batch = batches.Length - 1 then
+                        // Per-layer energies of the epoch's last batch, per sample.
+                        use _ = torch.no_grad ()
+                        layerSum <- Energy.values (Energy.terms net r.States (Energy.predictions net r.States) (Some y)) |> Array.map (fun v -> v / n)
+                    F / n
+            with DivergenceError info ->
+                status <- RunStatus.Diverged info.Message
+                nan
+        seconds <- seconds + watch.Elapsed.TotalSeconds
+        if status <> RunStatus.Completed then energy, None
+        else
+            updates <- updates + 1L
+            energySum <- energySum + energy
+            batch <- batch + 1
+            batchCounter <- batchCounter + 1
+            if batch < batches.Length then energy, None
+            else
+                let record =
+                    { Epoch = epoch
+                      TestAccuracy = this.Evaluate()
+                      TrainEnergy = energySum / float (max 1 batches.Length)
+                      LayerEnergies = layerSum
+                      Smm = smm
+                      Updates = updates
+                      MeanSteps = float stepsSum / float (max 1 batches.Length)
+                      Seconds = seconds }
+                records.Add record
+                epoch <- epoch + 1
+                batch <- 0
+                energySum <- 0.0
+                stepsSum <- 0
+                layerSum <- [||]
+                energy, Some record
+
+    /// Runs until the last epoch, a divergence, or cancellation (checked between
+    /// batches: the current step always completes).
+    member this.Run(progress: TrainProgress -> unit, onEpoch: EpochRecord -> unit, cancel: CancellationToken) : TrainResult =
+        while not this.Finished && not cancel.IsCancellationRequested do
+            let e = epoch
+            let b = batch
+            let energy, record = this.Step()
+            if status = RunStatus.Completed then
+                progress
+                    { Epoch = e
+                      Epochs = cfg.Epochs
+                      Batch = b + 1
+                      Batches = batchesPerEpoch
+                      Energy = energy
+                      LastAccuracy = (if records.Count = 0 then None else Some records[records.Count - 1].TestAccuracy)
+                      Seconds = seconds }
+                record |> Option.iter onEpoch
+        if cancel.IsCancellationRequested && status = RunStatus.Completed && epoch <= cfg.Epochs then status <- RunStatus.Cancelled
+        this.Result
+
+    /// The run's result so far.
+    member _.Result: TrainResult =
+        let accs = records |> Seq.map (fun r -> r.TestAccuracy) |> List.ofSeq
+        { Config = cfg
+          Status = status
+          Epochs = List.ofSeq records
+          BestAccuracy = if accs.IsEmpty then None else Some(List.max accs)
+          FinalAccuracy = List.tryLast accs
+          Smm = smm
+          Seconds = seconds }
+
+    /// Saves everything needed to continue exactly: weights, optimiser state,
+    /// initializer state (kept states, class means, memories and their optimisers),
+    /// the random generator and the progress. The write is atomic.
+    member _.Save(path: string) =
+        use _ = torch.NewDisposeScope()
+        let meta = JsonObject()
+        meta["kind"] <- "training-session"
+        meta["config"] <- Config.toJson cfg
+        meta["architecture"] <- string net.Architecture
+        meta["memories"] <- Checkpoint.memoryMeta initState
+        let p = JsonObject()
+        p["epoch"] <- epoch
+        p["batch"] <- batch
+        p["batchCounter"] <- batchCounter
+        p["smm"] <- smm
+        p["updates"] <- updates
+        p["energySum"] <- energySum
+        p["stepsSum"] <- stepsSum
+        p["seconds"] <- seconds
+        p["status"] <- string status
+        meta["progress"] <- p
+        meta["records"] <- JsonArray(records |> Seq.map (fun r -> Runs.epochJson r :> JsonNode) |> Array.ofSeq)
+        let tensors =
+            [ yield! Checkpoint.networkTensors net
+              yield! Checkpoint.memoryTensors initState
+              for i, t in Array.indexed initState.Kept do yield sprintf "kept.%d" i, t
+              for i, t in Array.indexed initState.Means do yield sprintf "means.%d" i, t
+              yield "seen", torch.tensor(initState.Seen |> Array.map (fun b -> if b then 1L else 0L))
+              yield "layerSum", torch.tensor(if layerSum.Length = 0 then [| nan |] else layerSum)
+              yield "generator", gen.get_state() ]
+        let blob (helper: obj) =
+            use ms = new IO.MemoryStream()
+            use w = new IO.BinaryWriter(ms)
+            (helper :?> Modules.OptimizerHelper).save_state_dict(w)
+            w.Flush()
+            ms.ToArray()
+        let blobs =
+            [ yield "optimizer", blob (opt :> obj)
+              for KeyValue(l, m) in initState.Memories do yield sprintf "memory%d.optimizer" l, m.SaveOptimizer() ]
+        meta["kept"] <- initState.Kept.Length
+        meta["means"] <- initState.Means.Length
+        Checkpoint.save path { Meta = meta; Tensors = Map.ofList tensors; Blobs = Map.ofList blobs }
+
+    /// Restores a session saved by `Save` onto prepared data (the data must come from
+    /// the saved configuration; `TrainingSession.Resume` prepares it).
+    static member Restore(path: string, data: RunData) : TrainingSession =
+        let c = Checkpoint.load path
+        let fail problem = raise (Checkpoint.CheckpointError(path, problem))
+        try
+            if (match c.Meta["kind"] with null -> "" | k -> k.GetValue<string>()) <> "training-session" then fail "not a training-session checkpoint"
+            let cfg = Config.applyJson (c.Meta["config"].AsObject()) Config.defaults
+            let s = new TrainingSession(cfg, data)
+            try
+                if c.Meta["architecture"].GetValue<string>() <> string s.Network.Architecture then
+                    fail (sprintf "the checkpoint holds a '%s' network, not '%s'" (c.Meta["architecture"].GetValue<string>()) (string s.Network.Architecture))
+                for name, t in Checkpoint.networkTensors s.Network do Checkpoint.assign path c name t
+                for e in c.Meta["memories"].AsArray() do
+                    let l = e["layer"].GetValue<int>()
+                    let spec =
+                        match (Init.parse (e["spec"].GetValue<string>())).Segments with
+                        | [ { Kind = InitKind.Memory sp } ] -> sp
+                        | _ -> fail (sprintf "memory %d has an unreadable spec" l)
+                    let m = s.InitState.MemoryFor(l, spec, e["observationSize"].GetValue<int>(), e["stateSize"].GetValue<int>(), cfg.Precision.ScalarType, data.Train.X.device, 0L)
+                    for name, p in List.zip [ "q"; "b"; "k"; "v" ] m.Parameters do
+                        Checkpoint.assign path c (sprintf "memory%d.%s" l name) p
+                    m.ValuesInitialised <- true
+                    match c.Blobs.TryFind(sprintf "memory%d.optimizer" l) with
+                    | Some b -> m.LoadOptimizer b
+                    | None -> fail (sprintf "memory %d's optimiser state is missing" l)
+                let kept = Array.init (c.Meta["kept"].GetValue<int>()) (fun i -> c.Tensors[sprintf "kept.%d" i].``to``(data.Train.X.device))
+                let means = Array.init (c.Meta["means"].GetValue<int>()) (fun i -> c.Tensors[sprintf "means.%d" i].``to``(data.Train.X.device))
+                let seen = c.Tensors["seen"].data<int64>().ToArray() |> Array.map (fun v -> v <> 0L)
+                s.InitState.Restore(kept, means, seen)
+                s.RestoreProgress(c)
+                s
+            with e ->
+                (s :> IDisposable).Dispose()
+                raise e
+        finally
+            for t in c.Tensors.Values do t.Dispose()
+
+    member private _.RestoreProgress(c: Checkpoint.Contents) =
+        use ms = new IO.MemoryStream(c.Blobs["optimizer"])
+        use r = new IO.BinaryReader(ms)
+        (opt :> obj :?> Modules.OptimizerHelper).load_state_dict(r)
+        gen.set_state(c.Tensors["generator"]) |> ignore
+        let p = c.Meta["progress"]
+        epoch <- p["epoch"].GetValue<int>()
+        batch <- p["batch"].GetValue<int>()
+        batchCounter <- p["batchCounter"].GetValue<int>()
+        smm <- p["smm"].GetValue<int64>()
+        updates <- p["updates"].GetValue<int64>()
+        energySum <- p["energySum"].GetValue<float>()
+        stepsSum <- p["stepsSum"].GetValue<int>()
+        seconds <- p["seconds"].GetValue<float>()
+        let ls = c.Tensors["layerSum"].data<float>().ToArray()
+        layerSum <- if ls.Length = 1 && Double.IsNaN ls[0] then [||] else ls
+        records.Clear()
+        for r in c.Meta["records"].AsArray() do
+            records.Add
+                { Epoch = r["epoch"].GetValue<int>()
+                  TestAccuracy = r["testAccuracy"].GetValue<float>()
+                  TrainEnergy = r["trainEnergy"].GetValue<float>()
+                  LayerEnergies = r["layerEnergies"].AsArray() |> Seq.map (fun v -> v.GetValue<float>()) |> Array.ofSeq
+                  Smm = r["smm"].GetValue<int64>()
+                  Updates = r["updates"].GetValue<int64>()
+                  MeanSteps = r["meanSteps"].GetValue<float>()
+                  Seconds = r["seconds"].GetValue<float>() }
+
+    interface IDisposable with
+        member _.Dispose() =
+            opt.Dispose()
+            (initState :> IDisposable).Dispose()
+            gen.Dispose()
+            (net :> IDisposable).Dispose()
+
+/// Running configurations to completion.
+module Train =
+    /// Runs one configuration on prepared data. `progress` is called after every
+    /// batch; `cancel` is checked between batches. Each step runs in its own
+    /// dispose scope, so memory stays flat over a long run.
+    let runOn (cfg: TrainConfig) (data: RunData) (progress: TrainProgress -> unit) (onEpoch: EpochRecord -> unit) (cancel: CancellationToken) : TrainResult =
+        use s = TrainingSession.Start(cfg, data)
+        s.Run(progress, onEpoch, cancel)
+
+    /// Loads the dataset and runs one configuration.
+    let run (cfg: TrainConfig) (progress: TrainProgress -> unit) (onEpoch: EpochRecord -> unit) (cancel: CancellationToken) : TrainResult =
+        cfg.Validate()
+        let device = Runtime.device cfg.Device
+        let data = Dataset.load cfg.DataRoot cfg.Dataset
+        Batching.validate cfg.Batching data.Classes cfg.BatchSize
+        use prepared = Training.prepare cfg device data
+        runOn cfg prepared progress onEpoch cancel
