@@ -20,6 +20,7 @@ root.Subcommands.Add(ReproduceCommand.Create());
 root.Subcommands.Add(DecayCommand.Create());
 root.Subcommands.Add(HopfieldCommand.Create());
 root.Subcommands.Add(HamCommand.Create());
+root.Subcommands.Add(CompareCommand.Create());
 
 var parsed = root.Parse(args);
 var threads = parsed.GetValue(CommonOptions.Threads);

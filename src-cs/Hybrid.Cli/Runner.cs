@@ -58,6 +58,7 @@ public static class Runner
         var r = session.Run(progress, epoch, token);
         if (r.Status.IsCancelled) session.Save(CheckpointPath(run.Path));
         run.Finish(r);
+        if (r.Epochs.Length > 0) RunPlots.Write(run.Path, [RunPlots.Read(run.Path)]);
         return r;
     }
 
