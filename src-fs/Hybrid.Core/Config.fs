@@ -97,6 +97,24 @@ let private field (o: JsonObject) (name: string) : JsonNode option =
     let mutable v: JsonNode = null
     if o.TryGetPropertyValue(name, &v) && not (isNull v) then Some v else None
 
+/// Fields of the `model` object, by model kind (the config reference is checked against these).
+let modelFields =
+    [ "mlp", [ "kind"; "widths"; "width"; "hidden"; "activation"; "loss" ]
+      "resmlp", [ "kind"; "width"; "layers"; "activation"; "parameterisation"; "loss" ]
+      "alexnet", [ "kind"; "activation"; "loss" ]
+      "conv", [ "kind"; "convs"; "dense"; "activation"; "loss" ] ]
+
+/// Fields of each entry of `model.convs`.
+let convFields = [ "channels"; "pool" ]
+
+/// Fields of the `inference` object.
+let inferenceFields = [ "reparam"; "steps"; "stepSize"; "momentum"; "tolerance"; "divergenceFactor" ]
+
+/// Fields of the `optimizer` object.
+let optimizerFields = [ "kind"; "lr"; "weightDecay"; "momentum" ]
+
+let private modelKeys kind = modelFields |> List.find (fst >> (=) kind) |> snd
+
 let private readArchitecture (o: JsonObject) (current: Architecture) : Architecture =
     let kind = field o "kind" |> Option.map (str "model.kind")
     let act () = field o "activation" |> Option.map (fun n -> wrap "model.activation" (fun () -> Activation.Parse(str "model.activation" n)))
@@ -118,7 +136,7 @@ let private readArchitecture (o: JsonObject) (current: Architecture) : Architect
     match defaultArg kind currentKind with
     | "mlp" ->
         if (field o "parameterisation").IsSome then fail "config field 'model.parameterisation' needs a residual MLP (kind: resmlp); sp/mupc/ntp scalings assume its residual structure"
-        checkKeys "model" o [ "kind"; "widths"; "width"; "hidden"; "activation"; "loss" ]
+        checkKeys "model" o (modelKeys "mlp")
         let widths =
             match field o "widths" with
             | Some n -> intList "model.widths" n
@@ -133,7 +151,7 @@ let private readArchitecture (o: JsonObject) (current: Architecture) : Architect
                 | _ -> List.replicate (defaultArg h 4) (defaultArg w 512)
         Architecture.Mlp(widths, activation)
     | "resmlp" | "residual-mlp" ->
-        checkKeys "model" o [ "kind"; "width"; "layers"; "activation"; "parameterisation"; "loss" ]
+        checkKeys "model" o (modelKeys "resmlp")
         let w0, l0, p0 =
             match current with
             | Architecture.ResidualMlp(w, l, _, p) -> w, l, p
@@ -143,10 +161,10 @@ let private readArchitecture (o: JsonObject) (current: Architecture) : Architect
         let p = field o "parameterisation" |> Option.map (fun n -> wrap "model.parameterisation" (fun () -> Parameterisation.Parse(str "model.parameterisation" n))) |> Option.defaultValue p0
         Architecture.ResidualMlp(width, layers, activation, p)
     | "alexnet" ->
-        checkKeys "model" o [ "kind"; "activation"; "loss" ]
+        checkKeys "model" o (modelKeys "alexnet")
         Architecture.AlexNet activation
     | "conv" ->
-        checkKeys "model" o [ "kind"; "convs"; "dense"; "activation"; "loss" ]
+        checkKeys "model" o (modelKeys "conv")
         let c0, d0 =
             match current with
             | Architecture.ConvNet(c, d, _) -> Some c, d
@@ -157,7 +175,7 @@ let private readArchitecture (o: JsonObject) (current: Architecture) : Architect
                 [ for i in 0 .. a.Count - 1 ->
                       let p = sprintf "model.convs[%d]" i
                       let c = obj' p a[i]
-                      checkKeys p c [ "channels"; "pool" ]
+                      checkKeys p c convFields
                       { Channels = c["channels"] |> int' (p + ".channels") |> int
                         Pool = field c "pool" |> Option.map (bool' (p + ".pool")) |> Option.defaultValue false } ]
             | Some n -> fail "config field 'model.convs' must be an array, got %s" (kindName n)
@@ -170,7 +188,7 @@ let private readArchitecture (o: JsonObject) (current: Architecture) : Architect
     | other -> fail "config field 'model.kind': unknown model '%s' (expected mlp, resmlp, conv or alexnet)" other
 
 let private readInference (o: JsonObject) (current: InferenceOptions) =
-    checkKeys "inference" o [ "reparam"; "steps"; "stepSize"; "momentum"; "tolerance"; "divergenceFactor" ]
+    checkKeys "inference" o inferenceFields
     let mutable r = current
     field o "reparam" |> Option.iter (fun n -> r <- { r with Reparam = wrap "inference.reparam" (fun () -> Reparam.Parse(str "inference.reparam" n)) })
     field o "steps" |> Option.iter (fun n -> r <- { r with Steps = int (int' "inference.steps" n) })
@@ -183,7 +201,7 @@ let private readInference (o: JsonObject) (current: InferenceOptions) =
     r
 
 let private readOptimizer (o: JsonObject) (current: OptimizerSpec) =
-    checkKeys "optimizer" o [ "kind"; "lr"; "weightDecay"; "momentum" ]
+    checkKeys "optimizer" o optimizerFields
     let lr = field o "lr" |> Option.map (num "optimizer.lr") |> Option.defaultValue current.LearningRate
     let kind =
         field o "kind" |> Option.map (str "optimizer.kind")

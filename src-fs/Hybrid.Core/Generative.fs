@@ -191,9 +191,14 @@ let trainWithSamples (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: t
 let train (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: torch.Tensor) (progress: TrainProgress -> unit) (onEpoch: GenEpoch -> unit) (cancel: CancellationToken) : GenResult =
     trainWithSamples cfg trainImages testImages 0 progress onEpoch cancel
 
+/// Fields of a generative configuration (the config reference is checked against these).
+let fields =
+    [ "name"; "dataset"; "data"; "fraction"; "latent"; "widths"; "activation"; "init"; "trainSteps"; "trainStepSize"
+      "evalSteps"; "evalStepSize"; "lr"; "weightDecay"; "epochs"; "batchSize"; "seed"; "precision"; "device" ]
+
 /// Reads a generative configuration (JSON object) onto `baseConfig`; errors name the field.
 let applyJson (o: Text.Json.Nodes.JsonObject) (baseConfig: GenConfig) : GenConfig =
-    let known = [ "name"; "dataset"; "data"; "fraction"; "latent"; "widths"; "activation"; "init"; "trainSteps"; "trainStepSize"; "evalSteps"; "evalStepSize"; "lr"; "weightDecay"; "epochs"; "batchSize"; "seed"; "precision"; "device" ]
+    let known = fields
     for kv in o do
         if not (List.contains kv.Key known) then
             raise (Config.ConfigError(sprintf "unknown config field '%s' (known: %s)" kv.Key (String.Join(", ", known))))
