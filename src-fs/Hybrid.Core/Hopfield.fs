@@ -219,6 +219,16 @@ let fixedPoints (p: Patterns) (beta: float) (starts: torch.Tensor) (tolerance: f
                 MaxWeight = mx
                 Basin = count.Value } ])
 
+/// Bisection on [lo, hi] for the boundary of a property that holds on one side:
+/// `below` is true for betas below the boundary. Stops at relative width `tolerance`.
+let private bisect (below: float -> bool) (lo: float) (hi: float) (tolerance: float) =
+    let mutable a = lo
+    let mutable b = hi
+    while (b - a) > tolerance * b do
+        let m = 0.5 * (a + b)
+        if below m then a <- m else b <- m
+    0.5 * (a + b)
+
 /// beta_c = N / (M^2 - c) for equidistant patterns (SPEC.md 2).
 let predictedCriticalBeta (p: Patterns) =
     let m = p.MaxNorm
@@ -234,12 +244,7 @@ let measuredCriticalBeta (p: Patterns) (lo: float) (hi: float) (tolerance: float
     if not (isFixed lo && isFixed hi) then invalidOp "the centroid is not a fixed point of these patterns (they are not equidistant)"
     if not (isMin lo) then invalidArg "lo" (sprintf "the centroid is not a minimum at beta = %g; lower the bracket" lo)
     if isMin hi then invalidArg "hi" (sprintf "the centroid is still a minimum at beta = %g; raise the bracket" hi)
-    let mutable a = lo
-    let mutable b = hi
-    while (b - a) > tolerance * b do
-        let m = 0.5 * (a + b)
-        if isMin m then a <- m else b <- m
-    0.5 * (a + b)
+    bisect isMin lo hi tolerance
 
 /// The smallest beta at which retrieval started at pattern `index` ends at a
 /// stable single-pattern minimum (bisection to relative `tolerance` over [lo, hi]).
@@ -255,9 +260,4 @@ let patternOnsetBeta (p: Patterns) (index: int) (lo: float) (hi: float) (toleran
                 | _ -> false)
     if stablePattern lo then invalidArg "lo" (sprintf "pattern %d is already a minimum at beta = %g; lower the bracket" index lo)
     if not (stablePattern hi) then invalidArg "hi" (sprintf "pattern %d is not a minimum at beta = %g; raise the bracket" index hi)
-    let mutable a = lo
-    let mutable b = hi
-    while (b - a) > tolerance * b do
-        let m = 0.5 * (a + b)
-        if stablePattern m then b <- m else a <- m
-    0.5 * (a + b)
+    bisect (stablePattern >> not) lo hi tolerance

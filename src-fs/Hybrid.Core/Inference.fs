@@ -123,6 +123,37 @@ type InferenceResult =
       /// Per step, ||h_l^(t) - h_l^(t-1)|| for each hidden layer (recorded runs only; index 0 is h_0 when it is free).
       UpdateNorms: float[][] }
 
+/// Gradient descent with optional heavy-ball momentum on a set of variables,
+/// updated in place: v <- momentum v + g; x <- x - stepSize v. Owns its velocities.
+type private Descent(count: int, stepSize: float, momentum: float) =
+    let velocity: Tensor[] = Array.zeroCreate count
+    // Scalars passed to native calls are held here so the GC cannot free them mid-call.
+    let mom = momentum.ToScalar()
+    let negStep = (-stepSize).ToScalar()
+
+    /// Applies one step (call under no_grad); returns the update norms when asked.
+    member _.Step(vars: Tensor[], grads: Collections.Generic.IList<Tensor>, norms: bool) : float[] =
+        let out = Array.zeroCreate vars.Length
+        for i in 0 .. vars.Length - 1 do
+            let g = grads[i]
+            if not (isNull g) then
+                let update =
+                    if momentum > 0.0 then
+                        if isNull velocity[i] then velocity[i] <- g.clone().DetachFromDisposeScope()
+                        else velocity[i].mul_(mom).add_(g) |> ignore
+                        velocity[i]
+                    else g
+                vars[i].add_(update, alpha = negStep) |> ignore
+                if norms then out[i] <- stepSize * Scope.scalar (update.norm())
+        out
+
+    interface IDisposable with
+        member _.Dispose() =
+            for v in velocity do
+                if not (isNull v) then v.Dispose()
+            mom.Dispose()
+            negStep.Dispose()
+
 module Inference =
     let private check (opts: InferenceOptions) (batch: int option) (step: int) (first: float) (terms: Tensor[]) (value: float) =
         let bad = not (Double.IsFinite value) || (step > 1 && value > opts.DivergenceFactor * max first 1e-12)
@@ -145,10 +176,7 @@ module Inference =
         if opts.InputFree then hs[0] <- hs[0].detach().requires_grad_(true)
         let first = if opts.InputFree then 0 else 1
         let vars = [| for l in first .. L - 1 -> hs[l] |]
-        let velocity: Tensor[] = Array.zeroCreate vars.Length
-        // Scalars passed to native calls are held by `use` so the GC cannot free them mid-call.
-        use momentum = opts.Momentum.ToScalar()
-        use negStep = (-opts.StepSize).ToScalar()
+        use descent = new Descent(vars.Length, opts.StepSize, opts.Momentum)
         let energies = ResizeArray()
         let layerEnergies = ResizeArray()
         let norms = ResizeArray()
@@ -174,18 +202,7 @@ module Inference =
                 layerEnergies.Add(Energy.values terms)
             let grads = torch.autograd.grad([| F |], vars, allow_unused = true)
             use _ = torch.no_grad ()
-            let stepNorms = Array.zeroCreate vars.Length
-            for i in 0 .. vars.Length - 1 do
-                let g = grads[i]
-                if not (isNull g) then
-                    let update =
-                        if opts.Momentum > 0.0 then
-                            if isNull velocity[i] then velocity[i] <- g.clone().DetachFromDisposeScope()
-                            else velocity[i].mul_(momentum).add_(g) |> ignore
-                            velocity[i]
-                        else g
-                    vars[i].add_(update, alpha = negStep) |> ignore
-                    if opts.Record then stepNorms[i] <- opts.StepSize * Scope.scalar (update.norm())
+            let stepNorms = descent.Step(vars, grads, opts.Record)
             if opts.Record then norms.Add stepNorms
             steps <- t
             if converged opts previous value then stop <- true
@@ -193,8 +210,6 @@ module Inference =
             | Some f -> if f t (hs |> Array.map (fun h -> h.detach())) then stop <- true
             | None -> ()
             previous <- value
-        for v in velocity do
-            if not (isNull v) then v.Dispose()
         { States = hs |> Array.map (fun h -> h.detach())
           Predictions = None
           Steps = steps
@@ -227,9 +242,7 @@ module Inference =
                     | Some p -> p.detach()
                     | None -> net.Blocks[i].Forward init.States[i]
                 (init.States[i + 1].detach() - mu).detach().requires_grad_(true))
-        let velocity: Tensor[] = Array.zeroCreate es.Length
-        use momentum = opts.Momentum.ToScalar()
-        use negStep = (-opts.StepSize).ToScalar()
+        use descent = new Descent(es.Length, opts.StepSize, opts.Momentum)
         let energies = ResizeArray()
         let layerEnergies = ResizeArray()
         let norms = ResizeArray()
@@ -257,16 +270,7 @@ module Inference =
                 layerEnergies.Add(Energy.values terms)
             let grads = torch.autograd.grad([| E |], es, allow_unused = true)
             use _ = torch.no_grad ()
-            for i in 0 .. es.Length - 1 do
-                let g = grads[i]
-                if not (isNull g) then
-                    let update =
-                        if opts.Momentum > 0.0 then
-                            if isNull velocity[i] then velocity[i] <- g.clone().DetachFromDisposeScope()
-                            else velocity[i].mul_(momentum).add_(g) |> ignore
-                            velocity[i]
-                        else g
-                    es[i].add_(update, alpha = negStep) |> ignore
+            descent.Step(es, grads, false) |> ignore
             if opts.Record || observe.IsSome then
                 let after, _ = sweep net x es true
                 if opts.Record then
@@ -279,8 +283,6 @@ module Inference =
             steps <- t
             if converged opts previous value then stop <- true
             previous <- value
-        for v in velocity do
-            if not (isNull v) then v.Dispose()
         // The closing sweep: states at the final errors, and predictions with their
         // graph to the parameters, which the weight update reuses.
         let hs, mus = sweep net x (es |> Array.map (fun e -> e.detach())) true
