@@ -26,7 +26,7 @@ public static class Output
     public static void Info(bool json, string message)
     {
         if (json) Console.Error.WriteLine(message);
-        else AnsiConsole.MarkupLine(message);
+        else AnsiConsole.WriteLine(message);
     }
 
     /// <summary>Prints a table with a header row.</summary>

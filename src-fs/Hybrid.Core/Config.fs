@@ -55,7 +55,9 @@ let private str (path: string) (n: JsonNode) =
 
 let private num (path: string) (n: JsonNode) =
     match n with
-    | :? JsonValue as v when v.GetValueKind() = JsonValueKind.Number -> v.GetValue<double>()
+    | :? JsonValue as v when v.GetValueKind() = JsonValueKind.Number ->
+        // Values built in code (JsonValue.Create 3) hold an int; re-reading the text works for both.
+        (JsonNode.Parse(v.ToJsonString())).GetValue<double>()
     | :? JsonValue as v when v.GetValueKind() = JsonValueKind.String ->
         match Double.TryParse(v.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture) with
         | true, x -> x
