@@ -234,6 +234,8 @@ public static class ReproduceCommand
         }).ToList();
         var wall = (DateTime.UtcNow - started).TotalSeconds;
         Print(json, title, runName, rows, wall, outRoot);
+        foreach (var r in results.Where(r => !r.Status.IsCompleted))
+            Output.Info(json, $"{r.Config.Name}: {(r.Status is Hybrid.RunStatus.Diverged d ? "diverged: " + d.message : r.Status.ToString())}");
         return results.Count == cfgs.Count && rows.All(r => r.Failed == 0) ? 0 : 3;
     }
 
