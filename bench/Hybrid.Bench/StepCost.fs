@@ -39,13 +39,13 @@ let private stepper (case: Case) (width: int) (batch: int) (seed: int64) =
         match case.Algorithm with
         | Algorithm.Backprop ->
             Learning.backpropGradients net x y |> ignore
-            opt.step () |> ignore
+            opt.Step()
         | Algorithm.PredictiveCoding pc ->
             let ctx = InitContext.supervised net x labels 10 g
             let init = InitApply.apply pc.Init state ctx true
             let r = Inference.run net pc.Inference init (Some y) None
             Learning.weightGradients net r.States r.Predictions (Some y) |> ignore
-            opt.step () |> ignore
+            opt.Step()
             state.Record(pc.Init, r.States, Some labels, ctx.Observation)
     step
 

@@ -16,7 +16,7 @@ let predictions (net: Network) (states: Tensor[]) : Tensor[] =
 
 /// The prediction errors e_l = h_l - mu_l of the hidden layers 1..L-1 (index l-1).
 let errors (states: Tensor[]) (predictions: Tensor[]) : Tensor[] =
-    Array.init (states.Length - 1) (fun i -> states[i + 1] - predictions[i])
+    Array.init (states.Length - 1) (fun i -> Ops.minus states[i + 1] predictions[i])
 
 /// The energy terms: index l-1 holds 1/2 ||e_l||^2 for hidden layer l = 1..L-1,
 /// and the last index holds the output term Loss(mu_L, y) (zero when the output is free).
@@ -29,7 +29,7 @@ let terms (net: Network) (states: Tensor[]) (predictions: Tensor[]) (target: Ten
     Array.append hidden [| output |]
 
 /// F(h, θ): the sum of `terms`.
-let total (terms: Tensor[]) : Tensor = terms |> Array.reduce (+)
+let total (terms: Tensor[]) : Tensor = Ops.sum terms
 
 /// F at the given states (predictions computed here).
 let ofStates (net: Network) (states: Tensor[]) (target: Tensor option) : Tensor =

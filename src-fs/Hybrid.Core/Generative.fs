@@ -101,7 +101,7 @@ let evaluate (net: Network) (init: Initializer) (state: InitState) (images: torc
         let len = min (int64 batchSize) (n - start)
         let x = images.narrow(0L, start, len)
         let recon = reconstruct net init state x steps stepSize g
-        total <- total + Scope.scalar ((recon - x).square().sum())
+        total <- total + Scope.scalar ((Ops.minus recon x).square().sum())
         start <- start + len
     total / float (n * images.shape[1])
 
@@ -159,7 +159,7 @@ let trainWithSamples (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: t
                         let F = Learning.weightGradients net r.States None (Some x)
                         if not (Double.IsFinite F) then
                             raise (DivergenceError { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = cfg.TrainStepSize; Reparam = Reparam.States })
-                        opt.step () |> ignore
+                        opt.Step()
                         state.Record(cfg.Init, r.States, None, ctx.Observation)
                         F / float batches[b].Length
                     watch.Stop()

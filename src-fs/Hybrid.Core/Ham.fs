@@ -126,7 +126,7 @@ let private layerMapWith (net: Network) (drive1: torch.Tensor option) (gs: torch
         match drive1 with
         | Some d when a = 1 -> d
         | _ -> torch.nn.functional.linear(gs[a - 1], net.Weights[a - 1], net.Biases[a - 1])
-    if a < net.Top then below + gs[a + 1].mm(net.Weights[a]) else below
+    if a < net.Top then Ops.plus below (gs[a + 1].mm(net.Weights[a])) else below
 
 let private layerMap (net: Network) (gs: torch.Tensor[]) (a: int) = layerMapWith net None gs a
 
@@ -138,10 +138,10 @@ let map (net: Network) (states: torch.Tensor[]) : torch.Tensor[] =
 /// The energy per sample (`[B]`).
 let energy (net: Network) (states: torch.Tensor[]) : torch.Tensor =
     let gs = states |> Array.map activation
-    let own = Array.map2 (fun (x: torch.Tensor) (g: torch.Tensor) -> (x * g - lagrangian x).sum(1L)) states gs |> Array.reduce (+)
-    let pairs = [| for a in 0 .. net.Top - 1 -> (gs[a + 1] * gs[a].mm(net.Weights[a].t())).sum(1L) |] |> Array.reduce (+)
-    let bias = [| for a in 1 .. net.Top -> gs[a].mv(net.Biases[a - 1]) |] |> Array.reduce (+)
-    own - pairs - bias
+    let own = Array.map2 (fun (x: torch.Tensor) (g: torch.Tensor) -> (Ops.minus (x * g) (lagrangian x)).sum(1L)) states gs |> Ops.sum
+    let pairs = [| for a in 0 .. net.Top - 1 -> (gs[a + 1] * gs[a].mm(net.Weights[a].t())).sum(1L) |] |> Ops.sum
+    let bias = [| for a in 1 .. net.Top -> gs[a].mv(net.Biases[a - 1]) |] |> Ops.sum
+    Ops.minus (Ops.minus own pairs) bias
 
 /// The initial state: the input clamped, every other layer at zero.
 let initial (net: Network) (x: torch.Tensor) : torch.Tensor[] =
@@ -162,12 +162,12 @@ let private unflat (net: Network) (v: torch.Tensor) (layers: int list) (into: to
 /// One Anderson extrapolation per sample from the histories of iterates X and
 /// map values F (`[B; m; n]`): min ||sum_i a_i (F_i - X_i)||^2 + reg ||a||^2, sum a = 1.
 let private anderson (xs: torch.Tensor) (fs: torch.Tensor) (reg: float) =
-    let g = fs - xs
+    let g = Ops.minus fs xs
     let gram = g.bmm(g.transpose(1L, 2L))
     let m = gram.shape[1]
     let eye = torch.eye(m, dtype = gram.dtype, device = gram.device).unsqueeze(0L)
     let scale = Ops.clampMin (gram.diagonal(dim1 = 1L, dim2 = 2L).mean([| 1L |], keepdim = true).unsqueeze(2L)) 1e-30
-    let system = gram + Ops.mul (eye * scale) reg
+    let system = Ops.plus gram (Ops.mul (eye * scale) reg)
     let ones = torch.ones([| gram.shape[0]; m; 1L |], dtype = gram.dtype, device = gram.device)
     let w = torch.linalg.solve(system, ones)
     let alpha = w / w.sum(1L, keepdim = true)
@@ -232,14 +232,14 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
             | Solver.Picard -> synchronous state
             | Solver.Damped d ->
                 let f = synchronous state
-                Array.init state.Length (fun a -> if a = 0 then state[0] else state[a] + Ops.mul (f[a] - state[a]) d)
+                Array.init state.Length (fun a -> if a = 0 then state[0] else Ops.plus state[a] (Ops.mul (Ops.minus f[a] state[a]) d))
             | Solver.EvenOdd -> evenOddSweep state
             | Solver.Anderson _
             | Solver.EvenOddAnderson _ ->
                 let f = (match solver with Solver.Anderson _ -> synchronous state | _ -> evenOddSweep state)
                 let x = flat state onLayers
                 let fx = flat f onLayers
-                let residual = (fx - x).norm(1)
+                let residual = (Ops.minus fx x).norm(1)
                 // Safeguard: if the last extrapolation made the residual worse than the
                 // Picard step it replaced, restart the history from the plain step.
                 if not (isNull lastResidual) && (residual.gt(lastResidual)).any().item<bool> () then clearHistory ()
@@ -270,7 +270,7 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
         k <- k + 1
         let x0 = flat state all
         let x1 = flat next all
-        let change = ((x1 - x0).norm(1) / Ops.clampMin (x1.norm(1)) 1e-30).to_type(torch.float64).data<float>().ToArray()
+        let change = ((Ops.minus x1 x0).norm(1) / Ops.clampMin (x1.norm(1)) 1e-30).to_type(torch.float64).data<float>().ToArray()
         for i in 0 .. b - 1 do
             if not converged[i] && change[i] < tolerance then
                 converged[i] <- true
@@ -282,7 +282,7 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
     { States = state; Iterations = iterations; Converged = converged; Evaluations = evaluations }
 
 /// Mean squared error of the top layer against targets, per batch (mean over samples and units).
-let loss (top: torch.Tensor) (target: torch.Tensor) = (top - target).square().mean()
+let loss (top: torch.Tensor) (target: torch.Tensor) = (Ops.minus top target).square().mean()
 
 /// Gradients of the readout loss at the fixed point by implicit differentiation:
 /// u = (I - J^T)^{-1} dL/dx* by the fixed-point iteration u <- J^T u + dL/dx*, then
@@ -302,8 +302,8 @@ let implicitGradients (net: Network) (fixedPoint: torch.Tensor[]) (target: torch
     let mutable ok = false
     while k < maxIterations && not ok do
         let ju = torch.autograd.grad(f, free, grad_outputs = u, retain_graph = true, allow_unused = true)
-        let next = Array.init top (fun i -> (if isNull ju[i] then rhs[i] else ju[i] + rhs[i]).detach())
-        let num = Array.map2 (fun (a: torch.Tensor) (b: torch.Tensor) -> Scope.scalar ((a - b).square().sum())) next u |> Array.sum
+        let next = Array.init top (fun i -> (if isNull ju[i] then rhs[i] else Ops.plus ju[i] rhs[i]).detach())
+        let num = Array.map2 (fun (a: torch.Tensor) (b: torch.Tensor) -> Scope.scalar ((Ops.minus a b).square().sum())) next u |> Array.sum
         let den = next |> Array.sumBy (fun a -> Scope.scalar (a.square().sum()))
         u <- next
         k <- k + 1
@@ -353,7 +353,7 @@ let train (net: Network) (solver: Solver) (train: Data.TensorSplit) (test: Data.
     if train.Classes > classes then invalidArg "sizes" (sprintf "the top layer has %d units but the data has %d classes" classes train.Classes)
     if int train.X.shape[1] <> net.Sizes[0] then
         invalidArg "sizes" (sprintf "the input layer has %d units but the data has %d features" net.Sizes[0] (int train.X.shape[1]))
-    use opt = torch.optim.Adam(net.Parameters |> Seq.cast<Modules.Parameter>, lr)
+    use opt = new Optimizer(OptimizerSpec.AdamW(lr, 0.0), net.Parameters)
     let sw = Stopwatch()
     [ for epoch in 1 .. epochs ->
           let batches = Data.Batching.epoch Data.Batching.Random train.Classes batchSize seed epoch train.Labels
@@ -374,7 +374,7 @@ let train (net: Network) (solver: Solver) (train: Data.TensorSplit) (test: Data.
               for t in s.States do t.Dispose()
               if not ok then adjointBad <- adjointBad + 1
               lossSum <- lossSum + l
-              opt.step () |> ignore
+              opt.Step()
           sw.Stop()
           let acc =
               use _ = torch.NewDisposeScope()

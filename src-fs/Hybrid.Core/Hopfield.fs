@@ -132,7 +132,7 @@ let retrieve (p: Patterns) (beta: float) (xi: torch.Tensor) (tolerance: float) (
     while k < maxIterations && not (Array.forall id converged) do
         use _ = torch.NewDisposeScope()
         let next = update p beta state
-        let moved = (next - state).abs().amax([| 1L |]).data<float>().ToArray()
+        let moved = (Ops.minus next state).abs().amax([| 1L |]).data<float>().ToArray()
         k <- k + 1
         for i in 0 .. b - 1 do
             if not converged[i] && moved[i] <= tolerance then
@@ -146,7 +146,7 @@ let hessian (p: Patterns) (beta: float) (xi: torch.Tensor) : torch.Tensor =
     let xi = xi.reshape(1L, -1L)
     checkDim p xi
     let w = (weights p beta xi).reshape(-1L)
-    let cov = torch.diag(w) - torch.outer(w, w)
+    let cov = Ops.minus (torch.diag(w)) (torch.outer(w, w))
     torch.eye(int64 p.Dimension, dtype = torch.float64) - Ops.mul (p.X.t().mm(cov).mm(p.X)) beta
 
 /// The smallest eigenvalue of the Hessian at xi: positive at a strict local minimum.

@@ -226,7 +226,7 @@ module Inference =
         for l in 1 .. L do
             mus[l - 1] <- net.Blocks[l - 1].Forward hs[l - 1]
             if l < L then
-                let h = mus[l - 1] + es[l - 1]
+                let h = Ops.plus mus[l - 1] es[l - 1]
                 hs[l] <- if detachStates then h.detach() else h
         hs, mus
 
@@ -241,7 +241,7 @@ module Inference =
                     match init.Predictions[i] with
                     | Some p -> p.detach()
                     | None -> net.Blocks[i].Forward init.States[i]
-                (init.States[i + 1].detach() - mu).detach().requires_grad_(true))
+                (Ops.minus (init.States[i + 1].detach()) mu).detach().requires_grad_(true))
         use descent = new Descent(es.Length, opts.StepSize, opts.Momentum)
         let energies = ResizeArray()
         let layerEnergies = ResizeArray()
@@ -275,7 +275,7 @@ module Inference =
                 let after, _ = sweep net x es true
                 if opts.Record then
                     let h = after |> Array.skip 1
-                    norms.Add(Array.map2 (fun (a: Tensor) (b: Tensor) -> Scope.scalar ((a - b).norm())) h before)
+                    norms.Add(Array.map2 (fun (a: Tensor) (b: Tensor) -> Scope.scalar ((Ops.minus a b).norm())) h before)
                     before <- h |> Array.map (fun t -> t.MoveToOuterDisposeScope())
                 match observe with
                 | Some f -> if f t after then stop <- true

@@ -50,7 +50,7 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
         make (Ops.div (torch.randn([| int64 spec.Slots; e |], dtype = dtype, generator = g)) (sqrt (float spec.Embedding))),
         make (torch.zeros([| int64 spec.Slots; int64 stateSize |], dtype = dtype))
     let parameters = [ q; b; k; v ]
-    let optimizer = torch.optim.Adam(parameters |> Seq.cast<Modules.Parameter>, spec.LearningRate)
+    let optimizer = new Optimizer(OptimizerSpec.AdamW(spec.LearningRate, 0.0), parameters)
     let mutable valuesInitialised = false
 
     /// The settings.
@@ -75,7 +75,7 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
     /// The attention weights softmax(delta (o Q + b) K^T), `[n; p]`.
     member this.Attention(o: torch.Tensor) : torch.Tensor =
         this.Check o
-        let logits = Ops.mul ((o.mm(q) + b).mm(k.t())) spec.Delta
+        let logits = Ops.mul ((Ops.plus (o.mm(q)) b).mm(k.t())) spec.Delta
         torch.nn.functional.softmax(logits, 1L)
 
     /// Eq. 8: the recalled states `[n; d]`.
@@ -100,35 +100,24 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
         if n > int64 spec.Slots then invalidArg "observation" (sprintf "%d states do not fit in %d slots" n spec.Slots)
         use _ = torch.NewDisposeScope()
         use _ = torch.no_grad ()
-        k.narrow(0L, 0L, n).copy_(o.mm(q) + b) |> ignore
+        k.narrow(0L, 0L, n).copy_(Ops.plus (o.mm(q)) b) |> ignore
         v.narrow(0L, 0L, n).copy_(states.reshape(n, -1L)) |> ignore
         valuesInitialised <- true
 
     /// Eq. 9: one Adam step on sum ||recall(o) - target||^2 / n; returns the loss.
     member this.Learn(o: torch.Tensor, target: torch.Tensor) : float =
         use _ = torch.NewDisposeScope()
-        optimizer.zero_grad ()
-        let diff = this.Recall(o.detach()) - target.detach().reshape(target.shape[0], -1L)
+        optimizer.ZeroGrad()
+        let diff = Ops.minus (this.Recall(o.detach())) (target.detach().reshape(target.shape[0], -1L))
         let loss = Ops.div (diff.square().sum()) (float o.shape[0])
         loss.backward()
-        optimizer.step () |> ignore
+        optimizer.Step()
         Scope.scalar loss
 
-    /// The optimiser's state (Adam moments and step counts), serialised.
-    member _.SaveOptimizer() : byte[] =
-        use ms = new IO.MemoryStream()
-        use w = new IO.BinaryWriter(ms)
-        (optimizer :> obj :?> Modules.OptimizerHelper).save_state_dict(w)
-        w.Flush()
-        ms.ToArray()
-
-    /// Restores the optimiser's state saved by `SaveOptimizer`.
-    member _.LoadOptimizer(bytes: byte[]) =
-        use ms = new IO.MemoryStream(bytes)
-        use r = new IO.BinaryReader(ms)
-        (optimizer :> obj :?> Modules.OptimizerHelper).load_state_dict(r)
+    /// The memory's own optimiser (Adam on Q, b, K, V).
+    member _.Optimizer = optimizer
 
     interface IDisposable with
         member _.Dispose() =
-            optimizer.Dispose()
+            (optimizer :> IDisposable).Dispose()
             for p in parameters do p.Dispose()

@@ -171,7 +171,7 @@ type Block =
             let z = torch.nn.functional.linear(pre.Apply input, this.Weight, (match this.Bias with Some b -> b :> Tensor | None -> null))
             let z = if scale = 1.0 then z else Ops.mul z scale
             let y = post.Apply z
-            if residual then input + y else y
+            if residual then Ops.plus input y else y
         | BlockKind.Conv(post, pool) ->
             let z = torch.nn.functional.conv2d(h, this.Weight, (match this.Bias with Some b -> b :> Tensor | None -> null), padding = [| 1L; 1L |])
             let y = post.Apply z
@@ -305,7 +305,7 @@ module Network =
     /// cross-entropy of softmax(mu) against the target distribution y.
     let outputLoss (loss: Loss) (mu: Tensor) (y: Tensor) : Tensor =
         match loss with
-        | Loss.SquaredError -> Ops.halfSquaredNorm (mu - y)
+        | Loss.SquaredError -> Ops.halfSquaredNorm (Ops.minus mu y)
         | Loss.CrossEntropy -> -(y * torch.nn.functional.log_softmax(mu, 1L)).sum()
 
     /// Copies the parameter values of `source` into `target` (same architecture).

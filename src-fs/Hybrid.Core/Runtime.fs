@@ -101,6 +101,19 @@ module Runtime =
 /// helpers hold the scalar with `use` until the call has returned. Hybrid's code
 /// uses them instead of `tensor * 0.5`-style operators.
 module Ops =
+    // Process-lifetime scalars: rooted, so never finalized.
+    let private one = lazy ((1.0).ToScalar())
+    let private minusOne = lazy ((-1.0).ToScalar())
+
+    /// a + b (TorchSharp's `+` passes a temporary alpha = 1).
+    let plus (a: Tensor) (b: Tensor) : Tensor = a.add(b, one.Value)
+
+    /// a - b.
+    let minus (a: Tensor) (b: Tensor) : Tensor = a.add(b, minusOne.Value)
+
+    /// The sum of several tensors.
+    let sum (ts: Tensor[]) : Tensor = Array.reduce plus ts
+
     /// t * v
     let mul (t: Tensor) (v: float) : Tensor =
         use s = v.ToScalar()

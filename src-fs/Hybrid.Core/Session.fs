@@ -81,7 +81,7 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
                     let loss = Learning.backpropGradients net x y
                     if not (Double.IsFinite loss) then
                         raise (DivergenceError { Layer = Some depth; Step = 0; Batch = Some batchCounter; Energy = loss; StepSize = 0.0; Reparam = Reparam.States })
-                    opt.step () |> ignore
+                    opt.Step()
                     smm <- smm + int64 (Smm.backprop depth)
                     loss / n
                 | Algorithm.PredictiveCoding pc ->
@@ -91,7 +91,7 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
                     let F = Learning.weightGradients net r.States r.Predictions (Some y)
                     if not (Double.IsFinite F) then
                         raise (DivergenceError { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = pc.Inference.StepSize; Reparam = pc.Inference.Reparam })
-                    opt.step () |> ignore
+                    opt.Step()
                     initState.Record(pc.Init, r.States, Some labels, ctx.Observation)
                     smm <- smm + int64 (Smm.predictiveCoding pc.Inference.Reparam pc.Init depth r.Steps)
                     stepsSum <- stepsSum + r.Steps
@@ -189,19 +189,16 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
               for i, t in Array.indexed initState.Means do yield sprintf "means.%d" i, t
               yield "seen", torch.tensor(initState.Seen |> Array.map (fun b -> if b then 1L else 0L))
               yield "layerSum", torch.tensor(if layerSum.Length = 0 then [| nan |] else layerSum)
-              yield "generator", gen.get_state() ]
-        let blob (helper: obj) =
-            use ms = new IO.MemoryStream()
-            use w = new IO.BinaryWriter(ms)
-            (helper :?> Modules.OptimizerHelper).save_state_dict(w)
-            w.Flush()
-            ms.ToArray()
-        let blobs =
-            [ yield "optimizer", blob (opt :> obj)
-              for KeyValue(l, m) in initState.Memories do yield sprintf "memory%d.optimizer" l, m.SaveOptimizer() ]
+              yield "generator", gen.get_state()
+              yield! opt.StateTensors "optimizer."
+              for KeyValue(l, m) in initState.Memories do yield! m.Optimizer.StateTensors(sprintf "memory%d.optimizer." l) ]
+        p["optimizerSteps"] <- opt.Steps
+        let memorySteps = JsonObject()
+        for KeyValue(l, m) in initState.Memories do memorySteps[string l] <- m.Optimizer.Steps
+        p["memoryOptimizerSteps"] <- memorySteps
         meta["kept"] <- initState.Kept.Length
         meta["means"] <- initState.Means.Length
-        Checkpoint.save path { Meta = meta; Tensors = Map.ofList tensors; Blobs = Map.ofList blobs }
+        Checkpoint.save path { Meta = meta; Tensors = Map.ofList tensors; Blobs = Map.empty }
 
     /// Restores a session saved by `Save` onto prepared data (the data must come from
     /// the saved configuration; `TrainingSession.Resume` prepares it).
@@ -226,9 +223,11 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
                     for name, p in List.zip [ "q"; "b"; "k"; "v" ] m.Parameters do
                         Checkpoint.assign path c (sprintf "memory%d.%s" l name) p
                     m.ValuesInitialised <- true
-                    match c.Blobs.TryFind(sprintf "memory%d.optimizer" l) with
-                    | Some b -> m.LoadOptimizer b
-                    | None -> fail (sprintf "memory %d's optimiser state is missing" l)
+                    let key = string l
+                    let progress = c.Meta["progress"]
+                    let perMemory = progress["memoryOptimizerSteps"]
+                    let steps = perMemory[key].GetValue<int64>()
+                    m.Optimizer.LoadState(sprintf "memory%d.optimizer." l, c.Tensors, steps)
                 let kept = Array.init (c.Meta["kept"].GetValue<int>()) (fun i -> c.Tensors[sprintf "kept.%d" i].``to``(data.Train.X.device))
                 let means = Array.init (c.Meta["means"].GetValue<int>()) (fun i -> c.Tensors[sprintf "means.%d" i].``to``(data.Train.X.device))
                 let seen = c.Tensors["seen"].data<int64>().ToArray() |> Array.map (fun v -> v <> 0L)
@@ -242,9 +241,9 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
             for t in c.Tensors.Values do t.Dispose()
 
     member private _.RestoreProgress(c: Checkpoint.Contents) =
-        use ms = new IO.MemoryStream(c.Blobs["optimizer"])
-        use r = new IO.BinaryReader(ms)
-        (opt :> obj :?> Modules.OptimizerHelper).load_state_dict(r)
+        let progress = c.Meta["progress"]
+        let optimizerSteps = progress["optimizerSteps"].GetValue<int64>()
+        opt.LoadState("optimizer.", c.Tensors, optimizerSteps)
         gen.set_state(c.Tensors["generator"]) |> ignore
         let p = c.Meta["progress"]
         epoch <- p["epoch"].GetValue<int>()
@@ -271,7 +270,7 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
 
     interface IDisposable with
         member _.Dispose() =
-            opt.Dispose()
+            (opt :> IDisposable).Dispose()
             (initState :> IDisposable).Dispose()
             gen.Dispose()
             (net :> IDisposable).Dispose()
