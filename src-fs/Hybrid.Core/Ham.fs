@@ -16,7 +16,10 @@ open System.Diagnostics
 open TorchSharp
 
 /// The activation rho(s) = sigmoid(4 (s - 1/2)).
-let activation (x: torch.Tensor) = torch.sigmoid(Ops.mul (Ops.add x -0.5) 4.0)
+let activation (x: torch.Tensor) =
+    let z = Ops.mul x 4.0
+    use c = (-2.0).ToScalar()
+    torch.sigmoid(z.add_(c))
 
 /// The Lagrangian whose gradient is the activation, per unit.
 let lagrangian (x: torch.Tensor) = Ops.mul (torch.nn.functional.softplus(Ops.mul (Ops.add x -0.5) 4.0)) 0.25
@@ -182,28 +185,38 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
     if start.Length <> net.Sizes.Length then invalidArg "start" (sprintf "%d layers expected, got %d" net.Sizes.Length start.Length)
     use _ = torch.no_grad ()
     let b = int start[0].shape[0]
+    let device = start[0].device
     let iterations = Array.create b maxIterations
     let converged = Array.create b false
     let evens = [ for a in 2 .. 2 .. net.Top -> a ]
     let odds = [ for a in 1 .. 2 .. net.Top -> a ]
     let all = [ 1 .. net.Top ]
-    // The vector the criterion is measured on: every free layer.
-    let mutable state = start |> Array.map (fun t -> t.detach().clone().DetachFromDisposeScope())
-    let replaceState (next: torch.Tensor[]) =
-        let fresh = next |> Array.map (fun t -> t.detach().DetachFromDisposeScope())
-        for a in 1 .. state.Length - 1 do state[a].Dispose()
-        fresh[0] <- state[0]
-        state <- fresh
+    // The result: every sample's latest state; samples that converged stop being
+    // computed (the criterion is measured per sample on every free layer).
+    let result = start |> Array.map (fun t -> t.detach().clone().DetachFromDisposeScope())
     // The clamped input's drive of layer 1 is computed once per solve.
-    use drive1 = torch.nn.functional.linear(activation state[0], net.Weights[0], net.Biases[0]).DetachFromDisposeScope()
+    let driveAll = torch.nn.functional.linear(activation result[0], net.Weights[0], net.Biases[0]).DetachFromDisposeScope()
+    let mutable active = Array.init b int64
+    let mutable state = result |> Array.map (fun t -> t.alias().DetachFromDisposeScope())
+    let mutable drive1 = driveAll.alias().DetachFromDisposeScope()
+    // Replaces the working states by `fresh`; layer 0 (the input, unused after the
+    // drive is known) is replaced only when a different tensor is given.
+    let replace (slot: torch.Tensor[]) (fresh: torch.Tensor[]) =
+        let detached = fresh |> Array.mapi (fun a t -> if a = 0 && obj.ReferenceEquals(t, slot[0]) then t else t.detach().DetachFromDisposeScope())
+        for a in 0 .. slot.Length - 1 do
+            if not (obj.ReferenceEquals(slot[a], detached[a])) then slot[a].Dispose()
+        Array.blit detached 0 slot 0 slot.Length
     let layer (gs: torch.Tensor[]) a = layerMapWith net (Some drive1) gs a
     let activations (s: torch.Tensor[]) = s |> Array.mapi (fun a t -> if a = 0 then null else activation t)
     let synchronous (s: torch.Tensor[]) =
         let gs = activations s
         Array.init s.Length (fun a -> if a = 0 then s[0] else layer gs a)
     let evenOddSweep (s: torch.Tensor[]) =
+        // Each layer's activation is computed once: the even layers' for the odd
+        // update, then the new odd layers' for the even update.
         let s = Array.copy s
-        let gs = activations s
+        let gs: torch.Tensor[] = Array.zeroCreate s.Length
+        for a in evens do gs[a] <- activation s[a]
         for a in odds do s[a] <- layer gs a
         for a in odds do gs[a] <- activation s[a]
         for a in evens do s[a] <- layer gs a
@@ -213,7 +226,6 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
         | Solver.Anderson(m, _)
         | Solver.EvenOddAnderson(m, _) -> max 1 m
         | _ -> 0
-    let accelerated = memory > 0
     let onLayers = match solver with Solver.EvenOddAnderson _ -> (if evens.IsEmpty then odds else evens) | _ -> all
     let histX = Collections.Generic.List<torch.Tensor>()
     let histF = Collections.Generic.List<torch.Tensor>()
@@ -225,7 +237,7 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
     let mutable lastResidual: torch.Tensor = null
     let mutable evaluations = 0
     let mutable k = 0
-    while k < maxIterations && not (Array.forall id converged) do
+    while k < maxIterations && active.Length > 0 do
         use _ = torch.NewDisposeScope()
         let next =
             match solver with
@@ -271,15 +283,45 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
         let x0 = flat state all
         let x1 = flat next all
         let change = ((Ops.minus x1 x0).norm(1) / Ops.clampMin (x1.norm(1)) 1e-30).to_type(torch.float64).data<float>().ToArray()
-        for i in 0 .. b - 1 do
-            if not converged[i] && change[i] < tolerance then
+        // Write the active samples' new states into the result.
+        let rows = torch.tensor(active, device = device)
+        for a in 1 .. net.Top do result[a].index_copy_(0L, rows, next[a]) |> ignore
+        let keep = ResizeArray<int64>()
+        let keepPos = ResizeArray<int64>()
+        for j in 0 .. active.Length - 1 do
+            let i = int active[j]
+            if change[j] < tolerance then
                 converged[i] <- true
                 iterations[i] <- k
-        replaceState next
+            else
+                keep.Add active[j]
+                keepPos.Add(int64 j)
+        if keep.Count = active.Length then replace state next
+        else
+            // Shrink the working set (and the Anderson history) to the samples still moving.
+            let pos = torch.tensor(keepPos.ToArray(), device = device)
+            replace state (next |> Array.map (fun t -> t.index_select(0L, pos)))
+            let d = drive1.index_select(0L, pos).DetachFromDisposeScope()
+            drive1.Dispose()
+            drive1 <- d
+            for h in 0 .. histX.Count - 1 do
+                let nx = histX[h].index_select(0L, pos).DetachFromDisposeScope()
+                let nf = histF[h].index_select(0L, pos).DetachFromDisposeScope()
+                histX[h].Dispose()
+                histF[h].Dispose()
+                histX[h] <- nx
+                histF[h] <- nf
+            if not (isNull lastResidual) then
+                let r = lastResidual.index_select(0L, pos).DetachFromDisposeScope()
+                lastResidual.Dispose()
+                lastResidual <- r
+            active <- keep.ToArray()
     clearHistory ()
     if not (isNull lastResidual) then lastResidual.Dispose()
-    ignore accelerated
-    { States = state; Iterations = iterations; Converged = converged; Evaluations = evaluations }
+    for t in state do t.Dispose()
+    drive1.Dispose()
+    driveAll.Dispose()
+    { States = result; Iterations = iterations; Converged = converged; Evaluations = evaluations }
 
 /// Mean squared error of the top layer against targets, per batch (mean over samples and units).
 let loss (top: torch.Tensor) (target: torch.Tensor) = (Ops.minus top target).square().mean()
