@@ -17,6 +17,7 @@ public static class DecayCommand
     static readonly Option<double> Tolerance = new("--tolerance") { Description = "Relative distance to the exact equilibrium counted as reached.", DefaultValueFactory = _ => 1e-3 };
     static readonly Option<int> TraceSteps = new("--trace-steps") { Description = "Steps recorded for the update-magnitude plots.", DefaultValueFactory = _ => 400 };
     static readonly Option<long> Seed = new("--seed") { Description = "Seed of weights and data.", DefaultValueFactory = _ => 0L };
+    static readonly Option<string> Weights = new("--weights") { Description = "Chain weights: default (PyTorch's, each layer shrinks the signal) or orthogonal (gain 1).", DefaultValueFactory = _ => "default" };
     static readonly Option<string> OutDir = new("--out") { Description = "Folder for the plots, CSV and JSON.", DefaultValueFactory = _ => "runs/decay" };
 
     public static Command Create()
@@ -26,7 +27,7 @@ public static class DecayCommand
             searches each method's step size (2 down to 2^-8 by sqrt 2) for the fewest steps to the tolerance
             around the exact equilibrium; plots per-layer update magnitude vs step.
             """);
-        foreach (var o in new Option[] { Depths, Width, Batch, MaxSteps, Tolerance, TraceSteps, Seed, OutDir }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { Depths, Width, Batch, MaxSteps, Tolerance, TraceSteps, Seed, Weights, OutDir }) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
             var json = pr.GetValue(CommonOptions.Json);
@@ -42,6 +43,7 @@ public static class DecayCommand
             var traceSteps = pr.GetValue(TraceSteps);
             var seed = pr.GetValue(Seed);
             var outDir = pr.GetValue(OutDir)!;
+            var weights = Decay.ChainWeights.Parse(pr.GetValue(Weights)!);
             Directory.CreateDirectory(outDir);
 
             var results = new List<Decay.CaseResult>();
@@ -49,14 +51,14 @@ public static class DecayCommand
             foreach (var depth in depths)
                 foreach (var precision in precisions)
                 {
-                    var chain = new Decay.Chain(depth, width, Activation.Identity, precision);
+                    var chain = new Decay.Chain(depth, width, Activation.Identity, precision, weights);
                     Output.Info(json, $"linear {chain}: searching step sizes...");
                     var r = Decay.run(chain, batch, maxSteps, tol, traceSteps, seed, null);
                     results.Add(r);
                     Output.Info(json, $"  sPC {Describe(r.Spc)}; ePC {Describe(r.Epc)}");
                     var hint = Microsoft.FSharp.Core.FuncConvert.FromFunc<Reparam, double>(m =>
                         (m.IsStates ? r.Spc.Best : r.Epc.Best) is { } b ? b.Value.StepSize : 0.1);
-                    var tanh = new Decay.Chain(depth, width, Activation.Tanh, precision);
+                    var tanh = new Decay.Chain(depth, width, Activation.Tanh, precision, weights);
                     Output.Info(json, $"tanh {tanh}: tracing at the linear chain's step sizes...");
                     results.Add(Decay.run(tanh, batch, maxSteps, tol, traceSteps, seed, hint));
                 }
@@ -64,7 +66,7 @@ public static class DecayCommand
             var plots = new List<string>();
             foreach (var r in results)
             {
-                var name = $"decay-L{r.Chain.Depth}-{r.Chain.Activation}-{r.Chain.Precision}.png";
+                var name = $"decay-L{r.Chain.Depth}-{r.Chain.Activation}-{r.Chain.Precision}-{r.Chain.Weights}.png";
                 var path = Path.Combine(outDir, name);
                 Plots.Lines(path, $"Per-layer update magnitude, {r.Chain} (solid sPC, dashed ePC)", "inference step", "||h_l(t) - h_l(t-1)||",
                     SeriesFor(r.Spc, false).Concat(SeriesFor(r.Epc, true)), logY: true);
@@ -77,7 +79,7 @@ public static class DecayCommand
                         a.Steps is null ? "" : a.Steps.Value.ToString(), a.Diverged, m.Best is { } b && b.Value.StepSize == a.StepSize))))));
             var doc = new JsonObject
             {
-                ["tolerance"] = tol, ["width"] = width, ["batch"] = batch, ["maxSteps"] = maxSteps, ["seed"] = seed,
+                ["tolerance"] = tol, ["weights"] = weights.ToString(), ["width"] = width, ["batch"] = batch, ["maxSteps"] = maxSteps, ["seed"] = seed,
                 ["cases"] = new JsonArray(results.Where(r => r.Chain.Activation.IsIdentity).Select(r => (JsonNode)new JsonObject
                 {
                     ["depth"] = r.Chain.Depth, ["precision"] = r.Chain.Precision.ToString(),
@@ -90,7 +92,7 @@ public static class DecayCommand
             };
             File.WriteAllText(Path.Combine(outDir, "decay.json"), doc.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
             if (json) { Output.Json(doc); return 0; }
-            Output.Table($"Steps to {tol:G} relative distance of the exact linear equilibrium (width {width}, batch {batch}, budget {maxSteps}); paper: ~130-140x at L=20",
+            Output.Table($"Steps to {tol:G} relative distance of the exact linear equilibrium ({weights} weights, width {width}, batch {batch}, budget {maxSteps}); paper: ~130-140x at L=20",
                 ["L", "precision", "sPC step", "sPC steps", "ePC step", "ePC steps", "sPC/ePC"],
                 results.Where(r => r.Chain.Activation.IsIdentity).Select(r => (IReadOnlyList<string>)[
                     r.Chain.Depth.ToString(), r.Chain.Precision.ToString(),

@@ -8,14 +8,35 @@ open System
 open TorchSharp
 open Hybrid
 
+/// How the chain's weights are drawn.
+[<RequireQualifiedAccess>]
+type ChainWeights =
+    /// PyTorch's default U(-1/sqrt(n), 1/sqrt(n)) with biases: each layer shrinks the signal (gain about 1/sqrt 3).
+    | Default
+    /// Random orthogonal matrices without biases: gain 1, the signal keeps its size through the chain.
+    | Orthogonal
+
+    override this.ToString() =
+        match this with
+        | Default -> "default"
+        | Orthogonal -> "orthogonal"
+
+    /// Parses `default` or `orthogonal`.
+    static member Parse(s: string) =
+        match s.Trim().ToLowerInvariant() with
+        | "default" -> Default
+        | "orthogonal" | "orth" -> Orthogonal
+        | other -> invalidArg "weights" (sprintf "unknown chain weights '%s' (expected default or orthogonal)" other)
+
 /// A chain to study: `Depth` blocks of width `Width`, all with `Activation`.
 type Chain =
     { Depth: int
       Width: int
       Activation: Activation
-      Precision: Precision }
+      Precision: Precision
+      Weights: ChainWeights }
 
-    override this.ToString() = sprintf "L=%d %O %O" this.Depth this.Activation this.Precision
+    override this.ToString() = sprintf "L=%d %O %O %O weights" this.Depth this.Activation this.Precision this.Weights
 
 /// One tried step size.
 type Attempt =
@@ -57,6 +78,15 @@ let private build (chain: Chain) (batch: int) (seed: int64) =
     let device = torch.CPU
     let arch = Architecture.Mlp(List.replicate (chain.Depth - 1) chain.Width, chain.Activation)
     let ref64 = Network.create arch Loss.SquaredError [| int64 chain.Width |] chain.Width Precision.Float64 device seed
+    if chain.Weights = ChainWeights.Orthogonal then
+        use _ = torch.no_grad ()
+        use g = Rng.generator (Rng.derive seed "orthogonal") device
+        for b in ref64.Blocks do
+            let struct (q, _) = torch.linalg.qr(torch.randn(b.Weight.shape, dtype = torch.float64, generator = g))
+            b.Weight.copy_(q) |> ignore
+            match b.Bias with
+            | Some bias -> bias.zero_() |> ignore
+            | None -> ()
     let net =
         if chain.Precision = Precision.Float64 then ref64
         else
