@@ -103,3 +103,36 @@ let tests =
                 Expect.floatClose Accuracy.veryHigh ce expected "CE")
         }
     ]
+
+[<Tests>]
+let conv =
+    testList "Energy.Conv" [
+        test "convolutional PC networks: forward init gives the BP loss, and a PC step reduces it" {
+            Scope.run (fun () ->
+                let arch = Architecture.ConvNet([ { Channels = 4; Pool = true }; { Channels = 6; Pool = false } ], [ 12 ], Activation.Relu)
+                use net = Network.create arch Loss.CrossEntropy [| 2L; 8L; 8L |] 3 Precision.Float64 cpu 3L
+                Expect.equal net.Depth 4 "two convolutions, one hidden dense, the output"
+                Expect.equal (net.StateShape 2) [| 6L; 4L; 4L |] "pooled once"
+                use g = Rng.generator 1L cpu
+                let x = torch.randn([| 5L; 2L; 8L; 8L |], dtype = torch.float64, generator = g)
+                let labels = torch.tensor([| 0L; 1L; 2L; 0L; 1L |])
+                let y = torch.nn.functional.one_hot(labels, 3L).to_type(torch.float64)
+                use st = new InitState(3)
+                let init = InitApply.apply Init.forward st (context net x labels g) true
+                let F0 = Scope.scalar (Energy.ofStates net init.States (Some y))
+                Expect.equal F0 (Scope.scalar (Energy.forwardLoss net x y)) "forward init: F = loss"
+                let r = Inference.run net (InferenceOptions.spc 10 0.05) init (Some y) None
+                Expect.isLessThan (Scope.scalar (Energy.ofStates net r.States (Some y))) F0 "inference lowers F"
+                use opt = Learning.optimizer (OptimizerSpec.AdamW(1e-2, 0.0)) net
+                for _ in 1 .. 20 do
+                    Learning.backpropGradients net x y |> ignore
+                    opt.Step()
+                Expect.isLessThan (Scope.scalar (Energy.forwardLoss net x y)) F0 "BP on the same network fits the batch")
+        }
+
+        test "the AlexNet-style network builds for 32x32x3 inputs" {
+            use net = Network.create (Architecture.AlexNet Activation.Relu) Loss.CrossEntropy [| 3L; 32L; 32L |] 10 Precision.Float32 cpu 0L
+            Expect.equal net.Depth 8 "five convolutions, two dense hidden layers, the output"
+            Expect.equal (net.StateShape 5) [| 256L; 4L; 4L |] "three 2x2 pools"
+        }
+    ]
