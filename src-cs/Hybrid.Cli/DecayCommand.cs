@@ -28,6 +28,7 @@ public static class DecayCommand
             around the exact equilibrium; plots per-layer update magnitude vs step.
             """);
         foreach (var o in new Option[] { Depths, Width, Batch, MaxSteps, Tolerance, TraceSteps, Seed, Weights, OutDir }) cmd.Options.Add(o);
+        cmd.Options.Add(OptionsFile.Create());
         cmd.SetAction(pr =>
         {
             var json = pr.GetValue(CommonOptions.Json);

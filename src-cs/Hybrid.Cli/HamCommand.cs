@@ -38,6 +38,7 @@ public static class HamCommand
             seconds to convergence, non-converged samples and accuracy.
             """);
         foreach (var o in new Option[] { dataset, layers, epochs, batch, lr, solver, tol, cap, repeats, seed }) cmd.Options.Add(o);
+        cmd.Options.Add(OptionsFile.Create());
         cmd.SetAction(pr =>
         {
             var json = pr.GetValue(CommonOptions.Json);

@@ -66,6 +66,7 @@ public static class HopfieldCommand
             centroid's Hessian), where single-pattern minima appear, and the prediction N/(M^2 - c).
             """);
         foreach (var o in new Option[] { patterns, counts, norms, dim, points, starts, seed, outDir }) cmd.Options.Add(o);
+        cmd.Options.Add(OptionsFile.Create());
         cmd.SetAction(pr =>
         {
             var json = pr.GetValue(CommonOptions.Json);
@@ -146,6 +147,7 @@ public static class HopfieldCommand
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0L, Description = "Seed of the noise." };
         var cmd = new Command("retrieve", "Store dataset images as patterns (centred, unit norm) and retrieve them from corrupted queries: accuracy (nearest pattern is the original) and overlap (cosine to the original).");
         foreach (var o in new Option[] { dataset, count, betas, corrupt, steps, seed }) cmd.Options.Add(o);
+        cmd.Options.Add(OptionsFile.Create());
         cmd.SetAction(pr =>
         {
             var json = pr.GetValue(CommonOptions.Json);

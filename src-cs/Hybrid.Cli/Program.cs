@@ -22,7 +22,16 @@ root.Subcommands.Add(HopfieldCommand.Create());
 root.Subcommands.Add(HamCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
 
-var parsed = root.Parse(args);
+ParseResult parsed;
+try
+{
+    parsed = root.Parse(OptionsFile.Expand(root, args));
+}
+catch (Exception e) when (Errors.IsUserError(e))
+{
+    Output.Error(Errors.Describe(e));
+    return 2;
+}
 var threads = parsed.GetValue(CommonOptions.Threads);
 if (threads > 0) Runtime.setThreads(threads);
 try

@@ -33,6 +33,7 @@ public static class ReproduceCommand
             loss-vs-T plot and image grids (originals above reconstructions) for the smallest T.
             """);
         foreach (var o in new Option[] { DatasetOpt, Fraction, epochs, seeds, steps, inits, TrainCommand.Out }) cmd.Options.Add(o);
+        cmd.Options.Add(OptionsFile.Create());
         cmd.SetAction(pr =>
         {
             var json = pr.GetValue(CommonOptions.Json);
@@ -128,6 +129,7 @@ public static class ReproduceCommand
         var steps = new Option<int?>("--steps", "-T") { Description = "Inference steps for sPC and ePC (default: the configs')." };
         var cmd = new Command("deep-mlp", "A 20-layer MLP of width 128 trained by BP, sPC and ePC with the same weight optimiser (configs/deep-mlp).");
         cmd.Options.Add(DatasetOpt); cmd.Options.Add(Fraction); cmd.Options.Add(seeds); cmd.Options.Add(epochs); cmd.Options.Add(steps); cmd.Options.Add(TrainCommand.Out);
+        cmd.Options.Add(OptionsFile.Create());
         cmd.SetAction(pr =>
         {
             var dataset = pr.GetValue(DatasetOpt)!;
@@ -159,6 +161,7 @@ public static class ReproduceCommand
         var steps = new Option<int?>("--steps", "-T") { Description = "Inference steps (default: the configs')." };
         var cmd = new Command("mupc", "Residual ReLU MLPs of width 128 at several depths trained with sPC under muPC and under the standard parameterisation (configs/mupc).");
         cmd.Options.Add(DatasetOpt); cmd.Options.Add(Fraction); cmd.Options.Add(epochs); cmd.Options.Add(depths); cmd.Options.Add(steps); cmd.Options.Add(TrainCommand.Out);
+        cmd.Options.Add(OptionsFile.Create());
         cmd.SetAction(pr =>
         {
             var dataset = pr.GetValue(DatasetOpt)!;
@@ -192,6 +195,7 @@ public static class ReproduceCommand
     {
         var cmd = new Command("table1", "Pinchetti et al., Table 1: BP, PC-fw and PC-avg on the paper's 5-layer MLP (width 512, batch 200, AdamW on weights, SGD on states).");
         cmd.Options.Add(DatasetOpt); cmd.Options.Add(Fraction); cmd.Options.Add(Seeds); cmd.Options.Add(Epochs); cmd.Options.Add(TrainCommand.Out);
+        cmd.Options.Add(OptionsFile.Create());
         cmd.SetAction(pr =>
         {
             var json = pr.GetValue(CommonOptions.Json);
