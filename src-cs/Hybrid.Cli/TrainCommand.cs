@@ -35,13 +35,14 @@ public static class TrainCommand
     static readonly Option<string?> Activation = new("--activation") { Description = "identity, relu, leaky_relu, gelu, elu, tanh, sigmoid." };
     static readonly Option<string?> Param = new("--parameterisation") { Description = "resmlp scalings: sp, mupc or ntp." };
     static readonly Option<string?> Loss = new("--loss") { Description = "mse or ce." };
+    static readonly Option<string?> WeightInit = new("--weight-init") { Description = "Weights of plain networks: default (PyTorch's), kaiming or lecun." };
     static readonly Option<string?> Precision = new("--precision") { Description = "float32 or float64." };
 
     public static Command Create()
     {
         var cmd = new Command("train", "Train one configuration; writes a run folder with config.json, results.jsonl and summary.json.");
         Option[] all = [ConfigFile, Out, Resume, Name, DatasetOpt, Fraction, Epochs, BatchSize, Batching, Seed, Algorithm, Reparam, Steps, StepSize, Momentum, Tolerance,
-            Init, Optimizer, Lr, WeightDecay, Model, Width, Hidden, Layers, Activation, Param, Loss, Precision];
+            Init, Optimizer, Lr, WeightDecay, Model, Width, Hidden, Layers, Activation, Param, Loss, WeightInit, Precision];
         foreach (var o in all) cmd.Options.Add(o);
         cmd.SetAction(pr =>
         {
@@ -87,7 +88,7 @@ public static class TrainCommand
         if (opt.Count > 0) o["optimizer"] = opt;
         var model = new JsonObject();
         SetIn(model, "kind", Model); SetIn(model, "width", Width); SetIn(model, "hidden", Hidden); SetIn(model, "layers", Layers);
-        SetIn(model, "activation", Activation); SetIn(model, "parameterisation", Param); SetIn(model, "loss", Loss);
+        SetIn(model, "activation", Activation); SetIn(model, "parameterisation", Param); SetIn(model, "loss", Loss); SetIn(model, "weightInit", WeightInit);
         if (model.Count > 0) o["model"] = model;
         var data = pr.GetValue(CommonOptions.Data);
         if (data is not null) o["data"] = data;

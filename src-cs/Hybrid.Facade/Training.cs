@@ -69,6 +69,8 @@ public sealed class TrainingOptions
     public Model Model { get; set; } = Model.PaperMlp();
     /// <summary>mse or ce.</summary>
     public string Loss { get; set; } = "ce";
+    /// <summary>Weights of plain networks: default (PyTorch's), kaiming or lecun.</summary>
+    public string WeightInit { get; set; } = "default";
     /// <summary>The training algorithm.</summary>
     public Algorithm Algorithm { get; set; } = Algorithm.PredictiveCoding(5, 0.1);
     /// <summary>Weight optimiser: adamw or sgd.</summary>
@@ -99,7 +101,7 @@ public sealed class TrainingOptions
             var other => throw new ArgumentException($"unknown optimiser '{other}' (expected adamw or sgd)"),
         };
         var cfg = new Hybrid.TrainConfig(Name, Dataset, DataRoot is null ? FSharpOption<string>.None : FSharpOption<string>.Some(DataRoot), Fraction,
-            Hybrid.Data.Normalisation.Parse(Normalisation), Model.Inner, Hybrid.Loss.Parse(Loss), Algorithm.Inner, opt, Epochs, BatchSize,
+            Hybrid.Data.Normalisation.Parse(Normalisation), Model.Inner, Hybrid.WeightInit.Parse(WeightInit), Hybrid.Loss.Parse(Loss), Algorithm.Inner, opt, Epochs, BatchSize,
             Hybrid.Data.Batching.Parse(Batching), Seed, Hybrid.Precision.Parse(Precision), Hybrid.DeviceChoice.Parse(Device), 1000);
         cfg.Validate();
         return cfg;
@@ -124,7 +126,7 @@ public sealed class TrainingOptions
     void Load(Hybrid.TrainConfig c)
     {
         Name = c.Name; Dataset = c.Dataset; DataRoot = c.DataRoot?.Value; Fraction = c.Fraction; Normalisation = c.Normalisation.ToString();
-        Model = ModelFrom(c.Architecture); Loss = c.Loss.ToString(); Algorithm = AlgorithmFrom(c.Algorithm);
+        Model = ModelFrom(c.Architecture); WeightInit = c.WeightInit.ToString(); Loss = c.Loss.ToString(); Algorithm = AlgorithmFrom(c.Algorithm);
         (Optimizer, LearningRate, WeightDecayOrMomentum) = c.Optimizer switch
         {
             Hybrid.OptimizerSpec.AdamW a => ("adamw", a.lr, a.weightDecay),

@@ -24,6 +24,7 @@ let defaults: TrainConfig =
       Fraction = 1.0
       Normalisation = Normalisation.Standardise
       Architecture = Architecture.PaperMlp(512, Activation.Gelu)
+      WeightInit = WeightInit.Default
       Loss = Loss.CrossEntropy
       Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 5 0.1; Init = Init.forward }
       Optimizer = OptimizerSpec.AdamW(1e-4, 0.0)
@@ -101,10 +102,10 @@ let private field (o: JsonObject) (name: string) : JsonNode option =
 
 /// Fields of the `model` object, by model kind (the config reference is checked against these).
 let modelFields =
-    [ "mlp", [ "kind"; "widths"; "width"; "hidden"; "activation"; "loss" ]
-      "resmlp", [ "kind"; "width"; "layers"; "activation"; "parameterisation"; "loss" ]
-      "alexnet", [ "kind"; "activation"; "loss" ]
-      "conv", [ "kind"; "convs"; "dense"; "activation"; "loss" ] ]
+    [ "mlp", [ "kind"; "widths"; "width"; "hidden"; "activation"; "loss"; "weightInit" ]
+      "resmlp", [ "kind"; "width"; "layers"; "activation"; "parameterisation"; "loss"; "weightInit" ]
+      "alexnet", [ "kind"; "activation"; "loss"; "weightInit" ]
+      "conv", [ "kind"; "convs"; "dense"; "activation"; "loss"; "weightInit" ] ]
 
 /// Fields of each entry of `model.convs`.
 let convFields = [ "channels"; "pool" ]
@@ -240,7 +241,8 @@ let applyJson (o: JsonObject) (baseConfig: TrainConfig) : TrainConfig =
     field o "model" |> Option.iter (fun n ->
         let m = obj' "model" n
         c <- { c with Architecture = readArchitecture m c.Architecture }
-        field m "loss" |> Option.iter (fun l -> c <- { c with Loss = wrap "model.loss" (fun () -> Loss.Parse(str "model.loss" l)) }))
+        field m "loss" |> Option.iter (fun l -> c <- { c with Loss = wrap "model.loss" (fun () -> Loss.Parse(str "model.loss" l)) })
+        field m "weightInit" |> Option.iter (fun l -> c <- { c with WeightInit = wrap "model.weightInit" (fun () -> WeightInit.Parse(str "model.weightInit" l)) }))
     let pc =
         match c.Algorithm with
         | Algorithm.PredictiveCoding pc -> pc
@@ -314,7 +316,9 @@ let toJson (c: TrainConfig) : JsonObject =
     | None -> ()
     o["fraction"] <- c.Fraction
     o["normalisation"] <- string c.Normalisation
-    o["model"] <- architectureJson c.Architecture c.Loss
+    let model = architectureJson c.Architecture c.Loss
+    model["weightInit"] <- string c.WeightInit
+    o["model"] <- model
     match c.Algorithm with
     | Algorithm.Backprop -> o["algorithm"] <- "bp"
     | Algorithm.PredictiveCoding pc ->

@@ -149,6 +149,30 @@ type Architecture =
             cs |> List.iteri (fun i c -> positive (sprintf "channels of convolution %d" (i + 1)) c.Channels)
             ds |> List.iteri (fun i w -> positive (sprintf "width of dense layer %d" (i + 1)) w)
 
+/// How the weights of plain (non-residual) networks are drawn.
+[<RequireQualifiedAccess>]
+type WeightInit =
+    /// PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases (the paper's choice).
+    | Default
+    /// He: N(0, 2/fan_in), zero biases (variance-preserving for ReLU-like activations).
+    | Kaiming
+    /// LeCun: N(0, 1/fan_in), zero biases (variance-preserving for tanh near 0 and linear layers).
+    | Lecun
+
+    override this.ToString() =
+        match this with
+        | Default -> "default"
+        | Kaiming -> "kaiming"
+        | Lecun -> "lecun"
+
+    /// Parses `default`, `kaiming` or `lecun`.
+    static member Parse(s: string) =
+        match s.Trim().ToLowerInvariant() with
+        | "default" | "pytorch" -> Default
+        | "kaiming" | "he" -> Kaiming
+        | "lecun" -> Lecun
+        | other -> invalidArg "weightInit" (sprintf "unknown weight initialisation '%s' (expected default, kaiming or lecun)" other)
+
 /// How a block computes mu = f(h). Dense: `residual? h : 0 + post(scale * (W pre(h) + b))`.
 [<RequireQualifiedAccess>]
 type BlockKind =
@@ -228,23 +252,34 @@ module Network =
         torch.randn(shape, dtype = dtype, device = device, generator = g)
 
     /// Builds a network for inputs of per-sample shape `inputShape` and `outputs`
-    /// outputs, with parameters drawn from `seed`.
-    let create (architecture: Architecture) (loss: Loss) (inputShape: int64[]) (outputs: int) (precision: Precision) (device: Device) (seed: int64) : Network =
+    /// outputs, with parameters drawn from `seed` by `weightInit` (residual MLPs take
+    /// theirs from the parameterisation).
+    let createWith (weightInit: WeightInit) (architecture: Architecture) (loss: Loss) (inputShape: int64[]) (outputs: int) (precision: Precision) (device: Device) (seed: int64) : Network =
         Runtime.init ()
         architecture.Validate()
+        match architecture, weightInit with
+        | Architecture.ResidualMlp _, (WeightInit.Kaiming | WeightInit.Lecun) ->
+            invalidArg "weightInit" "a residual MLP's initialisation is set by its parameterisation (sp, mupc, ntp); leave the weight initialisation at default"
+        | _ -> ()
         if outputs < 1 then invalidArg "outputs" (sprintf "the network needs at least 1 output, got %d" outputs)
         use _ = torch.NewDisposeScope()
         use g = Rng.generator seed torch.CPU
         let dtype = precision.ScalarType
         let onDevice (t: Tensor) = t.``to``(device)
         let inputSize = inputShape |> Array.fold (*) 1L
+        // Weight and bias of a plain layer with fan-in `fanIn`, by the chosen scheme.
+        let plain (fanIn: int64) (shape: int64[]) =
+            match weightInit with
+            | WeightInit.Default -> uniform g dtype torch.CPU fanIn shape, uniform g dtype torch.CPU fanIn [| shape[0] |]
+            | WeightInit.Kaiming -> Ops.mul (gaussian g dtype torch.CPU shape) (sqrt (2.0 / float fanIn)), torch.zeros([| shape[0] |], dtype = dtype)
+            | WeightInit.Lecun -> Ops.mul (gaussian g dtype torch.CPU shape) (sqrt (1.0 / float fanIn)), torch.zeros([| shape[0] |], dtype = dtype)
         let dense (inF: int64) (outF: int64) (pre: Activation) (post: Activation) (scale: float) (residual: bool) (bias: bool) (gaussianInit: bool) =
-            let w =
-                if gaussianInit then gaussian g dtype torch.CPU [| outF; inF |]
-                else uniform g dtype torch.CPU inF [| outF; inF |]
+            let w, b =
+                if gaussianInit then gaussian g dtype torch.CPU [| outF; inF |], null
+                else plain inF [| outF; inF |]
             { Kind = BlockKind.Dense(pre, post, scale, residual)
               Weight = param (onDevice w)
-              Bias = if bias then Some(param (onDevice (uniform g dtype torch.CPU inF [| outF |]))) else None
+              Bias = if bias then Some(param (onDevice b)) else None
               OutShape = [| outF |] }
         let blocks =
             match architecture with
@@ -273,8 +308,7 @@ module Network =
                     [ for cl in convs ->
                           let outC = int64 cl.Channels
                           let fanIn = c * 9L
-                          let weight = uniform g dtype torch.CPU fanIn [| outC; c; 3L; 3L |]
-                          let bias = uniform g dtype torch.CPU fanIn [| outC |]
+                          let weight, bias = plain fanIn [| outC; c; 3L; 3L |]
                           if cl.Pool then
                               if h < 2L || w < 2L then invalidArg "architecture" (sprintf "input %dx%d is too small for another 2x2 pool" h w)
                               h <- h / 2L
@@ -300,6 +334,10 @@ module Network =
           Loss = loss
           Device = device
           Precision = precision }
+
+    /// `createWith` PyTorch's default initialisation.
+    let create (architecture: Architecture) (loss: Loss) (inputShape: int64[]) (outputs: int) (precision: Precision) (device: Device) (seed: int64) : Network =
+        createWith WeightInit.Default architecture loss inputShape outputs precision device seed
 
     /// The output term of the energy, summed over the batch: 1/2 ||mu - y||^2 or
     /// cross-entropy of softmax(mu) against the target distribution y.

@@ -15,7 +15,7 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
     do cfg.Validate()
     do Batching.validate cfg.Batching data.Classes cfg.BatchSize
     let device = data.Train.X.device
-    let net = Network.create cfg.Architecture cfg.Loss data.InputShape data.Classes cfg.Precision device (Rng.derive cfg.Seed "weights")
+    let net = Network.createWith cfg.WeightInit cfg.Architecture cfg.Loss data.InputShape data.Classes cfg.Precision device (Rng.derive cfg.Seed "weights")
     let opt = Learning.optimizer cfg.Optimizer net
     let initState = new InitState(data.Classes)
     let gen = Rng.generator (Rng.derive cfg.Seed "init") torch.CPU

@@ -38,6 +38,8 @@ type TrainConfig =
       Fraction: float
       Normalisation: Normalisation
       Architecture: Architecture
+      /// How the weights of plain networks are drawn.
+      WeightInit: WeightInit
       Loss: Loss
       Algorithm: Algorithm
       Optimizer: OptimizerSpec
@@ -56,6 +58,10 @@ type TrainConfig =
         if not (this.Fraction > 0.0 && this.Fraction <= 1.0) then
             invalidArg "fraction" (sprintf "training fraction %g is outside (0,1]" this.Fraction)
         this.Architecture.Validate()
+        match this.Architecture, this.WeightInit with
+        | Architecture.ResidualMlp _, (WeightInit.Kaiming | WeightInit.Lecun) ->
+            invalidArg "weightInit" "a residual MLP's initialisation is set by its parameterisation (sp, mupc, ntp); leave the weight initialisation at default"
+        | _ -> ()
         this.Optimizer.Validate()
         if this.Epochs < 1 then invalidArg "epochs" (sprintf "epochs must be at least 1, got %d" this.Epochs)
         if this.BatchSize < 1 then invalidArg "batchSize" (sprintf "batch size must be at least 1, got %d" this.BatchSize)
