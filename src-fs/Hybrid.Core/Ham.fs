@@ -387,7 +387,9 @@ type EpochResult =
       Seconds: float }
 
 /// Trains the readout (MSE of the top layer against one-hot targets) with Adam,
-/// solving each batch with `solver` and differentiating implicitly.
+/// solving each batch with `solver` to `tolerance` and differentiating implicitly.
+/// Implicit gradients assume an exact fixed point: a loose tolerance (1e-4) can
+/// send deeper networks astray within an epoch; 1e-6 is safe.
 let train (net: Network) (solver: Solver) (train: Data.TensorSplit) (test: Data.TensorSplit) (epochs: int) (batchSize: int) (lr: float) (tolerance: float) (maxIterations: int) (seed: int64) (onEpoch: EpochResult -> unit) =
     Network.validate net
     if epochs < 1 then invalidArg "epochs" (sprintf "epochs must be at least 1, got %d" epochs)
