@@ -154,6 +154,27 @@ type private Descent(count: int, stepSize: float, momentum: float) =
             mom.Dispose()
             negStep.Dispose()
 
+/// Per-run bookkeeping of inference: the energy of each step, its check against
+/// divergence, and the optional per-step records.
+type private EnergyLog(opts: InferenceOptions, batch: int option, check: InferenceOptions -> int option -> int -> float -> Tensor[] -> float -> unit) =
+    let energies = ResizeArray<float>()
+    let layerEnergies = ResizeArray<float[]>()
+    let mutable start = nan
+
+    /// The total energy of step `t`'s terms, checked and recorded; returns it and its value.
+    member _.Observe(t: int, terms: Tensor[]) =
+        let total = Energy.total terms
+        let value = Scope.scalar total
+        if t = 1 then start <- value
+        check opts batch t start terms value
+        if opts.Record then
+            energies.Add value
+            layerEnergies.Add(Energy.values terms)
+        total, value
+
+    member _.Energies = energies.ToArray()
+    member _.LayerEnergies = layerEnergies.ToArray()
+
 module Inference =
     let private check (opts: InferenceOptions) (batch: int option) (step: int) (first: float) (terms: Tensor[]) (value: float) =
         let bad = not (Double.IsFinite value) || (step > 1 && value > opts.DivergenceFactor * max first 1e-12)
@@ -177,10 +198,8 @@ module Inference =
         let first = if opts.InputFree then 0 else 1
         let vars = [| for l in first .. L - 1 -> hs[l] |]
         use descent = new Descent(vars.Length, opts.StepSize, opts.Momentum)
-        let energies = ResizeArray()
-        let layerEnergies = ResizeArray()
+        let log = EnergyLog(opts, batch, check)
         let norms = ResizeArray()
-        let mutable start = nan
         let mutable previous = nan
         let mutable steps = 0
         let mutable stop = false
@@ -192,14 +211,7 @@ module Inference =
                     match init.Predictions[i] with
                     | Some p when t = 1 && not opts.InputFree -> p
                     | _ -> net.Blocks[i].Forward hs[i])
-            let terms = Energy.terms net hs mus target
-            let F = Energy.total terms
-            let value = Scope.scalar F
-            if t = 1 then start <- value
-            check opts batch t start terms value
-            if opts.Record then
-                energies.Add value
-                layerEnergies.Add(Energy.values terms)
+            let F, value = log.Observe(t, Energy.terms net hs mus target)
             let grads = torch.autograd.grad([| F |], vars, allow_unused = true)
             use _ = torch.no_grad ()
             let stepNorms = descent.Step(vars, grads, opts.Record)
@@ -213,8 +225,8 @@ module Inference =
         { States = hs |> Array.map (fun h -> h.detach())
           Predictions = None
           Steps = steps
-          Energies = energies.ToArray()
-          LayerEnergies = layerEnergies.ToArray()
+          Energies = log.Energies
+          LayerEnergies = log.LayerEnergies
           UpdateNorms = norms.ToArray() }
 
     /// The perturbed forward pass h_l = f(h_{l-1}) + e_l; returns states and predictions.
@@ -243,11 +255,9 @@ module Inference =
                     | None -> net.Blocks[i].Forward init.States[i]
                 (Ops.minus (init.States[i + 1].detach()) mu).detach().requires_grad_(true))
         use descent = new Descent(es.Length, opts.StepSize, opts.Momentum)
-        let energies = ResizeArray()
-        let layerEnergies = ResizeArray()
+        let log = EnergyLog(opts, batch, check)
         let norms = ResizeArray()
         let mutable before: Tensor[] = if opts.Record then init.States |> Array.skip 1 |> Array.map (fun h -> h.detach()) else [||]
-        let mutable start = nan
         let mutable previous = nan
         let mutable steps = 0
         let mutable stop = false
@@ -260,14 +270,7 @@ module Inference =
                 match target with
                 | Some y -> Network.outputLoss net.Loss mus[L - 1] y
                 | None -> torch.zeros([||], dtype = net.Precision.ScalarType, device = net.Device)
-            let terms = Array.append hidden [| output |]
-            let E = Energy.total terms
-            let value = Scope.scalar E
-            if t = 1 then start <- value
-            check opts batch t start terms value
-            if opts.Record then
-                energies.Add value
-                layerEnergies.Add(Energy.values terms)
+            let E, value = log.Observe(t, Array.append hidden [| output |])
             let grads = torch.autograd.grad([| E |], es, allow_unused = true)
             use _ = torch.no_grad ()
             descent.Step(es, grads, false) |> ignore
@@ -289,8 +292,8 @@ module Inference =
         { States = hs
           Predictions = Some mus
           Steps = steps
-          Energies = energies.ToArray()
-          LayerEnergies = layerEnergies.ToArray()
+          Energies = log.Energies
+          LayerEnergies = log.LayerEnergies
           UpdateNorms = norms.ToArray() }
 
     /// Runs inference from `init` towards the minimum of F for the clamped `target`
