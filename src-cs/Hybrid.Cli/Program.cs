@@ -5,6 +5,11 @@ using Hybrid.Cli;
 // Natives first: a failed first touch of TorchSharp poisons it for the process.
 Runtime.init();
 
+// Redirected output (a log, a pipe) has no terminal width: Spectre would assume 80
+// columns and wrap the result tables; give them room instead.
+if (Console.IsOutputRedirected)
+    Spectre.Console.AnsiConsole.Profile.Width = 160;
+
 var root = new RootCommand("""
     hybrid: simulate and train energy-based networks (predictive coding: sPC, ePC, muPC;
     modern Hopfield networks; hierarchical associative memories).
