@@ -211,13 +211,18 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
     let synchronous (s: torch.Tensor[]) =
         let gs = activations s
         Array.init s.Length (fun a -> if a = 0 then s[0] else layer gs a)
+    // Whether the working state's odd layers are already the closed-form optimum
+    // given its even layers (true after an even/odd + Anderson step re-derived them):
+    // the next sweep's odd half would recompute exactly those values, so it is skipped.
+    let mutable oddsCurrent = false
     let evenOddSweep (s: torch.Tensor[]) =
         // Each layer's activation is computed once: the even layers' for the odd
         // update, then the new odd layers' for the even update.
         let s = Array.copy s
         let gs: torch.Tensor[] = Array.zeroCreate s.Length
-        for a in evens do gs[a] <- activation s[a]
-        for a in odds do s[a] <- layer gs a
+        if not oddsCurrent then
+            for a in evens do gs[a] <- activation s[a]
+            for a in odds do s[a] <- layer gs a
         for a in odds do gs[a] <- activation s[a]
         for a in evens do s[a] <- layer gs a
         s
@@ -272,10 +277,13 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
                 let candidate = unflat net v onLayers f
                 match solver with
                 | Solver.EvenOddAnderson _ ->
-                    // Re-derive the odd layers from the extrapolated even ones.
-                    let gs = activations candidate
+                    // Re-derive the odd layers from the extrapolated even ones (the
+                    // next sweep starts from them instead of recomputing them).
+                    let gs: torch.Tensor[] = Array.zeroCreate candidate.Length
+                    for a in evens do gs[a] <- activation candidate[a]
                     let c = Array.copy candidate
                     for a in odds do c[a] <- layer gs a
+                    oddsCurrent <- true
                     c
                 | _ -> candidate
         evaluations <- evaluations + 1
