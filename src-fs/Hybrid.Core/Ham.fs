@@ -151,30 +151,20 @@ let initial (net: Network) (x: torch.Tensor) : torch.Tensor[] =
     Array.init net.Sizes.Length (fun a ->
         if a = 0 then x else torch.zeros([| x.shape[0]; int64 net.Sizes[a] |], dtype = x.dtype, device = x.device))
 
-let private flat (xs: torch.Tensor[]) (layers: int list) = torch.cat([| for a in layers -> xs[a] |], 1L)
-
-let private unflat (net: Network) (v: torch.Tensor) (layers: int list) (into: torch.Tensor[]) =
-    let out = Array.copy into
-    let mutable o = 0L
-    for a in layers do
-        let n = int64 net.Sizes[a]
-        out[a] <- v.narrow(1L, o, n)
-        o <- o + n
-    out
-
-/// One Anderson extrapolation per sample from the histories of iterates X and
-/// map values F (`[B; m; n]`): min ||sum_i a_i (F_i - X_i)||^2 + reg ||a||^2, sum a = 1.
-let private anderson (xs: torch.Tensor) (fs: torch.Tensor) (reg: float) =
-    let g = Ops.minus fs xs
-    let gram = g.bmm(g.transpose(1L, 2L))
+/// The Anderson mixing weights per sample from the Gram matrix of the residual
+/// history G = (F - X)(F - X)^T (`[B; m; m]`): min a^T G a + reg scale ||a||^2 with
+/// sum a = 1, where scale is the mean of G's diagonal. Returns `[B; m; 1]`.
+let private andersonWeights (gram: torch.Tensor) (reg: float) =
     let m = gram.shape[1]
     let eye = torch.eye(m, dtype = gram.dtype, device = gram.device).unsqueeze(0L)
     let scale = Ops.clampMin (gram.diagonal(dim1 = 1L, dim2 = 2L).mean([| 1L |], keepdim = true).unsqueeze(2L)) 1e-30
     let system = Ops.plus gram (Ops.mul (eye * scale) reg)
     let ones = torch.ones([| gram.shape[0]; m; 1L |], dtype = gram.dtype, device = gram.device)
     let w = torch.linalg.solve(system, ones)
-    let alpha = w / w.sum(1L, keepdim = true)
-    (alpha.transpose(1L, 2L).bmm(fs)).squeeze(1L)
+    w / w.sum(1L, keepdim = true)
+
+/// Per-sample squared norm summed over layers (`[B]`), without concatenating them.
+let private rowSquares (ts: torch.Tensor seq) = ts |> Seq.map (fun t -> t.square().sum(1L)) |> Array.ofSeq |> Ops.sum
 
 /// Solves for the fixed point of a batch from `start`, stopping each sample when
 /// ||x_{k+1} - x_k|| / ||x_{k+1}|| < `tolerance` or after `maxIterations`.
@@ -232,13 +222,22 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
         | Solver.EvenOddAnderson(m, _) -> max 1 m
         | _ -> 0
     let onLayers = match solver with Solver.EvenOddAnderson _ -> (if evens.IsEmpty then odds else evens) | _ -> all
-    let histX = Collections.Generic.List<torch.Tensor>()
-    let histF = Collections.Generic.List<torch.Tensor>()
+    // Anderson's history, per layer in onLayers: ring buffers `[active; m; n_a]` of
+    // the last m iterates X and map values F (their order does not matter to the
+    // extrapolation), `count` slots filled, the next write at `ring`.
+    let histX: torch.Tensor[] = Array.zeroCreate net.Sizes.Length
+    let histF: torch.Tensor[] = Array.zeroCreate net.Sizes.Length
+    let mutable count = 0
+    let mutable ring = 0
     let clearHistory () =
-        for t in histX do t.Dispose()
-        for t in histF do t.Dispose()
-        histX.Clear()
-        histF.Clear()
+        count <- 0
+        ring <- 0
+    let disposeHistory () =
+        for a in 0 .. histX.Length - 1 do
+            if not (isNull histX[a]) then histX[a].Dispose()
+            if not (isNull histF[a]) then histF[a].Dispose()
+            histX[a] <- null
+            histF[a] <- null
     let mutable lastResidual: torch.Tensor = null
     let mutable evaluations = 0
     let mutable k = 0
@@ -254,27 +253,33 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
             | Solver.Anderson _
             | Solver.EvenOddAnderson _ ->
                 let f = (match solver with Solver.Anderson _ -> synchronous state | _ -> evenOddSweep state)
-                let x = flat state onLayers
-                let fx = flat f onLayers
-                let residual = (Ops.minus fx x).norm(1)
+                let residual = (rowSquares [ for a in onLayers -> Ops.minus f[a] state[a] ]).sqrt()
                 // Safeguard: if the last extrapolation made the residual worse than the
                 // Picard step it replaced, restart the history from the plain step.
                 if not (isNull lastResidual) && (residual.gt(lastResidual)).any().item<bool> () then clearHistory ()
                 if not (isNull lastResidual) then lastResidual.Dispose()
                 lastResidual <- residual.detach().clone().DetachFromDisposeScope()
-                histX.Add(x.detach().clone().DetachFromDisposeScope())
-                histF.Add(fx.detach().clone().DetachFromDisposeScope())
-                if histX.Count > memory then
-                    histX[0].Dispose()
-                    histF[0].Dispose()
-                    histX.RemoveAt 0
-                    histF.RemoveAt 0
-                let v =
-                    if histX.Count < 2 then fx
+                for a in onLayers do
+                    if isNull histX[a] then
+                        histX[a] <- torch.empty([| state[a].shape[0]; int64 memory; state[a].shape[1] |], dtype = state[a].dtype, device = device).DetachFromDisposeScope()
+                        histF[a] <- torch.empty([| state[a].shape[0]; int64 memory; state[a].shape[1] |], dtype = state[a].dtype, device = device).DetachFromDisposeScope()
+                    histX[a].select(1L, int64 ring).copy_(state[a]) |> ignore
+                    histF[a].select(1L, int64 ring).copy_(f[a]) |> ignore
+                ring <- (ring + 1) % memory
+                count <- min (count + 1) memory
+                let candidate =
+                    if count < 2 then f
                     else
                         let reg = match solver with Solver.Anderson(_, r) | Solver.EvenOddAnderson(_, r) -> r | _ -> 0.0
-                        anderson (torch.stack(histX, 1L)) (torch.stack(histF, 1L)) reg
-                let candidate = unflat net v onLayers f
+                        let fs = [| for a in onLayers -> histF[a].narrow(1L, 0L, int64 count) |]
+                        let gram =
+                            [| for (a, fa) in List.zip onLayers (List.ofArray fs) ->
+                                   let d = Ops.minus fa (histX[a].narrow(1L, 0L, int64 count))
+                                   d.bmm(d.transpose(1L, 2L)) |] |> Ops.sum
+                        let alpha = (andersonWeights gram reg).transpose(1L, 2L)
+                        let c = Array.copy f
+                        List.iteri (fun i a -> c[a] <- alpha.bmm(fs[i]).squeeze(1L)) onLayers
+                        c
                 match solver with
                 | Solver.EvenOddAnderson _ ->
                     // Re-derive the odd layers from the extrapolated even ones (the
@@ -288,9 +293,9 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
                 | _ -> candidate
         evaluations <- evaluations + 1
         k <- k + 1
-        let x0 = flat state all
-        let x1 = flat next all
-        let change = ((Ops.minus x1 x0).norm(1) / Ops.clampMin (x1.norm(1)) 1e-30).to_type(torch.float64).data<float>().ToArray()
+        let moved = rowSquares [ for a in all -> Ops.minus next[a] state[a] ]
+        let size = rowSquares [ for a in all -> next[a] ]
+        let change = (moved.sqrt() / Ops.clampMin (size.sqrt()) 1e-30).to_type(torch.float64).data<float>().ToArray()
         // Write the active samples' new states into the result.
         let rows = torch.tensor(active, device = device)
         for a in 1 .. net.Top do result[a].index_copy_(0L, rows, next[a]) |> ignore
@@ -312,19 +317,20 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
             let d = drive1.index_select(0L, pos).DetachFromDisposeScope()
             drive1.Dispose()
             drive1 <- d
-            for h in 0 .. histX.Count - 1 do
-                let nx = histX[h].index_select(0L, pos).DetachFromDisposeScope()
-                let nf = histF[h].index_select(0L, pos).DetachFromDisposeScope()
-                histX[h].Dispose()
-                histF[h].Dispose()
-                histX[h] <- nx
-                histF[h] <- nf
+            for a in 0 .. histX.Length - 1 do
+                if not (isNull histX[a]) then
+                    let nx = histX[a].index_select(0L, pos).DetachFromDisposeScope()
+                    let nf = histF[a].index_select(0L, pos).DetachFromDisposeScope()
+                    histX[a].Dispose()
+                    histF[a].Dispose()
+                    histX[a] <- nx
+                    histF[a] <- nf
             if not (isNull lastResidual) then
                 let r = lastResidual.index_select(0L, pos).DetachFromDisposeScope()
                 lastResidual.Dispose()
                 lastResidual <- r
             active <- keep.ToArray()
-    clearHistory ()
+    disposeHistory ()
     if not (isNull lastResidual) then lastResidual.Dispose()
     for t in state do t.Dispose()
     drive1.Dispose()
