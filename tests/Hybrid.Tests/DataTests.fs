@@ -146,7 +146,7 @@ let readers =
         }
     ]
 
-let private config = { FsCheckConfig.defaultConfig with maxTest = 60 }
+let private config = Util.propertyConfig 60
 
 [<Tests>]
 let batching =

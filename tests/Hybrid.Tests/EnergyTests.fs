@@ -8,7 +8,7 @@ open Hybrid
 open Hybrid.Tests.Generators
 open Hybrid.Tests.Fixtures
 
-let private config = { FsCheckConfig.defaultConfig with maxTest = 80 }
+let private config = Util.propertyConfig 80
 
 /// Derivative of each activation, written out (the reference path for the gradient test).
 let private derivative (a: Activation) (z: torch.Tensor) : torch.Tensor =

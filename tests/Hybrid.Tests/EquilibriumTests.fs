@@ -8,7 +8,7 @@ open Hybrid
 open Hybrid.Tests.Generators
 open Hybrid.Tests.Fixtures
 
-let private config = { FsCheckConfig.defaultConfig with maxTest = 25 }
+let private config = Util.propertyConfig 25
 
 /// Small linear chains with a squared-error output.
 let private linearChain =

@@ -8,7 +8,7 @@ open TorchSharp
 open Hybrid
 open Hybrid.Tests.Fixtures
 
-let private config = { FsCheckConfig.defaultConfig with maxTest = 60 }
+let private config = Util.propertyConfig 60
 
 /// Random pattern sets: N in 2..8, d in 2..10, norms 0.5..3, beta 0.1..50, and states.
 let private setup =

@@ -9,7 +9,7 @@ open Hybrid
 open Hybrid.Tests.Generators
 open Hybrid.Tests.Fixtures
 
-let private config = { FsCheckConfig.defaultConfig with maxTest = 60 }
+let private config = Util.propertyConfig 60
 
 let private initialise (net: Network) (x: torch.Tensor) (labels: torch.Tensor) (init: Initializer) seed =
     use g = Rng.generator seed cpu

@@ -9,7 +9,7 @@ open Hybrid
 open Hybrid.Tests.Generators
 open Hybrid.Tests.Fixtures
 
-let private config = { FsCheckConfig.defaultConfig with maxTest = 100 }
+let private config = Util.propertyConfig 100
 
 let private kind =
     Gen.oneof [

@@ -8,7 +8,7 @@ open Hybrid
 open Hybrid.Tests.Generators
 open Hybrid.Tests.Fixtures
 
-let private config = { FsCheckConfig.defaultConfig with maxTest = 60 }
+let private config = Util.propertyConfig 60
 
 let private bpGradients (net: Network) x y =
     Learning.backpropGradients net x y |> ignore

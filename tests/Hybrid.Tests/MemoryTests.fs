@@ -11,7 +11,7 @@ open Hybrid
 open Hybrid.Tests.Generators
 open Hybrid.Tests.Fixtures
 
-let private config = { FsCheckConfig.defaultConfig with maxTest = 30 }
+let private config = Util.propertyConfig 30
 
 [<Tests>]
 let memory =

@@ -7,7 +7,7 @@ open TorchSharp
 open Hybrid
 open Hybrid.Tests.Fixtures
 
-let private config = { FsCheckConfig.defaultConfig with maxTest = 8 }
+let private config = Util.propertyConfig 8
 
 /// Root-mean-square of every state of the forward pass (hidden layers and output).
 let private forwardRms (p: Parameterisation) (depth: int) (seed: int64) =

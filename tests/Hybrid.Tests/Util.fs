@@ -14,3 +14,18 @@ let throws<'E when 'E :> exn> (f: unit -> unit) : 'E =
     | None -> failtestf "expected %s, nothing was thrown" typeof<'E>.Name
     | Some(:? 'E as e) -> e
     | Some e -> failtestf "expected %s, got %s: %s" typeof<'E>.Name (e.GetType().Name) e.Message
+
+/// The FsCheck settings of a property: `maxTest` cases from a fixed seed, so that every
+/// run (CI included) checks the same cases and a failure reproduces. Set
+/// HYBRID_PROPERTY_SEED=random to draw fresh cases (the failure message then prints
+/// the seed to replay), or to "S,G" (two unsigned integers, G odd) for another fixed set.
+let propertyConfig (maxTest: int) =
+    let replay =
+        match System.Environment.GetEnvironmentVariable "HYBRID_PROPERTY_SEED" with
+        | null | "" -> Some(20261122UL, 1234567891UL, None)
+        | "random" -> None
+        | s ->
+            match s.Split(',') with
+            | [| a; b |] -> Some(System.UInt64.Parse(a.Trim()), System.UInt64.Parse(b.Trim()) ||| 1UL, None)
+            | _ -> failwithf "HYBRID_PROPERTY_SEED must be 'random' or 'S,G', got '%s'" s
+    { FsCheckConfig.defaultConfig with maxTest = maxTest; replay = replay }
