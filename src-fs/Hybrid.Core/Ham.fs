@@ -205,14 +205,18 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
     // given its even layers (true after an even/odd + Anderson step re-derived them):
     // the next sweep's odd half would recompute exactly those values, so it is skipped.
     let mutable oddsCurrent = false
+    // A copy of `s` whose odd layers are the closed-form optimum given its even ones.
+    let deriveOdds (s: torch.Tensor[]) =
+        let gs: torch.Tensor[] = Array.zeroCreate s.Length
+        for a in evens do gs[a] <- activation s[a]
+        let c = Array.copy s
+        for a in odds do c[a] <- layer gs a
+        c
     let evenOddSweep (s: torch.Tensor[]) =
         // Each layer's activation is computed once: the even layers' for the odd
         // update, then the new odd layers' for the even update.
-        let s = Array.copy s
+        let s = if oddsCurrent then Array.copy s else deriveOdds s
         let gs: torch.Tensor[] = Array.zeroCreate s.Length
-        if not oddsCurrent then
-            for a in evens do gs[a] <- activation s[a]
-            for a in odds do s[a] <- layer gs a
         for a in odds do gs[a] <- activation s[a]
         for a in evens do s[a] <- layer gs a
         s
@@ -284,12 +288,8 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
                 | Solver.EvenOddAnderson _ ->
                     // Re-derive the odd layers from the extrapolated even ones (the
                     // next sweep starts from them instead of recomputing them).
-                    let gs: torch.Tensor[] = Array.zeroCreate candidate.Length
-                    for a in evens do gs[a] <- activation candidate[a]
-                    let c = Array.copy candidate
-                    for a in odds do c[a] <- layer gs a
                     oddsCurrent <- true
-                    c
+                    deriveOdds candidate
                 | _ -> candidate
         evaluations <- evaluations + 1
         k <- k + 1

@@ -37,6 +37,23 @@ let epochJson (r: EpochRecord) : JsonObject =
     o["seconds"] <- number r.Seconds
     o
 
+/// A number written by `number`: finite values as JSON numbers, others as their name.
+let private readNumber (n: JsonNode) : float =
+    match n.GetValueKind() with
+    | JsonValueKind.String -> Double.Parse(n.GetValue<string>(), Globalization.CultureInfo.InvariantCulture)
+    | _ -> n.GetValue<float>()
+
+/// An epoch record read back from `epochJson`'s object.
+let epochOfJson (o: JsonNode) : EpochRecord =
+    { Epoch = o["epoch"].GetValue<int>()
+      TestAccuracy = readNumber o["testAccuracy"]
+      TrainEnergy = readNumber o["trainEnergy"]
+      LayerEnergies = o["layerEnergies"].AsArray() |> Seq.map readNumber |> Array.ofSeq
+      Smm = o["smm"].GetValue<int64>()
+      Updates = o["updates"].GetValue<int64>()
+      MeanSteps = readNumber o["meanSteps"]
+      Seconds = readNumber o["seconds"] }
+
 /// A run's summary as a JSON object.
 let summaryJson (r: TrainResult) : JsonObject =
     let o = JsonObject()

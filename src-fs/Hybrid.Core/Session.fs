@@ -223,10 +223,8 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
                     for name, p in List.zip [ "q"; "b"; "k"; "v" ] m.Parameters do
                         Checkpoint.assign path c (sprintf "memory%d.%s" l name) p
                     m.ValuesInitialised <- true
-                    let key = string l
-                    let progress = c.Meta["progress"]
-                    let perMemory = progress["memoryOptimizerSteps"]
-                    let steps = perMemory[key].GetValue<int64>()
+                    let perMemory = c.Meta["progress"]["memoryOptimizerSteps"]
+                    let steps = perMemory[string l].GetValue<int64>()
                     m.Optimizer.LoadState(sprintf "memory%d.optimizer." l, c.Tensors, steps)
                 let kept = Array.init (c.Meta["kept"].GetValue<int>()) (fun i -> c.Tensors[sprintf "kept.%d" i].``to``(data.Train.X.device))
                 let means = Array.init (c.Meta["means"].GetValue<int>()) (fun i -> c.Tensors[sprintf "means.%d" i].``to``(data.Train.X.device))
@@ -242,10 +240,9 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
 
     member private _.RestoreProgress(c: Checkpoint.Contents) =
         let progress = c.Meta["progress"]
-        let optimizerSteps = progress["optimizerSteps"].GetValue<int64>()
-        opt.LoadState("optimizer.", c.Tensors, optimizerSteps)
+        opt.LoadState("optimizer.", c.Tensors, progress["optimizerSteps"].GetValue<int64>())
         gen.set_state(c.Tensors["generator"]) |> ignore
-        let p = c.Meta["progress"]
+        let p = progress
         epoch <- p["epoch"].GetValue<int>()
         batch <- p["batch"].GetValue<int>()
         batchCounter <- p["batchCounter"].GetValue<int>()
@@ -257,16 +254,7 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
         let ls = c.Tensors["layerSum"].data<float>().ToArray()
         layerSum <- if ls.Length = 1 && Double.IsNaN ls[0] then [||] else ls
         records.Clear()
-        for r in c.Meta["records"].AsArray() do
-            records.Add
-                { Epoch = r["epoch"].GetValue<int>()
-                  TestAccuracy = r["testAccuracy"].GetValue<float>()
-                  TrainEnergy = r["trainEnergy"].GetValue<float>()
-                  LayerEnergies = r["layerEnergies"].AsArray() |> Seq.map (fun v -> v.GetValue<float>()) |> Array.ofSeq
-                  Smm = r["smm"].GetValue<int64>()
-                  Updates = r["updates"].GetValue<int64>()
-                  MeanSteps = r["meanSteps"].GetValue<float>()
-                  Seconds = r["seconds"].GetValue<float>() }
+        for r in c.Meta["records"].AsArray() do records.Add(Runs.epochOfJson r)
 
     interface IDisposable with
         member _.Dispose() =
