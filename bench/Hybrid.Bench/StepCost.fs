@@ -46,7 +46,7 @@ let private stepper (case: Case) (width: int) (batch: int) (seed: int64) =
             let r = Inference.run net pc.Inference init (Some y) None
             Learning.weightGradients net r.States r.Predictions (Some y) |> ignore
             opt.Step()
-            state.Record(pc.Init, r.States, Some labels, ctx.Observation)
+            state.Record(net, pc.Init, r.States, Some labels, ctx.Observation)
     step
 
 /// Times `rounds` interleaved rounds of every case after `warmup` rounds; the

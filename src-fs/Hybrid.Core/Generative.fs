@@ -86,7 +86,7 @@ let reconstruct (net: Network) (init: Initializer) (state: InitState) (images: t
     let ctx = InitContext.generative net images generator
     let start = InitApply.apply init state ctx true
     let r = Inference.run net (options steps stepSize) start (Some images) None
-    state.Record(init, r.States, None, None)
+    state.Record(net, init, r.States, None, None)
     use _ = torch.no_grad ()
     net.Forward r.States[0]
 
@@ -160,7 +160,7 @@ let trainWithSamples (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: t
                         if not (Double.IsFinite F) then
                             raise (DivergenceError { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = cfg.TrainStepSize; Reparam = Reparam.States })
                         opt.Step()
-                        state.Record(cfg.Init, r.States, None, ctx.Observation)
+                        state.Record(net, cfg.Init, r.States, None, ctx.Observation)
                         F / float batches[b].Length
                     watch.Stop()
                     energy <- energy + e

@@ -179,7 +179,8 @@ module Init =
                         | "delta" -> spec <- { spec with Delta = num value }
                         | "dim" | "e" | "embedding" -> spec <- { spec with Embedding = int (num value) }
                         | "lr" -> spec <- { spec with LearningRate = num value }
-                        | other -> bad (sprintf "unknown memory setting '%s' (expected slots, delta, dim, lr)" other))
+                        | "heads" | "a" -> spec <- { spec with Heads = int (num value) }
+                        | other -> bad (sprintf "unknown memory setting '%s' (expected slots, delta, dim, heads, lr)" other))
                     (try spec.Validate() with :? ArgumentException as e -> bad (e.Message.Split(" (Parameter")[0]))
                     InitKind.Memory spec
             else
@@ -253,7 +254,7 @@ type InitContext =
       /// Labels of the batch (int64), when known (training).
       Labels: Tensor option
       /// The observation o of each sample (`[n; o]`), for memory initializers:
-      /// (input, one-hot label) when supervised, the clamped image when generative.
+      /// (input, sqrt(d_x) x one-hot label) when supervised, the clamped image when generative.
       Observation: Tensor option
       /// Number of classes, for the stream average.
       Classes: int
@@ -262,14 +263,17 @@ type InitContext =
 
 module InitContext =
     /// The context of a supervised batch: clamped input, labels, and the observation
-    /// o = (x, one-hot y) for memories.
+    /// o = (x, sqrt(d_x) one-hot y) for memories: scaled so that the label, 10 of
+    /// ~800 inputs, counts in the recall as much as the image does.
     let supervised (net: Network) (x: Tensor) (labels: Tensor) (classes: int) (generator: Generator) =
-        let oneHot = torch.nn.functional.one_hot(labels, int64 classes).``to``(x.dtype)
+        let pixels = x.reshape(x.shape[0], -1L)
+        // The label block weighs sqrt(d_x): as much as a standardised input in o Q.
+        let oneHot = Ops.mul (torch.nn.functional.one_hot(labels, int64 classes).``to``(x.dtype)) (sqrt (float pixels.shape[1]))
         { Network = net
           Input = Some x
           BatchSize = int x.shape[0]
           Labels = Some labels
-          Observation = Some(torch.cat([| x.reshape(x.shape[0], -1L); oneHot |], 1L))
+          Observation = Some(torch.cat([| pixels; oneHot |], 1L))
           Classes = classes
           Generator = generator }
 
@@ -340,9 +344,12 @@ type InitState(classes: int) =
         means <- classMeans |> Array.map (fun t -> t.clone().DetachFromDisposeScope())
         Array.blit seenClasses 0 seen 0 (min seenClasses.Length seen.Length)
 
-    /// Records a batch's final states (L entries) for the initializer's next use:
-    /// keeps them, updates the class means, and trains the memories towards them.
-    member _.Record(init: Initializer, states: Tensor[], labels: Tensor option, observation: Tensor option) =
+    /// Records a batch's final states (L entries) of `net` for the initializer's next
+    /// use: keeps them, updates the class means, and trains the memories towards them
+    /// (Eq. 9). A memory whose layer is followed by forward-initialised layers sets
+    /// their h^(0) too, so it learns on the sum over all of them, through the
+    /// network's predictions (whose parameters it leaves unchanged).
+    member _.Record(net: Network, init: Initializer, states: Tensor[], labels: Tensor option, observation: Tensor option) =
         use _ = torch.no_grad ()
         if init.Uses((=) InitKind.Keep) then
             let fresh = states |> Array.map (fun s -> s.detach().clone().DetachFromDisposeScope())
@@ -372,7 +379,20 @@ type InitState(classes: int) =
         | Some o ->
             use _ = torch.enable_grad ()
             for KeyValue(l, m) in memories do
-                m.Learn(o, states[l]) |> ignore
+                let above = Seq.initInfinite (fun i -> l + 1 + i) |> Seq.takeWhile (fun u -> u < states.Length && init.KindAt u = InitKind.Forward) |> List.ofSeq
+                if above.IsEmpty then m.Learn(o, states[l]) |> ignore
+                else
+                    m.LearnWith(o, fun recall ->
+                        let distance (h: Tensor) (target: Tensor) = (Ops.minus h (target.detach().reshape(h.shape))).square().sum()
+                        let mutable h = recall.reshape(states[l].shape)
+                        let mutable loss = distance h states[l]
+                        for u in above do
+                            h <- net.Blocks[u - 1].Forward h
+                            loss <- Ops.plus loss (distance h states[u])
+                        Ops.div loss (float states[l].shape[0]))
+                    |> ignore
+                    for p in net.Parameters do
+                        if not (isNull p.grad) then p.grad.zero_() |> ignore
         | None -> ()
 
     interface IDisposable with

@@ -4,7 +4,9 @@
 ///     h^(0) = softmax(delta (o Q + b) K^T) V,
 ///
 /// trained after each batch towards the inferred states by gradient descent on
-/// ||h^(0) - h^(T)||^2.
+/// ||h^(0) - h^(T)||^2. With a > 1 heads the embedding splits into a parts of
+/// e/a, each head attends over its own p keys, and the recall sums the heads'
+/// retrievals: h^(0) = [A_1 .. A_a] V with V of a p rows (a = 1 is Eq. 8).
 namespace Hybrid
 
 open System
@@ -17,25 +19,33 @@ type MemorySpec =
       Slots: int
       /// delta, the inverse temperature of the recall.
       Delta: float
-      /// e, the size of the query/key embedding.
+      /// e, the size of the query/key embedding (split evenly among the heads).
       Embedding: int
+      /// a, the number of attention heads.
+      Heads: int
       /// Adam learning rate of the memory's parameters.
       LearningRate: float }
 
-    /// The paper's supervised setting: 16 slots, delta 1, embedding 128, Adam 1e-3.
-    static member Default = { Slots = 16; Delta = 1.0; Embedding = 128; LearningRate = 1e-3 }
+    /// The paper's supervised setting: 16 slots, delta 1, embedding 128, one head, Adam 1e-3.
+    static member Default = { Slots = 16; Delta = 1.0; Embedding = 128; Heads = 1; LearningRate = 1e-3 }
 
+    /// `mem(slots=..,delta=..,dim=..,lr=..)`, with `heads=..` when there is more than one.
     override this.ToString() =
-        String.Format(CultureInfo.InvariantCulture, "mem(slots={0},delta={1},dim={2},lr={3})", this.Slots, this.Delta, this.Embedding, this.LearningRate)
+        let heads = if this.Heads = 1 then "" else sprintf ",heads=%d" this.Heads
+        String.Format(CultureInfo.InvariantCulture, "mem(slots={0},delta={1},dim={2}{3},lr={4})", this.Slots, this.Delta, this.Embedding, heads, this.LearningRate)
 
     /// Checks the settings; the message names the bad value.
     member this.Validate() =
         if this.Slots < 1 then invalidArg "slots" (sprintf "a memory needs at least 1 slot (p >= 1), got %d" this.Slots)
         if not (this.Delta > 0.0) || Double.IsInfinity this.Delta then invalidArg "delta" (sprintf "the memory's inverse temperature delta must be positive and finite, got %g" this.Delta)
         if this.Embedding < 1 then invalidArg "dim" (sprintf "the memory embedding needs at least 1 dimension, got %d" this.Embedding)
+        if this.Heads < 1 then invalidArg "heads" (sprintf "a memory needs at least 1 head, got %d" this.Heads)
+        if this.Embedding % this.Heads <> 0 then
+            invalidArg "heads" (sprintf "the embedding size %d does not split evenly among %d heads" this.Embedding this.Heads)
         if not (this.LearningRate > 0.0) then invalidArg "lr" (sprintf "the memory learning rate must be positive, got %g" this.LearningRate)
 
-/// One Hopfield layer: query Q `[o; e]`, bias b `[e]`, keys K `[p; e]`, values V `[p; d]`.
+/// One Hopfield layer: query Q `[o; e]`, bias b `[e]`, keys K `[p; e]` (head h uses
+/// columns h e/a .. (h+1) e/a - 1 of the query and the keys), values V `[a p; d]`.
 /// Owns its parameters and its optimiser.
 type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtype: torch.ScalarType, device: torch.Device, seed: int64) =
     do spec.Validate()
@@ -45,10 +55,11 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
         use _ = torch.NewDisposeScope()
         use g = Rng.generator seed torch.CPU
         let e = int64 spec.Embedding
+        // Unit-variance logits per head (before delta) for observations of unit scale.
         make (Ops.div (torch.randn([| int64 observationSize; e |], dtype = dtype, generator = g)) (sqrt (float observationSize))),
         make (torch.zeros([| e |], dtype = dtype)),
-        make (Ops.div (torch.randn([| int64 spec.Slots; e |], dtype = dtype, generator = g)) (sqrt (float spec.Embedding))),
-        make (torch.zeros([| int64 spec.Slots; int64 stateSize |], dtype = dtype))
+        make (Ops.div (torch.randn([| int64 spec.Slots; e |], dtype = dtype, generator = g)) (sqrt (float (spec.Embedding / spec.Heads)))),
+        make (torch.zeros([| int64 (spec.Heads * spec.Slots); int64 stateSize |], dtype = dtype))
     let parameters = [ q; b; k; v ]
     let optimizer = new Optimizer(OptimizerSpec.AdamW(spec.LearningRate, 0.0), parameters)
     let mutable valuesInitialised = false
@@ -72,11 +83,20 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
                 (sprintf "observation of shape [%s] does not match the memory's observation size %d (expected [batch; %d])"
                     (String.Join("; ", o.shape)) observationSize observationSize)
 
-    /// The attention weights softmax(delta (o Q + b) K^T), `[n; p]`.
+    /// The attention weights softmax(delta (o Q + b) K^T), `[n; a p]`: head h's
+    /// softmax over the p slots in columns h p .. (h+1) p - 1.
     member this.Attention(o: torch.Tensor) : torch.Tensor =
         this.Check o
-        let logits = Ops.mul ((Ops.plus (o.mm(q)) b).mm(k.t())) spec.Delta
-        torch.nn.functional.softmax(logits, 1L)
+        let query = Ops.plus (o.mm(q)) b
+        if spec.Heads = 1 then torch.nn.functional.softmax(Ops.mul (query.mm(k.t())) spec.Delta, 1L)
+        else
+            let a, p, n = int64 spec.Heads, int64 spec.Slots, o.shape[0]
+            let d = int64 (spec.Embedding / spec.Heads)
+            // [a; n; d] x [a; d; p] -> [a; n; p], softmax over the slots, then [n; a p].
+            let qh = query.reshape(n, a, d).transpose(0L, 1L)
+            let kh = k.reshape(p, a, d).permute(1L, 2L, 0L)
+            let weights = torch.nn.functional.softmax(Ops.mul (qh.bmm(kh)) spec.Delta, 2L)
+            weights.transpose(0L, 1L).reshape(n, a * p)
 
     /// Eq. 8: the recalled states `[n; d]`.
     member this.Recall(o: torch.Tensor) : torch.Tensor = this.Attention(o).mm(v)
@@ -93,10 +113,11 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
 
     /// Stores observation/state pairs one per slot (slots 0..n-1): the keys become the
     /// embedded observations o Q + b and the values the states, so that at high delta
-    /// recalling a stored observation returns its state.
+    /// recalling a stored observation returns its state. Single-headed memories only.
     member this.Store(o: torch.Tensor, states: torch.Tensor) =
         this.Check o
         let n = o.shape[0]
+        if spec.Heads <> 1 then invalidArg "heads" "storing pairs slot by slot needs a single-headed memory"
         if n > int64 spec.Slots then invalidArg "observation" (sprintf "%d states do not fit in %d slots" n spec.Slots)
         use _ = torch.NewDisposeScope()
         use _ = torch.no_grad ()
@@ -104,15 +125,21 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
         v.narrow(0L, 0L, n).copy_(states.reshape(n, -1L)) |> ignore
         valuesInitialised <- true
 
-    /// Eq. 9: one Adam step on sum ||recall(o) - target||^2 / n; returns the loss.
-    member this.Learn(o: torch.Tensor, target: torch.Tensor) : float =
+    /// Eq. 9 in general: one Adam step on `lossOf (recall o)`, where the loss (a scalar,
+    /// per sample) may also pass the recall through layers above the memory; returns it.
+    member this.LearnWith(o: torch.Tensor, lossOf: torch.Tensor -> torch.Tensor) : float =
         use _ = torch.NewDisposeScope()
         optimizer.ZeroGrad()
-        let diff = Ops.minus (this.Recall(o.detach())) (target.detach().reshape(target.shape[0], -1L))
-        let loss = Ops.div (diff.square().sum()) (float o.shape[0])
+        let loss = lossOf (this.Recall(o.detach()))
         loss.backward()
         optimizer.Step()
         Scope.scalar loss
+
+    /// Eq. 9: one Adam step on sum ||recall(o) - target||^2 / n; returns the loss.
+    member this.Learn(o: torch.Tensor, target: torch.Tensor) : float =
+        this.LearnWith(o, fun recall ->
+            let diff = Ops.minus recall (target.detach().reshape(target.shape[0], -1L))
+            Ops.div (diff.square().sum()) (float o.shape[0]))
 
     /// The memory's own optimiser (Adam on Q, b, K, V).
     member _.Optimizer = optimizer

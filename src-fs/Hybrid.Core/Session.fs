@@ -92,7 +92,7 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
                     if not (Double.IsFinite F) then
                         raise (DivergenceError { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = pc.Inference.StepSize; Reparam = pc.Inference.Reparam })
                     opt.Step()
-                    initState.Record(pc.Init, r.States, Some labels, ctx.Observation)
+                    initState.Record(net, pc.Init, r.States, Some labels, ctx.Observation)
                     smm <- smm + int64 (Smm.predictiveCoding pc.Inference.Reparam pc.Init depth r.Steps)
                     stepsSum <- stepsSum + r.Steps
                     if batch = batches.Length - 1 then

@@ -91,7 +91,7 @@ let invariants =
                 let ctx = context net x labels g
                 let first = InitApply.apply Init.keep st ctx true
                 let r = Inference.run net (InferenceOptions.spc 3 0.05) first (Some y) None
-                st.Record(Init.keep, r.States, Some labels, None)
+                st.Record(net, Init.keep, r.States, Some labels, None)
                 let next = InitApply.apply Init.keep st ctx false
                 Array.forall2 (fun (a: torch.Tensor) (b: torch.Tensor) -> same a b) next.States[1..] r.States[1..]))
 
@@ -104,7 +104,7 @@ let invariants =
                 use st = new InitState(m.Outputs)
                 let ctx = context net x labels g
                 let r = Inference.run net (InferenceOptions.spc 3 0.05) (InitApply.apply Init.forward st ctx true) (Some y) None
-                st.Record(Init.streamAverage, r.States, Some labels, None)
+                st.Record(net, Init.streamAverage, r.States, Some labels, None)
                 let next = InitApply.apply Init.streamAverage st ctx false
                 let ls = labels.data<int64>().ToArray()
                 [ for l in 1 .. net.Depth - 1 do
@@ -126,7 +126,7 @@ let invariants =
                 use st = new InitState(3)
                 let seen = torch.tensor([| 0L; 0L; 1L; 1L |])
                 let states = InitApply.apply Init.forward st (context net x seen g) false
-                st.Record(Init.parse "keep[1..1] + avg[2..]", states.States, Some seen, None)
+                st.Record(net, Init.parse "keep[1..1] + avg[2..]", states.States, Some seen, None)
                 let other = torch.tensor([| 0L; 2L; 1L; 2L |])
                 let next = InitApply.apply Init.streamAverage st (context net x other g) false
                 let fw = InitApply.apply Init.forward st (context net x other g) false

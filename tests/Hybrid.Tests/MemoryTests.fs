@@ -46,6 +46,99 @@ let memory =
                 Expect.isLessThan (relErr recalled.States[2] fw.States[2]) 1e-8 "layer 2")
         }
 
+        testPropertyWithConfig config "a multi-head recall is the sum of single-head recalls over the heads' slices"
+        <| Prop.forAll (Arb.fromGen (Gen.zip3 (Gen.choose (1, 4)) (Gen.choose (1, 6)) Generators.seed)) (fun (heads, slots, seed) ->
+            Scope.run (fun () ->
+                let e = 3 * heads
+                let spec = { MemorySpec.Default with Slots = slots; Delta = 2.0; Embedding = e; Heads = heads }
+                use m = new HopfieldMemory(7, 5, spec, torch.float64, cpu, seed)
+                use g = Rng.generator seed cpu
+                let q, b, k, v = match m.Parameters with [ q; b; k; v ] -> q, b, k, v | _ -> failwith "four parameters"
+                using (torch.no_grad ()) (fun _ ->
+                    b.copy_(torch.randn([| int64 e |], dtype = torch.float64, generator = g)) |> ignore
+                    v.copy_(torch.randn(v.shape, dtype = torch.float64, generator = g)) |> ignore)
+                let o = torch.randn([| 9L; 7L |], dtype = torch.float64, generator = g)
+                let attention = m.Attention o
+                // Every head's weights are a distribution over its slots.
+                let rowsOk = relErr (attention.reshape(9L, int64 heads, int64 slots).sum(2L)) (torch.ones([| 9L; int64 heads |], dtype = torch.float64)) < 1e-12
+                let single = { spec with Embedding = 3; Heads = 1 }
+                let mutable sum = torch.zeros([| 9L; 5L |], dtype = torch.float64)
+                for h in 0 .. heads - 1 do
+                    use one = new HopfieldMemory(7, 5, single, torch.float64, cpu, 0L)
+                    let q1, b1, k1, v1 = match one.Parameters with [ q; b; k; v ] -> q, b, k, v | _ -> failwith "four parameters"
+                    using (torch.no_grad ()) (fun _ ->
+                        q1.copy_(q.narrow(1L, int64 (3 * h), 3L)) |> ignore
+                        b1.copy_(b.narrow(0L, int64 (3 * h), 3L)) |> ignore
+                        k1.copy_(k.narrow(1L, int64 (3 * h), 3L)) |> ignore
+                        v1.copy_(v.narrow(0L, int64 (slots * h), int64 slots)) |> ignore)
+                    sum <- sum + one.Recall o
+                rowsOk && relErr (m.Recall o) sum < 1e-12))
+
+        test "a multi-head pseudo-inverse start reproduces the forward initialisation" {
+            Scope.run (fun () ->
+                let mm: Generators.SmallMlp = { Input = 6; Widths = [ 8; 8 ]; Outputs = 3; Activation = Activation.Tanh; Loss = Loss.CrossEntropy; Seed = 3L; Batch = 12 }
+                use net = network mm
+                let x, labels, _ = batch mm
+                use g = Rng.generator 1L cpu
+                use st = new InitState(3)
+                let ctx = context net x labels g
+                // a p = 4 x 4 = 16 >= 12 samples: [A_1 .. A_4] has full row rank.
+                let mem = Init.memory { MemorySpec.Default with Slots = 4; Delta = 1.0; Embedding = 16; Heads = 4 }
+                let recalled = InitApply.apply mem st ctx false
+                let fw = InitApply.apply Init.forward st ctx false
+                Expect.isLessThan (relErr recalled.States[1] fw.States[1]) 1e-8 "layer 1"
+                Expect.isLessThan (relErr recalled.States[2] fw.States[2]) 1e-8 "layer 2")
+        }
+
+        test "a latent memory with forward layers above learns through them, leaving the network alone" {
+            Scope.run (fun () ->
+                // Generative: latent 3 -> 6 -> 6 -> 5 pixels; one inference step moves only
+                // the top hidden layer, so the latent's own target is its recall and the
+                // memory can only learn through the forward layers above it (Eq. 9 over
+                // every layer it initialises).
+                use g = Rng.generator 7L cpu
+                use net = Network.create (Architecture.Mlp([ 6; 6 ], Activation.Tanh)) Loss.SquaredError [| 3L |] 5 Precision.Float64 cpu 4L
+                let images = torch.rand([| 20L; 5L |], dtype = torch.float64, generator = g)
+                let init = Init.parse "mem(slots=6,delta=1,dim=8,heads=2,lr=0.01)[0..0] + forward[1..]"
+                use st = new InitState(0)
+                let ctx = InitContext.generative net images g
+                let start = InitApply.apply init st ctx true
+                let h0 = start.States |> Array.map (fun t -> t.detach().clone())
+                let r = Inference.run net { InferenceOptions.spc 1 0.5 with InputFree = true } start (Some images) None
+                let targets = r.States |> Array.map (fun t -> t.detach().clone())
+                Expect.isTrue (same targets[0] h0[0]) "one step leaves the latent where the memory put it"
+                Expect.isGreaterThan ((targets[2] - h0[2]).abs().max().item<float>()) 1e-3 "the top hidden layer moved"
+                // Eq. 9 over every layer the memory initialises, as InitApply computes h^(0).
+                let distance () =
+                    let h = (InitApply.apply init st ctx false).States
+                    Array.map2 (fun (a: torch.Tensor) (b: torch.Tensor) -> (a - b).square().sum().item<float>()) h targets |> Array.sum
+                let m = st.Memories[0]
+                let checkedParams = [ m.Parameters[0]; m.Parameters[2]; m.Parameters[3] ] // Q, K, V
+                // Central differences of the distance / n, before the memory's step.
+                let eps = 1e-6
+                let numeric =
+                    [ for p in checkedParams ->
+                          let flat = p.detach().view(-1L)
+                          Array.init (int flat.shape[0]) (fun i ->
+                              let x0 = flat[int64 i].item<float>()
+                              using (torch.no_grad ()) (fun _ -> flat[int64 i] <- torch.tensor(x0 + eps, dtype = torch.float64))
+                              let up = distance ()
+                              using (torch.no_grad ()) (fun _ -> flat[int64 i] <- torch.tensor(x0 - eps, dtype = torch.float64))
+                              let down = distance ()
+                              using (torch.no_grad ()) (fun _ -> flat[int64 i] <- torch.tensor(x0, dtype = torch.float64))
+                              (up - down) / (2.0 * eps) / 20.0) ]
+                let before = net.Parameters |> List.map (fun p -> p.detach().clone())
+                st.Record(net, init, targets, None, ctx.Observation)
+                // The memory's optimiser leaves the gradient of its step on the parameters.
+                for p, fd in List.zip checkedParams numeric do
+                    let analytic = p.grad.reshape(-1L)
+                    Expect.isLessThan (relErr analytic (torch.tensor(fd, dtype = torch.float64))) 1e-6 "memory gradient = d(sum over layers of ||h^(0) - h^(T)||^2 / n)"
+                Expect.isGreaterThan (m.Parameters[3].grad.abs().max().item<float>()) 1e-6 "a non-zero gradient although the latent's own target is its recall"
+                for a, b in List.zip before net.Parameters do
+                    Expect.isTrue (same a b) "network parameters untouched"
+                    Expect.isTrue (isNull b.grad || b.grad.abs().max().item<float>() = 0.0) "no gradient left on the network")
+        }
+
         test "memories learn towards the inferred states" {
             Scope.run (fun () ->
                 let spec = { MemorySpec.Default with Slots = 8; Delta = 1.0; LearningRate = 1e-2 }
@@ -60,7 +153,13 @@ let memory =
         }
 
         test "bad memory settings and observations are named" {
-            for text, fragment in [ "mem(slots=0)", "at least 1 slot"; "mem(delta=0)", "delta must be positive"; "mem(heads=2)", "unknown memory setting 'heads'" ] do
+            let cases =
+                [ "mem(slots=0)", "at least 1 slot"
+                  "mem(delta=0)", "delta must be positive"
+                  "mem(heads=0)", "at least 1 head"
+                  "mem(dim=128,heads=3)", "does not split evenly among 3 heads"
+                  "mem(width=2)", "unknown memory setting 'width'" ]
+            for text, fragment in cases do
                 let e = Util.throws<ArgumentException> (fun () -> Init.parse text |> ignore)
                 Expect.stringContains e.Message fragment text
             use m = new HopfieldMemory(10, 4, MemorySpec.Default, torch.float64, cpu, 0L)
@@ -71,7 +170,10 @@ let memory =
         test "memory initializers print and parse back" {
             let i = Init.parse "forward[1..2] + mem(slots=24,delta=200,dim=64,lr=0.01)[3..]"
             Expect.equal (Init.parse (string i)) i "round trip"
-            Expect.equal (i.KindAt 3) (InitKind.Memory { Slots = 24; Delta = 200.0; Embedding = 64; LearningRate = 0.01 }) "settings"
+            Expect.equal (i.KindAt 3) (InitKind.Memory { Slots = 24; Delta = 200.0; Embedding = 64; Heads = 1; LearningRate = 0.01 }) "settings"
+            let h = Init.parse "mem(slots=24,delta=200,dim=128,heads=16,lr=0.001)[0..0] + forward[1..]"
+            Expect.equal (string h) "mem(slots=24,delta=200,dim=128,heads=16,lr=0.001)[0..0] + forward[1..]" "heads print"
+            Expect.equal (Init.parse (string h)) h "heads round trip"
             let g = Init.parse "mem(24,200)[0..0] + forward[1..]"
             Expect.equal g.Start 0 "a generative initializer starts at the latent"
             Expect.equal (Init.parse (string g)) g "latent round trip"
@@ -91,7 +193,7 @@ let checkpoints =
                 let init = Init.parse "forward[1..1] + mem(slots=8)[2..]"
                 let ctx = context net x labels g
                 let r = Inference.run net (InferenceOptions.spc 3 0.1) (InitApply.apply init st ctx true) (Some y) None
-                st.Record(init, r.States, Some labels, ctx.Observation)
+                st.Record(net, init, r.States, Some labels, ctx.Observation)
                 let dir = Directory.CreateTempSubdirectory("hybrid-ck-").FullName
                 let path = Path.Combine(dir, "model.ck")
                 Checkpoint.saveModel path net st (Text.Json.Nodes.JsonObject())
