@@ -193,8 +193,9 @@ public static class ReproduceCommand
 
     static Command Table1()
     {
-        var cmd = new Command("table1", "Pinchetti et al., Table 1: BP, PC-fw and PC-avg on the paper's 5-layer MLP (width 512, batch 200, AdamW on weights, SGD on states).");
-        cmd.Options.Add(DatasetOpt); cmd.Options.Add(Fraction); cmd.Options.Add(Seeds); cmd.Options.Add(Epochs); cmd.Options.Add(TrainCommand.Out);
+        var cmd = new Command("table1", "Pinchetti et al., Table 1: BP, PC-fw and PC-avg on the paper's 5-layer MLP (width 512, batch 200, AdamW on weights, SGD on states); PC-mem on request.");
+        var methodsOpt = new Option<string>("--methods") { Description = "Methods (configs/table1/NAME.json), comma-separated: bp, pc-fw, pc-avg, pc-mem.", DefaultValueFactory = _ => string.Join(",", Reproduce.table1Default) };
+        cmd.Options.Add(DatasetOpt); cmd.Options.Add(Fraction); cmd.Options.Add(Seeds); cmd.Options.Add(Epochs); cmd.Options.Add(methodsOpt); cmd.Options.Add(TrainCommand.Out);
         cmd.Options.Add(OptionsFile.Create());
         cmd.SetAction(pr =>
         {
@@ -205,11 +206,14 @@ public static class ReproduceCommand
             var epochs = pr.GetValue(Epochs);
             if (seeds < 1) throw new ArgumentException($"--seeds must be at least 1, got {seeds}");
             var root = CommonOptions.Root(pr.GetValue(CommonOptions.Data));
+            var names = pr.GetValue(methodsOpt)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (names.Length == 0) throw new ArgumentException("--methods needs at least one method (bp, pc-fw, pc-avg, pc-mem)");
+            var chosen = ListModule.OfSeq(names);
             var configs = Enumerable.Range(0, seeds)
-                .SelectMany(s => Reproduce.table1Configs(dataset, root, fraction, epochs, s))
+                .SelectMany(s => Reproduce.table1Configs(chosen, dataset, root, fraction, epochs, s))
                 .Select(c => (c.Item1, c.Item2))
                 .ToList();
-            var methods = Reproduce.table1Methods.Select((m, i) => (m.Item1, Reproduce.paperNumber(dataset, fraction, i) is { } p ? (double?)p.Value : null)).ToList();
+            var methods = names.Select(n => (Reproduce.table1Label(n), Reproduce.paperNumber(dataset, fraction, n) is { } p ? (double?)p.Value : null)).ToList();
             return RunTable(pr, $"table1-{dataset}-f{fraction.ToString(CultureInfo.InvariantCulture)}",
                 $"Table 1: {dataset}, fraction {fraction}, {seeds} seed(s), {epochs} epoch(s); test accuracy %, mean ± std over seeds",
                 dataset, root, configs, methods);

@@ -190,7 +190,7 @@ let checkpoints =
                 let x, labels, y = batch mm
                 use g = Rng.generator 1L cpu
                 use st = new InitState(3)
-                let init = Init.parse "forward[1..1] + mem(slots=8)[2..]"
+                let init = Init.parse "forward[1..1] + mem(slots=8,dim=16,heads=4)[2..]"
                 let ctx = context net x labels g
                 let r = Inference.run net (InferenceOptions.spc 3 0.1) (InitApply.apply init st ctx true) (Some y) None
                 st.Record(net, init, r.States, Some labels, ctx.Observation)
