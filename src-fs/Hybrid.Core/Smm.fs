@@ -3,20 +3,29 @@
 /// layer runs in parallel.
 module Hybrid.Smm
 
-/// SMMs of the initialisation of a network with `depth` blocks: the longest chain
-/// of consecutive forward-initialised layers (the sweep computes one layer after
-/// another), plus one when the chain reaches the top hidden layer (the sweep then
-/// also yields mu_L). Full forward initialisation costs L; `forward[1..m] + avg`
-/// costs m; stream average, keep, zero and random cost 0.
+/// SMMs of a memory recall, softmax(delta (o Q + b) K^T) V: three products in a row
+/// (all memories recall in parallel).
+let memoryRecall = 3
+
+/// SMMs of the initialisation of a network with `depth` blocks: the time at which
+/// the last layer's h^(0) is ready when every layer starts as soon as its input is.
+/// A forward layer is ready one product after the layer below; a memory after its
+/// recall; stream average, keep, zero and random at once. When the top hidden layer
+/// is forward-initialised the sweep also yields mu_L (one product more). Full forward
+/// initialisation costs L; `forward[1..m] + avg` costs m; `forward[1..3] + mem` 3.
 let initialisation (init: Initializer) (depth: int) : int =
-    let mutable run = 0
-    let mutable best = 0
+    let readyAt (kind: InitKind) below =
+        match kind with
+        | InitKind.Forward -> below + 1
+        | InitKind.Memory _ -> memoryRecall
+        | _ -> 0
+    // Layer 0: the clamped input (ready at once), or a free latent initialised by `init`.
+    let mutable ready = if init.Start = 0 then readyAt (init.KindAt 0) 0 else 0
+    let mutable last = ready
     for l in 1 .. depth - 1 do
-        if init.KindAt l = InitKind.Forward then
-            run <- run + 1
-            best <- max best run
-        else run <- 0
-    if depth >= 2 && init.KindAt(depth - 1) = InitKind.Forward then best + 1 else best
+        ready <- readyAt (init.KindAt l) ready
+        last <- max last ready
+    if depth >= 2 && init.KindAt(depth - 1) = InitKind.Forward then max last (ready + 1) else last
 
 /// One backpropagation update: L forward products and L-1 backward ones.
 let backprop (depth: int) = 2 * depth - 1

@@ -75,6 +75,9 @@ let algebra =
             Expect.equal (Smm.predictiveCoding Reparam.States Init.streamAverage 5 5) 10 "PC-avg"
             Expect.equal (Smm.predictiveCoding Reparam.States (Init.parse "forward[1..2] + avg[3..]") 5 5) 12 "hybrid m=2"
             Expect.equal (Smm.initialisation (Init.parse "avg[1..1] + forward[2..]") 5) 4 "forward above an average layer"
+            Expect.equal (Smm.initialisation (Init.parse "forward[1..3] + mem[4..]") 5) 3 "memory beside a forward sweep of 3"
+            Expect.equal (Smm.initialisation (Init.parse "forward[1..1] + mem[2..]") 5) 3 "memory recall: 3 products"
+            Expect.equal (Smm.initialisation (Init.parse "mem[0..0] + forward[1..]") 4) 7 "latent memory, then the sweep and mu_L"
         }
     ]
 
