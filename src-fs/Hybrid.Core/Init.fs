@@ -379,7 +379,7 @@ type InitState(classes: int) =
         | Some o ->
             use _ = torch.enable_grad ()
             for KeyValue(l, m) in memories do
-                let above = Seq.initInfinite (fun i -> l + 1 + i) |> Seq.takeWhile (fun u -> u < states.Length && init.KindAt u = InitKind.Forward) |> List.ofSeq
+                let above = [ l + 1 .. states.Length - 1 ] |> List.takeWhile (fun u -> init.KindAt u = InitKind.Forward)
                 if above.IsEmpty then m.Learn(o, states[l]) |> ignore
                 else
                     m.LearnWith(o, fun recall ->

@@ -165,6 +165,9 @@ let memory =
             use m = new HopfieldMemory(10, 4, MemorySpec.Default, torch.float64, cpu, 0L)
             let e = Util.throws<ArgumentException> (fun () -> m.Recall(torch.zeros([| 2L; 9L |], dtype = torch.float64)) |> ignore)
             Expect.stringContains e.Message "does not match the memory's observation size 10" "observation size"
+            use multi = new HopfieldMemory(10, 4, { MemorySpec.Default with Heads = 4 }, torch.float64, cpu, 0L)
+            let e = Util.throws<ArgumentException> (fun () -> multi.Store(torch.zeros([| 2L; 10L |], dtype = torch.float64), torch.zeros([| 2L; 4L |], dtype = torch.float64)))
+            Expect.stringContains e.Message "single-headed memory" "store"
         }
 
         test "memory initializers print and parse back" {
