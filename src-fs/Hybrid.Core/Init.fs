@@ -380,19 +380,15 @@ type InitState(classes: int) =
             use _ = torch.enable_grad ()
             for KeyValue(l, m) in memories do
                 let above = [ l + 1 .. states.Length - 1 ] |> List.takeWhile (fun u -> init.KindAt u = InitKind.Forward)
-                if above.IsEmpty then m.Learn(o, states[l]) |> ignore
-                else
-                    m.LearnWith(o, fun recall ->
-                        let distance (h: Tensor) (target: Tensor) = (Ops.minus h (target.detach().reshape(h.shape))).square().sum()
-                        let mutable h = recall.reshape(states[l].shape)
-                        let mutable loss = distance h states[l]
-                        for u in above do
-                            h <- net.Blocks[u - 1].Forward h
-                            loss <- Ops.plus loss (distance h states[u])
-                        Ops.div loss (float states[l].shape[0]))
-                    |> ignore
-                    for p in net.Parameters do
-                        if not (isNull p.grad) then p.grad.zero_() |> ignore
+                m.LearnWith(o, fun recall ->
+                    let distance (h: Tensor) (target: Tensor) = (Ops.minus h (target.detach().reshape(h.shape))).square().sum()
+                    let mutable h = recall.reshape(states[l].shape)
+                    let mutable loss = distance h states[l]
+                    for u in above do
+                        h <- net.Blocks[u - 1].Forward h
+                        loss <- Ops.plus loss (distance h states[u])
+                    Ops.div loss (float states[l].shape[0]))
+                |> ignore
         | None -> ()
 
     interface IDisposable with

@@ -61,6 +61,9 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
         make (Ops.div (torch.randn([| int64 spec.Slots; e |], dtype = dtype, generator = g)) (sqrt (float (spec.Embedding / spec.Heads)))),
         make (torch.zeros([| int64 (spec.Heads * spec.Slots); int64 stateSize |], dtype = dtype))
     let parameters = [ q; b; k; v ]
+    // Gradients of a memory step go to these only, not to the network layers a loss
+    // may pass through.
+    let gradientTargets = Collections.Generic.List<torch.Tensor>(parameters |> Seq.cast<torch.Tensor>)
     let optimizer = new Optimizer(OptimizerSpec.AdamW(spec.LearningRate, 0.0), parameters)
     let mutable valuesInitialised = false
 
@@ -87,16 +90,13 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
     /// softmax over the p slots in columns h p .. (h+1) p - 1.
     member this.Attention(o: torch.Tensor) : torch.Tensor =
         this.Check o
-        let query = Ops.plus (o.mm(q)) b
-        if spec.Heads = 1 then torch.nn.functional.softmax(Ops.mul (query.mm(k.t())) spec.Delta, 1L)
-        else
-            let a, p, n = int64 spec.Heads, int64 spec.Slots, o.shape[0]
-            let d = int64 (spec.Embedding / spec.Heads)
-            // [a; n; d] x [a; d; p] -> [a; n; p], softmax over the slots, then [n; a p].
-            let qh = query.reshape(n, a, d).transpose(0L, 1L)
-            let kh = k.reshape(p, a, d).permute(1L, 2L, 0L)
-            let weights = torch.nn.functional.softmax(Ops.mul (qh.bmm(kh)) spec.Delta, 2L)
-            weights.transpose(0L, 1L).reshape(n, a * p)
+        let a, p, n = int64 spec.Heads, int64 spec.Slots, o.shape[0]
+        let d = int64 (spec.Embedding / spec.Heads)
+        // [a; n; d] x [a; d; p] -> [a; n; p], softmax over the slots, then [n; a p].
+        let qh = (Ops.plus (o.mm(q)) b).reshape(n, a, d).transpose(0L, 1L)
+        let kh = k.reshape(p, a, d).permute(1L, 2L, 0L)
+        let weights = torch.nn.functional.softmax(Ops.mul (qh.bmm(kh)) spec.Delta, 2L)
+        weights.transpose(0L, 1L).reshape(n, a * p)
 
     /// Eq. 8: the recalled states `[n; d]`.
     member this.Recall(o: torch.Tensor) : torch.Tensor = this.Attention(o).mm(v)
@@ -127,11 +127,12 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
 
     /// Eq. 9 in general: one Adam step on `lossOf (recall o)`, where the loss (a scalar,
     /// per sample) may also pass the recall through layers above the memory; returns it.
+    /// Only the memory's parameters receive gradients.
     member this.LearnWith(o: torch.Tensor, lossOf: torch.Tensor -> torch.Tensor) : float =
         use _ = torch.NewDisposeScope()
         optimizer.ZeroGrad()
         let loss = lossOf (this.Recall(o.detach()))
-        loss.backward()
+        loss.backward(null, false, false, gradientTargets)
         optimizer.Step()
         Scope.scalar loss
 

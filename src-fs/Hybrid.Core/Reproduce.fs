@@ -23,15 +23,19 @@ let table1Methods = [ "BP", "bp"; "PC-fw", "pc-fw"; "PC-avg", "pc-avg"; "PC-mem"
 /// The methods `reproduce table1` runs unless told otherwise: the paper's three columns.
 let table1Default = [ "bp"; "pc-fw"; "pc-avg" ]
 
-/// The label of a Table 1 method given by its config name; the error lists the known ones.
-let table1Label (file: string) =
-    match table1Methods |> List.tryFind (fun (_, f) -> f = file.Trim().ToLowerInvariant()) with
-    | Some(label, _) -> label
-    | None -> invalidArg "methods" (sprintf "unknown Table 1 method '%s' (known: %s)" file (String.Join(", ", table1Methods |> List.map snd)))
+/// A Table 1 method given by its config name (any case): its label and config name.
+/// The error lists the known ones.
+let table1Method (name: string) =
+    match table1Methods |> List.tryFind (fun (_, f) -> f = name.Trim().ToLowerInvariant()) with
+    | Some m -> m
+    | None -> invalidArg "methods" (sprintf "unknown Table 1 method '%s' (known: %s)" name (String.Join(", ", table1Methods |> List.map snd)))
+
+/// The label of a Table 1 method given by its config name.
+let table1Label (name: string) = fst (table1Method name)
 
 /// The paper's number for a method (by config name), if the paper reports one for this dataset and fraction.
-let paperNumber (dataset: string) (fraction: float) (file: string) =
-    match paperTable1 |> Map.tryFind (dataset, fraction), file.Trim().ToLowerInvariant() with
+let paperNumber (dataset: string) (fraction: float) (name: string) =
+    match paperTable1 |> Map.tryFind (dataset, fraction), snd (table1Method name) with
     | Some(bp, _, _), "bp" -> Some bp
     | Some(_, fw, _), "pc-fw" -> Some fw
     | Some(_, _, avg), "pc-avg" -> Some avg
@@ -59,8 +63,7 @@ let findConfig (relative: string) =
 /// epoch count and seed.
 let table1Configs (methods: string list) (dataset: string) (dataRoot: string option) (fraction: float) (epochs: int) (seed: int64) : (string * TrainConfig) list =
     [ for m in methods ->
-          let label = table1Label m
-          let file = m.Trim().ToLowerInvariant()
+          let label, file = table1Method m
           let cfg = Config.load (findConfig (Path.Combine("table1", file + ".json"))) Config.defaults
           label,
           { cfg with
