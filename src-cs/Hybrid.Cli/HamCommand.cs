@@ -57,10 +57,10 @@ public static class HamCommand
                 var name = string.Join("-", sizes);
                 using var net = Ham.NetworkModule.create(ListModule.OfSeq(sizes), Precision.Float32, device, pr.GetValue(seed));
                 Output.Info(json, $"[{name}] training {pr.GetValue(epochs)} epoch(s) with {trainSolver}...");
-                Ham.train(net, trainSolver, train, test, pr.GetValue(epochs), pr.GetValue(batch), pr.GetValue(lr), pr.GetValue(trainTol), pr.GetValue(cap), pr.GetValue(seed),
-                    FuncConvert.FromAction<Ham.EpochResult>(e => Output.Info(json,
+                HamTraining.train(net, trainSolver, train, test, pr.GetValue(epochs), pr.GetValue(batch), pr.GetValue(lr), pr.GetValue(trainTol), pr.GetValue(cap), pr.GetValue(seed),
+                    FuncConvert.FromAction<HamTraining.EpochResult>(e => Output.Info(json,
                         $"[{name}] epoch {e.Epoch}: loss {e.TrainLoss:G4}, test accuracy {e.TestAccuracy:F2}%, {e.MeanIterations:F2} iterations/sample, {e.NotConverged} not converged, {e.Seconds:F0}s")));
-                var rows = Ham.benchmark(net, ListModule.OfSeq(Ham.variants), test.X, test.Y, pr.GetValue(tol), pr.GetValue(cap), pr.GetValue(repeats)).ToList();
+                var rows = Hybrid.Experiments.HamBench.benchmark(net, ListModule.OfSeq(Hybrid.Experiments.HamBench.variants), test.X, test.Y, pr.GetValue(tol), pr.GetValue(cap), pr.GetValue(repeats)).ToList();
                 var sync = rows[0];
                 all.Add(new JsonObject
                 {

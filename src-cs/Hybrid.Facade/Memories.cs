@@ -148,8 +148,8 @@ public sealed class AssociativeMemory : IDisposable
         var d = Hybrid.Data.DatasetModule.load(Datasets.Root(dataRoot), dataset);
         using var train = Hybrid.Data.TensorSplitModule.create(torch.CPU, Hybrid.Precision.Float32, d.Classes, true, null, d.Train);
         using var test = Hybrid.Data.TensorSplitModule.create(torch.CPU, Hybrid.Precision.Float32, d.Classes, true, null, d.Test);
-        return Hybrid.Ham.train(_net, Hybrid.Ham.Solver.Parse(solver), train, test, epochs, batchSize, learningRate, 1e-6, 300, seed,
-            Microsoft.FSharp.Core.FuncConvert.FromAction<Hybrid.Ham.EpochResult>(_ => { })).Select(e => e.TestAccuracy).ToList();
+        return Hybrid.HamTraining.train(_net, Hybrid.Ham.Solver.Parse(solver), train, test, epochs, batchSize, learningRate, 1e-6, 300, seed,
+            Microsoft.FSharp.Core.FuncConvert.FromAction<Hybrid.HamTraining.EpochResult>(_ => { })).Select(e => e.TestAccuracy).ToList();
     }
 
     /// <inheritdoc/>
