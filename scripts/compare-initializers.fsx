@@ -16,7 +16,7 @@ let run (init: string) =
             Dataset = "mnist10k"
             Fraction = 0.5
             Architecture = Architecture.Mlp([ 128; 128; 128 ], Activation.Gelu)
-            Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 3 0.1; Init = Init.parse init }
+            Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 3 0.1; Init = InitText.parse init }
             Optimizer = OptimizerSpec.AdamW(1e-3, 0.0)
             Batching = Batching.StreamAligned
             Epochs = 1

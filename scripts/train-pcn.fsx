@@ -14,7 +14,7 @@ let config =
         Dataset = "mnist10k"
         Fraction = 0.5
         Architecture = Architecture.Mlp([ 128; 128 ], Activation.Gelu)
-        Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 5 0.1; Init = Init.parse "forward[1..1] + avg[2..]" }
+        Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 5 0.1; Init = InitText.parse "forward[1..1] + avg[2..]" }
         Optimizer = OptimizerSpec.AdamW(1e-3, 0.0)
         Batching = Data.Batching.StreamAligned
         Epochs = 2

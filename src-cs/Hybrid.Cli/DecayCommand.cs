@@ -44,7 +44,7 @@ public static class DecayCommand
             var traceSteps = pr.GetValue(TraceSteps);
             var seed = pr.GetValue(Seed);
             var outDir = pr.GetValue(OutDir)!;
-            var weights = Decay.ChainWeights.Parse(pr.GetValue(Weights)!);
+            var weights = Decay.chainWeights.Parse(pr.GetValue(Weights)!);
             Directory.CreateDirectory(outDir);
 
             var results = new List<Decay.CaseResult>();

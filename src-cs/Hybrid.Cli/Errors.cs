@@ -6,7 +6,7 @@ namespace Hybrid.Cli;
 public static class Errors
 {
     public static bool IsUserError(Exception e) => Unwrap(e) is ArgumentException or InvalidOperationException or DataError
-        or IOException or FormatException or Config.ConfigError or System.Text.Json.JsonException or NotSupportedException;
+        or IOException or FormatException or ConfigError or System.Text.Json.JsonException or NotSupportedException;
 
     static Exception Unwrap(Exception e) =>
         e is System.Reflection.TargetInvocationException or AggregateException && e.InnerException is not null ? Unwrap(e.InnerException) : e;

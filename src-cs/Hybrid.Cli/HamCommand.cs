@@ -46,8 +46,8 @@ public static class HamCommand
             var nets = pr.GetValue(layers)!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(l => l.Split(',').Select(v => int.TryParse(v.Trim(), out var n) ? n : throw new ArgumentException($"--layers: '{v}' is not a layer size")).ToList())
                 .ToList();
-            var trainSolver = Ham.Solver.Parse(pr.GetValue(solver)!);
-            var device = Runtime.device(DeviceChoice.Parse(pr.GetValue(CommonOptions.Device) ?? "auto"));
+            var trainSolver = Choices.solver(pr.GetValue(solver)!);
+            var device = Runtime.device(Choices.device.Parse(pr.GetValue(CommonOptions.Device) ?? "auto"));
             var data = DatasetModule.load(CommonOptions.Root(pr.GetValue(CommonOptions.Data)), pr.GetValue(dataset)!);
             using var train = TensorSplitModule.create(device, Precision.Float32, data.Classes, true, null, data.Train);
             using var test = TensorSplitModule.create(device, Precision.Float32, data.Classes, true, null, data.Test);

@@ -15,7 +15,7 @@ public static class InfoCommand
         {
             var json = pr.GetValue(CommonOptions.Json);
             var dataRoot = pr.GetValue(CommonOptions.Data);
-            var deviceChoice = DeviceChoice.Parse(pr.GetValue(CommonOptions.Device) ?? "auto");
+            var deviceChoice = Choices.device.Parse(pr.GetValue(CommonOptions.Device) ?? "auto");
             var report = Native.ensureLoaded();
             var device = Runtime.device(deviceChoice);
             var datasets = DatasetModule.list(CommonOptions.Root(dataRoot)).ToList();

@@ -52,9 +52,9 @@ public static class ReproduceCommand
                             ["name"] = $"recon-{k}-T{t}-s{seed}", ["dataset"] = dataset, ["fraction"] = pr.GetValue(Fraction), ["epochs"] = pr.GetValue(epochs),
                             ["trainSteps"] = t, ["evalSteps"] = t, ["seed"] = seed, ["device"] = deviceText,
                         }
-                        select (Init: k, T: t, Seed: seed, Config: Generative.applyJson(o, baseConfigs[k]))).ToList();
+                        select (Init: k, T: t, Seed: seed, Config: Generative.codec.Read.Invoke("").Invoke(baseConfigs[k]).Invoke(o))).ToList();
             foreach (var j in jobs) j.Config.Validate();
-            var device = Runtime.device(DeviceChoice.Parse(deviceText));
+            var device = Runtime.device(Choices.device.Parse(deviceText));
             var data = DatasetModule.load(root, dataset);
             var started = DateTime.UtcNow;
             var outRoot = Path.Combine(pr.GetValue(TrainCommand.Out) ?? "runs", $"reconstruction-{dataset}-{started:yyyyMMdd-HHmmss}");
@@ -120,7 +120,7 @@ public static class ReproduceCommand
 
     /// <summary>A checked-in config with fields overridden by a JSON object.</summary>
     static TrainConfig Load(string relative, JsonObject overrides) =>
-        Config.applyJson(overrides, Config.load(Reproduce.findConfig(relative), Config.defaults));
+        Config.apply(overrides, Config.load(Reproduce.findConfig(relative), Config.defaults));
 
     static Command DeepMlp()
     {
@@ -228,8 +228,8 @@ public static class ReproduceCommand
     {
         var json = pr.GetValue(CommonOptions.Json);
         var deviceText = pr.GetValue(CommonOptions.Device) ?? "auto";
-        var device = Runtime.device(DeviceChoice.Parse(deviceText));
-        var cfgs = configs.Select(c => Config.applyJson(new JsonObject { ["device"] = deviceText }, c.Config)).ToList();
+        var device = Runtime.device(Choices.device.Parse(deviceText));
+        var cfgs = configs.Select(c => Config.apply(new JsonObject { ["device"] = deviceText }, c.Config)).ToList();
         var started = DateTime.UtcNow;
         var data = DatasetModule.load(root, dataset);
         using var cts = Cancellation.OnCtrlC();

@@ -68,7 +68,7 @@ public static class Runner
         var ck = CheckpointPath(folder);
         if (!File.Exists(ck)) throw new InvalidOperationException($"{folder}: no checkpoint.ck to resume from (not a run folder, or it stopped before its first checkpoint)");
         var meta = Checkpoint.load(ck).Meta;
-        var cfg = Config.applyJson(meta["config"]!.AsObject(), Config.defaults);
+        var cfg = Config.apply(meta["config"]!.AsObject(), Config.defaults);
         var device = Runtime.device(cfg.Device);
         var data = DatasetModule.load(cfg.DataRoot, cfg.Dataset);
         using var prepared = Training.prepare(cfg, device, data);

@@ -94,7 +94,7 @@ public static class TrainCommand
         if (data is not null) o["data"] = data;
         var device = pr.GetResult(CommonOptions.Device) is { Implicit: false } ? pr.GetValue(CommonOptions.Device) : null;
         if (device is not null) o["device"] = device;
-        cfg = Config.applyJson(o, cfg);
+        cfg = Config.apply(o, cfg);
         cfg.Validate();
         return cfg;
     }

@@ -135,7 +135,7 @@ public sealed class AssociativeMemory : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var x = torch.tensor(inputs.SelectMany(r => r).ToArray()).reshape(inputs.Count, _net.Sizes[0]);
-        var s = Hybrid.Ham.solve(_net, Hybrid.Ham.Solver.Parse(solver), Hybrid.Ham.initial(_net, x), tolerance, maxIterations);
+        var s = Hybrid.Ham.solve(_net, Hybrid.Choices.solver(solver), Hybrid.Ham.initial(_net, x), tolerance, maxIterations);
         var top = s.States[_net.Top].data<float>().ToArray();
         var n = _net.Sizes[_net.Top];
         foreach (var t in s.States) t.Dispose();
@@ -148,7 +148,7 @@ public sealed class AssociativeMemory : IDisposable
         var d = Hybrid.Data.DatasetModule.load(Datasets.Root(dataRoot), dataset);
         using var train = Hybrid.Data.TensorSplitModule.create(torch.CPU, Hybrid.Precision.Float32, d.Classes, true, null, d.Train);
         using var test = Hybrid.Data.TensorSplitModule.create(torch.CPU, Hybrid.Precision.Float32, d.Classes, true, null, d.Test);
-        return Hybrid.HamTraining.train(_net, Hybrid.Ham.Solver.Parse(solver), train, test, epochs, batchSize, learningRate, 1e-6, 300, seed,
+        return Hybrid.HamTraining.train(_net, Hybrid.Choices.solver(solver), train, test, epochs, batchSize, learningRate, 1e-6, 300, seed,
             Microsoft.FSharp.Core.FuncConvert.FromAction<Hybrid.HamTraining.EpochResult>(_ => { })).Select(e => e.TestAccuracy).ToList();
     }
 

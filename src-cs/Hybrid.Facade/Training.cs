@@ -4,6 +4,24 @@ using Microsoft.FSharp.Core;
 
 namespace Hybrid.Facade;
 
+/// <summary>Names of choices (activations, losses, ...) read through the configuration system's one table.</summary>
+internal static class Names
+{
+    /// <summary>The value of a name; an unknown name is an <see cref="ArgumentException"/> that lists the known ones.</summary>
+    public static T Parse<T>(Hybrid.Choice<T> choice, string name) where T : IEquatable<T>
+    {
+        try { return choice.Parse(name); }
+        catch (Hybrid.ConfigError e) { throw new ArgumentException(e.Message, choice.What, e); }
+    }
+
+    /// <summary>An initializer from its text form.</summary>
+    public static Hybrid.Initializer Init(string text)
+    {
+        try { return Hybrid.InitText.parse(text); }
+        catch (Hybrid.ConfigError e) { throw new ArgumentException(e.Message, "init", e); }
+    }
+}
+
 /// <summary>A network architecture. Create one with the static factories.</summary>
 public sealed class Model
 {
@@ -12,17 +30,17 @@ public sealed class Model
 
     /// <summary>A fully connected network with the given hidden widths (the output layer is linear).</summary>
     public static Model Mlp(IReadOnlyList<int> hiddenWidths, string activation = "gelu") =>
-        new(Hybrid.Architecture.NewMlp(ListModule.OfSeq(hiddenWidths), Hybrid.Activation.Parse(activation)));
+        new(Hybrid.Architecture.NewMlp(ListModule.OfSeq(hiddenWidths), Names.Parse(Hybrid.Choices.activation, activation)));
 
     /// <summary>The paper's 5-layer MLP: four hidden layers of <paramref name="width"/>.</summary>
-    public static Model PaperMlp(int width = 512, string activation = "gelu") => new(Hybrid.Architecture.PaperMlp(width, Hybrid.Activation.Parse(activation)));
+    public static Model PaperMlp(int width = 512, string activation = "gelu") => new(Hybrid.Architecture.PaperMlp(width, Names.Parse(Hybrid.Choices.activation, activation)));
 
     /// <summary>A residual MLP of <paramref name="layers"/> weight layers with sp, mupc or ntp scalings.</summary>
     public static Model ResidualMlp(int width, int layers, string activation = "relu", string parameterisation = "mupc") =>
-        new(Hybrid.Architecture.NewResidualMlp(width, layers, Hybrid.Activation.Parse(activation), Hybrid.Parameterisation.Parse(parameterisation)));
+        new(Hybrid.Architecture.NewResidualMlp(width, layers, Names.Parse(Hybrid.Choices.activation, activation), Names.Parse(Hybrid.Choices.parameterisation, parameterisation)));
 
     /// <summary>The AlexNet-style convolutional network for 32x32x3 inputs.</summary>
-    public static Model AlexNet(string activation = "relu") => new(Hybrid.Architecture.AlexNet(Hybrid.Activation.Parse(activation)));
+    public static Model AlexNet(string activation = "relu") => new(Hybrid.Architecture.AlexNet(Names.Parse(Hybrid.Choices.activation, activation)));
 
     /// <inheritdoc/>
     public override string ToString() => Inner.ToString();
@@ -43,9 +61,9 @@ public sealed class Algorithm
         double momentum = 0, double? tolerance = null)
     {
         var inference = new Hybrid.InferenceOptions(steps, stepSize, momentum,
-            tolerance is { } t ? FSharpOption<double>.Some(t) : FSharpOption<double>.None, false, Hybrid.Reparam.Parse(reparam), 1e4, false);
+            tolerance is { } t ? FSharpOption<double>.Some(t) : FSharpOption<double>.None, false, Names.Parse(Hybrid.Choices.reparam, reparam), 1e4, false);
         inference.Validate();
-        return new(Hybrid.Algorithm.NewPredictiveCoding(new Hybrid.PcSpec(inference, Hybrid.Init.parse(init))));
+        return new(Hybrid.Algorithm.NewPredictiveCoding(new Hybrid.PcSpec(inference, Names.Init(init))));
     }
 
     /// <inheritdoc/>
@@ -101,8 +119,8 @@ public sealed class TrainingOptions
             var other => throw new ArgumentException($"unknown optimiser '{other}' (expected adamw or sgd)"),
         };
         var cfg = new Hybrid.TrainConfig(Name, Dataset, DataRoot is null ? FSharpOption<string>.None : FSharpOption<string>.Some(DataRoot), Fraction,
-            Hybrid.Data.Normalisation.Parse(Normalisation), Model.Inner, Hybrid.WeightInit.Parse(WeightInit), Hybrid.Loss.Parse(Loss), Algorithm.Inner, opt, Epochs, BatchSize,
-            Hybrid.Data.Batching.Parse(Batching), Seed, Hybrid.Precision.Parse(Precision), Hybrid.DeviceChoice.Parse(Device), 1000);
+            Names.Parse(Hybrid.Choices.normalisation, Normalisation), Model.Inner, Names.Parse(Hybrid.Choices.weightInit, WeightInit), Names.Parse(Hybrid.Choices.loss, Loss), Algorithm.Inner, opt, Epochs, BatchSize,
+            Names.Parse(Hybrid.Choices.batching, Batching), Seed, Names.Parse(Hybrid.Choices.precision, Precision), Names.Parse(Hybrid.Choices.device, Device), 1000);
         cfg.Validate();
         return cfg;
     }
@@ -189,7 +207,7 @@ public sealed class Trainer : IDisposable
     public static Trainer Resume(string checkpoint)
     {
         var meta = Hybrid.Checkpoint.load(checkpoint).Meta;
-        var cfg = Hybrid.Config.applyJson(meta["config"]!.AsObject(), Hybrid.Config.defaults);
+        var cfg = Hybrid.Config.apply(meta["config"]!.AsObject(), Hybrid.Config.defaults);
         var data = Prepare(cfg);
         try { return new Trainer(data, Hybrid.TrainingSession.Restore(checkpoint, data)); }
         catch { ((IDisposable)data).Dispose(); throw; }

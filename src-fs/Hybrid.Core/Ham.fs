@@ -65,20 +65,6 @@ type Solver =
         | EvenOdd -> "even-odd"
         | EvenOddAnderson(m, _) -> sprintf "even-odd+anderson(m=%d)" m
 
-    /// Parses `picard`, `damped:0.5`, `anderson`, `even-odd`, `even-odd-anderson`.
-    static member Parse(s: string) =
-        match s.Trim().ToLowerInvariant() with
-        | "picard" | "sync" | "synchronous" -> Picard
-        | "anderson" | "deq" | "deq-anderson" -> Anderson(4, 1e-4)
-        | "even-odd" | "evenodd" -> EvenOdd
-        | "even-odd-anderson" | "evenodd-anderson" | "even-odd+anderson" -> EvenOddAnderson(4, 1e-4)
-        | d when d.StartsWith "damped" ->
-            let parts = d.Split(':')
-            let v = if parts.Length = 2 then Double.Parse(parts[1], Globalization.CultureInfo.InvariantCulture) else 0.5
-            if not (v > 0.0 && v <= 1.0) then invalidArg "solver" (sprintf "damping must be in (0,1], got %g" v)
-            Damped v
-        | other -> invalidArg "solver" (sprintf "unknown solver '%s' (expected picard, damped:D, anderson, even-odd, even-odd-anderson)" other)
-
 /// The outcome of solving for the fixed point of a batch.
 type Solution =
     { /// Layers 0..L at the end (x_0 the input).

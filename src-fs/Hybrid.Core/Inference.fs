@@ -19,13 +19,6 @@ type Reparam =
         | States -> "spc"
         | Errors -> "epc"
 
-    /// Parses `spc`/`states` or `epc`/`errors`.
-    static member Parse(s: string) =
-        match s.Trim().ToLowerInvariant() with
-        | "spc" | "states" | "state" -> States
-        | "epc" | "errors" | "error" -> Errors
-        | other -> invalidArg "reparam" (sprintf "unknown reparameterisation '%s' (expected spc or epc)" other)
-
 /// Inference settings.
 type InferenceOptions =
     { /// T, the number of steps (at least 1).

@@ -31,15 +31,6 @@ type Activation =
     /// All activations, in a fixed order.
     static member All = [ Identity; Relu; LeakyRelu; Gelu; Elu; Tanh; Sigmoid ]
 
-    /// Parses an activation name (`leaky_relu`, `gelu`, ...).
-    static member Parse(s: string) =
-        let k = (if isNull s then "" else s.Trim().ToLowerInvariant().Replace("-", "_"))
-        match Activation.All |> List.tryFind (fun a -> string a = k) with
-        | Some a -> a
-        | None ->
-            invalidArg "activation"
-                (sprintf "unknown activation '%s' (expected one of %s)" s (String.Join(", ", Activation.All |> List.map string)))
-
     /// Applies the activation.
     member this.Apply(x: Tensor) : Tensor =
         match this with
@@ -64,13 +55,6 @@ type Loss =
         | SquaredError -> "mse"
         | CrossEntropy -> "ce"
 
-    /// Parses `mse`/`squared_error` or `ce`/`cross_entropy`.
-    static member Parse(s: string) =
-        match s.Trim().ToLowerInvariant().Replace("-", "_") with
-        | "mse" | "squared_error" | "se" -> SquaredError
-        | "ce" | "cross_entropy" | "xent" -> CrossEntropy
-        | other -> invalidArg "loss" (sprintf "unknown loss '%s' (expected mse or ce)" other)
-
 /// Scalings of a residual MLP (SPEC.md 1.5): `Sp` standard, `MuPC` depth-stable, `Ntp` neural tangent.
 [<RequireQualifiedAccess>]
 type Parameterisation =
@@ -83,14 +67,6 @@ type Parameterisation =
         | Sp -> "sp"
         | MuPC -> "mupc"
         | Ntp -> "ntp"
-
-    /// Parses `sp`, `mupc` or `ntp`.
-    static member Parse(s: string) =
-        match s.Trim().ToLowerInvariant() with
-        | "sp" | "standard" -> Sp
-        | "mupc" | "mu_pc" | "μpc" -> MuPC
-        | "ntp" -> Ntp
-        | other -> invalidArg "parameterisation" (sprintf "unknown parameterisation '%s' (expected sp, mupc or ntp)" other)
 
     /// The scalings (a_1, a_hidden, a_L) for input dimension D, width N and L weight layers.
     member this.Scalings(inputDim: int, width: int, layers: int) =
@@ -164,14 +140,6 @@ type WeightInit =
         | Default -> "default"
         | Kaiming -> "kaiming"
         | Lecun -> "lecun"
-
-    /// Parses `default`, `kaiming` or `lecun`.
-    static member Parse(s: string) =
-        match s.Trim().ToLowerInvariant() with
-        | "default" | "pytorch" -> Default
-        | "kaiming" | "he" -> Kaiming
-        | "lecun" -> Lecun
-        | other -> invalidArg "weightInit" (sprintf "unknown weight initialisation '%s' (expected default, kaiming or lecun)" other)
 
 /// How a block computes mu = f(h). Dense: `residual? h : 0 + post(scale * (W pre(h) + b))`.
 [<RequireQualifiedAccess>]

@@ -20,13 +20,6 @@ type Batching =
         | Random -> "random"
         | StreamAligned -> "stream"
 
-    /// Parses `random` or `stream`/`stream-aligned`.
-    static member Parse(s: string) =
-        match s.Trim().ToLowerInvariant() with
-        | "random" | "shuffle" -> Random
-        | "stream" | "stream-aligned" | "aligned" -> StreamAligned
-        | other -> invalidArg "batching" (sprintf "unknown batching '%s' (expected random or stream)" other)
-
 module Batching =
     /// Checks a batch size against a batching and class count; the message says what is wrong.
     let validate (batching: Batching) (classes: int) (size: int) =

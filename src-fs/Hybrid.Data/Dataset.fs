@@ -33,13 +33,6 @@ type Normalisation =
         | Unit -> "unit"
         | Standardise -> "standardise"
 
-    /// Parses `unit` or `standardise`/`standardize`.
-    static member Parse(s: string) =
-        match s.Trim().ToLowerInvariant() with
-        | "unit" | "none" -> Unit
-        | "standardise" | "standardize" | "std" -> Standardise
-        | other -> invalidArg "normalisation" (sprintf "unknown normalisation '%s' (expected unit or standardise)" other)
-
 /// What the registry knows about a named dataset.
 type DatasetInfo =
     { /// Registry name.

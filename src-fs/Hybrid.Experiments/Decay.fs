@@ -21,12 +21,8 @@ type ChainWeights =
         | Default -> "default"
         | Orthogonal -> "orthogonal"
 
-    /// Parses `default` or `orthogonal`.
-    static member Parse(s: string) =
-        match s.Trim().ToLowerInvariant() with
-        | "default" -> Default
-        | "orthogonal" | "orth" -> Orthogonal
-        | other -> invalidArg "weights" (sprintf "unknown chain weights '%s' (expected default or orthogonal)" other)
+/// The chain weights by name.
+let chainWeights: Choice<ChainWeights> = { What = "chain weights"; Values = [ "default", ChainWeights.Default; "orthogonal", ChainWeights.Orthogonal ]; Aliases = [] }
 
 /// A chain to study: `Depth` blocks of width `Width`, all with `Activation`.
 type Chain =

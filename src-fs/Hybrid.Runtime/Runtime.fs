@@ -27,14 +27,6 @@ type DeviceChoice =
         | Cpu -> "cpu"
         | Cuda -> "cuda"
 
-    /// Parses `auto`, `cpu` or `cuda` (case-insensitive).
-    static member Parse(s: string) =
-        match (if isNull s then "" else s.Trim().ToLowerInvariant()) with
-        | "auto" -> Auto
-        | "cpu" -> Cpu
-        | "cuda" | "gpu" -> Cuda
-        | other -> invalidArg "device" (sprintf "unknown device '%s' (expected auto, cpu or cuda)" other)
-
 /// Floating-point precision of parameters and states.
 [<RequireQualifiedAccess>]
 type Precision =
@@ -45,13 +37,6 @@ type Precision =
         match this with
         | Float32 -> "float32"
         | Float64 -> "float64"
-
-    /// Parses `float32`/`f32`/`single` or `float64`/`f64`/`double`.
-    static member Parse(s: string) =
-        match (if isNull s then "" else s.Trim().ToLowerInvariant()) with
-        | "float32" | "f32" | "single" | "float" -> Float32
-        | "float64" | "f64" | "double" -> Float64
-        | other -> invalidArg "precision" (sprintf "unknown precision '%s' (expected float32 or float64)" other)
 
     /// The TorchSharp scalar type.
     member this.ScalarType =

@@ -166,8 +166,32 @@ let memoryMeta (state: InitState) : JsonArray =
                o["layer"] <- l
                o["observationSize"] <- m.ObservationSize
                o["stateSize"] <- m.StateSize
-               o["spec"] <- string m.Spec
+               o["spec"] <- Config.memorySpec.Write m.Spec
                o :> JsonNode |])
+
+/// A memory's settings as the header holds them: an object (older checkpoints: the
+/// `mem(...)` text).
+let private memorySpecOf (file: string) (layer: int) (node: JsonNode) =
+    try
+        match node.GetValueKind() with
+        | JsonValueKind.String ->
+            match (InitText.parse (node.GetValue<string>())).Segments with
+            | [ { Kind = InitKind.Memory s } ] -> s
+            | _ -> raise (ConfigError "not a memory initializer")
+        | _ -> Config.memorySpec.Read "spec" MemorySpec.Default node
+    with ConfigError msg -> raise (CheckpointError(file, sprintf "memory %d has an unreadable spec: %s" layer msg))
+
+/// Recreates the memories listed in the header (`memories`) with their saved
+/// parameters; returns them by layer, for their optimiser state.
+let restoreMemories (file: string) (contents: Contents) (net: Network) (state: InitState) : (int * HopfieldMemory) list =
+    [ for e in contents.Meta["memories"].AsArray() ->
+          let l = e["layer"].GetValue<int>()
+          let spec = memorySpecOf file l e["spec"]
+          let m = state.MemoryFor(l, spec, e["observationSize"].GetValue<int>(), e["stateSize"].GetValue<int>(), net.Precision.ScalarType, net.Device, 0L)
+          for name, p in List.zip [ "q"; "b"; "k"; "v" ] m.Parameters do
+              assign file contents (sprintf "memory%d.%s" l name) p
+          m.ValuesInitialised <- true
+          l, m ]
 
 /// Saves a network and its initializer's memories.
 let saveModel (path: string) (net: Network) (state: InitState) (meta: JsonObject) =
@@ -184,16 +208,7 @@ let loadModel (path: string) (net: Network) (state: InitState) : JsonObject =
         if arch <> string net.Architecture then
             raise (CheckpointError(path, sprintf "the checkpoint holds a '%s' network, not '%s'" arch (string net.Architecture)))
         for name, t in networkTensors net do assign path c name t
-        for e in c.Meta["memories"].AsArray() do
-            let l = e["layer"].GetValue<int>()
-            let spec =
-                match (Init.parse (e["spec"].GetValue<string>())).Segments with
-                | [ { Kind = InitKind.Memory s } ] -> s
-                | _ -> raise (CheckpointError(path, sprintf "memory %d has an unreadable spec" l))
-            let m = state.MemoryFor(l, spec, e["observationSize"].GetValue<int>(), e["stateSize"].GetValue<int>(), net.Precision.ScalarType, net.Device, 0L)
-            for name, p in List.zip [ "q"; "b"; "k"; "v" ] m.Parameters do
-                assign path c (sprintf "memory%d.%s" l name) p
-            m.ValuesInitialised <- true
+        restoreMemories path c net state |> ignore
         c.Meta
     finally
         for t in c.Tensors.Values do t.Dispose()

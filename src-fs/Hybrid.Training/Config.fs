@@ -1,19 +1,12 @@
-/// Run configurations as JSON: read with clear errors (unknown fields, wrong
-/// types, bad values are named), written so that they read back equal.
+/// Run configurations in their JSON form: the codecs of `TrainConfig` and its
+/// parts, built from `Codec`. `Config.read`/`Config.load` read a document onto a
+/// configuration and validate the result; `Config.toJson` writes every field, so
+/// that what is written reads back equal.
 module Hybrid.Config
 
 open System
-open System.Globalization
-open System.IO
-open System.Text.Json
 open System.Text.Json.Nodes
 open Hybrid.Data
-
-/// A configuration file or document is invalid. The message names the field.
-exception ConfigError of string with
-    override this.Message = this.Data0
-
-let private fail fmt = Printf.kprintf (fun s -> raise (ConfigError s)) fmt
 
 /// The paper's supervised setup (Pinchetti et al., Table 1): 5-layer MLP of
 /// width 512, batch 200, 16 epochs, AdamW on the weights, SGD on the states.
@@ -34,263 +27,187 @@ let defaults: TrainConfig =
       Seed = 0L
       Precision = Precision.Float32
       Device = DeviceChoice.Auto
-      EvalBatchSize = 1000 }
+      EvalBatchSize = Training.evaluationBatch }
 
-// ---- reading ----
+let private fail fmt = Printf.kprintf (fun s -> raise (ConfigError s)) fmt
 
-let private kindName (n: JsonNode) =
-    match n with
-    | null -> "null"
-    | :? JsonObject -> "an object"
-    | :? JsonArray -> "an array"
-    | v -> match v.GetValueKind() with
-           | JsonValueKind.String -> "a string"
-           | JsonValueKind.Number -> "a number"
-           | JsonValueKind.True | JsonValueKind.False -> "a boolean"
-           | k -> string k
+let private child (path: string) (key: string) = if path = "" then key else path + "." + key
 
-let private str (path: string) (n: JsonNode) =
-    match n with
-    | :? JsonValue as v when v.GetValueKind() = JsonValueKind.String -> v.GetValue<string>()
-    | _ -> fail "config field '%s' must be a string, got %s" path (kindName n)
-
-let private num (path: string) (n: JsonNode) =
-    match n with
-    | :? JsonValue as v when v.GetValueKind() = JsonValueKind.Number ->
-        // Values built in code (JsonValue.Create 3) hold an int; re-reading the text works for both.
-        (JsonNode.Parse(v.ToJsonString())).GetValue<double>()
-    | :? JsonValue as v when v.GetValueKind() = JsonValueKind.String ->
-        match Double.TryParse(v.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture) with
-        | true, x -> x
-        | _ -> fail "config field '%s' must be a number, got \"%s\"" path (v.GetValue<string>())
-    | _ -> fail "config field '%s' must be a number, got %s" path (kindName n)
-
-let private int' (path: string) (n: JsonNode) =
-    let x = num path n
-    if x <> Math.Floor x || abs x > 1e15 then fail "config field '%s' must be an integer, got %g" path x
-    x
-
-let private bool' (path: string) (n: JsonNode) =
-    match n with
-    | :? JsonValue as v when v.GetValueKind() = JsonValueKind.True -> true
-    | :? JsonValue as v when v.GetValueKind() = JsonValueKind.False -> false
-    | _ -> fail "config field '%s' must be true or false, got %s" path (kindName n)
-
-let private obj' (path: string) (n: JsonNode) =
-    match n with
-    | :? JsonObject as o -> o
-    | _ -> fail "config field '%s' must be an object, got %s" path (kindName n)
-
-/// Re-raises argument errors of the core as config errors naming the field.
-let private wrap (path: string) (f: unit -> 'a) =
-    try f ()
-    with :? ArgumentException as e ->
-        let msg = match e.ParamName with
-                  | null -> e.Message
-                  | p -> e.Message.Replace(sprintf " (Parameter '%s')" p, "")
-        fail "config field '%s': %s" path msg
+let private get (o: JsonObject) (key: string) =
+    let mutable n: JsonNode = null
+    if o.TryGetPropertyValue(key, &n) then Some n else None
 
 let private checkKeys (path: string) (o: JsonObject) (known: string list) =
     for kv in o do
         if not (List.contains kv.Key known) then
-            let where = if path = "" then "" else sprintf " in '%s'" path
-            fail "unknown config field '%s'%s (known: %s)" kv.Key where (String.Join(", ", known))
+            fail "unknown config field '%s' in '%s' (known: %s)" kv.Key path (String.Join(", ", known))
 
-let private field (o: JsonObject) (name: string) : JsonNode option =
-    let mutable v: JsonNode = null
-    if o.TryGetPropertyValue(name, &v) && not (isNull v) then Some v else None
+let private schemaOf (pairs: (string * JsonNode) list) =
+    let o = JsonObject()
+    for k, v in pairs do o[k] <- v
+    o
 
-/// Fields of the `model` object, by model kind (the config reference is checked against these).
-let modelFields =
+// ---- memories ----
+
+/// A memory's settings as an object (checkpoints keep them this way).
+let memorySpec: Codec<MemorySpec> =
+    Codec.record
+        [ Codec.field "slots" "p, memory slots" Codec.int (fun m -> m.Slots) (fun v m -> { m with Slots = v })
+          Codec.field "delta" "inverse temperature of the recall" Codec.float (fun m -> m.Delta) (fun v m -> { m with Delta = v })
+          Codec.field "dim" "e, query/key embedding size" Codec.int (fun m -> m.Embedding) (fun v m -> { m with Embedding = v })
+          Codec.field "heads" "a, attention heads" Codec.int (fun m -> m.Heads) (fun v m -> { m with Heads = v })
+          Codec.field "lr" "Adam learning rate of the memory" Codec.float (fun m -> m.LearningRate) (fun v m -> { m with LearningRate = v }) ]
+    |> Codec.check (fun m -> m.Validate())
+
+// ---- inference ----
+
+/// The `inference` object.
+let inference: Codec<InferenceOptions> =
+    Codec.record
+        [ Codec.field "reparam" "spc: SGD on the states; epc: SGD on the errors" (Codec.choice Choices.reparam) (fun i -> i.Reparam) (fun v i -> { i with Reparam = v })
+          Codec.field "steps" "T, inference steps per batch" Codec.int (fun i -> i.Steps) (fun v i -> { i with Steps = v })
+          Codec.field "stepSize" "alpha (sPC) or eta (ePC)" Codec.float (fun i -> i.StepSize) (fun v i -> { i with StepSize = v })
+          Codec.field "momentum" "heavy-ball momentum in [0,1)" Codec.float (fun i -> i.Momentum) (fun v i -> { i with Momentum = v })
+          Codec.field "tolerance" "stop early below this relative energy change (null: never)" (Codec.option Codec.float) (fun i -> i.Tolerance) (fun v i -> { i with Tolerance = v })
+          Codec.field "divergenceFactor" "the energy may not exceed this multiple of its value at step 1" Codec.float (fun i -> i.DivergenceFactor) (fun v i -> { i with DivergenceFactor = v }) ]
+
+// ---- optimiser ----
+
+let private optimizerKind = { What = "optimiser"; Values = [ "adamw", "adamw"; "sgd", "sgd" ]; Aliases = [] }
+
+/// The `optimizer` object: `kind` (adamw or sgd), `lr`, and `weightDecay` (adamw) or `momentum` (sgd).
+let optimizer: Codec<OptimizerSpec> =
+    let keys = [ "kind"; "lr"; "weightDecay"; "momentum" ]
+    let read path (current: OptimizerSpec) (n: JsonNode) =
+        let o =
+            match n with
+            | :? JsonObject as o -> o
+            | _ -> fail "config field '%s' must be an object" path
+        checkKeys path o keys
+        let kind =
+            match get o "kind" with
+            | Some k -> (Codec.choice optimizerKind).Read (child path "kind") "" k
+            | None -> (match current with OptimizerSpec.AdamW _ -> "adamw" | OptimizerSpec.Sgd _ -> "sgd")
+        let lr = get o "lr" |> Option.map (Codec.float.Read (child path "lr") 0.0) |> Option.defaultValue current.LearningRate
+        let number key fallback = get o key |> Option.map (Codec.float.Read (child path key) 0.0) |> Option.defaultValue fallback
+        match kind with
+        | "adamw" ->
+            if (get o "momentum").IsSome then fail "config field '%s.momentum' applies to sgd, not adamw" path
+            OptimizerSpec.AdamW(lr, number "weightDecay" (match current with OptimizerSpec.AdamW(_, w) -> w | _ -> 0.0))
+        | _ ->
+            if (get o "weightDecay").IsSome then fail "config field '%s.weightDecay' applies to adamw, not sgd" path
+            OptimizerSpec.Sgd(lr, number "momentum" (match current with OptimizerSpec.Sgd(_, m) -> m | _ -> 0.0))
+    { Read = read
+      Write =
+        fun spec ->
+            match spec with
+            | OptimizerSpec.AdamW(lr, wd) -> schemaOf [ "kind", JsonValue.Create "adamw"; "lr", JsonValue.Create lr; "weightDecay", JsonValue.Create wd ]
+            | OptimizerSpec.Sgd(lr, m) -> schemaOf [ "kind", JsonValue.Create "sgd"; "lr", JsonValue.Create lr; "momentum", JsonValue.Create m ]
+      Schema =
+        fun () ->
+            let props =
+                schemaOf
+                    [ "kind", (Codec.choice optimizerKind).Schema()
+                      "lr", Codec.float.Schema()
+                      "weightDecay", schemaOf [ "type", JsonValue.Create "number"; "description", JsonValue.Create "AdamW weight decay" ]
+                      "momentum", schemaOf [ "type", JsonValue.Create "number"; "description", JsonValue.Create "SGD momentum" ] ]
+            schemaOf [ "type", JsonValue.Create "object"; "properties", props; "additionalProperties", JsonValue.Create false ] }
+
+// ---- model ----
+
+/// The network of a run: its architecture, output loss and weight initialisation.
+type Model = Architecture * Loss * WeightInit
+
+let private modelKind = { What = "model"; Values = [ for k in [ "mlp"; "resmlp"; "conv"; "alexnet" ] -> k, k ]; Aliases = [ "residual-mlp", "resmlp" ] }
+
+/// Fields of the `model` object, by kind.
+let modelKeys =
     [ "mlp", [ "kind"; "widths"; "width"; "hidden"; "activation"; "loss"; "weightInit" ]
       "resmlp", [ "kind"; "width"; "layers"; "activation"; "parameterisation"; "loss"; "weightInit" ]
       "alexnet", [ "kind"; "activation"; "loss"; "weightInit" ]
       "conv", [ "kind"; "convs"; "dense"; "activation"; "loss"; "weightInit" ] ]
 
-/// Fields of each entry of `model.convs`.
-let convFields = [ "channels"; "pool" ]
+let private convLayer: Codec<ConvLayer> =
+    Codec.record
+        [ Codec.field "channels" "output channels of a 3x3 same convolution" Codec.int (fun c -> c.Channels) (fun v c -> { c with Channels = v })
+          Codec.field "pool" "a 2x2 max-pool follows" Codec.bool (fun c -> c.Pool) (fun v c -> { c with Pool = v }) ]
 
-/// Fields of the `inference` object.
-let inferenceFields = [ "reparam"; "steps"; "stepSize"; "momentum"; "tolerance"; "divergenceFactor" ]
+let private convLayers = Codec.listOf { Channels = 0; Pool = false } convLayer
 
-/// Fields of the `optimizer` object.
-let optimizerFields = [ "kind"; "lr"; "weightDecay"; "momentum" ]
-
-let private modelKeys kind = modelFields |> List.find (fst >> (=) kind) |> snd
-
-let private readArchitecture (o: JsonObject) (current: Architecture) : Architecture =
-    let kind = field o "kind" |> Option.map (str "model.kind")
-    let act () = field o "activation" |> Option.map (fun n -> wrap "model.activation" (fun () -> Activation.Parse(str "model.activation" n)))
-    let currentAct =
-        match current with
-        | Architecture.Mlp(_, a)
-        | Architecture.ResidualMlp(_, _, a, _)
-        | Architecture.ConvNet(_, _, a) -> a
-    let activation = defaultArg (act ()) currentAct
-    let intList (p: string) (n: JsonNode) =
-        match n with
-        | :? JsonArray as a -> [ for i in 0 .. a.Count - 1 -> int (int' (sprintf "%s[%d]" p i) a[i]) ]
-        | _ -> fail "config field '%s' must be an array of integers, got %s" p (kindName n)
-    let currentKind =
-        match current with
-        | Architecture.Mlp _ -> "mlp"
-        | Architecture.ResidualMlp _ -> "resmlp"
-        | Architecture.ConvNet _ -> "conv"
-    match defaultArg kind currentKind with
-    | "mlp" ->
-        if (field o "parameterisation").IsSome then fail "config field 'model.parameterisation' needs a residual MLP (kind: resmlp); sp/mupc/ntp scalings assume its residual structure"
-        checkKeys "model" o (modelKeys "mlp")
-        let widths =
-            match field o "widths" with
-            | Some n -> intList "model.widths" n
-            | None ->
-                let w = field o "width" |> Option.map (fun n -> int (int' "model.width" n))
-                let h = field o "hidden" |> Option.map (fun n -> int (int' "model.hidden" n))
-                match w, h with
-                | None, None ->
-                    match current with
-                    | Architecture.Mlp(ws, _) -> ws
-                    | _ -> List.replicate 4 512
-                | _ -> List.replicate (defaultArg h 4) (defaultArg w 512)
-        Architecture.Mlp(widths, activation)
-    | "resmlp" | "residual-mlp" ->
-        checkKeys "model" o (modelKeys "resmlp")
-        let w0, l0, p0 =
-            match current with
-            | Architecture.ResidualMlp(w, l, _, p) -> w, l, p
-            | _ -> 128, 8, Parameterisation.MuPC
-        let width = field o "width" |> Option.map (fun n -> int (int' "model.width" n)) |> Option.defaultValue w0
-        let layers = field o "layers" |> Option.map (fun n -> int (int' "model.layers" n)) |> Option.defaultValue l0
-        let p = field o "parameterisation" |> Option.map (fun n -> wrap "model.parameterisation" (fun () -> Parameterisation.Parse(str "model.parameterisation" n))) |> Option.defaultValue p0
-        Architecture.ResidualMlp(width, layers, activation, p)
-    | "alexnet" ->
-        checkKeys "model" o (modelKeys "alexnet")
-        Architecture.AlexNet activation
-    | "conv" ->
-        checkKeys "model" o (modelKeys "conv")
-        let c0, d0 =
-            match current with
-            | Architecture.ConvNet(c, d, _) -> Some c, d
-            | _ -> None, []
-        let convs =
-            match field o "convs" with
-            | Some(:? JsonArray as a) ->
-                [ for i in 0 .. a.Count - 1 ->
-                      let p = sprintf "model.convs[%d]" i
-                      let c = obj' p a[i]
-                      checkKeys p c convFields
-                      { Channels = c["channels"] |> int' (p + ".channels") |> int
-                        Pool = field c "pool" |> Option.map (bool' (p + ".pool")) |> Option.defaultValue false } ]
-            | Some n -> fail "config field 'model.convs' must be an array, got %s" (kindName n)
-            | None ->
-                match c0 with
-                | Some c -> c
-                | None -> fail "config field 'model.convs' is required for kind conv"
-        let dense = field o "dense" |> Option.map (intList "model.dense") |> Option.defaultValue d0
-        Architecture.ConvNet(convs, dense, activation)
-    | other -> fail "config field 'model.kind': unknown model '%s' (expected mlp, resmlp, conv or alexnet)" other
-
-let private readInference (o: JsonObject) (current: InferenceOptions) =
-    checkKeys "inference" o inferenceFields
-    let mutable r = current
-    field o "reparam" |> Option.iter (fun n -> r <- { r with Reparam = wrap "inference.reparam" (fun () -> Reparam.Parse(str "inference.reparam" n)) })
-    field o "steps" |> Option.iter (fun n -> r <- { r with Steps = int (int' "inference.steps" n) })
-    field o "stepSize" |> Option.iter (fun n -> r <- { r with StepSize = num "inference.stepSize" n })
-    field o "momentum" |> Option.iter (fun n -> r <- { r with Momentum = num "inference.momentum" n })
-    let mutable tol: JsonNode = null
-    if o.TryGetPropertyValue("tolerance", &tol) then
-        r <- { r with Tolerance = if isNull tol then None else Some(num "inference.tolerance" tol) }
-    field o "divergenceFactor" |> Option.iter (fun n -> r <- { r with DivergenceFactor = num "inference.divergenceFactor" n })
-    r
-
-let private readOptimizer (o: JsonObject) (current: OptimizerSpec) =
-    checkKeys "optimizer" o optimizerFields
-    let lr = field o "lr" |> Option.map (num "optimizer.lr") |> Option.defaultValue current.LearningRate
-    let kind =
-        field o "kind" |> Option.map (str "optimizer.kind")
-        |> Option.defaultValue (match current with
-                                | OptimizerSpec.AdamW _ -> "adamw"
-                                | OptimizerSpec.Sgd _ -> "sgd")
-    match kind.ToLowerInvariant() with
-    | "adamw" ->
-        if (field o "momentum").IsSome then fail "config field 'optimizer.momentum' applies to sgd, not adamw"
-        let wd = field o "weightDecay" |> Option.map (num "optimizer.weightDecay")
-                 |> Option.defaultValue (match current with OptimizerSpec.AdamW(_, w) -> w | _ -> 0.0)
-        OptimizerSpec.AdamW(lr, wd)
-    | "sgd" ->
-        if (field o "weightDecay").IsSome then fail "config field 'optimizer.weightDecay' applies to adamw, not sgd"
-        let m = field o "momentum" |> Option.map (num "optimizer.momentum")
-                |> Option.defaultValue (match current with OptimizerSpec.Sgd(_, m) -> m | _ -> 0.0)
-        OptimizerSpec.Sgd(lr, m)
-    | other -> fail "config field 'optimizer.kind': unknown optimiser '%s' (expected adamw or sgd)" other
-
-/// Top-level fields of a run configuration.
-let fields =
-    [ "name"; "dataset"; "data"; "fraction"; "normalisation"; "model"; "algorithm"; "inference"; "init"
-      "optimizer"; "epochs"; "batchSize"; "batching"; "seed"; "precision"; "device"; "evalBatchSize" ]
-
-/// Applies a JSON object onto a configuration (fields absent keep their value).
-let applyJson (o: JsonObject) (baseConfig: TrainConfig) : TrainConfig =
-    checkKeys "" o fields
-    let mutable c = baseConfig
-    field o "name" |> Option.iter (fun n -> c <- { c with Name = str "name" n })
-    field o "dataset" |> Option.iter (fun n -> c <- { c with Dataset = str "dataset" n })
-    field o "data" |> Option.iter (fun n -> c <- { c with DataRoot = Some(str "data" n) })
-    field o "fraction" |> Option.iter (fun n -> c <- { c with Fraction = num "fraction" n })
-    field o "normalisation" |> Option.iter (fun n -> c <- { c with Normalisation = wrap "normalisation" (fun () -> Normalisation.Parse(str "normalisation" n)) })
-    field o "model" |> Option.iter (fun n ->
-        let m = obj' "model" n
-        c <- { c with Architecture = readArchitecture m c.Architecture }
-        field m "loss" |> Option.iter (fun l -> c <- { c with Loss = wrap "model.loss" (fun () -> Loss.Parse(str "model.loss" l)) })
-        field m "weightInit" |> Option.iter (fun l -> c <- { c with WeightInit = wrap "model.weightInit" (fun () -> WeightInit.Parse(str "model.weightInit" l)) }))
-    let pc =
-        match c.Algorithm with
-        | Algorithm.PredictiveCoding pc -> pc
-        | Algorithm.Backprop -> { Inference = InferenceOptions.spc 5 0.1; Init = Init.forward }
-    let mutable pc' = pc
-    field o "inference" |> Option.iter (fun n -> pc' <- { pc' with Inference = readInference (obj' "inference" n) pc'.Inference })
-    field o "init" |> Option.iter (fun n -> pc' <- { pc' with Init = wrap "init" (fun () -> Init.parse (str "init" n)) })
-    let algorithm =
-        match field o "algorithm" |> Option.map (str "algorithm") with
-        | Some "bp" | Some "backprop" -> Algorithm.Backprop
-        | Some "pc" -> Algorithm.PredictiveCoding pc'
-        | Some other -> fail "config field 'algorithm': unknown algorithm '%s' (expected bp or pc)" other
-        | None ->
-            match c.Algorithm with
-            | Algorithm.Backprop -> Algorithm.Backprop
-            | Algorithm.PredictiveCoding _ -> Algorithm.PredictiveCoding pc'
-    c <- { c with Algorithm = algorithm }
-    field o "optimizer" |> Option.iter (fun n -> c <- { c with Optimizer = readOptimizer (obj' "optimizer" n) c.Optimizer })
-    field o "epochs" |> Option.iter (fun n -> c <- { c with Epochs = int (int' "epochs" n) })
-    field o "batchSize" |> Option.iter (fun n -> c <- { c with BatchSize = int (int' "batchSize" n) })
-    field o "batching" |> Option.iter (fun n -> c <- { c with Batching = wrap "batching" (fun () -> Batching.Parse(str "batching" n)) })
-    field o "seed" |> Option.iter (fun n -> c <- { c with Seed = int64 (int' "seed" n) })
-    field o "precision" |> Option.iter (fun n -> c <- { c with Precision = wrap "precision" (fun () -> Precision.Parse(str "precision" n)) })
-    field o "device" |> Option.iter (fun n -> c <- { c with Device = wrap "device" (fun () -> DeviceChoice.Parse(str "device" n)) })
-    field o "evalBatchSize" |> Option.iter (fun n -> c <- { c with EvalBatchSize = int (int' "evalBatchSize" n) })
-    c
-
-/// Parses a JSON document onto `baseConfig`.
-let parse (json: string) (baseConfig: TrainConfig) : TrainConfig =
-    let node =
-        try JsonNode.Parse(json, documentOptions = JsonDocumentOptions(CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true))
-        with :? JsonException as e -> fail "malformed JSON: %s" e.Message
-    applyJson (obj' "(document)" node) baseConfig
-
-/// Reads a configuration file onto `baseConfig`; errors name the file.
-let load (path: string) (baseConfig: TrainConfig) : TrainConfig =
-    if not (File.Exists path) then fail "config file %s not found" path
-    try parse (File.ReadAllText path) baseConfig
-    with ConfigError msg -> fail "%s: %s" path msg
-
-// ---- writing ----
-
-let private architectureJson (a: Architecture) (loss: Loss) : JsonObject =
-    let o = JsonObject()
+let private activationOf (a: Architecture) =
     match a with
+    | Architecture.Mlp(_, a)
+    | Architecture.ResidualMlp(_, _, a, _)
+    | Architecture.ConvNet(_, _, a) -> a
+
+let private kindOf (a: Architecture) =
+    match a with
+    | Architecture.Mlp _ -> "mlp"
+    | Architecture.ResidualMlp _ -> "resmlp"
+    | Architecture.ConvNet _ -> "conv"
+
+let private readMlp path (o: JsonObject) (current: Architecture) activation =
+    let ints key = get o key |> Option.map (Codec.int.Read (child path key) 0)
+    let widths =
+        match get o "widths" with
+        | Some n -> (Codec.list Codec.int).Read (child path "widths") [] n
+        | None ->
+            match ints "width", ints "hidden", current with
+            | None, None, Architecture.Mlp(ws, _) -> ws
+            | None, None, _ -> List.replicate 4 512
+            | w, h, _ -> List.replicate (defaultArg h 4) (defaultArg w 512)
+    Architecture.Mlp(widths, activation)
+
+let private readResidual path (o: JsonObject) (current: Architecture) activation =
+    let w0, l0, p0 =
+        match current with
+        | Architecture.ResidualMlp(w, l, _, p) -> w, l, p
+        | _ -> 128, 8, Parameterisation.MuPC
+    let int key fallback = get o key |> Option.map (Codec.int.Read (child path key) 0) |> Option.defaultValue fallback
+    let p = get o "parameterisation" |> Option.map ((Codec.choice Choices.parameterisation).Read (child path "parameterisation") p0) |> Option.defaultValue p0
+    Architecture.ResidualMlp(int "width" w0, int "layers" l0, activation, p)
+
+let private readConv path (o: JsonObject) (current: Architecture) activation =
+    let c0, d0 =
+        match current with
+        | Architecture.ConvNet(c, d, _) -> Some c, d
+        | _ -> None, []
+    let convs =
+        match get o "convs", c0 with
+        | Some n, _ -> convLayers.Read (child path "convs") [] n
+        | None, Some c -> c
+        | None, None -> fail "config field '%s.convs' is required for kind conv" path
+    let dense = get o "dense" |> Option.map ((Codec.list Codec.int).Read (child path "dense") []) |> Option.defaultValue d0
+    Architecture.ConvNet(convs, dense, activation)
+
+let private readModel path ((arch, loss, weightInit): Model) (n: JsonNode) : Model =
+    let o =
+        match n with
+        | :? JsonObject as o -> o
+        | _ -> fail "config field '%s' must be an object" path
+    let kind = get o "kind" |> Option.map ((Codec.choice modelKind).Read (child path "kind") "") |> Option.defaultValue (kindOf arch)
+    if kind = "mlp" && (get o "parameterisation").IsSome then
+        fail "config field '%s.parameterisation' needs a residual MLP (kind: resmlp); sp/mupc/ntp scalings assume its residual structure" path
+    checkKeys path o (modelKeys |> List.find (fst >> (=) kind) |> snd)
+    let activation = get o "activation" |> Option.map ((Codec.choice Choices.activation).Read (child path "activation") Activation.Identity) |> Option.defaultValue (activationOf arch)
+    let arch' =
+        match kind with
+        | "mlp" -> readMlp path o arch activation
+        | "resmlp" -> readResidual path o arch activation
+        | "alexnet" -> Architecture.AlexNet activation
+        | _ -> readConv path o arch activation
+    let loss' = get o "loss" |> Option.map ((Codec.choice Choices.loss).Read (child path "loss") loss) |> Option.defaultValue loss
+    let init' = get o "weightInit" |> Option.map ((Codec.choice Choices.weightInit).Read (child path "weightInit") weightInit) |> Option.defaultValue weightInit
+    Codec.wrap path (fun () -> arch'.Validate())
+    arch', loss', init'
+
+let private writeModel ((arch, loss, weightInit): Model) : JsonNode =
+    let o = JsonObject()
+    let ints (xs: int list) = (Codec.list Codec.int).Write xs
+    match arch with
     | Architecture.Mlp(ws, act) ->
         o["kind"] <- "mlp"
-        o["widths"] <- JsonArray(ws |> List.map (fun w -> JsonValue.Create w :> JsonNode) |> Array.ofList)
+        o["widths"] <- ints ws
         o["activation"] <- string act
     | Architecture.ResidualMlp(w, l, act, p) ->
         o["kind"] <- "resmlp"
@@ -300,58 +217,123 @@ let private architectureJson (a: Architecture) (loss: Loss) : JsonObject =
         o["parameterisation"] <- string p
     | Architecture.ConvNet(cs, ds, act) ->
         o["kind"] <- "conv"
-        o["convs"] <- JsonArray(cs |> List.map (fun c -> JsonObject(dict [ "channels", JsonValue.Create c.Channels :> JsonNode; "pool", JsonValue.Create c.Pool ]) :> JsonNode) |> Array.ofList)
-        o["dense"] <- JsonArray(ds |> List.map (fun w -> JsonValue.Create w :> JsonNode) |> Array.ofList)
+        o["convs"] <- convLayers.Write cs
+        o["dense"] <- ints ds
         o["activation"] <- string act
     o["loss"] <- string loss
+    o["weightInit"] <- string weightInit
     o
+
+let private modelSchema () =
+    let described (s: JsonObject) (d: string) = s["description"] <- d; s :> JsonNode
+    let props =
+        schemaOf
+            [ "kind", (Codec.choice modelKind).Schema()
+              "widths", described ((Codec.list Codec.int).Schema()) "mlp: hidden widths"
+              "width", described (Codec.int.Schema()) "mlp: width of every hidden layer (with hidden); resmlp: width"
+              "hidden", described (Codec.int.Schema()) "mlp: number of hidden layers (with width)"
+              "layers", described (Codec.int.Schema()) "resmlp: weight layers L >= 3"
+              "parameterisation", described ((Codec.choice Choices.parameterisation).Schema()) "resmlp: sp, mupc or ntp scalings"
+              "convs", described (convLayers.Schema()) "conv: 3x3 same convolutions"
+              "dense", described ((Codec.list Codec.int).Schema()) "conv: hidden widths after flattening"
+              "activation", (Codec.choice Choices.activation).Schema()
+              "loss", (Codec.choice Choices.loss).Schema()
+              "weightInit", (Codec.choice Choices.weightInit).Schema() ]
+    schemaOf [ "type", JsonValue.Create "object"; "properties", props; "additionalProperties", JsonValue.Create false ]
+
+/// The `model` object: `kind` selects the architecture; `activation`, `loss` and `weightInit` apply to every kind.
+let model: Codec<Model> = { Read = readModel; Write = writeModel; Schema = modelSchema }
+
+// ---- algorithm ----
+
+let private algorithmKind = { What = "algorithm"; Values = [ "bp", "bp"; "pc", "pc" ]; Aliases = [ "backprop", "bp" ] }
+
+/// The PC settings a configuration falls back to when it switches to `pc` without giving them.
+let private defaultPc = { Inference = InferenceOptions.spc 5 0.1; Init = Init.forward }
+
+/// The keys `algorithm`, `inference` and `init` of a run, read together: `inference`
+/// and `init` set the predictive-coding settings and belong to `algorithm: pc`.
+let private algorithm: Field<TrainConfig> =
+    { Keys = [ "algorithm"; "inference"; "init" ]
+      Read =
+        fun path c o ->
+            let pc =
+                match c.Algorithm with
+                | Algorithm.PredictiveCoding pc -> pc
+                | Algorithm.Backprop -> defaultPc
+            let pc =
+                match get o "inference" with
+                | Some n -> { pc with Inference = inference.Read (child path "inference") pc.Inference n }
+                | None -> pc
+            let pc =
+                match get o "init" with
+                | Some n -> { pc with Init = InitText.codec.Read (child path "init") pc.Init n }
+                | None -> pc
+            let kind =
+                match get o "algorithm", c.Algorithm with
+                | Some n, _ -> (Codec.choice algorithmKind).Read (child path "algorithm") "" n
+                | None, Algorithm.Backprop -> "bp"
+                | None, Algorithm.PredictiveCoding _ -> "pc"
+            if kind = "bp" then
+                for key in [ "inference"; "init" ] do
+                    if (get o key).IsSome then fail "config field '%s' applies to predictive coding (algorithm: pc), not bp" (child path key)
+                { c with Algorithm = Algorithm.Backprop }
+            else { c with Algorithm = Algorithm.PredictiveCoding pc }
+      Write =
+        fun c ->
+            match c.Algorithm with
+            | Algorithm.Backprop -> [ "algorithm", JsonValue.Create "bp" ]
+            | Algorithm.PredictiveCoding pc ->
+                [ "algorithm", JsonValue.Create "pc"; "inference", inference.Write pc.Inference; "init", InitText.codec.Write pc.Init ]
+      Schema =
+        fun () ->
+            [ "algorithm", (Codec.choice algorithmKind).Schema()
+              "inference", inference.Schema()
+              "init", InitText.codec.Schema() ] }
+
+// ---- a run ----
+
+/// A training run's configuration.
+let train: Codec<TrainConfig> =
+    Codec.record
+        [ Codec.field "name" "run name (run folder, tables)" Codec.string (fun c -> c.Name) (fun v c -> { c with Name = v })
+          Codec.field "dataset" "registry name or folder:PATH" Codec.string (fun c -> c.Dataset) (fun v c -> { c with Dataset = v })
+          Codec.optional "data" "data root" Codec.string (fun c -> c.DataRoot) (fun v c -> { c with DataRoot = v })
+          Codec.field "fraction" "fraction of the training set, in (0,1]" Codec.float (fun c -> c.Fraction) (fun v c -> { c with Fraction = v })
+          Codec.field "normalisation" "inputs in [0,1] or standardised per channel" (Codec.choice Choices.normalisation) (fun c -> c.Normalisation) (fun v c -> { c with Normalisation = v })
+          Codec.field "model" "the network" model (fun c -> c.Architecture, c.Loss, c.WeightInit) (fun (a, l, w) c -> { c with Architecture = a; Loss = l; WeightInit = w })
+          algorithm
+          Codec.field "optimizer" "the weight optimiser" optimizer (fun c -> c.Optimizer) (fun v c -> { c with Optimizer = v })
+          Codec.field "epochs" "epochs" Codec.int (fun c -> c.Epochs) (fun v c -> { c with Epochs = v })
+          Codec.field "batchSize" "batch size" Codec.int (fun c -> c.BatchSize) (fun v c -> { c with BatchSize = v })
+          Codec.field "batching" "random or stream-aligned batches" (Codec.choice Choices.batching) (fun c -> c.Batching) (fun v c -> { c with Batching = v })
+          Codec.field "seed" "seeds weights, fraction, batches and initializers" Codec.int64 (fun c -> c.Seed) (fun v c -> { c with Seed = v })
+          Codec.field "precision" "float32 or float64" (Codec.choice Choices.precision) (fun c -> c.Precision) (fun v c -> { c with Precision = v })
+          Codec.field "device" "auto, cpu or cuda" (Codec.choice Choices.device) (fun c -> c.Device) (fun v c -> { c with Device = v })
+          Codec.field "evalBatchSize" "evaluation chunk size (memory only)" Codec.int (fun c -> c.EvalBatchSize) (fun v c -> { c with EvalBatchSize = v }) ]
+
+/// Validates a configuration; the error is a `ConfigError` naming the field.
+let validate (c: TrainConfig) =
+    try c.Validate()
+    with :? ArgumentException as e ->
+        match e.ParamName with
+        | null -> raise (ConfigError(Codec.message e))
+        | p -> raise (ConfigError(sprintf "config field '%s': %s" p (Codec.message e)))
+    c
+
+/// Reads a JSON document onto `baseConfig` and validates the result.
+let parse (json: string) (baseConfig: TrainConfig) : TrainConfig = Codec.read train baseConfig json |> validate
+
+/// Reads a JSON object onto `baseConfig` (not validated: further fields may follow).
+let apply (o: JsonNode) (baseConfig: TrainConfig) : TrainConfig = train.Read "" baseConfig o
+
+/// Reads a configuration file onto `baseConfig` and validates the result; errors name the file.
+let load (path: string) (baseConfig: TrainConfig) : TrainConfig =
+    let c = Codec.load train baseConfig path
+    try validate c with ConfigError msg -> fail "%s: %s" path msg
 
 /// The configuration as a JSON object (every field written).
-let toJson (c: TrainConfig) : JsonObject =
-    let o = JsonObject()
-    o["name"] <- c.Name
-    o["dataset"] <- c.Dataset
-    match c.DataRoot with
-    | Some d -> o["data"] <- d
-    | None -> ()
-    o["fraction"] <- c.Fraction
-    o["normalisation"] <- string c.Normalisation
-    let model = architectureJson c.Architecture c.Loss
-    model["weightInit"] <- string c.WeightInit
-    o["model"] <- model
-    match c.Algorithm with
-    | Algorithm.Backprop -> o["algorithm"] <- "bp"
-    | Algorithm.PredictiveCoding pc ->
-        o["algorithm"] <- "pc"
-        let i = JsonObject()
-        i["reparam"] <- string pc.Inference.Reparam
-        i["steps"] <- pc.Inference.Steps
-        i["stepSize"] <- pc.Inference.StepSize
-        i["momentum"] <- pc.Inference.Momentum
-        i["tolerance"] <- (match pc.Inference.Tolerance with Some t -> JsonValue.Create t :> JsonNode | None -> null)
-        i["divergenceFactor"] <- pc.Inference.DivergenceFactor
-        o["inference"] <- i
-        o["init"] <- string pc.Init
-    let opt = JsonObject()
-    match c.Optimizer with
-    | OptimizerSpec.AdamW(lr, wd) ->
-        opt["kind"] <- "adamw"
-        opt["lr"] <- lr
-        opt["weightDecay"] <- wd
-    | OptimizerSpec.Sgd(lr, m) ->
-        opt["kind"] <- "sgd"
-        opt["lr"] <- lr
-        opt["momentum"] <- m
-    o["optimizer"] <- opt
-    o["epochs"] <- c.Epochs
-    o["batchSize"] <- c.BatchSize
-    o["batching"] <- string c.Batching
-    o["seed"] <- c.Seed
-    o["precision"] <- string c.Precision
-    o["device"] <- string c.Device
-    o["evalBatchSize"] <- c.EvalBatchSize
-    o
+let toJson (c: TrainConfig) : JsonObject = train.Write c :?> JsonObject
 
 /// The configuration as indented JSON text.
-let toText (c: TrainConfig) =
-    (toJson c).ToJsonString(JsonSerializerOptions(WriteIndented = true, Encoder = Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping))
+let toText (c: TrainConfig) = Codec.writeText (toJson c)

@@ -191,63 +191,39 @@ let trainWithSamples (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: t
 let train (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: torch.Tensor) (progress: TrainProgress -> unit) (onEpoch: GenEpoch -> unit) (cancel: CancellationToken) : GenResult =
     trainWithSamples cfg trainImages testImages 0 progress onEpoch cancel
 
-/// Fields of a generative configuration (the config reference is checked against these).
-let fields =
-    [ "name"; "dataset"; "data"; "fraction"; "latent"; "widths"; "activation"; "init"; "trainSteps"; "trainStepSize"
-      "evalSteps"; "evalStepSize"; "lr"; "weightDecay"; "epochs"; "batchSize"; "seed"; "precision"; "device" ]
+/// The JSON form of a generative configuration (flat: `lr` and `weightDecay` set AdamW).
+let codec: Codec<GenConfig> =
+    let adamw (c: GenConfig) = match c.Optimizer with OptimizerSpec.AdamW(lr, wd) -> lr, wd | OptimizerSpec.Sgd(lr, _) -> lr, 0.0
+    Codec.record
+        [ Codec.field "name" "run name" Codec.string (fun c -> c.Name) (fun v c -> { c with Name = v })
+          Codec.field "dataset" "registry name or folder:PATH" Codec.string (fun c -> c.Dataset) (fun v c -> { c with Dataset = v })
+          Codec.optional "data" "data root" Codec.string (fun c -> c.DataRoot) (fun v c -> { c with DataRoot = v })
+          Codec.field "fraction" "fraction of the training set, in (0,1]" Codec.float (fun c -> c.Fraction) (fun v c -> { c with Fraction = v })
+          Codec.field "latent" "size of the free latent h_0" Codec.int (fun c -> c.Latent) (fun v c -> { c with Latent = v })
+          Codec.field "widths" "hidden widths between the latent and the image" (Codec.list Codec.int) (fun c -> c.Widths) (fun v c -> { c with Widths = v })
+          Codec.field "activation" "activation of the hidden layers" (Codec.choice Choices.activation) (fun c -> c.Activation) (fun v c -> { c with Activation = v })
+          Codec.field "init" "initializer of layers 0..L-1" InitText.codec (fun c -> c.Init) (fun v c -> { c with Init = v })
+          Codec.field "trainSteps" "T_train" Codec.int (fun c -> c.TrainSteps) (fun v c -> { c with TrainSteps = v })
+          Codec.field "trainStepSize" "alpha during training" Codec.float (fun c -> c.TrainStepSize) (fun v c -> { c with TrainStepSize = v })
+          Codec.field "evalSteps" "T_eval" Codec.int (fun c -> c.EvalSteps) (fun v c -> { c with EvalSteps = v })
+          Codec.field "evalStepSize" "alpha during evaluation" Codec.float (fun c -> c.EvalStepSize) (fun v c -> { c with EvalStepSize = v })
+          Codec.field "lr" "AdamW learning rate of the weights" Codec.float (adamw >> fst) (fun v c -> { c with Optimizer = OptimizerSpec.AdamW(v, snd (adamw c)) })
+          Codec.field "weightDecay" "AdamW weight decay" Codec.float (adamw >> snd) (fun v c -> { c with Optimizer = OptimizerSpec.AdamW(fst (adamw c), v) })
+          Codec.field "epochs" "epochs" Codec.int (fun c -> c.Epochs) (fun v c -> { c with Epochs = v })
+          Codec.field "batchSize" "batch size" Codec.int (fun c -> c.BatchSize) (fun v c -> { c with BatchSize = v })
+          Codec.field "seed" "seed" Codec.int64 (fun c -> c.Seed) (fun v c -> { c with Seed = v })
+          Codec.field "precision" "float32 or float64" (Codec.choice Choices.precision) (fun c -> c.Precision) (fun v c -> { c with Precision = v })
+          Codec.field "device" "auto, cpu or cuda" (Codec.choice Choices.device) (fun c -> c.Device) (fun v c -> { c with Device = v }) ]
 
-/// Reads a generative configuration (JSON object) onto `baseConfig`; errors name the field.
-let applyJson (o: Text.Json.Nodes.JsonObject) (baseConfig: GenConfig) : GenConfig =
-    let known = fields
-    for kv in o do
-        if not (List.contains kv.Key known) then
-            raise (Config.ConfigError(sprintf "unknown config field '%s' (known: %s)" kv.Key (String.Join(", ", known))))
-    let get (name: string) (f: Text.Json.Nodes.JsonNode -> 'a) (fallback: 'a) =
-        match o[name] with
-        | null -> fallback
-        | n ->
-            // Re-parse so that values built in code behave like values read from text.
-            try f (Text.Json.Nodes.JsonNode.Parse(n.ToJsonString()))
-            with
-            | :? InvalidOperationException
-            | :? FormatException -> raise (Config.ConfigError(sprintf "config field '%s' has the wrong type" name))
-            | :? ArgumentException as e -> raise (Config.ConfigError(sprintf "config field '%s': %s" name (e.Message.Split(" (Parameter")[0])))
-    let num (n: Text.Json.Nodes.JsonNode) = n.GetValue<float>()
-    let int' (n: Text.Json.Nodes.JsonNode) = n.GetValue<int>()
-    let str (n: Text.Json.Nodes.JsonNode) = n.GetValue<string>()
-    let lr = get "lr" num baseConfig.Optimizer.LearningRate
-    let wd = get "weightDecay" num (match baseConfig.Optimizer with OptimizerSpec.AdamW(_, w) -> w | _ -> 0.0)
-    { baseConfig with
-        Name = get "name" str baseConfig.Name
-        Dataset = get "dataset" str baseConfig.Dataset
-        DataRoot = get "data" (str >> Some) baseConfig.DataRoot
-        Fraction = get "fraction" num baseConfig.Fraction
-        Latent = get "latent" int' baseConfig.Latent
-        Widths = get "widths" (fun n -> n.AsArray() |> Seq.map int' |> List.ofSeq) baseConfig.Widths
-        Activation = get "activation" (str >> Activation.Parse) baseConfig.Activation
-        Init = get "init" (str >> Init.parse) baseConfig.Init
-        TrainSteps = get "trainSteps" int' baseConfig.TrainSteps
-        TrainStepSize = get "trainStepSize" num baseConfig.TrainStepSize
-        EvalSteps = get "evalSteps" int' baseConfig.EvalSteps
-        EvalStepSize = get "evalStepSize" num baseConfig.EvalStepSize
-        Optimizer = OptimizerSpec.AdamW(lr, wd)
-        Epochs = get "epochs" int' baseConfig.Epochs
-        BatchSize = get "batchSize" int' baseConfig.BatchSize
-        Seed = get "seed" (fun n -> n.GetValue<int64>()) baseConfig.Seed
-        Precision = get "precision" (str >> Precision.Parse) baseConfig.Precision
-        Device = get "device" (str >> DeviceChoice.Parse) baseConfig.Device }
+/// Validates a configuration; the error is a `ConfigError` naming the field.
+let validate (c: GenConfig) =
+    Codec.wrap "" (fun () -> c.Validate())
+    c
 
-/// Reads a generative configuration file onto `baseConfig`.
+/// Reads a generative configuration file onto `baseConfig` and validates it; errors name the file.
 let load (path: string) (baseConfig: GenConfig) : GenConfig =
-    if not (IO.File.Exists path) then raise (Config.ConfigError(sprintf "config file %s not found" path))
-    let node =
-        try Text.Json.Nodes.JsonNode.Parse(IO.File.ReadAllText path, documentOptions = Text.Json.JsonDocumentOptions(CommentHandling = Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true))
-        with :? Text.Json.JsonException as e -> raise (Config.ConfigError(sprintf "%s: malformed JSON: %s" path e.Message))
-    match node with
-    | :? Text.Json.Nodes.JsonObject as o ->
-        try applyJson o baseConfig
-        with Config.ConfigError msg -> raise (Config.ConfigError(sprintf "%s: %s" path msg))
-    | _ -> raise (Config.ConfigError(sprintf "%s: expected a JSON object" path))
+    let c = Codec.load codec baseConfig path
+    try validate c with ConfigError msg -> raise (ConfigError(sprintf "%s: %s" path msg))
 
 /// Images of a dataset split as `[n; pixels]` in [0,1] on a device.
 let images (device: torch.Device) (precision: Precision) (split: RawSplit) : torch.Tensor =

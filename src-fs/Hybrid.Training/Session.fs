@@ -207,22 +207,13 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
         let fail problem = raise (Checkpoint.CheckpointError(path, problem))
         try
             if (match c.Meta["kind"] with null -> "" | k -> k.GetValue<string>()) <> "training-session" then fail "not a training-session checkpoint"
-            let cfg = Config.applyJson (c.Meta["config"].AsObject()) Config.defaults
+            let cfg = Config.apply c.Meta["config"] Config.defaults
             let s = new TrainingSession(cfg, data)
             try
                 if c.Meta["architecture"].GetValue<string>() <> string s.Network.Architecture then
                     fail (sprintf "the checkpoint holds a '%s' network, not '%s'" (c.Meta["architecture"].GetValue<string>()) (string s.Network.Architecture))
                 for name, t in Checkpoint.networkTensors s.Network do Checkpoint.assign path c name t
-                for e in c.Meta["memories"].AsArray() do
-                    let l = e["layer"].GetValue<int>()
-                    let spec =
-                        match (Init.parse (e["spec"].GetValue<string>())).Segments with
-                        | [ { Kind = InitKind.Memory sp } ] -> sp
-                        | _ -> fail (sprintf "memory %d has an unreadable spec" l)
-                    let m = s.InitState.MemoryFor(l, spec, e["observationSize"].GetValue<int>(), e["stateSize"].GetValue<int>(), cfg.Precision.ScalarType, data.Train.X.device, 0L)
-                    for name, p in List.zip [ "q"; "b"; "k"; "v" ] m.Parameters do
-                        Checkpoint.assign path c (sprintf "memory%d.%s" l name) p
-                    m.ValuesInitialised <- true
+                for l, m in Checkpoint.restoreMemories path c s.Network s.InitState do
                     let perMemory = c.Meta["progress"]["memoryOptimizerSteps"]
                     let steps = perMemory[string l].GetValue<int64>()
                     m.Optimizer.LoadState(sprintf "memory%d.optimizer." l, c.Tensors, steps)

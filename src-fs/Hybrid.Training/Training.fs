@@ -150,6 +150,9 @@ type RunData =
             (this.Test :> IDisposable).Dispose()
 
 module Training =
+    /// Samples per chunk when a split is evaluated (memory only: results do not depend on it).
+    let evaluationBatch = 1000
+
     /// True for architectures that take flat inputs.
     let private flatInput (a: Architecture) =
         match a with

@@ -22,9 +22,8 @@ let tests =
             | Some path ->
                 let text = File.ReadAllText path
                 let all =
-                    Config.fields @ (Config.modelFields |> List.collect snd) @ Config.convFields
-                    @ Config.inferenceFields @ Config.optimizerFields @ Generative.fields
-                    @ (Config.modelFields |> List.map fst)
+                    Codec.keys (Config.train.Schema()) @ Codec.keys (Generative.codec.Schema())
+                    @ (Config.modelKeys |> List.map fst)
                 let missing = all |> List.distinct |> List.filter (fun f -> not (text.Contains(sprintf "`%s`" f)))
                 Expect.isEmpty missing (sprintf "fields missing from docs/config.md: %A" missing)
         }
@@ -35,7 +34,7 @@ let tests =
             | Some bp ->
                 let root = Path.GetDirectoryName(Path.GetDirectoryName bp)
                 for f in Directory.GetFiles(root, "*.json", SearchOption.AllDirectories) do
-                    if f.Contains "reconstruction" then Generative.load f Generative.defaults |> fun c -> c.Validate()
-                    else (Config.load f Config.defaults).Validate()
+                    if f.Contains "reconstruction" then Generative.load f Generative.defaults |> ignore
+                    else Config.load f Config.defaults |> ignore
         }
     ]

@@ -41,12 +41,12 @@ let private initializer =
 let algebra =
     testList "Init.Algebra" [
         testPropertyWithConfig config "initializers print and parse back equal"
-        <| Prop.forAll (Arb.fromGen initializer) (fun i -> Init.parse (string i) = i)
+        <| Prop.forAll (Arb.fromGen initializer) (fun i -> InitText.parse (string i) = i)
 
         test "the paper's composition is one expression" {
             let i = Init.split 2 Init.forward Init.streamAverage
             Expect.equal (string i) "forward[1..2] + avg[3..]" "printed"
-            Expect.equal (Init.parse "fw[1..2] + avg[3..]") i "aliases parse"
+            Expect.equal (InitText.parse "fw[1..2] + avg[3..]") i "aliases parse"
             Expect.equal (i.KindAt 1, i.KindAt 2, i.KindAt 3, i.KindAt 9) (InitKind.Forward, InitKind.Forward, InitKind.StreamAverage, InitKind.StreamAverage) "kinds"
             Expect.equal (string Init.forward) "forward" "single"
             Expect.equal (string (Init.random 0.0 0.5)) "random(0,0.5)" "random prints its parameters"
@@ -60,11 +60,11 @@ let algebra =
                   "forward[1..2] + avg", "needs a layer range"
                   "random(0)", "random takes (mean,std)"
                   "random(0,-1)", "std must be >= 0" ] do
-                let e = Util.throws<ArgumentException> (fun () -> Init.parse text |> ignore)
+                let e = Util.throws<ConfigError> (fun () -> InitText.parse text |> ignore)
                 Expect.stringContains e.Message fragment text
-            let e = Util.throws<ArgumentException> (fun () -> (Init.parse "forward[1..5] + avg[6..]").Validate 3)
+            let e = Util.throws<ArgumentException> (fun () -> (InitText.parse "forward[1..5] + avg[6..]").Validate 3)
             Expect.stringContains e.Message "names layer 5 but the network has 3 hidden layers" "too deep"
-            let e = Util.throws<ArgumentException> (fun () -> (Init.parse "forward[1..2]").Validate 3)
+            let e = Util.throws<ArgumentException> (fun () -> (InitText.parse "forward[1..2]").Validate 3)
             Expect.stringContains e.Message "leaves hidden layers 3..3 uncovered" "too short"
         }
 
@@ -73,11 +73,11 @@ let algebra =
             Expect.equal (Smm.backprop 5) 9 "BP"
             Expect.equal (Smm.predictiveCoding Reparam.States Init.forward 5 5) 15 "PC-fw, T=5"
             Expect.equal (Smm.predictiveCoding Reparam.States Init.streamAverage 5 5) 10 "PC-avg"
-            Expect.equal (Smm.predictiveCoding Reparam.States (Init.parse "forward[1..2] + avg[3..]") 5 5) 12 "hybrid m=2"
-            Expect.equal (Smm.initialisation (Init.parse "avg[1..1] + forward[2..]") 5) 4 "forward above an average layer"
-            Expect.equal (Smm.initialisation (Init.parse "forward[1..3] + mem[4..]") 5) 3 "memory beside a forward sweep of 3"
-            Expect.equal (Smm.initialisation (Init.parse "forward[1..1] + mem[2..]") 5) 3 "memory recall: 3 products"
-            Expect.equal (Smm.initialisation (Init.parse "mem[0..0] + forward[1..]") 4) 7 "latent memory, then the sweep and mu_L"
+            Expect.equal (Smm.predictiveCoding Reparam.States (InitText.parse "forward[1..2] + avg[3..]") 5 5) 12 "hybrid m=2"
+            Expect.equal (Smm.initialisation (InitText.parse "avg[1..1] + forward[2..]") 5) 4 "forward above an average layer"
+            Expect.equal (Smm.initialisation (InitText.parse "forward[1..3] + mem[4..]") 5) 3 "memory beside a forward sweep of 3"
+            Expect.equal (Smm.initialisation (InitText.parse "forward[1..1] + mem[2..]") 5) 3 "memory recall: 3 products"
+            Expect.equal (Smm.initialisation (InitText.parse "mem[0..0] + forward[1..]") 4) 7 "latent memory, then the sweep and mu_L"
         }
     ]
 
@@ -129,7 +129,7 @@ let invariants =
                 use st = new InitState(3)
                 let seen = torch.tensor([| 0L; 0L; 1L; 1L |])
                 let states = InitApply.apply Init.forward st (context net x seen g) false
-                st.Record(net, Init.parse "keep[1..1] + avg[2..]", states.States, Some seen, None)
+                st.Record(net, InitText.parse "keep[1..1] + avg[2..]", states.States, Some seen, None)
                 let other = torch.tensor([| 0L; 2L; 1L; 2L |])
                 let next = InitApply.apply Init.streamAverage st (context net x other g) false
                 let fw = InitApply.apply Init.forward st (context net x other g) false

@@ -99,7 +99,7 @@ let memory =
                 use g = Rng.generator 7L cpu
                 use net = Network.create (Architecture.Mlp([ 6; 6 ], Activation.Tanh)) Loss.SquaredError [| 3L |] 5 Precision.Float64 cpu 4L
                 let images = torch.rand([| 20L; 5L |], dtype = torch.float64, generator = g)
-                let init = Init.parse "mem(slots=6,delta=1,dim=8,heads=2,lr=0.01)[0..0] + forward[1..]"
+                let init = InitText.parse "mem(slots=6,delta=1,dim=8,heads=2,lr=0.01)[0..0] + forward[1..]"
                 use st = new InitState(0)
                 let ctx = InitContext.generative net images g
                 let start = InitApply.apply init st ctx true
@@ -160,7 +160,7 @@ let memory =
                   "mem(dim=128,heads=3)", "does not split evenly among 3 heads"
                   "mem(width=2)", "unknown memory setting 'width'" ]
             for text, fragment in cases do
-                let e = Util.throws<ArgumentException> (fun () -> Init.parse text |> ignore)
+                let e = Util.throws<ConfigError> (fun () -> InitText.parse text |> ignore)
                 Expect.stringContains e.Message fragment text
             use m = new HopfieldMemory(10, 4, MemorySpec.Default, torch.float64, cpu, 0L)
             let e = Util.throws<ArgumentException> (fun () -> m.Recall(torch.zeros([| 2L; 9L |], dtype = torch.float64)) |> ignore)
@@ -171,15 +171,15 @@ let memory =
         }
 
         test "memory initializers print and parse back" {
-            let i = Init.parse "forward[1..2] + mem(slots=24,delta=200,dim=64,lr=0.01)[3..]"
-            Expect.equal (Init.parse (string i)) i "round trip"
+            let i = InitText.parse "forward[1..2] + mem(slots=24,delta=200,dim=64,lr=0.01)[3..]"
+            Expect.equal (InitText.parse (string i)) i "round trip"
             Expect.equal (i.KindAt 3) (InitKind.Memory { Slots = 24; Delta = 200.0; Embedding = 64; Heads = 1; LearningRate = 0.01 }) "settings"
-            let h = Init.parse "mem(slots=24,delta=200,dim=128,heads=16,lr=0.001)[0..0] + forward[1..]"
+            let h = InitText.parse "mem(slots=24,delta=200,dim=128,heads=16,lr=0.001)[0..0] + forward[1..]"
             Expect.equal (string h) "mem(slots=24,delta=200,dim=128,heads=16,lr=0.001)[0..0] + forward[1..]" "heads print"
-            Expect.equal (Init.parse (string h)) h "heads round trip"
-            let g = Init.parse "mem(24,200)[0..0] + forward[1..]"
+            Expect.equal (InitText.parse (string h)) h "heads round trip"
+            let g = InitText.parse "mem(24,200)[0..0] + forward[1..]"
             Expect.equal g.Start 0 "a generative initializer starts at the latent"
-            Expect.equal (Init.parse (string g)) g "latent round trip"
+            Expect.equal (InitText.parse (string g)) g "latent round trip"
         }
     ]
 
@@ -193,7 +193,7 @@ let checkpoints =
                 let x, labels, y = batch mm
                 use g = Rng.generator 1L cpu
                 use st = new InitState(3)
-                let init = Init.parse "forward[1..1] + mem(slots=8,dim=16,heads=4)[2..]"
+                let init = InitText.parse "forward[1..1] + mem(slots=8,dim=16,heads=4)[2..]"
                 let ctx = context net x labels g
                 let r = Inference.run net (InferenceOptions.spc 3 0.1) (InitApply.apply init st ctx true) (Some y) None
                 st.Record(net, init, r.States, Some labels, ctx.Observation)
@@ -254,7 +254,7 @@ let generative =
                 let cfg =
                     { Generative.defaults with
                         Latent = 2; Widths = [ 16 ]; Epochs = 4; BatchSize = 20; TrainSteps = 10; EvalSteps = 10
-                        Optimizer = OptimizerSpec.AdamW(1e-2, 0.0); Device = DeviceChoice.Cpu; Init = Init.parse "mem(slots=4,delta=1)[0..0] + forward[1..]" }
+                        Optimizer = OptimizerSpec.AdamW(1e-2, 0.0); Device = DeviceChoice.Cpu; Init = InitText.parse "mem(slots=4,delta=1)[0..0] + forward[1..]" }
                 let r = Generative.train cfg (imgs.narrow(0L, 0L, 300L)) (imgs.narrow(0L, 300L, 100L)) ignore ignore CancellationToken.None
                 Expect.equal r.Status RunStatus.Completed "completed"
                 let mses = r.Epochs |> List.map (fun e -> e.TestMse)

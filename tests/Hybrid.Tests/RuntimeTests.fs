@@ -9,18 +9,18 @@ let tests =
     testList "Runtime" [
         test "device choices parse, print and resolve" {
             for s in [ "auto"; "cpu"; "cuda" ] do
-                Expect.equal (string (DeviceChoice.Parse s)) s "round trip"
+                Expect.equal (string (Choices.device.Parse s)) s "round trip"
             Expect.equal (Runtime.device DeviceChoice.Cpu).``type`` DeviceType.CPU "cpu"
             let auto = Runtime.device DeviceChoice.Auto
             Expect.equal (auto.``type`` = DeviceType.CUDA) (Runtime.cudaAvailable ()) "auto falls back to the CPU"
             if not (Runtime.cudaAvailable ()) then
                 Expect.throwsT<System.InvalidOperationException> (fun () -> Runtime.device DeviceChoice.Cuda |> ignore) "cuda without a device"
-            Expect.throwsT<System.ArgumentException> (fun () -> DeviceChoice.Parse "tpu" |> ignore) "unknown device"
+            Expect.throwsT<ConfigError> (fun () -> Choices.device.Parse "tpu" |> ignore) "unknown device"
         }
 
         test "precision maps to torch scalar types" {
             Expect.equal Precision.Float32.ScalarType torch.ScalarType.Float32 "f32"
-            Expect.equal (Precision.Parse "float64").ScalarType torch.ScalarType.Float64 "f64"
+            Expect.equal (Choices.precision.Parse "float64").ScalarType torch.ScalarType.Float64 "f64"
         }
 
         test "explicit generators reproduce their draws and ignore the global seed" {

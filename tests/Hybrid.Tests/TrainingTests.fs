@@ -28,7 +28,7 @@ let private small =
         BatchSize = 20
         Batching = Batching.StreamAligned
         Optimizer = OptimizerSpec.AdamW(3e-3, 0.0)
-        Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 4 0.1; Init = Init.parse "forward[1..1] + avg[2..]" }
+        Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 4 0.1; Init = InitText.parse "forward[1..1] + avg[2..]" }
         Device = DeviceChoice.Cpu }
 
 let private run cfg =
@@ -98,7 +98,7 @@ let tests =
                 Expect.stringContains e.Message fragment fragment
             let e = Util.throws<ArgumentException> (fun () -> run { small with BatchSize = 30 } |> ignore)
             Expect.stringContains e.Message "divisible by the number of classes (4), got 30" "stream batch"
-            let e = Util.throws<ArgumentException> (fun () -> Activation.Parse "swish" |> ignore)
+            let e = Util.throws<ConfigError> (fun () -> Choices.activation.Parse "swish" |> ignore)
             Expect.stringContains e.Message "unknown activation 'swish'" "activation"
         }
 
@@ -150,7 +150,7 @@ let configs =
                   """{"inference": {"steps": 2.5}}""", "must be an integer"
                   """{"batching": "sideways"}""", "unknown batching"
                   """{"epochs": 3""", "malformed JSON" ] do
-                let e = Util.throws<Config.ConfigError> (fun () -> Config.parse json Config.defaults |> ignore)
+                let e = Util.throws<ConfigError> (fun () -> Config.parse json Config.defaults |> ignore)
                 Expect.stringContains e.Message fragment json
         }
     ]
@@ -160,7 +160,7 @@ let sessions =
     testList "Session" [
         test "a resumed run gives the same numbers as an uninterrupted one" {
             for init in [ "forward[1..1] + avg[2..]"; "keep[1..1] + mem(slots=8,lr=0.01)[2..]" ] do
-                let cfg = { small with Algorithm = Algorithm.PredictiveCoding { Inference = { InferenceOptions.spc 4 0.1 with Momentum = 0.5 }; Init = Init.parse init } }
+                let cfg = { small with Algorithm = Algorithm.PredictiveCoding { Inference = { InferenceOptions.spc 4 0.1 with Momentum = 0.5 }; Init = InitText.parse init } }
                 use d = data ()
                 let whole = Train.runOn cfg d ignore ignore CancellationToken.None
                 let path = IO.Path.Combine(IO.Directory.CreateTempSubdirectory("hybrid-resume-").FullName, "session.ck")
