@@ -1,9 +1,9 @@
 using System.CommandLine;
-using Microsoft.FSharp.Core;
+using System.Globalization;
 
 namespace Hybrid.Cli;
 
-/// <summary>Options every command understands.</summary>
+/// <summary>Options every command understands, and helpers for the options of the experiment commands.</summary>
 public static class CommonOptions
 {
     public static readonly Option<bool> Json = new("--json")
@@ -18,10 +18,9 @@ public static class CommonOptions
         Recursive = true,
     };
 
-    public static readonly Option<string> Device = new("--device")
+    public static readonly Option<string?> Device = new("--device")
     {
-        Description = "Compute device: auto (CUDA if available, else CPU), cpu or cuda.",
-        DefaultValueFactory = _ => "auto",
+        Description = "Compute device: auto (CUDA if available, else CPU; the default), cpu or cuda.",
         Recursive = true,
     };
 
@@ -32,6 +31,34 @@ public static class CommonOptions
         Recursive = true,
     };
 
-    public static FSharpOption<string> Root(string? data) =>
-        string.IsNullOrWhiteSpace(data) ? FSharpOption<string>.None : FSharpOption<string>.Some(data);
+    /// <summary>`--config FILE` of an experiment command: its options as JSON (`hybrid config schema NAME`); flags override it.</summary>
+    public static Option<string?> ConfigFile(string schema) =>
+        new("--config") { Description = $"JSON file of this command's options (hybrid config schema {schema}); flags override its fields." };
+
+    /// <summary>An option whose value, when given, overrides the configuration; the description names the default.</summary>
+    public static Option<T?> Override<T>(string name, string description, object? fallback, params string[] aliases) =>
+        new(name, aliases) { Description = fallback is null ? description : $"{description} (default: {Show(fallback)})" };
+
+    static string Show(object value) => value switch
+    {
+        IEnumerable<int> xs => string.Join(",", xs),
+        IEnumerable<double> xs => string.Join(",", xs.Select(x => x.ToString(CultureInfo.InvariantCulture))),
+        IEnumerable<string> xs when value is not string => string.Join(",", xs),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    /// <summary>Comma-separated items of an option, each parsed; the error names the option and the item.</summary>
+    public static List<T> Items<T>(string text, string option, Func<string, T?> parse) where T : struct =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(t => parse(t) ?? throw new ArgumentException($"{option}: '{t}' is not valid")).ToList();
+
+    /// <summary>An integer item.</summary>
+    public static int? Int(string t) => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : null;
+
+    /// <summary>A number item.</summary>
+    public static double? Number(string t) => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;
+
+    /// <summary>The explicitly given device, if any.</summary>
+    public static string? GivenDevice(ParseResult pr) => pr.GetValue(Device);
 }

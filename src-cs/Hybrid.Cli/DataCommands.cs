@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using Hybrid.Data;
+using Hybrid.Facade;
 
 namespace Hybrid.Cli;
 
@@ -14,14 +14,14 @@ public static class DataCommands
         var list = new Command("list", "List the registered datasets and where each was found.");
         list.SetAction(pr =>
         {
-            var items = DatasetModule.list(CommonOptions.Root(pr.GetValue(CommonOptions.Data))).ToList();
+            var items = Datasets.List(pr.GetValue(CommonOptions.Data));
             if (pr.GetValue(CommonOptions.Json))
             {
                 Output.Json(new JsonArray(items.Select(d => (JsonNode)new JsonObject
                 {
                     ["name"] = d.Name,
                     ["description"] = d.Description,
-                    ["found"] = d.Found is null ? null : d.Found.Value,
+                    ["found"] = d.Found,
                     ["fetch"] = d.Fetch,
                 }).ToArray()));
                 return 0;
@@ -35,10 +35,9 @@ public static class DataCommands
         fetch.Arguments.Add(name);
         fetch.SetAction(pr =>
         {
-            var root = CommonOptions.Root(pr.GetValue(CommonOptions.Data));
-            var r = Fetch.fetch(root, pr.GetValue(name)!);
+            var r = Datasets.Fetch(pr.GetValue(name)!, pr.GetValue(CommonOptions.Data));
             if (pr.GetValue(CommonOptions.Json))
-                Output.Json(new JsonObject { ["name"] = r.Name, ["folder"] = r.Folder is null ? null : r.Folder.Value, ["message"] = r.Message });
+                Output.Json(new JsonObject { ["name"] = r.Name, ["folder"] = r.Folder, ["message"] = r.Message });
             else
                 Console.WriteLine($"{r.Name}: {r.Message}");
             return r.Folder is null ? 2 : 0;
@@ -49,7 +48,7 @@ public static class DataCommands
         return data;
     }
 
-    public static void PrintList(IEnumerable<DatasetInfo> items) =>
+    public static void PrintList(IEnumerable<DatasetEntry> items) =>
         Output.Table("Datasets", ["name", "found in", "description", "to obtain"],
-            items.Select(d => (IReadOnlyList<string>)[d.Name, d.Found is null ? "-" : d.Found.Value, d.Description, d.Found is null ? d.Fetch : ""]));
+            items.Select(d => (IReadOnlyList<string>)[d.Name, d.Found ?? "-", d.Description, d.Found is null ? d.Fetch : ""]));
 }

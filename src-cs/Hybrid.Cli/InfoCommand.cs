@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using Hybrid;
-using Hybrid.Data;
+using Hybrid.Facade;
 
 namespace Hybrid.Cli;
 
@@ -15,38 +14,33 @@ public static class InfoCommand
         {
             var json = pr.GetValue(CommonOptions.Json);
             var dataRoot = pr.GetValue(CommonOptions.Data);
-            var deviceChoice = Choices.device.Parse(pr.GetValue(CommonOptions.Device) ?? "auto");
-            var report = Native.ensureLoaded();
-            var device = Runtime.device(deviceChoice);
-            var datasets = DatasetModule.list(CommonOptions.Root(dataRoot)).ToList();
+            var info = HybridRuntime.Info(CommonOptions.GivenDevice(pr) ?? "auto");
+            var datasets = Datasets.List(dataRoot);
+            var roots = Datasets.Roots(dataRoot);
             var node = new JsonObject
             {
-                ["version"] = Runtime.version,
-                ["libtorch"] = Runtime.libtorchVersion(),
-                ["device"] = device.ToString(),
-                ["cudaAvailable"] = Runtime.cudaAvailable(),
-                ["threads"] = Runtime.threads(),
-                ["nativeShim"] = report.Loaded,
-                ["nativePatched"] = new JsonArray(report.Weakened.Select(w => (JsonNode)JsonValue.Create(w)!).ToArray()),
-                ["hostLibStdCxx"] = report.HostLibStdCxx,
-                ["dataRoots"] = new JsonArray(DatasetModule.roots(CommonOptions.Root(dataRoot)).Select(r => (JsonNode)JsonValue.Create(r)!).ToArray()),
-                ["datasets"] = new JsonArray(datasets.Select(d => (JsonNode)new JsonObject
-                {
-                    ["name"] = d.Name,
-                    ["found"] = d.Found is null ? null : d.Found.Value,
-                }).ToArray()),
+                ["version"] = info.Version,
+                ["libtorch"] = info.LibTorch,
+                ["device"] = info.Device,
+                ["cudaAvailable"] = info.CudaAvailable,
+                ["threads"] = info.Threads,
+                ["nativeShim"] = info.NativeShim,
+                ["nativePatched"] = new JsonArray(info.NativePatched.Select(w => (JsonNode)JsonValue.Create(w)!).ToArray()),
+                ["hostLibStdCxx"] = info.HostLibStdCxx,
+                ["dataRoots"] = new JsonArray(roots.Select(r => (JsonNode)JsonValue.Create(r)!).ToArray()),
+                ["datasets"] = new JsonArray(datasets.Select(d => (JsonNode)new JsonObject { ["name"] = d.Name, ["found"] = d.Found }).ToArray()),
             };
             if (json) { Output.Json(node); return 0; }
             Output.Table("Hybrid", ["item", "value"], [
-                ["version", Runtime.version],
-                ["libtorch", Runtime.libtorchVersion()],
-                ["device", device.ToString()],
-                ["CUDA available", Runtime.cudaAvailable().ToString()],
-                ["threads", Runtime.threads().ToString()],
-                ["native shim", report.Loaded],
-                ["patched versions", report.Weakened.IsEmpty ? "(none: host libstdc++ is new enough)" : string.Join(", ", report.Weakened)],
-                ["host libstdc++", report.HostLibStdCxx],
-                ["data roots", string.Join(", ", DatasetModule.roots(CommonOptions.Root(dataRoot)))],
+                ["version", info.Version],
+                ["libtorch", info.LibTorch],
+                ["device", info.Device],
+                ["CUDA available", info.CudaAvailable.ToString()],
+                ["threads", info.Threads.ToString()],
+                ["native shim", info.NativeShim],
+                ["patched versions", info.NativePatched.Count == 0 ? "(none: host libstdc++ is new enough)" : string.Join(", ", info.NativePatched)],
+                ["host libstdc++", info.HostLibStdCxx],
+                ["data roots", string.Join(", ", roots)],
             ]);
             DataCommands.PrintList(datasets);
             return 0;

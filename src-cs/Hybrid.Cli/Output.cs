@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hybrid.Facade;
 using Spectre.Console;
 
 namespace Hybrid.Cli;
@@ -17,10 +18,7 @@ public static class Output
     };
 
     /// <summary>Writes one JSON document to stdout.</summary>
-    public static void Json(JsonNode node) => Console.Out.WriteLine(node.ToJsonString(JsonOptions));
-
-    /// <summary>Serialises any value to a JSON node.</summary>
-    public static JsonNode? ToNode<T>(T value) => JsonSerializer.SerializeToNode(value, JsonOptions);
+    public static void Json(JsonNode? node) => Console.Out.WriteLine(node is null ? "null" : node.ToJsonString(JsonOptions));
 
     /// <summary>Messages for humans go to stderr when --json owns stdout.</summary>
     public static void Info(bool json, string message)
@@ -41,4 +39,18 @@ public static class Output
 
     /// <summary>Prints an error in a way that survives redirection.</summary>
     public static void Error(string message) => Console.Error.WriteLine($"error: {message}");
+
+    /// <summary>Prints an experiment's report (its JSON document with --json, else its tables and lines) and returns its exit code.</summary>
+    public static int Report(bool json, ExperimentReport report)
+    {
+        if (json) Json(report.Json);
+        else
+        {
+            foreach (var t in report.Tables) Table(t.Title, t.Header, t.Rows);
+            foreach (var line in report.Lines) Console.WriteLine(line);
+        }
+        foreach (var note in report.Notes) Info(json, note);
+        foreach (var error in report.Errors) Error(error);
+        return report.ExitCode;
+    }
 }

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using Hybrid;
 using Hybrid.Cli;
+using Hybrid.Facade;
 
 // Natives first: a failed first touch of TorchSharp poisons it for the process.
-Runtime.init();
+HybridRuntime.Init();
 
 // Redirected output (a log, a pipe) has no terminal width: Spectre would assume 80
 // columns and wrap the result tables; give them room instead.
@@ -26,25 +26,17 @@ root.Subcommands.Add(DecayCommand.Create());
 root.Subcommands.Add(HopfieldCommand.Create());
 root.Subcommands.Add(HamCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
+root.Subcommands.Add(ConfigCommand.Create());
 
-ParseResult parsed;
-try
-{
-    parsed = root.Parse(OptionsFile.Expand(root, args));
-}
-catch (Exception e) when (Errors.IsUserError(e))
-{
-    Output.Error(Errors.Describe(e));
-    return 2;
-}
+var parsed = root.Parse(args);
 var threads = parsed.GetValue(CommonOptions.Threads);
-if (threads > 0) Runtime.setThreads(threads);
+if (threads > 0) HybridRuntime.Threads = threads;
 try
 {
     return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
-catch (Exception e) when (Errors.IsUserError(e))
+catch (Exception e) when (HybridErrors.IsUserError(e))
 {
-    Output.Error(Errors.Describe(e));
+    Output.Error(HybridErrors.Describe(e));
     return 2;
 }

@@ -1,74 +1,124 @@
 using System.Diagnostics;
-using Microsoft.FSharp.Core;
+using Hybrid.Facade;
 using Spectre.Console;
+using Progress = Hybrid.Facade.Progress;
 
 namespace Hybrid.Cli;
 
-/// <summary>Shows training progress: a live bar on a terminal, plain lines on stderr when
-/// output is redirected or --json owns stdout.</summary>
+/// <summary>Shows an experiment's progress: a live bar per run on a terminal, plain lines on stderr when
+/// output is redirected or --json owns stdout. Messages go to stderr with --json, else to stdout.</summary>
 public sealed class RunDisplay
 {
+    readonly bool _json;
     readonly bool _plain;
-    public RunDisplay(bool json) => _plain = json || Console.IsErrorRedirected || Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive;
-
-    /// <summary>True when progress is printed as plain lines.</summary>
-    public bool Plain => _plain;
-
-    /// <summary>Runs <paramref name="work"/> for each named job with a progress display;
-    /// the job receives callbacks for batch progress and epoch records.</summary>
-    public void Run(IReadOnlyList<string> names, Action<int, FSharpFunc<TrainProgress, Unit>, FSharpFunc<EpochRecord, Unit>> work)
+    public RunDisplay(bool json)
     {
-        if (_plain)
-        {
-            for (var i = 0; i < names.Count; i++)
-            {
-                var name = names[i];
-                var lastReport = Stopwatch.StartNew();
-                Console.Error.WriteLine($"[{i + 1}/{names.Count}] {name}: starting");
-                work(i,
-                    FuncConvert.FromAction<TrainProgress>(p =>
-                    {
-                        if (lastReport.Elapsed.TotalSeconds < 10) return;
-                        lastReport.Restart();
-                        Console.Error.WriteLine($"[{i + 1}/{names.Count}] {name}: epoch {p.Epoch}/{p.Epochs} batch {p.Batch}/{p.Batches} energy {p.Energy:G4} {Eta(p)}");
-                    }),
-                    FuncConvert.FromAction<EpochRecord>(e =>
-                        Console.Error.WriteLine($"[{i + 1}/{names.Count}] {name}: epoch {e.Epoch} test accuracy {e.TestAccuracy:F2}% train energy {e.TrainEnergy:G4} SMM {e.Smm} {e.Seconds:F1}s")));
-            }
-            return;
-        }
+        _json = json;
+        _plain = json || Console.IsErrorRedirected || Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive;
+    }
+
+    /// <summary>Runs <paramref name="work"/> with an observer that shows its progress.</summary>
+    public T Run<T>(Func<IExperimentObserver, T> work)
+    {
+        if (_plain) return work(new Plain(_json));
+        T result = default!;
         AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
-                var tasks = names.Select(n => ctx.AddTask(Markup.Escape(n), autoStart: false)).ToList();
-                for (var i = 0; i < names.Count; i++)
-                {
-                    var task = tasks[i];
-                    var name = names[i];
-                    task.StartTask();
-                    string last = "";
-                    work(i,
-                        FuncConvert.FromAction<TrainProgress>(p =>
-                        {
-                            task.MaxValue = (double)p.Epochs * p.Batches;
-                            task.Value = (double)(p.Epoch - 1) * p.Batches + p.Batch;
-                            task.Description = Markup.Escape($"{name} e{p.Epoch}/{p.Epochs} b{p.Batch}/{p.Batches} F={p.Energy:G3}{last}");
-                        }),
-                        FuncConvert.FromAction<EpochRecord>(e => last = $" acc={e.TestAccuracy:F2}%"));
-                    task.Value = task.MaxValue;
-                    task.StopTask();
-                }
+                var live = new Live(ctx);
+                result = work(live);
+                live.Finish();
             });
+        return result;
     }
 
-    static string Eta(TrainProgress p)
+    /// <summary>Only messages: for experiments without training runs.</summary>
+    public IExperimentObserver Messages() => new Plain(_json);
+
+    sealed class Plain(bool json) : IExperimentObserver
     {
-        var done = (double)(p.Epoch - 1) * p.Batches + p.Batch;
-        var total = (double)p.Epochs * p.Batches;
-        if (done <= 0) return "";
-        var left = p.Seconds / done * (total - done);
-        return $"ETA {TimeSpan.FromSeconds(left):hh\\:mm\\:ss}";
+        string _name = "";
+        int _index, _count;
+        readonly Stopwatch _lastReport = new();
+
+        public void RunStarted(int index, int count, string name)
+        {
+            (_index, _count, _name) = (index, count, name);
+            _lastReport.Restart();
+            Console.Error.WriteLine($"[{index + 1}/{count}] {name}: starting");
+        }
+
+        public void Batch(Progress p)
+        {
+            if (_lastReport.Elapsed.TotalSeconds < 10) return;
+            _lastReport.Restart();
+            Console.Error.WriteLine($"[{_index + 1}/{_count}] {_name}: epoch {p.Epoch}/{p.Epochs} batch {p.Batch}/{p.Batches} energy {p.Energy:G4} {Eta(p)}");
+        }
+
+        public void Epoch(EpochResult e) =>
+            Console.Error.WriteLine($"[{_index + 1}/{_count}] {_name}: epoch {e.Epoch} test accuracy {e.TestAccuracy:F2}% train energy {e.TrainEnergy:G4} SMM {e.Smm} {e.Seconds:F1}s");
+
+        public void Message(string text) => Output.Info(json, text);
+
+        static string Eta(Progress p)
+        {
+            var done = (double)(p.Epoch - 1) * p.Batches + p.Batch;
+            var total = (double)p.Epochs * p.Batches;
+            if (done <= 0) return "";
+            var left = p.Seconds / done * (total - done);
+            return $"ETA {TimeSpan.FromSeconds(left):hh\\:mm\\:ss}";
+        }
+    }
+
+    sealed class Live(ProgressContext ctx) : IExperimentObserver
+    {
+        ProgressTask? _task;
+        string _name = "", _last = "";
+
+        public void RunStarted(int index, int count, string name)
+        {
+            Finish();
+            _name = $"[{index + 1}/{count}] {name}";
+            _last = "";
+            _task = ctx.AddTask(Markup.Escape(_name));
+        }
+
+        public void Batch(Progress p)
+        {
+            if (_task is null) return;
+            _task.MaxValue = (double)p.Epochs * p.Batches;
+            _task.Value = (double)(p.Epoch - 1) * p.Batches + p.Batch;
+            _task.Description = Markup.Escape($"{_name} e{p.Epoch}/{p.Epochs} b{p.Batch}/{p.Batches} F={p.Energy:G3}{_last}");
+        }
+
+        public void Epoch(EpochResult e) => _last = $" acc={e.TestAccuracy:F2}%";
+
+        public void Message(string text) => AnsiConsole.WriteLine(text);
+
+        public void Finish()
+        {
+            if (_task is null) return;
+            _task.Value = _task.MaxValue;
+            _task.StopTask();
+        }
+    }
+}
+
+/// <summary>Ctrl-C: the first press asks the run to stop after the current step; the second kills.</summary>
+public static class Cancellation
+{
+    public static CancellationTokenSource OnCtrlC()
+    {
+        var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            if (cts.IsCancellationRequested) return;
+            e.Cancel = true;
+            Console.Error.WriteLine("stopping after the current step (Ctrl-C again to kill)...");
+            cts.Cancel();
+        };
+        return cts;
     }
 }

@@ -1,46 +1,47 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
-using Hybrid;
+using Hybrid.Facade;
 
 namespace Hybrid.Cli;
 
 /// <summary>`hybrid train`: one configuration from a JSON file and/or flags.</summary>
 public static class TrainCommand
 {
-    public static readonly Option<string?> ConfigFile = new("--config") { Description = "JSON config file (flags override its fields)." };
+    static readonly TrainingOptions Defaults = new();
+
     public static readonly Option<string?> Out = new("--out") { Description = "Folder for run folders (default: ./runs).", Recursive = true };
+    static readonly Option<string?> ConfigFile = new("--config") { Description = "JSON config file (docs/config.md; hybrid config schema train); flags override its fields." };
     static readonly Option<string?> Resume = new("--resume") { Description = "Continue the run in this run folder from its checkpoint (other options are ignored)." };
 
-    static readonly Option<string?> Name = new("--name") { Description = "Run name." };
-    static readonly Option<string?> DatasetOpt = new("--dataset") { Description = "Dataset: fashion-mnist, mnist10k, mnist, kmnist, cifar10 or folder:PATH." };
-    static readonly Option<double?> Fraction = new("--fraction") { Description = "Fraction of the training set, in (0,1]." };
-    static readonly Option<int?> Epochs = new("--epochs") { Description = "Epochs." };
-    static readonly Option<int?> BatchSize = new("--batch-size") { Description = "Batch size." };
-    static readonly Option<string?> Batching = new("--batching") { Description = "random or stream (stream-aligned, needed by avg)." };
-    static readonly Option<long?> Seed = new("--seed") { Description = "Seed of weights, batches and initializers." };
-    static readonly Option<string?> Algorithm = new("--algorithm") { Description = "bp or pc." };
-    static readonly Option<string?> Reparam = new("--reparam") { Description = "pc variables: spc (states) or epc (errors)." };
-    static readonly Option<int?> Steps = new("--steps", "-T") { Description = "Inference steps T." };
-    static readonly Option<double?> StepSize = new("--step-size") { Description = "Inference step size (alpha for sPC, eta for ePC)." };
-    static readonly Option<double?> Momentum = new("--momentum") { Description = "Inference momentum." };
-    static readonly Option<double?> Tolerance = new("--tolerance") { Description = "Stop inference early below this relative energy change." };
-    static readonly Option<string?> Init = new("--init") { Description = "Initializer, e.g. forward, avg, keep, zero, random(0,1), 'forward[1..2] + avg[3..]'." };
-    static readonly Option<string?> Optimizer = new("--optimizer") { Description = "adamw or sgd." };
-    static readonly Option<double?> Lr = new("--lr") { Description = "Weight learning rate." };
-    static readonly Option<double?> WeightDecay = new("--weight-decay") { Description = "AdamW weight decay." };
-    static readonly Option<string?> Model = new("--model") { Description = "mlp, resmlp, conv or alexnet." };
-    static readonly Option<int?> Width = new("--width") { Description = "Hidden width." };
-    static readonly Option<int?> Hidden = new("--hidden") { Description = "Hidden layers (mlp)." };
-    static readonly Option<int?> Layers = new("--layers") { Description = "Weight layers L (resmlp)." };
-    static readonly Option<string?> Activation = new("--activation") { Description = "identity, relu, leaky_relu, gelu, elu, tanh, sigmoid." };
-    static readonly Option<string?> Param = new("--parameterisation") { Description = "resmlp scalings: sp, mupc or ntp." };
-    static readonly Option<string?> Loss = new("--loss") { Description = "mse or ce." };
-    static readonly Option<string?> WeightInit = new("--weight-init") { Description = "Weights of plain networks: default (PyTorch's), kaiming or lecun." };
-    static readonly Option<string?> Precision = new("--precision") { Description = "float32 or float64." };
+    static readonly Option<string?> Name = CommonOptions.Override<string>("--name", "Run name.", Defaults.Name);
+    static readonly Option<string?> DatasetOpt = CommonOptions.Override<string>("--dataset", "Dataset: fashion-mnist, mnist10k, mnist, kmnist, cifar10 or folder:PATH.", Defaults.Dataset);
+    static readonly Option<double?> Fraction = CommonOptions.Override<double?>("--fraction", "Fraction of the training set, in (0,1].", Defaults.Fraction);
+    static readonly Option<int?> Epochs = CommonOptions.Override<int?>("--epochs", "Epochs.", Defaults.Epochs);
+    static readonly Option<int?> BatchSize = CommonOptions.Override<int?>("--batch-size", "Batch size.", Defaults.BatchSize);
+    static readonly Option<string?> Batching = CommonOptions.Override<string>("--batching", "random or stream (stream-aligned, needed by avg).", Defaults.Batching);
+    static readonly Option<long?> Seed = CommonOptions.Override<long?>("--seed", "Seed of weights, batches and initializers.", Defaults.Seed);
+    static readonly Option<string?> Algorithm = CommonOptions.Override<string>("--algorithm", "bp or pc.", "pc");
+    static readonly Option<string?> Reparam = CommonOptions.Override<string>("--reparam", "pc variables: spc (states) or epc (errors).", "spc");
+    static readonly Option<int?> Steps = CommonOptions.Override<int?>("--steps", "Inference steps T.", 5, "-T");
+    static readonly Option<double?> StepSize = CommonOptions.Override<double?>("--step-size", "Inference step size (alpha for sPC, eta for ePC).", 0.1);
+    static readonly Option<double?> Momentum = CommonOptions.Override<double?>("--momentum", "Inference momentum.", 0.0);
+    static readonly Option<double?> Tolerance = CommonOptions.Override<double?>("--tolerance", "Stop inference early below this relative energy change.", null);
+    static readonly Option<string?> Init = CommonOptions.Override<string>("--init", "Initializer, e.g. forward, avg, keep, zero, random(0,1), 'forward[1..2] + avg[3..]'.", "forward");
+    static readonly Option<string?> Optimizer = CommonOptions.Override<string>("--optimizer", "adamw or sgd.", Defaults.Optimizer);
+    static readonly Option<double?> Lr = CommonOptions.Override<double?>("--lr", "Weight learning rate.", Defaults.LearningRate);
+    static readonly Option<double?> WeightDecay = CommonOptions.Override<double?>("--weight-decay", "AdamW weight decay.", Defaults.WeightDecayOrMomentum);
+    static readonly Option<string?> Model = CommonOptions.Override<string>("--model", "mlp, resmlp, conv or alexnet.", "mlp");
+    static readonly Option<int?> Width = CommonOptions.Override<int?>("--width", "Hidden width.", 512);
+    static readonly Option<int?> Hidden = CommonOptions.Override<int?>("--hidden", "Hidden layers (mlp).", 4);
+    static readonly Option<int?> Layers = CommonOptions.Override<int?>("--layers", "Weight layers L (resmlp).", null);
+    static readonly Option<string?> Activation = CommonOptions.Override<string>("--activation", "identity, relu, leaky_relu, gelu, elu, tanh, sigmoid.", "gelu");
+    static readonly Option<string?> Param = CommonOptions.Override<string>("--parameterisation", "resmlp scalings: sp, mupc or ntp.", null);
+    static readonly Option<string?> Loss = CommonOptions.Override<string>("--loss", "mse or ce.", Defaults.Loss);
+    static readonly Option<string?> WeightInit = CommonOptions.Override<string>("--weight-init", "Weights of plain networks: default (PyTorch's), kaiming or lecun.", Defaults.WeightInit);
+    static readonly Option<string?> Precision = CommonOptions.Override<string>("--precision", "float32 or float64.", Defaults.Precision);
 
     public static Command Create()
     {
-        var cmd = new Command("train", "Train one configuration; writes a run folder with config.json, results.jsonl and summary.json.");
+        var cmd = new Command("train", "Train one configuration; writes a run folder with config.json, results.jsonl, checkpoint.ck, summary.json and plots.");
         Option[] all = [ConfigFile, Out, Resume, Name, DatasetOpt, Fraction, Epochs, BatchSize, Batching, Seed, Algorithm, Reparam, Steps, StepSize, Momentum, Tolerance,
             Init, Optimizer, Lr, WeightDecay, Model, Width, Hidden, Layers, Activation, Param, Loss, WeightInit, Precision];
         foreach (var o in all) cmd.Options.Add(o);
@@ -48,71 +49,37 @@ public static class TrainCommand
         {
             var json = pr.GetValue(CommonOptions.Json);
             using var cts = Cancellation.OnCtrlC();
-            TrainResult result;
-            string folder;
-            if (pr.GetValue(Resume) is { } resume)
-            {
-                folder = resume;
-                result = Runner.Resume(resume, new RunDisplay(json), cts.Token);
-            }
-            else
-            {
-                var cfg = Build(pr);
-                result = Runner.RunOne(cfg, pr.GetValue(Out) ?? "runs", new RunDisplay(json), cts.Token, out folder);
-            }
-            Runner.Report(json, [result], [folder]);
-            return result.Status.IsDiverged ? 3 : 0;
+            var display = new RunDisplay(json);
+            var report = pr.GetValue(Resume) is { } folder
+                ? display.Run(o => TrainingRuns.Resume(folder, o, cts.Token))
+                : display.Run(o => TrainingRuns.Train(Build(pr), pr.GetValue(Out) ?? "runs", o, cts.Token));
+            return Output.Report(json, report);
         });
         return cmd;
     }
 
-    /// <summary>A JSON node as the config reader sees it (a parsed element, not a boxed .NET value).</summary>
-    static JsonNode? Node<T>(T value) => JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(value));
-
-    /// <summary>The configuration: defaults, then the config file, then the flags, then --data and --device.</summary>
-    static TrainConfig Build(ParseResult pr)
+    /// <summary>The options: the paper's defaults, then the config file, then the flags, then --data and --device.</summary>
+    static TrainingOptions Build(ParseResult pr)
     {
-        var cfg = Config.defaults;
-        var file = pr.GetValue(ConfigFile);
-        if (file is not null) cfg = Config.load(file, cfg);
-        var o = new JsonObject();
-        void Set<T>(string key, Option<T> opt) { var v = pr.GetValue(opt); if (v is not null) o[key] = Node(v); }
-        Set("name", Name); Set("dataset", DatasetOpt); Set("fraction", Fraction); Set("epochs", Epochs); Set("batchSize", BatchSize);
-        Set("batching", Batching); Set("seed", Seed); Set("algorithm", Algorithm); Set("init", Init); Set("precision", Precision);
-        var inf = new JsonObject();
-        void SetIn<T>(JsonObject target, string key, Option<T> opt) { var v = pr.GetValue(opt); if (v is not null) target[key] = Node(v); }
-        SetIn(inf, "reparam", Reparam); SetIn(inf, "steps", Steps); SetIn(inf, "stepSize", StepSize); SetIn(inf, "momentum", Momentum); SetIn(inf, "tolerance", Tolerance);
-        if (inf.Count > 0) o["inference"] = inf;
-        var opt = new JsonObject();
-        SetIn(opt, "kind", Optimizer); SetIn(opt, "lr", Lr); SetIn(opt, "weightDecay", WeightDecay);
-        if (opt.Count > 0) o["optimizer"] = opt;
-        var model = new JsonObject();
-        SetIn(model, "kind", Model); SetIn(model, "width", Width); SetIn(model, "hidden", Hidden); SetIn(model, "layers", Layers);
-        SetIn(model, "activation", Activation); SetIn(model, "parameterisation", Param); SetIn(model, "loss", Loss); SetIn(model, "weightInit", WeightInit);
-        if (model.Count > 0) o["model"] = model;
-        var data = pr.GetValue(CommonOptions.Data);
-        if (data is not null) o["data"] = data;
-        var device = pr.GetResult(CommonOptions.Device) is { Implicit: false } ? pr.GetValue(CommonOptions.Device) : null;
-        if (device is not null) o["device"] = device;
-        cfg = Config.apply(o, cfg);
-        cfg.Validate();
-        return cfg;
-    }
-}
-
-/// <summary>Ctrl-C: the first press asks the run to stop after the current step; the second kills.</summary>
-public static class Cancellation
-{
-    public static CancellationTokenSource OnCtrlC()
-    {
-        var cts = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            if (cts.IsCancellationRequested) return;
-            e.Cancel = true;
-            Console.Error.WriteLine("stopping after the current step (Ctrl-C again to kill)...");
-            cts.Cancel();
-        };
-        return cts;
+        var o = pr.GetValue(ConfigFile) is { } file ? TrainingOptions.FromFile(file) : new TrainingOptions();
+        if (pr.GetValue(Name) is { } name) o.Name = name;
+        if (pr.GetValue(DatasetOpt) is { } dataset) o.Dataset = dataset;
+        if (pr.GetValue(Fraction) is { } fraction) o.Fraction = fraction;
+        if (pr.GetValue(Epochs) is { } epochs) o.Epochs = epochs;
+        if (pr.GetValue(BatchSize) is { } batchSize) o.BatchSize = batchSize;
+        if (pr.GetValue(Batching) is { } batching) o.Batching = batching;
+        if (pr.GetValue(Seed) is { } seed) o.Seed = seed;
+        if (pr.GetValue(Precision) is { } precision) o.Precision = precision;
+        if (pr.GetValue(Loss) is { } loss) o.Loss = loss;
+        if (pr.GetValue(WeightInit) is { } weightInit) o.WeightInit = weightInit;
+        if (pr.GetValue(Optimizer) is { } optimizer) o.Optimizer = optimizer;
+        if (pr.GetValue(Lr) is { } lr) o.LearningRate = lr;
+        if (pr.GetValue(WeightDecay) is { } wd) o.WeightDecayOrMomentum = wd;
+        o.Model = o.Model.With(pr.GetValue(Model), pr.GetValue(Width), pr.GetValue(Hidden), pr.GetValue(Layers), pr.GetValue(Activation), pr.GetValue(Param));
+        o.Algorithm = o.Algorithm.With(pr.GetValue(Algorithm), pr.GetValue(Reparam), pr.GetValue(Steps), pr.GetValue(StepSize), pr.GetValue(Momentum),
+            pr.GetValue(Tolerance), pr.GetValue(Init));
+        if (pr.GetValue(CommonOptions.Data) is { } data) o.DataRoot = data;
+        if (CommonOptions.GivenDevice(pr) is { } device) o.Device = device;
+        return o;
     }
 }

@@ -2,7 +2,19 @@ using System.Runtime.CompilerServices;
 
 namespace Hybrid.Facade;
 
-/// <summary>Process-wide services: native loading, devices, versions.</summary>
+/// <summary>What the runtime found: versions, the device, threads and how TorchSharp's natives were loaded.</summary>
+/// <param name="Version">Hybrid's version.</param>
+/// <param name="LibTorch">libtorch's version.</param>
+/// <param name="Device">The device a run with this device choice uses.</param>
+/// <param name="CudaAvailable">Whether a CUDA device is usable.</param>
+/// <param name="Threads">libtorch's intra-op threads.</param>
+/// <param name="NativeShim">The TorchSharp shim that was loaded.</param>
+/// <param name="NativePatched">Version requirements marked weak in the loaded copy (empty: none).</param>
+/// <param name="HostLibStdCxx">The host's libstdc++ that was checked.</param>
+public sealed record RuntimeInfo(string Version, string LibTorch, string Device, bool CudaAvailable, int Threads, string NativeShim,
+    IReadOnlyList<string> NativePatched, string HostLibStdCxx);
+
+/// <summary>Process-wide services: native loading, devices, threads, versions.</summary>
 public static class HybridRuntime
 {
     /// <summary>Loads TorchSharp's natives as soon as the facade is loaded, so that C#
@@ -25,4 +37,19 @@ public static class HybridRuntime
 
     /// <summary>True when a CUDA device is usable.</summary>
     public static bool CudaAvailable => Hybrid.Runtime.cudaAvailable();
+
+    /// <summary>libtorch's intra-op threads; setting a value below 1 keeps libtorch's default.</summary>
+    public static int Threads
+    {
+        get => Hybrid.Runtime.threads();
+        set => Hybrid.Runtime.setThreads(value);
+    }
+
+    /// <summary>What the runtime found, for a device choice (auto, cpu or cuda).</summary>
+    public static RuntimeInfo Info(string device = "auto")
+    {
+        var report = Hybrid.Native.ensureLoaded();
+        var d = Hybrid.Runtime.device(Names.Parse(Hybrid.Choices.device, device));
+        return new RuntimeInfo(Version, LibTorchVersion, d.ToString(), CudaAvailable, Threads, report.Loaded, report.Weakened.ToList(), report.HostLibStdCxx);
+    }
 }

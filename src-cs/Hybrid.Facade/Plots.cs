@@ -1,4 +1,4 @@
-using ScottPlot;
+using Microsoft.FSharp.Collections;
 
 namespace Hybrid.Facade;
 
@@ -16,42 +16,44 @@ public sealed record Series(string Label, IReadOnlyList<double> X, IReadOnlyList
 /// <param name="Label">Legend text.</param>
 public sealed record Marker(double X, string Label);
 
-/// <summary>PNG plots of experiment results (ScottPlot; no display needed).</summary>
+/// <summary>Where a plot's legend goes.</summary>
+public enum LegendPosition
+{
+    /// <summary>Top right.</summary>
+    UpperRight,
+    /// <summary>Bottom right.</summary>
+    LowerRight,
+    /// <summary>Middle of the right side.</summary>
+    MiddleRight,
+}
+
+/// <summary>PNG plots (ScottPlot; no display needed).</summary>
 public static class Plots
 {
     /// <summary>Writes a line plot to <paramref name="path"/>. With <paramref name="logY"/>,
     /// values are plotted as log10 (non-positive values are dropped) and the axis says so.</summary>
     public static void Lines(string path, string title, string xLabel, string yLabel, IEnumerable<Series> series,
-        bool logY = false, int width = 900, int height = 600, IEnumerable<Marker>? markers = null, Alignment legend = Alignment.UpperRight)
+        bool logY = false, int width = 900, int height = 600, IEnumerable<Marker>? markers = null, LegendPosition legend = LegendPosition.UpperRight)
     {
-        var plot = new Plot();
-        var palette = new ScottPlot.Palettes.Category10();
-        var i = 0;
-        foreach (var s in series)
+        var lines = series.Select(s => new Hybrid.Experiments.Plots.Series(s.Label, ListModule.OfSeq(s.X), ListModule.OfSeq(s.Y), s.Dashed, s.Markers, s.LineWidth));
+        var marks = (markers ?? []).Select(m => new Hybrid.Experiments.Plots.Marker(m.X, m.Label));
+        var position = legend switch
         {
-            var pts = s.X.Zip(s.Y).Where(p => double.IsFinite(p.Second) && (!logY || p.Second > 0))
-                .Select(p => (p.First, logY ? Math.Log10(p.Second) : p.Second)).ToArray();
-            if (pts.Length == 0) { i++; continue; }
-            var line = plot.Add.Scatter(pts.Select(p => p.First).ToArray(), pts.Select(p => p.Item2).ToArray());
-            line.LegendText = s.Label;
-            line.Color = palette.GetColor(i % palette.Colors.Length);
-            line.MarkerSize = s.Markers ? 5 : 0;
-            line.LineWidth = s.LineWidth;
-            if (s.Dashed) line.LinePattern = LinePattern.Dashed;
-            i++;
-        }
-        foreach (var m in markers ?? [])
-        {
-            var v = plot.Add.VerticalLine(m.X);
-            v.LegendText = m.Label;
-            v.LinePattern = LinePattern.Dotted;
-            v.Color = palette.GetColor(i++ % palette.Colors.Length);
-        }
-        plot.Title(title);
-        plot.XLabel(xLabel);
-        plot.YLabel(logY ? $"log10 {yLabel}" : yLabel);
-        plot.ShowLegend(legend);
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        plot.SavePng(path, width, height);
+            LegendPosition.LowerRight => Hybrid.Experiments.Plots.Legend.LowerRight,
+            LegendPosition.MiddleRight => Hybrid.Experiments.Plots.Legend.MiddleRight,
+            _ => Hybrid.Experiments.Plots.Legend.UpperRight,
+        };
+        Hybrid.Experiments.Plots.writeSized(width, height,
+            new Hybrid.Experiments.Plots.Figure(path, title, xLabel, yLabel, ListModule.OfSeq(lines), logY, ListModule.OfSeq(marks), position));
     }
+}
+
+/// <summary>Grey-scale image grids written as PNG files.</summary>
+public static class Images
+{
+    /// <summary>Writes <paramref name="rows"/> of images side by side: each row is a list of images of
+    /// <paramref name="width"/> x <paramref name="height"/> values in [0,1] (values outside are clipped),
+    /// each pixel drawn as a <paramref name="scale"/> x <paramref name="scale"/> square, with a 2-pixel gap.</summary>
+    public static void SaveGrid(string path, IReadOnlyList<IReadOnlyList<float[]>> rows, int width, int height, int scale = 3) =>
+        Hybrid.Experiments.Plots.imageGrid(path, ListModule.OfSeq(rows.Select(r => ListModule.OfSeq(r))), width, height, scale);
 }

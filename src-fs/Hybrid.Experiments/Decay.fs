@@ -5,6 +5,8 @@
 module Hybrid.Experiments.Decay
 
 open System
+open System.IO
+open System.Text.Json.Nodes
 open TorchSharp
 open Hybrid
 
@@ -190,3 +192,147 @@ let run (chain: Chain) (batch: int) (maxSteps: int) (tolerance: float) (traceSte
         if not (obj.ReferenceEquals(net, ref64)) then (ref64 :> IDisposable).Dispose()
         x64.Dispose()
         y64.Dispose()
+
+/// What `hybrid decay` studies.
+type Settings =
+    { /// Chain depths L (blocks).
+      Depths: int list
+      Width: int
+      /// Samples per chain.
+      Batch: int
+      /// Inference step budget per attempt.
+      MaxSteps: int
+      /// Relative distance to the exact equilibrium counted as reached.
+      Tolerance: float
+      /// Steps recorded for the update-magnitude plots.
+      TraceSteps: int
+      Seed: int64
+      Weights: ChainWeights
+      /// Folder for the plots, CSV and JSON.
+      Out: string }
+
+    /// Checks the settings; the message names the field.
+    member this.Validate() =
+        if this.Depths.IsEmpty then invalidArg "depths" "depths needs at least one depth"
+        for d in this.Depths do
+            if d < 2 then invalidArg "depths" (sprintf "depths: %d is not a depth of at least 2" d)
+        if this.Width < 1 then invalidArg "width" (sprintf "width must be at least 1, got %d" this.Width)
+        if this.Batch < 1 then invalidArg "batch" (sprintf "batch must be at least 1, got %d" this.Batch)
+        if this.MaxSteps < 1 then invalidArg "maxSteps" (sprintf "maxSteps must be at least 1, got %d" this.MaxSteps)
+        if not (this.Tolerance > 0.0) then invalidArg "tolerance" (sprintf "tolerance must be positive, got %g" this.Tolerance)
+        if this.TraceSteps < 1 then invalidArg "traceSteps" (sprintf "traceSteps must be at least 1, got %d" this.TraceSteps)
+
+/// Depths 5, 10, 20 of width 32, PyTorch's default weights.
+let defaults =
+    { Depths = [ 5; 10; 20 ]; Width = 32; Batch = 16; MaxSteps = 20000; Tolerance = 1e-3; TraceSteps = 400; Seed = 0L; Weights = ChainWeights.Default; Out = "runs/decay" }
+
+/// The JSON form of the settings.
+let codec: Codec<Settings> =
+    Codec.record
+        [ Codec.field "depths" "chain depths L (blocks)" (Codec.items Codec.int) (fun s -> s.Depths) (fun v s -> { s with Depths = v })
+          Codec.field "width" "width of every layer" Codec.int (fun s -> s.Width) (fun v s -> { s with Width = v })
+          Codec.field "batch" "samples per chain" Codec.int (fun s -> s.Batch) (fun v s -> { s with Batch = v })
+          Codec.field "maxSteps" "inference step budget per attempt" Codec.int (fun s -> s.MaxSteps) (fun v s -> { s with MaxSteps = v })
+          Codec.field "tolerance" "relative distance to the exact equilibrium counted as reached" Codec.float (fun s -> s.Tolerance) (fun v s -> { s with Tolerance = v })
+          Codec.field "traceSteps" "steps recorded for the update-magnitude plots" Codec.int (fun s -> s.TraceSteps) (fun v s -> { s with TraceSteps = v })
+          Codec.field "seed" "seed of weights and data" Codec.int64 (fun s -> s.Seed) (fun v s -> { s with Seed = v })
+          Codec.field "weights" "default (PyTorch's: each layer shrinks the signal) or orthogonal (gain 1)" (Codec.choice chainWeights) (fun s -> s.Weights) (fun v s -> { s with Weights = v })
+          Codec.field "out" "folder for the plots, CSV and JSON" Codec.string (fun s -> s.Out) (fun v s -> { s with Out = v }) ]
+    |> Codec.check (fun s -> s.Validate())
+
+let private steps (m: MethodResult) = match m.Best with Some { Steps = Some s } -> Some s | _ -> None
+
+let private stepsText (m: MethodResult) (budget: int) = match steps m with Some s -> string s | None -> sprintf "> %d" budget
+
+let private describe (m: MethodResult) =
+    match m.Best with
+    | Some b -> sprintf "step %s: %s steps" (b.StepSize.ToString("G3", Report.culture)) (stepsText m 0)
+    | None -> sprintf "not reached (%d step sizes tried)" m.Attempts.Length
+
+/// Per-layer update norms of a few layers (first, quartiles, last) as plot lines.
+let private seriesFor (m: MethodResult) (dashed: bool) =
+    if m.UpdateNorms.Length = 0 then []
+    else
+        let layers = m.UpdateNorms[0].Length
+        [ for l in Set.ofList [ 0; layers / 4; layers / 2; 3 * layers / 4; layers - 1 ] ->
+              { Plots.series (sprintf "%O layer %d" m.Reparam (l + 1)) [ for i in 1 .. m.UpdateNorms.Length -> float i ] [ for step in m.UpdateNorms -> step[l] ] with
+                  Dashed = dashed } ]
+
+/// Runs every depth in float64 and float32: the linear chain (step sizes searched),
+/// then the tanh chain at the linear chain's step sizes; writes the per-layer update
+/// plots, every attempt (decay.csv) and decay.json into `Out`.
+let study (s: Settings) (observer: Observer) : Report =
+    s.Validate()
+    Directory.CreateDirectory s.Out |> ignore
+    let c = Report.culture
+    let results =
+        [ for depth in s.Depths do
+              for precision in [ Precision.Float64; Precision.Float32 ] do
+                  let chain = { Depth = depth; Width = s.Width; Activation = Activation.Identity; Precision = precision; Weights = s.Weights }
+                  observer.Message(sprintf "linear %O: searching step sizes..." chain)
+                  let r = run chain s.Batch s.MaxSteps s.Tolerance s.TraceSteps s.Seed None
+                  yield r
+                  observer.Message(sprintf "  sPC %s; ePC %s" (describe r.Spc) (describe r.Epc))
+                  let hint reparam =
+                      match (if reparam = Reparam.States then r.Spc.Best else r.Epc.Best) with
+                      | Some b -> b.StepSize
+                      | None -> 0.1
+                  let tanh = { chain with Activation = Activation.Tanh }
+                  observer.Message(sprintf "tanh %O: tracing at the linear chain's step sizes..." tanh)
+                  yield run tanh s.Batch s.MaxSteps s.Tolerance s.TraceSteps s.Seed (Some hint) ]
+    let plots =
+        [ for r in results ->
+              let path = Path.Combine(s.Out, sprintf "decay-L%d-%O-%O-%O.png" r.Chain.Depth r.Chain.Activation r.Chain.Precision r.Chain.Weights)
+              Plots.write
+                  { Plots.figure path (sprintf "Per-layer update magnitude, %O (solid sPC, dashed ePC)" r.Chain) "inference step" "||h_l(t) - h_l(t-1)||"
+                        (seriesFor r.Spc false @ seriesFor r.Epc true) with
+                      LogY = true }
+              path ]
+    let csv = Path.Combine(s.Out, "decay.csv")
+    let attempts =
+        [ for r in results do
+              for m in [ r.Spc; r.Epc ] do
+                  for a in m.Attempts ->
+                      String.Join(",",
+                          [ string r.Chain.Depth; string r.Chain.Activation; string r.Chain.Precision; string m.Reparam; a.StepSize.ToString("R", c)
+                            (match a.Steps with Some n -> string n | None -> ""); (if a.Diverged then "True" else "False")
+                            (match m.Best with Some b when b.StepSize = a.StepSize -> "True" | _ -> "False") ]) ]
+    File.WriteAllLines(csv, "depth,activation,precision,method,step_size,steps,diverged,best" :: attempts)
+    let linear = results |> List.filter (fun r -> r.Chain.Activation = Activation.Identity)
+    let stepSize (m: MethodResult) = m.Best |> Option.map (fun b -> b.StepSize)
+    let stepsJson (m: MethodResult) = match steps m with Some n -> Report.int n | None -> null
+    let doc =
+        Report.object
+            [ "tolerance", Report.num s.Tolerance
+              "weights", Report.str (string s.Weights)
+              "width", Report.int s.Width
+              "batch", Report.int s.Batch
+              "maxSteps", Report.int s.MaxSteps
+              "seed", Report.long s.Seed
+              "cases",
+              JsonArray(
+                  [| for r in linear ->
+                         Report.object
+                             [ "depth", Report.int r.Chain.Depth
+                               "precision", Report.str (string r.Chain.Precision)
+                               "spcStepSize", Report.optional (stepSize r.Spc)
+                               "spcSteps", stepsJson r.Spc
+                               "epcStepSize", Report.optional (stepSize r.Epc)
+                               "epcSteps", stepsJson r.Epc
+                               "ratio", Report.optional r.Ratio ]
+                         :> JsonNode |])
+              "plots", Report.strings plots
+              "csv", Report.str csv ]
+    Report.writeJson (Path.Combine(s.Out, "decay.json")) doc
+    let g3 (x: float option) = match x with Some v -> v.ToString("G3", c) | None -> "-"
+    { Report.ofJson doc with
+        Tables =
+          [ { Title =
+                sprintf "Steps to %s relative distance of the exact linear equilibrium (%O weights, width %d, batch %d, budget %d); paper: ~130-140x at L=20"
+                    (s.Tolerance.ToString("G", c)) s.Weights s.Width s.Batch s.MaxSteps
+              Header = [ "L"; "precision"; "sPC step"; "sPC steps"; "ePC step"; "ePC steps"; "sPC/ePC" ]
+              Rows =
+                [ for r in linear ->
+                      [ string r.Chain.Depth; string r.Chain.Precision; g3 (stepSize r.Spc); stepsText r.Spc s.MaxSteps; g3 (stepSize r.Epc)
+                        stepsText r.Epc s.MaxSteps; (match r.Ratio with Some q -> q.ToString("F1", c) + "x" | None -> "-") ] ] } ]
+        Lines = [ sprintf "plots: %s" (String.Join(", ", plots)); sprintf "all attempts: %s" csv ] }

@@ -42,6 +42,15 @@ let weightInit = cases "weight initialisation" [ WeightInit.Default; WeightInit.
 /// spc, epc.
 let reparam = cases "reparameterisation" [ Reparam.States; Reparam.Errors ] [ "states", "spc"; "state", "spc"; "errors", "epc"; "error", "epc" ]
 
+/// The kinds of model of a run.
+let modelKind: Choice<string> = { What = "model"; Values = [ for k in [ "mlp"; "resmlp"; "conv"; "alexnet" ] -> k, k ]; Aliases = [ "residual-mlp", "resmlp" ] }
+
+/// bp (backpropagation) or pc (predictive coding).
+let algorithm: Choice<string> = { What = "algorithm"; Values = [ "bp", "bp"; "pc", "pc" ]; Aliases = [ "backprop", "bp" ] }
+
+/// The weight optimisers.
+let optimizer: Choice<string> = { What = "optimiser"; Values = [ "adamw", "adamw"; "sgd", "sgd" ]; Aliases = [] }
+
 /// The names of the initializer kinds (the kinds with settings, random and mem, are
 /// parsed by `InitText`).
 let initKind =
@@ -104,5 +113,7 @@ let aliases: (string * (string * string) list) list =
       weightInit.What, weightInit.Aliases
       reparam.What, reparam.Aliases
       initKind.What, initKind.Aliases
+      modelKind.What, modelKind.Aliases
+      algorithm.What, algorithm.Aliases
       "memory setting", memorySettingAliases
       plainSolver.What, plainSolver.Aliases ]

@@ -73,30 +73,48 @@ let inference: Codec<InferenceOptions> =
 
 // ---- optimiser ----
 
-let private optimizerKind = { What = "optimiser"; Values = [ "adamw", "adamw"; "sgd", "sgd" ]; Aliases = [] }
+/// Changes to an optimiser (None: keep). Switching kind keeps the learning rate.
+type OptimizerChanges =
+    { Kind: string option
+      LearningRate: float option
+      /// AdamW only.
+      WeightDecay: float option
+      /// SGD only.
+      Momentum: float option }
+
+    /// No change.
+    static member None = { Kind = None; LearningRate = None; WeightDecay = None; Momentum = None }
+
+/// Applies changes to an optimiser; a setting of the other kind is refused.
+let changeOptimizer (c: OptimizerChanges) (current: OptimizerSpec) : OptimizerSpec =
+    let kind =
+        match c.Kind with
+        | Some k -> Choices.optimizer.Parse k
+        | None -> (match current with OptimizerSpec.AdamW _ -> "adamw" | OptimizerSpec.Sgd _ -> "sgd")
+    let lr = defaultArg c.LearningRate current.LearningRate
+    match kind with
+    | "adamw" ->
+        if c.Momentum.IsSome then raise (ConfigError "config field 'optimizer.momentum' applies to sgd, not adamw")
+        OptimizerSpec.AdamW(lr, defaultArg c.WeightDecay (match current with OptimizerSpec.AdamW(_, w) -> w | _ -> 0.0))
+    | _ ->
+        if c.WeightDecay.IsSome then raise (ConfigError "config field 'optimizer.weightDecay' applies to adamw, not sgd")
+        OptimizerSpec.Sgd(lr, defaultArg c.Momentum (match current with OptimizerSpec.Sgd(_, m) -> m | _ -> 0.0))
 
 /// The `optimizer` object: `kind` (adamw or sgd), `lr`, and `weightDecay` (adamw) or `momentum` (sgd).
 let optimizer: Codec<OptimizerSpec> =
-    let keys = [ "kind"; "lr"; "weightDecay"; "momentum" ]
     let read path (current: OptimizerSpec) (n: JsonNode) =
         let o =
             match n with
             | :? JsonObject as o -> o
             | _ -> fail "config field '%s' must be an object" path
-        checkKeys path o keys
-        let kind =
-            match get o "kind" with
-            | Some k -> (Codec.choice optimizerKind).Read (child path "kind") "" k
-            | None -> (match current with OptimizerSpec.AdamW _ -> "adamw" | OptimizerSpec.Sgd _ -> "sgd")
-        let lr = get o "lr" |> Option.map (Codec.float.Read (child path "lr") 0.0) |> Option.defaultValue current.LearningRate
-        let number key fallback = get o key |> Option.map (Codec.float.Read (child path key) 0.0) |> Option.defaultValue fallback
-        match kind with
-        | "adamw" ->
-            if (get o "momentum").IsSome then fail "config field '%s.momentum' applies to sgd, not adamw" path
-            OptimizerSpec.AdamW(lr, number "weightDecay" (match current with OptimizerSpec.AdamW(_, w) -> w | _ -> 0.0))
-        | _ ->
-            if (get o "weightDecay").IsSome then fail "config field '%s.weightDecay' applies to adamw, not sgd" path
-            OptimizerSpec.Sgd(lr, number "momentum" (match current with OptimizerSpec.Sgd(_, m) -> m | _ -> 0.0))
+        checkKeys path o [ "kind"; "lr"; "weightDecay"; "momentum" ]
+        let number key = get o key |> Option.map (Codec.float.Read (child path key) 0.0)
+        changeOptimizer
+            { Kind = get o "kind" |> Option.map ((Codec.choice Choices.optimizer).Read (child path "kind") "")
+              LearningRate = number "lr"
+              WeightDecay = number "weightDecay"
+              Momentum = number "momentum" }
+            current
     { Read = read
       Write =
         fun spec ->
@@ -107,7 +125,7 @@ let optimizer: Codec<OptimizerSpec> =
         fun () ->
             let props =
                 schemaOf
-                    [ "kind", (Codec.choice optimizerKind).Schema()
+                    [ "kind", (Codec.choice Choices.optimizer).Schema()
                       "lr", Codec.float.Schema()
                       "weightDecay", schemaOf [ "type", JsonValue.Create "number"; "description", JsonValue.Create "AdamW weight decay" ]
                       "momentum", schemaOf [ "type", JsonValue.Create "number"; "description", JsonValue.Create "SGD momentum" ] ]
@@ -118,7 +136,6 @@ let optimizer: Codec<OptimizerSpec> =
 /// The network of a run: its architecture, output loss and weight initialisation.
 type Model = Architecture * Loss * WeightInit
 
-let private modelKind = { What = "model"; Values = [ for k in [ "mlp"; "resmlp"; "conv"; "alexnet" ] -> k, k ]; Aliases = [ "residual-mlp", "resmlp" ] }
 
 /// Fields of the `model` object, by kind.
 let modelKeys =
@@ -146,60 +163,91 @@ let private kindOf (a: Architecture) =
     | Architecture.ResidualMlp _ -> "resmlp"
     | Architecture.ConvNet _ -> "conv"
 
-let private readMlp path (o: JsonObject) (current: Architecture) activation =
-    let ints key = get o key |> Option.map (Codec.int.Read (child path key) 0)
-    let widths =
-        match get o "widths" with
-        | Some n -> (Codec.list Codec.int).Read (child path "widths") [] n
-        | None ->
-            match ints "width", ints "hidden", current with
-            | None, None, Architecture.Mlp(ws, _) -> ws
-            | None, None, _ -> List.replicate 4 512
-            | w, h, _ -> List.replicate (defaultArg h 4) (defaultArg w 512)
-    Architecture.Mlp(widths, activation)
+/// Changes to a model, field by field (None: keep). The `model` object of a
+/// configuration is read into this, and so are the command line's flags.
+type ModelChanges =
+    { Kind: string option
+      Widths: int list option
+      Width: int option
+      Hidden: int option
+      Layers: int option
+      Activation: Activation option
+      Parameterisation: Parameterisation option
+      Convs: ConvLayer list option
+      Dense: int list option
+      Loss: Loss option
+      WeightInit: WeightInit option }
 
-let private readResidual path (o: JsonObject) (current: Architecture) activation =
-    let w0, l0, p0 =
-        match current with
-        | Architecture.ResidualMlp(w, l, _, p) -> w, l, p
-        | _ -> 128, 8, Parameterisation.MuPC
-    let int key fallback = get o key |> Option.map (Codec.int.Read (child path key) 0) |> Option.defaultValue fallback
-    let p = get o "parameterisation" |> Option.map ((Codec.choice Choices.parameterisation).Read (child path "parameterisation") p0) |> Option.defaultValue p0
-    Architecture.ResidualMlp(int "width" w0, int "layers" l0, activation, p)
+    /// No change.
+    static member None =
+        { Kind = None; Widths = None; Width = None; Hidden = None; Layers = None; Activation = None; Parameterisation = None
+          Convs = None; Dense = None; Loss = None; WeightInit = None }
 
-let private readConv path (o: JsonObject) (current: Architecture) activation =
-    let c0, d0 =
-        match current with
-        | Architecture.ConvNet(c, d, _) -> Some c, d
-        | _ -> None, []
-    let convs =
-        match get o "convs", c0 with
-        | Some n, _ -> convLayers.Read (child path "convs") [] n
-        | None, Some c -> c
-        | None, None -> fail "config field '%s.convs' is required for kind conv" path
-    let dense = get o "dense" |> Option.map ((Codec.list Codec.int).Read (child path "dense") []) |> Option.defaultValue d0
-    Architecture.ConvNet(convs, dense, activation)
+/// Applies changes to a model. Switching kind starts from that kind's defaults (mlp:
+/// four layers of 512; resmlp: width 128, 8 layers, mupc); `width` and `hidden`
+/// replace the MLP's widths by that many layers of that width (each defaulting to
+/// the current MLP's); the result is validated.
+let changeModel (c: ModelChanges) ((arch, loss, weightInit): Model) : Model =
+    let kind = defaultArg (c.Kind |> Option.map (fun k -> (Choices.modelKind.Parse k))) (kindOf arch)
+    if kind <> "resmlp" && c.Parameterisation.IsSome then
+        raise (ConfigError "config field 'model.parameterisation' needs a residual MLP (kind: resmlp); sp/mupc/ntp scalings assume its residual structure")
+    let activation = defaultArg c.Activation (activationOf arch)
+    let arch' =
+        match kind with
+        | "mlp" ->
+            let current = match arch with Architecture.Mlp(ws, _) -> ws | _ -> List.replicate 4 512
+            let widths =
+                match c.Widths, c.Width, c.Hidden with
+                | Some ws, _, _ -> ws
+                | None, None, None -> current
+                | None, w, h ->
+                    let w0 = match current with first :: _ -> first | [] -> 512
+                    List.replicate (defaultArg h current.Length) (defaultArg w w0)
+            Architecture.Mlp(widths, activation)
+        | "resmlp" ->
+            let w0, l0, p0 =
+                match arch with
+                | Architecture.ResidualMlp(w, l, _, p) -> w, l, p
+                | _ -> 128, 8, Parameterisation.MuPC
+            Architecture.ResidualMlp(defaultArg c.Width w0, defaultArg c.Layers l0, activation, defaultArg c.Parameterisation p0)
+        | "alexnet" -> Architecture.AlexNet activation
+        | _ ->
+            let c0, d0 =
+                match arch with
+                | Architecture.ConvNet(cs, ds, _) -> Some cs, ds
+                | _ -> None, []
+            let convs =
+                match c.Convs, c0 with
+                | Some cs, _ -> cs
+                | None, Some cs -> cs
+                | None, None -> raise (ConfigError "config field 'model.convs' is required for kind conv")
+            Architecture.ConvNet(convs, defaultArg c.Dense d0, activation)
+    Codec.wrap "model" (fun () -> arch'.Validate())
+    arch', defaultArg c.Loss loss, defaultArg c.WeightInit weightInit
 
-let private readModel path ((arch, loss, weightInit): Model) (n: JsonNode) : Model =
+let private readModel path (current: Model) (n: JsonNode) : Model =
     let o =
         match n with
         | :? JsonObject as o -> o
         | _ -> fail "config field '%s' must be an object" path
-    let kind = get o "kind" |> Option.map ((Codec.choice modelKind).Read (child path "kind") "") |> Option.defaultValue (kindOf arch)
-    if kind = "mlp" && (get o "parameterisation").IsSome then
-        fail "config field '%s.parameterisation' needs a residual MLP (kind: resmlp); sp/mupc/ntp scalings assume its residual structure" path
-    checkKeys path o (modelKeys |> List.find (fst >> (=) kind) |> snd)
-    let activation = get o "activation" |> Option.map ((Codec.choice Choices.activation).Read (child path "activation") Activation.Identity) |> Option.defaultValue (activationOf arch)
-    let arch' =
-        match kind with
-        | "mlp" -> readMlp path o arch activation
-        | "resmlp" -> readResidual path o arch activation
-        | "alexnet" -> Architecture.AlexNet activation
-        | _ -> readConv path o arch activation
-    let loss' = get o "loss" |> Option.map ((Codec.choice Choices.loss).Read (child path "loss") loss) |> Option.defaultValue loss
-    let init' = get o "weightInit" |> Option.map ((Codec.choice Choices.weightInit).Read (child path "weightInit") weightInit) |> Option.defaultValue weightInit
-    Codec.wrap path (fun () -> arch'.Validate())
-    arch', loss', init'
+    let read key (codec: Codec<'a>) = get o key |> Option.map (codec.Read (child path key) Unchecked.defaultof<'a>)
+    let changes =
+        { Kind = read "kind" (Codec.choice Choices.modelKind)
+          Widths = read "widths" (Codec.list Codec.int)
+          Width = read "width" Codec.int
+          Hidden = read "hidden" Codec.int
+          Layers = read "layers" Codec.int
+          Activation = read "activation" (Codec.choice Choices.activation)
+          Parameterisation = read "parameterisation" (Codec.choice Choices.parameterisation)
+          Convs = read "convs" convLayers
+          Dense = read "dense" (Codec.list Codec.int)
+          Loss = read "loss" (Codec.choice Choices.loss)
+          WeightInit = read "weightInit" (Codec.choice Choices.weightInit) }
+    let arch, _, _ = current
+    let kind = defaultArg changes.Kind (kindOf arch)
+    if kind = "resmlp" || changes.Parameterisation.IsNone then
+        checkKeys path o (modelKeys |> List.find (fst >> (=) kind) |> snd)
+    changeModel changes current
 
 let private writeModel ((arch, loss, weightInit): Model) : JsonNode =
     let o = JsonObject()
@@ -228,7 +276,7 @@ let private modelSchema () =
     let described (s: JsonObject) (d: string) = s["description"] <- d; s :> JsonNode
     let props =
         schemaOf
-            [ "kind", (Codec.choice modelKind).Schema()
+            [ "kind", (Codec.choice Choices.modelKind).Schema()
               "widths", described ((Codec.list Codec.int).Schema()) "mlp: hidden widths"
               "width", described (Codec.int.Schema()) "mlp: width of every hidden layer (with hidden); resmlp: width"
               "hidden", described (Codec.int.Schema()) "mlp: number of hidden layers (with width)"
@@ -246,10 +294,40 @@ let model: Codec<Model> = { Read = readModel; Write = writeModel; Schema = model
 
 // ---- algorithm ----
 
-let private algorithmKind = { What = "algorithm"; Values = [ "bp", "bp"; "pc", "pc" ]; Aliases = [ "backprop", "bp" ] }
-
 /// The PC settings a configuration falls back to when it switches to `pc` without giving them.
 let private defaultPc = { Inference = InferenceOptions.spc 5 0.1; Init = Init.forward }
+
+/// Changes to the training algorithm (None: keep).
+type AlgorithmChanges =
+    { /// bp or pc.
+      Kind: string option
+      /// Changes to the inference settings (pc only).
+      Inference: (InferenceOptions -> InferenceOptions) option
+      /// The initializer (pc only).
+      Init: Initializer option }
+
+    /// No change.
+    static member None = { Kind = None; Inference = None; Init = None }
+
+/// Applies changes to an algorithm. Switching to pc starts from sPC, T = 5, step 0.1,
+/// forward initialisation; inference settings or an initializer with bp are refused.
+let changeAlgorithm (c: AlgorithmChanges) (current: Algorithm) : Algorithm =
+    let pc =
+        match current with
+        | Algorithm.PredictiveCoding pc -> pc
+        | Algorithm.Backprop -> defaultPc
+    let pc = match c.Inference with Some f -> { pc with Inference = f pc.Inference } | None -> pc
+    let pc = match c.Init with Some i -> { pc with Init = i } | None -> pc
+    let kind =
+        match c.Kind, current with
+        | Some k, _ -> Choices.algorithm.Parse k
+        | None, Algorithm.Backprop -> "bp"
+        | None, Algorithm.PredictiveCoding _ -> "pc"
+    if kind = "bp" then
+        if c.Inference.IsSome then raise (ConfigError "config field 'inference' applies to predictive coding (algorithm: pc), not bp")
+        if c.Init.IsSome then raise (ConfigError "config field 'init' applies to predictive coding (algorithm: pc), not bp")
+        Algorithm.Backprop
+    else Algorithm.PredictiveCoding pc
 
 /// The keys `algorithm`, `inference` and `init` of a run, read together: `inference`
 /// and `init` set the predictive-coding settings and belong to `algorithm: pc`.
@@ -257,28 +335,11 @@ let private algorithm: Field<TrainConfig> =
     { Keys = [ "algorithm"; "inference"; "init" ]
       Read =
         fun path c o ->
-            let pc =
-                match c.Algorithm with
-                | Algorithm.PredictiveCoding pc -> pc
-                | Algorithm.Backprop -> defaultPc
-            let pc =
-                match get o "inference" with
-                | Some n -> { pc with Inference = inference.Read (child path "inference") pc.Inference n }
-                | None -> pc
-            let pc =
-                match get o "init" with
-                | Some n -> { pc with Init = InitText.codec.Read (child path "init") pc.Init n }
-                | None -> pc
-            let kind =
-                match get o "algorithm", c.Algorithm with
-                | Some n, _ -> (Codec.choice algorithmKind).Read (child path "algorithm") "" n
-                | None, Algorithm.Backprop -> "bp"
-                | None, Algorithm.PredictiveCoding _ -> "pc"
-            if kind = "bp" then
-                for key in [ "inference"; "init" ] do
-                    if (get o key).IsSome then fail "config field '%s' applies to predictive coding (algorithm: pc), not bp" (child path key)
-                { c with Algorithm = Algorithm.Backprop }
-            else { c with Algorithm = Algorithm.PredictiveCoding pc }
+            let changes =
+                { Kind = get o "algorithm" |> Option.map ((Codec.choice Choices.algorithm).Read (child path "algorithm") "")
+                  Inference = get o "inference" |> Option.map (fun n current -> inference.Read (child path "inference") current n)
+                  Init = get o "init" |> Option.map (InitText.codec.Read (child path "init") Init.forward) }
+            { c with Algorithm = changeAlgorithm changes c.Algorithm }
       Write =
         fun c ->
             match c.Algorithm with
@@ -287,7 +348,7 @@ let private algorithm: Field<TrainConfig> =
                 [ "algorithm", JsonValue.Create "pc"; "inference", inference.Write pc.Inference; "init", InitText.codec.Write pc.Init ]
       Schema =
         fun () ->
-            [ "algorithm", (Codec.choice algorithmKind).Schema()
+            [ "algorithm", (Codec.choice Choices.algorithm).Schema()
               "inference", inference.Schema()
               "init", InitText.codec.Schema() ] }
 

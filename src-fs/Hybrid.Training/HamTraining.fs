@@ -8,6 +8,15 @@ open Hybrid
 open Hybrid.Ham
 open Hybrid.Data
 
+/// Convergence of the training solves: implicit gradients assume an exact fixed point.
+let trainTolerance = 1e-6
+
+/// The iteration cap of a solve.
+let maxIterations = 300
+
+/// Convergence and cap of the adjoint iteration of the implicit gradients.
+let private adjointTolerance, adjointIterations = 1e-6, 100
+
 /// One training epoch result.
 type EpochResult =
     { Epoch: int
@@ -49,7 +58,7 @@ let train (net: Network) (solver: Solver) (train: TensorSplit) (test: TensorSpli
               let s = solve net solver (initial net x) tolerance maxIterations
               iterSum <- iterSum + (s.Iterations |> Array.sumBy int64)
               notConverged <- notConverged + (s.Converged |> Array.filter not |> Array.length)
-              let l, ok = implicitGradients net s.States y 1e-6 100
+              let l, ok = implicitGradients net s.States y adjointTolerance adjointIterations
               for t in s.States do t.Dispose()
               if not ok then adjointBad <- adjointBad + 1
               lossSum <- lossSum + l

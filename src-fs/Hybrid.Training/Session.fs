@@ -254,8 +254,45 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
             gen.Dispose()
             (net :> IDisposable).Dispose()
 
+/// A session restored from a checkpoint with the data it trains on. Owns both.
+type ResumedSession =
+    { Session: TrainingSession
+      Data: RunData }
+
+    interface IDisposable with
+        member this.Dispose() =
+            (this.Session :> IDisposable).Dispose()
+            (this.Data :> IDisposable).Dispose()
+
 /// Running configurations to completion.
 module Train =
+    /// Loads a configuration's dataset and prepares it on the configuration's device.
+    let prepare (cfg: TrainConfig) : RunData =
+        let device = Runtime.device cfg.Device
+        let data = Dataset.load cfg.DataRoot cfg.Dataset
+        Batching.validate cfg.Batching data.Classes cfg.BatchSize
+        Training.prepare cfg device data
+
+    /// The configuration saved in a session checkpoint.
+    let savedConfig (path: string) : TrainConfig =
+        let c = Checkpoint.load path
+        try
+            match c.Meta["config"] with
+            | null -> raise (Checkpoint.CheckpointError(path, "not a training-session checkpoint (no configuration)"))
+            | node -> Config.apply node Config.defaults |> Config.validate
+        finally
+            for t in c.Tensors.Values do t.Dispose()
+
+    /// Continues the session saved in a checkpoint: its configuration's data is
+    /// loaded and prepared, then weights, optimiser, initializer state and progress
+    /// are restored.
+    let resume (path: string) : ResumedSession =
+        let data = prepare (savedConfig path)
+        try { Session = TrainingSession.Restore(path, data); Data = data }
+        with _ ->
+            (data :> IDisposable).Dispose()
+            reraise ()
+
     /// Runs one configuration on prepared data. `progress` is called after every
     /// batch; `cancel` is checked between batches. Each step runs in its own
     /// dispose scope, so memory stays flat over a long run.
@@ -266,8 +303,5 @@ module Train =
     /// Loads the dataset and runs one configuration.
     let run (cfg: TrainConfig) (progress: TrainProgress -> unit) (onEpoch: EpochRecord -> unit) (cancel: CancellationToken) : TrainResult =
         cfg.Validate()
-        let device = Runtime.device cfg.Device
-        let data = Dataset.load cfg.DataRoot cfg.Dataset
-        Batching.validate cfg.Batching data.Classes cfg.BatchSize
-        use prepared = Training.prepare cfg device data
+        use prepared = prepare cfg
         runOn cfg prepared progress onEpoch cancel

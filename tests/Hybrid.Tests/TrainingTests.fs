@@ -128,12 +128,12 @@ let configs =
         }
 
         test "Table 1 methods resolve by config name, PC-mem has no paper number, unknown names are listed" {
-            Expect.equal (Reproduce.table1Label "PC-Mem") "PC-mem" "case-insensitive"
-            Expect.equal (Reproduce.paperNumber "fashion-mnist" 1.0 "pc-avg") (Some 89.80) "PC-avg"
-            Expect.equal (Reproduce.paperNumber "fashion-mnist" 1.0 "pc-mem") None "PC-mem"
-            let e = Util.throws<ArgumentException> (fun () -> Reproduce.table1Label "pc-foo" |> ignore)
+            Expect.equal (Experiments.Table1.label "PC-Mem") "PC-mem" "case-insensitive"
+            Expect.equal (Experiments.Table1.paperNumber "fashion-mnist" 1.0 "pc-avg") (Some 89.80) "PC-avg"
+            Expect.equal (Experiments.Table1.paperNumber "fashion-mnist" 1.0 "pc-mem") None "PC-mem"
+            let e = Util.throws<ArgumentException> (fun () -> Experiments.Table1.label "pc-foo" |> ignore)
             Expect.stringContains e.Message "known: bp, pc-fw, pc-avg, pc-mem" "named"
-            let cfgs = Reproduce.table1Configs [ "pc-mem"; "pc-avg" ] "fashion-mnist" None 0.5 2 1L
+            let cfgs = Experiments.Table1.configs [ "pc-mem"; "pc-avg" ] "fashion-mnist" None 0.5 2 1L
             Expect.equal (cfgs |> List.map fst) [ "PC-mem"; "PC-avg" ] "in the order asked"
             match (snd cfgs.Head).Algorithm with
             | Algorithm.PredictiveCoding pc -> Expect.isTrue (pc.Init.Uses(function InitKind.Memory _ -> true | _ -> false)) "the memory config"

@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Hybrid.Facade;
+
+namespace Hybrid.Cli;
+
+/// <summary>`hybrid config schema [NAME]`: the JSON Schema of a configuration form, for editors.</summary>
+public static class ConfigCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("config", "Configuration files: their JSON Schemas.");
+        var name = new Argument<string>("name")
+        {
+            Description = "The form: " + string.Join(", ", ConfigSchemas.Forms.Select(f => f.Name)) + " (default: train).",
+            DefaultValueFactory = _ => "train",
+        };
+        var schema = new Command("schema", "Print the JSON Schema of a configuration form (e.g. hybrid config schema train > hybrid-train.schema.json).");
+        schema.Arguments.Add(name);
+        schema.SetAction(pr =>
+        {
+            Output.Json(ConfigSchemas.Get(pr.GetValue(name)!));
+            return 0;
+        });
+        var list = new Command("list", "List the configuration forms and what reads each.");
+        list.SetAction(pr =>
+        {
+            Output.Table("Configuration forms", ["name", "read by"], ConfigSchemas.Forms.Select(f => (IReadOnlyList<string>)[f.Name, f.Title]));
+            return 0;
+        });
+        cmd.Subcommands.Add(schema);
+        cmd.Subcommands.Add(list);
+        return cmd;
+    }
+}

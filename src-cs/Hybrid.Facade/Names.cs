@@ -1,0 +1,49 @@
+using Microsoft.FSharp.Core;
+
+namespace Hybrid.Facade;
+
+/// <summary>Conversions between the facade's .NET values and the core's: names of choices read through the
+/// configuration system's one table, optional values, and configuration errors as argument errors.</summary>
+internal static class Names
+{
+    /// <summary>The value of a name; an unknown name is an <see cref="ArgumentException"/> that lists the known ones.</summary>
+    public static T Parse<T>(Hybrid.Choice<T> choice, string name)
+    {
+        try { return choice.Parse(name); }
+        catch (Hybrid.ConfigError e) { throw new ArgumentException(e.Message, choice.What, e); }
+    }
+
+    /// <summary>An initializer from its text form.</summary>
+    public static Hybrid.Initializer Init(string text) => Config(() => Hybrid.InitText.parse(text));
+
+    /// <summary>Runs a configuration-system call; its errors become <see cref="ArgumentException"/>s.</summary>
+    public static T Config<T>(Func<T> f)
+    {
+        try { return f(); }
+        catch (Hybrid.ConfigError e) { throw new ArgumentException(e.Message, e); }
+    }
+
+    /// <summary>None for null.</summary>
+    public static FSharpOption<string>? Option(string? s) => s is null ? null : FSharpOption<string>.Some(s);
+
+    /// <summary>None for null.</summary>
+    public static FSharpOption<T>? Option<T>(T? v) where T : struct => v is { } x ? FSharpOption<T>.Some(x) : null;
+
+    /// <summary>null for None.</summary>
+    public static T? Value<T>(FSharpOption<T>? o) where T : struct => o is null ? null : o.Value;
+}
+
+/// <summary>Which failures are a user's to fix (a bad option, file or dataset), and their one-line description.</summary>
+public static class HybridErrors
+{
+    /// <summary>True for errors that a user can fix: bad options, configurations, files, datasets and checkpoints.</summary>
+    public static bool IsUserError(Exception e) => Unwrap(e) is ArgumentException or InvalidOperationException or Hybrid.Data.DataError
+        or IOException or FormatException or Hybrid.ConfigError or Hybrid.Checkpoint.CheckpointError or System.Text.Json.JsonException
+        or NotSupportedException or UnauthorizedAccessException;
+
+    static Exception Unwrap(Exception e) =>
+        e is System.Reflection.TargetInvocationException or AggregateException && e.InnerException is not null ? Unwrap(e.InnerException) : e;
+
+    /// <summary>The error's message in one line, without .NET's " (Parameter '...')" suffix.</summary>
+    public static string Describe(Exception e) => Hybrid.CodecModule.message(Unwrap(e));
+}

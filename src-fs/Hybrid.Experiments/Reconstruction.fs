@@ -1,0 +1,187 @@
+/// Pinchetti et al., Fig. 7: a generative PCN (latent 64, three layers of 256)
+/// trained with several initializers (configs/reconstruction/NAME.json) for
+/// T_train = T_eval in a list of values; the best test reconstruction error per
+/// initializer and T, the loss-vs-T plot and image grids for the smallest T.
+module Hybrid.Experiments.Reconstruction
+
+open System
+open System.IO
+open System.Threading
+open System.Text.Json.Nodes
+open TorchSharp
+open Hybrid
+open Hybrid.Data
+
+/// What `reproduce reconstruction` runs.
+type Settings =
+    { Dataset: string
+      DataRoot: string option
+      Fraction: float
+      Epochs: int
+      Seeds: int
+      /// T_train = T_eval values.
+      Steps: int list
+      /// Initializers (configs/reconstruction/NAME.json).
+      Inits: string list
+      Out: string
+      Device: DeviceChoice }
+
+    /// Checks the settings; the message names the field.
+    member this.Validate() =
+        Common.checkFraction this.Fraction
+        Common.atLeast "epochs" 1 this.Epochs
+        Common.atLeast "seeds" 1 this.Seeds
+        if this.Steps.IsEmpty then invalidArg "steps" "steps needs at least one step count"
+        for t in this.Steps do
+            if t < 1 then invalidArg "steps" (sprintf "steps: %d is not a step count of at least 1" t)
+        if this.Inits.IsEmpty then invalidArg "inits" "inits needs at least one initializer"
+
+/// The paper's grid: random, zero, keep and memory at T in {3, 5, 10, 20}, 3 seeds, 16 epochs.
+let defaults =
+    { Dataset = "fashion-mnist"; DataRoot = None; Fraction = 1.0; Epochs = 16; Seeds = 3; Steps = [ 3; 5; 10; 20 ]
+      Inits = [ "random"; "zero"; "keep"; "mem" ]; Out = "runs"; Device = DeviceChoice.Auto }
+
+/// The JSON form of the settings.
+let codec: Codec<Settings> =
+    Codec.record
+        [ Common.dataset (fun s -> s.Dataset) (fun v s -> { s with Dataset = v })
+          Common.data (fun s -> s.DataRoot) (fun v s -> { s with DataRoot = v })
+          Common.fraction (fun s -> s.Fraction) (fun v s -> { s with Fraction = v })
+          Common.epochs (fun s -> s.Epochs) (fun v s -> { s with Epochs = v })
+          Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
+          Codec.field "steps" "T_train = T_eval values" (Codec.items Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v })
+          Codec.field "inits" "initializers (configs/reconstruction/NAME.json)" (Codec.items Codec.string) (fun s -> s.Inits) (fun v s -> { s with Inits = v })
+          Common.out (fun s -> s.Out) (fun v s -> { s with Out = v })
+          Common.device (fun s -> s.Device) (fun v s -> { s with Device = v }) ]
+    |> Codec.check (fun s -> s.Validate())
+
+/// One run of the grid.
+type private Job = { Init: string; Steps: int; Seed: int; Config: Generative.GenConfig }
+
+/// The runs: every initializer x T x seed, from the initializer's checked-in config.
+let private jobs (s: Settings) =
+    [ for k in s.Inits do
+          let baseConfig = Generative.load (Configs.find (sprintf "reconstruction/%s.json" k)) Generative.defaults
+          for t in s.Steps do
+              for seed in 0 .. s.Seeds - 1 ->
+                  let cfg =
+                      { baseConfig with
+                          Name = sprintf "recon-%s-T%d-s%d" k t seed
+                          Dataset = s.Dataset
+                          DataRoot = s.DataRoot
+                          Fraction = s.Fraction
+                          Epochs = s.Epochs
+                          TrainSteps = t
+                          EvalSteps = t
+                          Seed = int64 seed
+                          Device = s.Device }
+                  { Init = k; Steps = t; Seed = seed; Config = Generative.validate cfg } ]
+
+let private epochLine (e: Generative.GenEpoch) =
+    let r (x: float) = x.ToString("R", Report.culture)
+    sprintf "{\"epoch\":%d,\"trainEnergy\":%s,\"testMse\":%s,\"seconds\":%s}" e.Epoch (r e.TrainEnergy) (r e.TestMse) (r e.Seconds)
+
+/// The first `count` images of a split as rows of pixels.
+let private firstImages (split: RawSplit) (count: int) =
+    [ for i in 0 .. min count split.Count - 1 -> Array.sub split.Pixels (i * split.SampleSize) split.SampleSize ]
+
+/// Runs the grid into `Out/reconstruction-DATASET-TIME` (one results file per run),
+/// writes the plot, the image grid and summary.json, and reports the table.
+let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Report =
+    s.Validate()
+    let jobs = jobs s
+    let device = Runtime.device s.Device
+    let data = Dataset.load s.DataRoot s.Dataset
+    let started = DateTime.UtcNow
+    let outRoot = Path.Combine(s.Out, sprintf "reconstruction-%s-%s" s.Dataset (started.ToString("yyyyMMdd-HHmmss")))
+    Directory.CreateDirectory outRoot |> ignore
+    let tMin, tMax = List.min s.Steps, List.max s.Steps
+    use testImages = Generative.images device Precision.Float32 data.Test
+    let results =
+        jobs
+        |> List.mapi (fun i j ->
+            if cancel.IsCancellationRequested then None
+            else
+                observer.Started i jobs.Length j.Config.Name
+                use _ = torch.NewDisposeScope()
+                let cfg = j.Config
+                let train = Generative.images device cfg.Precision (Dataset.fraction cfg.Fraction (Rng.derive cfg.Seed "fraction") data.Train)
+                let lines = ResizeArray()
+                let samples = if j.Steps = tMin && j.Seed = 0 then 10 else 0
+                let r = Generative.trainWithSamples cfg train testImages samples observer.Batch (epochLine >> lines.Add) cancel
+                File.WriteAllLines(Path.Combine(outRoot, cfg.Name + ".jsonl"), lines)
+                Some r)
+    let done' = List.zip jobs results
+    let cell k t =
+        let best =
+            done'
+            |> List.choose (fun (j, r) ->
+                match r with
+                | Some r when j.Init = k && j.Steps = t && r.Status = RunStatus.Completed -> r.Best
+                | _ -> None)
+        if best.IsEmpty then nan else List.average best
+    let plot = Path.Combine(outRoot, "loss-vs-T.png")
+    Plots.write
+        (Plots.figure plot (sprintf "Best test reconstruction MSE vs T (T_train = T_eval), %s" s.Dataset) "T" "MSE per pixel"
+            [ for k in s.Inits -> { Plots.series k [ for t in s.Steps -> float t ] [ for t in s.Steps -> cell k t ] with Markers = true } ])
+    let grids =
+        // Grey images only: originals above each initializer's reconstructions (seed 0, smallest T).
+        match data.Test.Shape with
+        | [| 1; height; width |] ->
+            let rows =
+                firstImages data.Test 10
+                :: [ for j, r in done' do
+                         match r with
+                         | Some r when j.Steps = tMin && j.Seed = 0 && r.Samples.Length > 0 -> yield List.ofArray r.Samples
+                         | _ -> () ]
+            let path = Path.Combine(outRoot, sprintf "reconstructions-T%d.png" tMin)
+            Plots.imageGrid path rows width height 3
+            [ path ]
+        | _ -> []
+    // Memory at the smallest T against zero initialisation at the largest: can a memory
+    // save inference steps?
+    let verdict =
+        if List.contains "mem" s.Inits && List.contains "zero" s.Inits && tMin < tMax then
+            let mem, zero = cell "mem" tMin, cell "zero" tMax
+            if Double.IsNaN mem || Double.IsNaN zero then None else Some(mem, zero)
+        else None
+    let doc =
+        Report.object
+            [ "experiment", Report.str "reconstruction"
+              "dataset", Report.str s.Dataset
+              "fraction", Report.num s.Fraction
+              "epochs", Report.int s.Epochs
+              "seeds", Report.int s.Seeds
+              "cells",
+              JsonArray(
+                  [| for k in s.Inits do
+                         for t in s.Steps -> Report.object [ "init", Report.str k; "T", Report.int t; "bestMse", Report.number (cell k t) ] :> JsonNode |])
+              "memVsZero",
+              (match verdict with
+               | Some(mem, zero) ->
+                   Report.object
+                       [ "memSteps", Report.int tMin; "zeroSteps", Report.int tMax; "memMse", Report.num mem; "zeroMse", Report.num zero
+                         "difference", Report.num (mem - zero) ]
+                   :> JsonNode
+               | None -> null)
+              "plot", Report.str plot
+              "grids", Report.strings grids
+              "runs", Report.str outRoot
+              "wallSeconds", Report.num (DateTime.UtcNow - started).TotalSeconds ]
+    Report.writeJson (Path.Combine(outRoot, "summary.json")) doc
+    let f5 (x: float) = if Double.IsNaN x then "-" else x.ToString("F5", Report.culture)
+    { Report.ofJson doc with
+        Tables =
+          [ { Title =
+                sprintf "Best test reconstruction MSE per pixel (%s, fraction %g, %d epoch(s), mean over %d seed(s)); rows: initializer, columns: T_train = T_eval"
+                    s.Dataset s.Fraction s.Epochs s.Seeds
+              Header = "init" :: [ for t in s.Steps -> sprintf "T=%d" t ]
+              Rows = [ for k in s.Inits -> k :: [ for t in s.Steps -> f5 (cell k t) ] ] } ]
+        Lines =
+          [ match verdict with
+            | Some(mem, zero) ->
+                yield
+                    sprintf "memory at T=%d %s zero initialisation at T=%d (%s vs %s)" tMin
+                        (if mem <= zero then "reconstructs at least as well as" else "is worse than") tMax (f5 mem) (f5 zero)
+            | None -> ()
+            yield sprintf "plot: %s; image grids: %s; runs: %s" plot (String.Join(", ", grids)) outRoot ] }
