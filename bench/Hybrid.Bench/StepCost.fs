@@ -33,7 +33,7 @@ let private stepper (case: Case) (width: int) (batch: int) (seed: int64) =
     let x = torch.randn([| int64 batch; 784L |], generator = g).DetachFromDisposeScope()
     let labels = torch.tensor(Array.init batch (fun i -> int64 (i * 10 / batch))).DetachFromDisposeScope()
     let y = torch.nn.functional.one_hot(labels, 10L).to_type(torch.float32).DetachFromDisposeScope()
-    let state = new InitState(10)
+    let state = new InitState(10, 0L)
     let step () =
         use _ = torch.NewDisposeScope()
         match case.Algorithm with

@@ -183,13 +183,20 @@ module Inference =
         | Some tol -> abs (previous - current) <= tol * max (abs previous) 1e-30
         | None -> false
 
-    /// sPC: SGD on the states from `init`.
+    /// sPC: SGD on the states from `init`. Inference descends on its own copies of the
+    /// free states: `init` is never changed and can be run again. The first step may
+    /// reuse the forward sweep's predictions, whose graph leads to `init`'s states: it
+    /// is differentiated with respect to those (the same values), keeping their graph.
     let private states (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) (observe: (int -> Tensor[] -> bool) option) =
         let L = net.Depth
-        let hs = Array.copy init.States
-        if opts.InputFree then hs[0] <- hs[0].detach().requires_grad_(true)
         let first = if opts.InputFree then 0 else 1
-        let vars = [| for l in first .. L - 1 -> hs[l] |]
+        let hs = init.States |> Array.mapi (fun l h -> if l < first then h else h.detach().clone().requires_grad_(true))
+        let vars = hs[first..]
+        let initVars = init.States[first..]
+        let reuse =
+            not opts.InputFree
+            && init.Predictions |> Array.exists Option.isSome
+            && initVars |> Array.forall (fun h -> h.requires_grad && h.is_leaf)
         use descent = new Descent(vars.Length, opts.StepSize, opts.Momentum)
         let log = EnergyLog(opts, batch, check)
         let norms = ResizeArray()
@@ -199,13 +206,17 @@ module Inference =
         while not stop && steps < opts.Steps do
             let t = steps + 1
             use _ = torch.NewDisposeScope()
+            let fromInit = t = 1 && reuse
+            let at = if fromInit then init.States else hs
             let mus =
                 Array.init L (fun i ->
                     match init.Predictions[i] with
-                    | Some p when t = 1 && not opts.InputFree -> p
-                    | _ -> net.Blocks[i].Forward hs[i])
-            let F, value = log.Observe(t, Energy.terms net hs mus target)
-            let grads = torch.autograd.grad([| F |], vars, allow_unused = true)
+                    | Some p when fromInit -> p
+                    | _ -> net.Blocks[i].Forward at[i])
+            let F, value = log.Observe(t, Energy.terms net at mus target)
+            let grads =
+                if fromInit then torch.autograd.grad([| F |], initVars, retain_graph = true, allow_unused = true)
+                else torch.autograd.grad([| F |], vars, allow_unused = true)
             use _ = torch.no_grad ()
             let stepNorms = descent.Step(vars, grads, opts.Record)
             if opts.Record then norms.Add stepNorms
@@ -221,19 +232,6 @@ module Inference =
           Energies = log.Energies
           LayerEnergies = log.LayerEnergies
           UpdateNorms = norms.ToArray() }
-
-    /// The perturbed forward pass h_l = f(h_{l-1}) + e_l; returns states and predictions.
-    let private sweep (net: Network) (x: Tensor) (es: Tensor[]) (detachStates: bool) =
-        let L = net.Depth
-        let hs = Array.zeroCreate<Tensor> L
-        let mus = Array.zeroCreate<Tensor> L
-        hs[0] <- x
-        for l in 1 .. L do
-            mus[l - 1] <- net.Blocks[l - 1].Forward hs[l - 1]
-            if l < L then
-                let h = Ops.plus mus[l - 1] es[l - 1]
-                hs[l] <- if detachStates then h.detach() else h
-        hs, mus
 
     /// ePC: SGD on the errors, starting from e_l = h_l^(0) - f(h_{l-1}^(0)).
     let private errors (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) (observe: (int -> Tensor[] -> bool) option) =
@@ -257,18 +255,13 @@ module Inference =
         while not stop && steps < opts.Steps do
             let t = steps + 1
             use _ = torch.NewDisposeScope()
-            let _, mus = sweep net x es false
-            let hidden = es |> Array.map Ops.halfSquaredNorm
-            let output =
-                match target with
-                | Some y -> Network.outputLoss net.Loss mus[L - 1] y
-                | None -> torch.zeros([||], dtype = net.Precision.ScalarType, device = net.Device)
-            let E, value = log.Observe(t, Array.append hidden [| output |])
+            let _, mus = Energy.statesOfErrors net x es false
+            let E, value = log.Observe(t, Energy.epcTerms net es mus[L - 1] target)
             let grads = torch.autograd.grad([| E |], es, allow_unused = true)
             use _ = torch.no_grad ()
             descent.Step(es, grads, false) |> ignore
             if opts.Record || observe.IsSome then
-                let after, _ = sweep net x es true
+                let after, _ = Energy.statesOfErrors net x es true
                 if opts.Record then
                     let h = after |> Array.skip 1
                     norms.Add(Array.map2 (fun (a: Tensor) (b: Tensor) -> Scope.scalar ((Ops.minus a b).norm())) h before)
@@ -281,7 +274,7 @@ module Inference =
             previous <- value
         // The closing sweep: states at the final errors, and predictions with their
         // graph to the parameters, which the weight update reuses.
-        let hs, mus = sweep net x (es |> Array.map (fun e -> e.detach())) true
+        let hs, mus = Energy.statesOfErrors net x (es |> Array.map (fun e -> e.detach())) true
         { States = hs
           Predictions = Some mus
           Steps = steps

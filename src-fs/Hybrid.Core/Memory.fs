@@ -76,9 +76,17 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
     /// Q, b, K, V in that order.
     member _.Parameters: Modules.Parameter list = parameters
     /// Whether V has been set from a first batch (or loaded).
-    member _.ValuesInitialised
-        with get () = valuesInitialised
-        and set value = valuesInitialised <- value
+    member _.ValuesInitialised = valuesInitialised
+
+    /// Copies saved values of Q, b, K and V in (checkpoints); shapes must match.
+    member _.Load(values: torch.Tensor list) =
+        if values.Length <> parameters.Length then invalidArg "values" (sprintf "a memory has %d parameters, got %d tensors" parameters.Length values.Length)
+        use _ = torch.no_grad ()
+        for p, t in List.zip parameters values do
+            if p.shape <> t.shape then
+                invalidArg "values" (sprintf "a saved memory tensor has shape [%s], the memory needs [%s]" (String.Join("; ", t.shape)) (String.Join("; ", p.shape)))
+            p.copy_(t) |> ignore
+        valuesInitialised <- true
 
     member private _.Check(o: torch.Tensor) =
         if o.dim () <> 2L || int o.shape[1] <> observationSize then
@@ -114,7 +122,7 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
     /// Stores observation/state pairs one per slot (slots 0..n-1): the keys become the
     /// embedded observations o Q + b and the values the states, so that at high delta
     /// recalling a stored observation returns its state. Single-headed memories only.
-    member this.Store(o: torch.Tensor, states: torch.Tensor) =
+    member internal this.Store(o: torch.Tensor, states: torch.Tensor) =
         this.Check o
         let n = o.shape[0]
         if spec.Heads <> 1 then invalidArg "heads" "storing pairs slot by slot needs a single-headed memory"
@@ -125,22 +133,16 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
         v.narrow(0L, 0L, n).copy_(states.reshape(n, -1L)) |> ignore
         valuesInitialised <- true
 
-    /// Eq. 9 in general: one Adam step on `lossOf (recall o)`, where the loss (a scalar,
-    /// per sample) may also pass the recall through layers above the memory; returns it.
-    /// Only the memory's parameters receive gradients.
-    member this.LearnWith(o: torch.Tensor, lossOf: torch.Tensor -> torch.Tensor) : float =
+    /// One Adam step of the memory's parameters on `lossOf (recall o)` (a scalar that may
+    /// pass the recall through layers above the memory; see `Memory.loss`); returns the
+    /// loss. Only the memory's parameters receive gradients.
+    member this.Learn(o: torch.Tensor, lossOf: torch.Tensor -> torch.Tensor) : float =
         use _ = torch.NewDisposeScope()
         optimizer.ZeroGrad()
         let loss = lossOf (this.Recall(o.detach()))
         loss.backward(null, false, false, gradientTargets)
         optimizer.Step()
         Scope.scalar loss
-
-    /// Eq. 9: one Adam step on sum ||recall(o) - target||^2 / n; returns the loss.
-    member this.Learn(o: torch.Tensor, target: torch.Tensor) : float =
-        this.LearnWith(o, fun recall ->
-            let diff = Ops.minus recall (target.detach().reshape(target.shape[0], -1L))
-            Ops.div (diff.square().sum()) (float o.shape[0]))
 
     /// The memory's own optimiser (Adam on Q, b, K, V).
     member _.Optimizer = optimizer
@@ -149,3 +151,29 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
         member _.Dispose() =
             (optimizer :> IDisposable).Dispose()
             for p in parameters do p.Dispose()
+
+/// The memory initializer's equations as functions.
+module Memory =
+    /// Eq. 8: h^(0) = softmax(delta (o Q + b) K^T) V, the recalled states `[n; d]`.
+    let recall (m: HopfieldMemory) (o: torch.Tensor) : torch.Tensor = m.Recall o
+
+    /// Eq. 9: sum_l ||h_l^(0) - h_l^(T)||^2 / n over the memory's layer and the
+    /// forward-initialised layers above it, whose h^(0) the recall sets through the
+    /// network's predictions: `recall` is the memory's h^(0), `above` the blocks from
+    /// the memory's layer up (f_l, f_{l+1}, ...), `targets` the inferred states of the
+    /// memory's layer and of each layer above (detached here).
+    let loss (recall: torch.Tensor) (above: (torch.Tensor -> torch.Tensor) list) (targets: torch.Tensor list) : torch.Tensor =
+        match targets with
+        | [] -> invalidArg "targets" "Eq. 9 needs the inferred states of at least the memory's layer"
+        | first :: rest ->
+            if above.Length <> rest.Length then invalidArg "above" (sprintf "%d blocks above for %d layers above" above.Length rest.Length)
+            let distance (h: torch.Tensor) (target: torch.Tensor) = (Ops.minus h (target.detach().reshape(h.shape))).square().sum()
+            let h0 = recall.reshape(first.shape)
+            let _, total =
+                List.zip above rest
+                |> List.fold (fun (h, acc) (f, target) -> let h' = f h in h', Ops.plus acc (distance h' target)) (h0, distance h0 first)
+            Ops.div total (float first.shape[0])
+
+    /// One Adam step of the memory on Eq. 9; returns the loss.
+    let learn (m: HopfieldMemory) (o: torch.Tensor) (above: (torch.Tensor -> torch.Tensor) list) (targets: torch.Tensor list) : float =
+        m.Learn(o, fun r -> loss r above targets)

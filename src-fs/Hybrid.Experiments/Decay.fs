@@ -101,7 +101,7 @@ let private build (chain: Chain) (batch: int) (seed: int64) =
 let private attempt (net: Network) (x: torch.Tensor) (y: torch.Tensor) (exact: torch.Tensor[]) (reparam: Reparam) (stepSize: float) (maxSteps: int) (tolerance: float) =
     use _ = torch.NewDisposeScope()
     use g = Rng.generator 0L torch.CPU
-    use st = new InitState(1)
+    use st = new InitState(1, 0L)
     let ctx = InitContext.input net x g
     let init = InitApply.apply Init.forward st ctx true
     let opts = { InferenceOptions.spc maxSteps stepSize with Reparam = reparam }
@@ -123,7 +123,7 @@ let private attempt (net: Network) (x: torch.Tensor) (y: torch.Tensor) (exact: t
 let private trace (net: Network) (x: torch.Tensor) (y: torch.Tensor) (exact: torch.Tensor[] option) (reparam: Reparam) (stepSize: float) (steps: int) =
     use _ = torch.NewDisposeScope()
     use g = Rng.generator 0L torch.CPU
-    use st = new InitState(1)
+    use st = new InitState(1, 0L)
     let ctx = InitContext.input net x g
     let init = InitApply.apply Init.forward st ctx true
     let opts = { InferenceOptions.spc steps stepSize with Reparam = reparam; Record = true; DivergenceFactor = infinity }

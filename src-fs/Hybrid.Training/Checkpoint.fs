@@ -1,4 +1,4 @@
-/// Checkpoint files: named tensors, named byte blobs and a JSON header, with a
+/// Checkpoint files: named tensors and a JSON header, with a
 /// SHA-256 checksum. Writes are atomic (temporary file, flush, rename), so a crash
 /// mid-write leaves the previous checkpoint intact. Reading checks the magic
 /// number, the checksum and every tensor's shape, and names the problem.
@@ -23,10 +23,8 @@ let private version = 1
 type Contents =
     { /// Free-form metadata (configuration, progress, ...).
       Meta: JsonObject
-      /// Tensors by name (float32, float64 or int64), on the CPU.
-      Tensors: Map<string, torch.Tensor>
-      /// Opaque byte blobs by name (e.g. optimiser state).
-      Blobs: Map<string, byte[]> }
+      /// Tensors by name (float32, float64, int64 or uint8), on the CPU.
+      Tensors: Map<string, torch.Tensor> }
 
 let private dtypeName (t: torch.Tensor) =
     match t.dtype with
@@ -74,15 +72,8 @@ let save (path: string) (contents: Contents) =
         entries.Add e
         payload.Write(b, 0, b.Length)
     header["tensors"] <- entries
-    let blobs = JsonArray()
-    for KeyValue(name, b) in contents.Blobs do
-        let e = JsonObject()
-        e["name"] <- name
-        e["offset"] <- payload.Position
-        e["length"] <- b.LongLength
-        blobs.Add e
-        payload.Write(b, 0, b.Length)
-    header["blobs"] <- blobs
+    // Files of format version 1 have a list of byte blobs too; it is always empty.
+    header["blobs"] <- JsonArray()
     let headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString())
     use body = new MemoryStream()
     body.Write(magic, 0, magic.Length)
@@ -130,19 +121,22 @@ let load (path: string) : Contents =
               let shape = e["shape"].AsArray() |> Seq.map (fun d -> d.GetValue<int64>()) |> Array.ofSeq
               name, (tensorOf path name (e["dtype"].GetValue<string>()) shape (slice e)).DetachFromDisposeScope() ]
         |> Map.ofList
-    let blobs = [ for e in header["blobs"].AsArray() -> e["name"].GetValue<string>(), slice e ] |> Map.ofList
-    { Meta = header["meta"].AsObject(); Tensors = tensors; Blobs = blobs }
+    { Meta = header["meta"].AsObject(); Tensors = tensors }
+
+/// A loaded tensor by name; the error says it is missing.
+let tensor (file: string) (contents: Contents) (name: string) =
+    match contents.Tensors.TryFind name with
+    | None -> raise (CheckpointError(file, sprintf "tensor '%s' is missing (a checkpoint of another architecture?)" name))
+    | Some t -> t
 
 /// Copies a loaded tensor into a parameter, checking the shape; the error names both.
 let assign (file: string) (contents: Contents) (name: string) (target: torch.Tensor) =
-    match contents.Tensors.TryFind name with
-    | None -> raise (CheckpointError(file, sprintf "tensor '%s' is missing (a checkpoint of another architecture?)" name))
-    | Some t ->
-        if t.shape <> target.shape then
-            raise (CheckpointError(file, sprintf "tensor '%s' has shape [%s] but the model needs [%s] (a checkpoint of another architecture)"
-                                            name (String.Join("; ", t.shape)) (String.Join("; ", target.shape))))
-        use _ = torch.no_grad ()
-        target.copy_(t) |> ignore
+    let t = tensor file contents name
+    if t.shape <> target.shape then
+        raise (CheckpointError(file, sprintf "tensor '%s' has shape [%s] but the model needs [%s] (a checkpoint of another architecture)"
+                                        name (String.Join("; ", t.shape)) (String.Join("; ", target.shape))))
+    use _ = torch.no_grad ()
+    target.copy_(t) |> ignore
 
 /// The network's parameters as named tensors (`block{i}.weight`, `block{i}.bias`).
 let networkTensors (net: Network) : (string * torch.Tensor) list =
@@ -187,10 +181,10 @@ let restoreMemories (file: string) (contents: Contents) (net: Network) (state: I
     [ for e in contents.Meta["memories"].AsArray() ->
           let l = e["layer"].GetValue<int>()
           let spec = memorySpecOf file l e["spec"]
-          let m = state.MemoryFor(l, spec, e["observationSize"].GetValue<int>(), e["stateSize"].GetValue<int>(), net.Precision.ScalarType, net.Device, 0L)
-          for name, p in List.zip [ "q"; "b"; "k"; "v" ] m.Parameters do
-              assign file contents (sprintf "memory%d.%s" l name) p
-          m.ValuesInitialised <- true
+          let m = state.MemoryFor(l, spec, e["observationSize"].GetValue<int>(), e["stateSize"].GetValue<int>(), net.Precision.ScalarType, net.Device)
+          let values = [ for name in [ "q"; "b"; "k"; "v" ] -> tensor file contents (sprintf "memory%d.%s" l name) ]
+          try m.Load values
+          with :? ArgumentException as e -> raise (CheckpointError(file, sprintf "memory %d: %s" l (Codec.message e)))
           l, m ]
 
 /// Saves a network and its initializer's memories.
@@ -198,7 +192,7 @@ let saveModel (path: string) (net: Network) (state: InitState) (meta: JsonObject
     let m = meta.DeepClone().AsObject()
     m["architecture"] <- string net.Architecture
     m["memories"] <- memoryMeta state
-    save path { Meta = m; Tensors = Map.ofList (networkTensors net @ memoryTensors state); Blobs = Map.empty }
+    save path { Meta = m; Tensors = Map.ofList (networkTensors net @ memoryTensors state) }
 
 /// Loads parameters into a network of the same architecture and recreates the memories.
 let loadModel (path: string) (net: Network) (state: InitState) : JsonObject =

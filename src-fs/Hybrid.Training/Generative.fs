@@ -132,7 +132,7 @@ let trainWithSamples (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: t
     let pixels = int trainImages.shape[1]
     use net = network cfg pixels device
     use opt = Learning.optimizer cfg.Optimizer net
-    use state = new InitState(0)
+    use state = new InitState(0, Rng.derive cfg.Seed "init-state")
     use g = Rng.generator (Rng.derive cfg.Seed "init") torch.CPU
     let watch = Stopwatch()
     let records = ResizeArray()

@@ -17,7 +17,7 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
     let device = data.Train.X.device
     let net = Network.createWith cfg.WeightInit cfg.Architecture cfg.Loss data.InputShape data.Classes cfg.Precision device (Rng.derive cfg.Seed "weights")
     let opt = Learning.optimizer cfg.Optimizer net
-    let initState = new InitState(data.Classes)
+    let initState = new InitState(data.Classes, Rng.derive cfg.Seed "init-state")
     let gen = Rng.generator (Rng.derive cfg.Seed "init") torch.CPU
     let depth = net.Depth
     let batchesPerEpoch = Batching.count cfg.Batching data.Classes cfg.BatchSize data.Train.Labels
@@ -182,12 +182,13 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
         p["status"] <- string status
         meta["progress"] <- p
         meta["records"] <- JsonArray(records |> Seq.map (fun r -> Runs.epochJson r :> JsonNode) |> Array.ofSeq)
+        let snapshot = initState.Snapshot()
         let tensors =
             [ yield! Checkpoint.networkTensors net
               yield! Checkpoint.memoryTensors initState
-              for i, t in Array.indexed initState.Kept do yield sprintf "kept.%d" i, t
-              for i, t in Array.indexed initState.Means do yield sprintf "means.%d" i, t
-              yield "seen", torch.tensor(initState.Seen |> Array.map (fun b -> if b then 1L else 0L))
+              for i, t in Array.indexed snapshot.Kept do yield sprintf "kept.%d" i, t
+              for i, t in Array.indexed snapshot.Means do yield sprintf "means.%d" i, t
+              yield "seen", torch.tensor(snapshot.Seen |> Array.map (fun b -> if b then 1L else 0L))
               yield "layerSum", torch.tensor(if layerSum.Length = 0 then [| nan |] else layerSum)
               yield "generator", gen.get_state()
               yield! opt.StateTensors "optimizer."
@@ -196,9 +197,9 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
         let memorySteps = JsonObject()
         for KeyValue(l, m) in initState.Memories do memorySteps[string l] <- m.Optimizer.Steps
         p["memoryOptimizerSteps"] <- memorySteps
-        meta["kept"] <- initState.Kept.Length
-        meta["means"] <- initState.Means.Length
-        Checkpoint.save path { Meta = meta; Tensors = Map.ofList tensors; Blobs = Map.empty }
+        meta["kept"] <- snapshot.Kept.Length
+        meta["means"] <- snapshot.Means.Length
+        Checkpoint.save path { Meta = meta; Tensors = Map.ofList tensors }
 
     /// Restores a session saved by `Save` onto prepared data (the data must come from
     /// the saved configuration; `TrainingSession.Resume` prepares it).
@@ -217,10 +218,11 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
                     let perMemory = c.Meta["progress"]["memoryOptimizerSteps"]
                     let steps = perMemory[string l].GetValue<int64>()
                     m.Optimizer.LoadState(sprintf "memory%d.optimizer." l, c.Tensors, steps)
-                let kept = Array.init (c.Meta["kept"].GetValue<int>()) (fun i -> c.Tensors[sprintf "kept.%d" i].``to``(data.Train.X.device))
-                let means = Array.init (c.Meta["means"].GetValue<int>()) (fun i -> c.Tensors[sprintf "means.%d" i].``to``(data.Train.X.device))
-                let seen = c.Tensors["seen"].data<int64>().ToArray() |> Array.map (fun v -> v <> 0L)
-                s.InitState.Restore(kept, means, seen)
+                s.InitState.Restore(
+                    { Kept = Array.init (c.Meta["kept"].GetValue<int>()) (fun i -> c.Tensors[sprintf "kept.%d" i])
+                      Means = Array.init (c.Meta["means"].GetValue<int>()) (fun i -> c.Tensors[sprintf "means.%d" i])
+                      Seen = c.Tensors["seen"].data<int64>().ToArray() |> Array.map (fun v -> v <> 0L) },
+                    data.Train.X.device)
                 s.RestoreProgress(c)
                 s
             with e ->

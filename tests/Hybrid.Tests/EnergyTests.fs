@@ -53,10 +53,10 @@ let tests =
                 use net = network m
                 let x, labels, y = batch m
                 use g = Rng.generator m.Seed cpu
-                use st = new InitState(m.Outputs)
+                use st = new InitState(m.Outputs, 0L)
                 let init = InitApply.apply Init.forward st (context net x labels g) false
-                let free = Scope.scalar (Energy.ofStates net init.States None)
-                let clamped = Scope.scalar (Energy.ofStates net init.States (Some y))
+                let free = Scope.scalar (Energy.spc net init.States None)
+                let clamped = Scope.scalar (Energy.spc net init.States (Some y))
                 let bp = Scope.scalar (Energy.forwardLoss net x y)
                 // Forward init reproduces the forward pass exactly: every hidden error is an
                 // exact zero, so F = Loss to the last bit of float64.
@@ -73,7 +73,7 @@ let tests =
                     Array.init net.Depth (fun l ->
                         if l = 0 then x
                         else torch.randn([| int64 m.Batch; int64 m.Widths[l - 1] |], dtype = torch.float64, generator = g).requires_grad_(true))
-                let F = Energy.ofStates net states (Some y)
+                let F = Energy.spc net states (Some y)
                 let auto = torch.autograd.grad([| F |], states[1..])
                 let analytic = analyticStateGradients net m.Activation (states |> Array.map (fun s -> s.detach())) y
                 // Both are the same float64 expression evaluated in a different order:
@@ -117,12 +117,12 @@ let conv =
                 let x = torch.randn([| 5L; 2L; 8L; 8L |], dtype = torch.float64, generator = g)
                 let labels = torch.tensor([| 0L; 1L; 2L; 0L; 1L |])
                 let y = torch.nn.functional.one_hot(labels, 3L).to_type(torch.float64)
-                use st = new InitState(3)
+                use st = new InitState(3, 0L)
                 let init = InitApply.apply Init.forward st (context net x labels g) true
-                let F0 = Scope.scalar (Energy.ofStates net init.States (Some y))
+                let F0 = Scope.scalar (Energy.spc net init.States (Some y))
                 Expect.equal F0 (Scope.scalar (Energy.forwardLoss net x y)) "forward init: F = loss"
                 let r = Inference.run net (InferenceOptions.spc 10 0.05) init (Some y) None
-                Expect.isLessThan (Scope.scalar (Energy.ofStates net r.States (Some y))) F0 "inference lowers F"
+                Expect.isLessThan (Scope.scalar (Energy.spc net r.States (Some y))) F0 "inference lowers F"
                 use opt = Learning.optimizer (OptimizerSpec.AdamW(1e-2, 0.0)) net
                 for _ in 1 .. 20 do
                     Learning.backpropGradients net x y |> ignore

@@ -27,7 +27,7 @@ let private extremes (m: torch.Tensor) =
 
 let private converge (net: Network) (x: torch.Tensor) (labels: torch.Tensor) (y: torch.Tensor) (opts: InferenceOptions) =
     use g = Rng.generator 0L cpu
-    use st = new InitState(net.Outputs)
+    use st = new InitState(net.Outputs, 0L)
     let init = InitApply.apply Init.forward st (context net x labels g) true
     Inference.run net opts init (Some y) None
 
@@ -45,7 +45,7 @@ let tests =
                 let x, _, y = batch m
                 let exact = Equilibrium.linear net x y
                 let leaves = exact |> Array.mapi (fun i s -> if i = 0 then s else s.detach().requires_grad_(true))
-                let F = Energy.ofStates net leaves (Some y)
+                let F = Energy.spc net leaves (Some y)
                 let grads = torch.autograd.grad([| F |], leaves[1..])
                 // The gradient at the solution of a well-conditioned (lambda in [1, ~4]) float64 system: rounding only.
                 grads |> Seq.forall (fun g -> Scope.scalar (g.abs().max()) < 1e-10)))

@@ -13,7 +13,7 @@ let private config = Util.propertyConfig 60
 
 let private initialise (net: Network) (x: torch.Tensor) (labels: torch.Tensor) (init: Initializer) seed =
     use g = Rng.generator seed cpu
-    use st = new InitState(net.Outputs)
+    use st = new InitState(net.Outputs, 0L)
     InitApply.apply init st (context net x labels g) true
 
 [<Tests>]
@@ -27,7 +27,7 @@ let tests =
                 [ InferenceOptions.spc 25 0.01; InferenceOptions.epc 25 0.01 ]
                 |> List.forall (fun opts ->
                     let r = Inference.run net { opts with Record = true } (initialise net x labels init m.Seed) (Some y) None
-                    let final = Scope.scalar (Energy.ofStates net r.States (Some y))
+                    let final = Scope.scalar (Energy.spc net r.States (Some y))
                     let es = Array.append r.Energies [| final |]
                     // Gradient descent with a step far below 2/curvature decreases F
                     // monotonically; 1e-12 relative allows for float64 rounding only.
@@ -78,7 +78,7 @@ let tests =
                 let x, labels, y = batch m
                 let final opts =
                     let r = Inference.run net opts (initialise net x labels Init.forward 1L) (Some y) None
-                    Scope.scalar (Energy.ofStates net r.States (Some y))
+                    Scope.scalar (Energy.spc net r.States (Some y))
                 let plain = final (InferenceOptions.spc 20 0.05)
                 let heavy = final { InferenceOptions.spc 20 0.05 with Momentum = 0.8 }
                 Expect.isLessThan heavy plain "lower energy after the same number of steps")

@@ -90,7 +90,7 @@ let invariants =
                 use net = network m
                 let x, labels, y = batch m
                 use g = Rng.generator m.Seed cpu
-                use st = new InitState(m.Outputs)
+                use st = new InitState(m.Outputs, 0L)
                 let ctx = context net x labels g
                 let first = InitApply.apply Init.keep st ctx true
                 let r = Inference.run net (InferenceOptions.spc 3 0.05) first (Some y) None
@@ -104,7 +104,7 @@ let invariants =
                 use net = network m
                 let x, labels, y = batch m
                 use g = Rng.generator m.Seed cpu
-                use st = new InitState(m.Outputs)
+                use st = new InitState(m.Outputs, 0L)
                 let ctx = context net x labels g
                 let r = Inference.run net (InferenceOptions.spc 3 0.05) (InitApply.apply Init.forward st ctx true) (Some y) None
                 st.Record(net, Init.streamAverage, r.States, Some labels, None)
@@ -126,7 +126,7 @@ let invariants =
                 use net = network m
                 let x, _, _ = batch m
                 use g = Rng.generator 1L cpu
-                use st = new InitState(3)
+                use st = new InitState(3, 0L)
                 let seen = torch.tensor([| 0L; 0L; 1L; 1L |])
                 let states = InitApply.apply Init.forward st (context net x seen g) false
                 st.Record(net, InitText.parse "keep[1..1] + avg[2..]", states.States, Some seen, None)
@@ -146,7 +146,7 @@ let invariants =
                 let m = { Input = 2; Widths = [ 200 ]; Outputs = 2; Activation = Activation.Relu; Loss = Loss.SquaredError; Seed = 1L; Batch = 50 }
                 use net = network m
                 let x, labels, _ = batch m
-                use st = new InitState(2)
+                use st = new InitState(2, 0L)
                 let draw seed =
                     use g = Rng.generator seed cpu
                     (InitApply.apply (Init.random 1.0 2.0) st (context net x labels g) false).States[1]

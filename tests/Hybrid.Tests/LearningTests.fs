@@ -16,7 +16,7 @@ let private bpGradients (net: Network) x y =
 
 let private pcGradients (net: Network) (opts: InferenceOptions) x labels y =
     use g = Rng.generator 0L cpu
-    use st = new InitState(net.Outputs)
+    use st = new InitState(net.Outputs, 0L)
     let init = InitApply.apply Init.forward st (context net x labels g) true
     let r = Inference.run net opts init (Some y) None
     Learning.weightGradients net r.States r.Predictions (Some y) |> ignore

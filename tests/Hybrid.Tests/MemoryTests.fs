@@ -35,7 +35,7 @@ let memory =
                 use net = network mm
                 let x, labels, _ = batch mm
                 use g = Rng.generator 1L cpu
-                use st = new InitState(3)
+                use st = new InitState(3, 0L)
                 let ctx = context net x labels g
                 // p = 16 slots >= 12 samples: A is 12 x 16 of full row rank, so A pinv(A) = I
                 // and the recall equals the forward states up to float64 rounding.
@@ -80,7 +80,7 @@ let memory =
                 use net = network mm
                 let x, labels, _ = batch mm
                 use g = Rng.generator 1L cpu
-                use st = new InitState(3)
+                use st = new InitState(3, 0L)
                 let ctx = context net x labels g
                 // a p = 4 x 4 = 16 >= 12 samples: [A_1 .. A_4] has full row rank.
                 let mem = Init.memory { MemorySpec.Default with Slots = 4; Delta = 1.0; Embedding = 16; Heads = 4 }
@@ -100,7 +100,7 @@ let memory =
                 use net = Network.create (Architecture.Mlp([ 6; 6 ], Activation.Tanh)) Loss.SquaredError [| 3L |] 5 Precision.Float64 cpu 4L
                 let images = torch.rand([| 20L; 5L |], dtype = torch.float64, generator = g)
                 let init = InitText.parse "mem(slots=6,delta=1,dim=8,heads=2,lr=0.01)[0..0] + forward[1..]"
-                use st = new InitState(0)
+                use st = new InitState(0, 0L)
                 let ctx = InitContext.generative net images g
                 let start = InitApply.apply init st ctx true
                 let h0 = start.States |> Array.map (fun t -> t.detach().clone())
@@ -146,9 +146,9 @@ let memory =
                 use g = Rng.generator 4L cpu
                 let o = torch.randn([| 16L; 10L |], dtype = torch.float64, generator = g)
                 let target = torch.randn([| 16L; 4L |], dtype = torch.float64, generator = g)
-                let first = m.Learn(o, target)
+                let first = Memory.learn m o [] [ target ]
                 let mutable last = first
-                for _ in 1 .. 200 do last <- m.Learn(o, target)
+                for _ in 1 .. 200 do last <- Memory.learn m o [] [ target ]
                 Expect.isLessThan last (0.5 * first) "loss halves")
         }
 
@@ -192,7 +192,7 @@ let checkpoints =
                 use net = network mm
                 let x, labels, y = batch mm
                 use g = Rng.generator 1L cpu
-                use st = new InitState(3)
+                use st = new InitState(3, 0L)
                 let init = InitText.parse "forward[1..1] + mem(slots=8,dim=16,heads=4)[2..]"
                 let ctx = context net x labels g
                 let r = Inference.run net (InferenceOptions.spc 3 0.1) (InitApply.apply init st ctx true) (Some y) None
@@ -201,7 +201,7 @@ let checkpoints =
                 let path = Path.Combine(dir, "model.ck")
                 Checkpoint.saveModel path net st (Text.Json.Nodes.JsonObject())
                 use net2 = Network.create net.Architecture net.Loss net.InputShape net.Outputs net.Precision cpu 99L
-                use st2 = new InitState(3)
+                use st2 = new InitState(3, 0L)
                 Checkpoint.loadModel path net2 st2 |> ignore
                 for a, b in List.zip net.Parameters net2.Parameters do
                     Expect.isTrue (same a b) "parameters bitwise equal"
@@ -221,7 +221,7 @@ let checkpoints =
                 Expect.stringContains e.Message "checksum" "truncated"
                 // Another architecture is named.
                 use other = Network.create (Architecture.Mlp([ 8; 9 ], Activation.Tanh)) net.Loss net.InputShape net.Outputs net.Precision cpu 1L
-                let e = Util.throws<Checkpoint.CheckpointError> (fun () -> Checkpoint.loadModel path other (new InitState(3)) |> ignore)
+                let e = Util.throws<Checkpoint.CheckpointError> (fun () -> Checkpoint.loadModel path other (new InitState(3, 0L)) |> ignore)
                 Expect.stringContains e.Message "holds a 'mlp[8,8] tanh' network" "architecture")
         }
 
@@ -229,7 +229,7 @@ let checkpoints =
             Scope.run (fun () ->
                 let dir = Directory.CreateTempSubdirectory("hybrid-ck-").FullName
                 let path = Path.Combine(dir, "state.ck")
-                let good: Checkpoint.Contents = { Meta = Text.Json.Nodes.JsonObject(); Tensors = Map.ofList [ "a", torch.ones(3L) ]; Blobs = Map.empty }
+                let good: Checkpoint.Contents = { Meta = Text.Json.Nodes.JsonObject(); Tensors = Map.ofList [ "a", torch.ones(3L) ] }
                 Checkpoint.save path good
                 let before = File.ReadAllBytes path
                 // int32 tensors are not storable: the write fails while serialising.
