@@ -152,6 +152,159 @@ let private andersonWeights (gram: torch.Tensor) (reg: float) =
 /// Per-sample squared norm summed over layers (`[B]`), without concatenating them.
 let private rowSquares (ts: torch.Tensor seq) = ts |> Seq.map (fun t -> t.square().sum(1L)) |> Array.ofSeq |> Ops.sum
 
+let private odds (net: Network) = [ for a in 1 .. 2 .. net.Top -> a ]
+let private evens (net: Network) = [ for a in 2 .. 2 .. net.Top -> a ]
+
+/// A copy of `states` whose layers `set` are f_A(x) from the activations of their
+/// neighbours (layers `set` must not be neighbours of each other).
+let private halfStep (net: Network) (drive1: torch.Tensor option) (set: int list) (states: torch.Tensor[]) =
+    let gs: torch.Tensor[] = Array.zeroCreate states.Length
+    for a in set do
+        for n in [ a - 1; a + 1 ] do
+            if n >= 1 && n <= net.Top && isNull gs[n] then gs[n] <- activation states[n]
+    if set |> List.contains 1 && drive1.IsNone then gs[0] <- activation states[0]
+    let next = Array.copy states
+    for a in set do next[a] <- layerMapWith net drive1 gs a
+    next
+
+/// The odd half of the even/odd update: every odd layer set to its closed-form optimum
+/// x_A = W_{A-1} g_{A-1} + W_A^T g_{A+1} + b_A given the even layers (an exact block
+/// minimisation: E never increases).
+let oddHalfStep (net: Network) (states: torch.Tensor[]) : torch.Tensor[] = halfStep net None (odds net) states
+
+/// The even half of the even/odd update: every even layer set to its optimum given the odd layers.
+let evenHalfStep (net: Network) (states: torch.Tensor[]) : torch.Tensor[] = halfStep net None (evens net) states
+
+/// The convergence criterion of SPEC.md 3 per sample: ||x_{k+1} - x_k|| / ||x_{k+1}||
+/// over layers 1..L.
+let relativeChange (net: Network) (previous: torch.Tensor[]) (next: torch.Tensor[]) : float[] =
+    let moved = rowSquares [ for a in 1 .. net.Top -> Ops.minus next[a] previous[a] ]
+    let size = rowSquares [ for a in 1 .. net.Top -> next[a] ]
+    (moved.sqrt() / Ops.clampMin (size.sqrt()) 1e-30).to_type(torch.float64).data<float>().ToArray()
+
+/// One solver's update of the working set (the samples still moving): the next states
+/// from the current ones, given layer 1's drive from the input. Samples leave the
+/// working set as they converge; `Keep` narrows what the solver carries to them.
+type private Stepper =
+    inherit IDisposable
+    abstract Next: drive1: torch.Tensor -> states: torch.Tensor[] -> torch.Tensor[]
+    abstract Keep: positions: torch.Tensor -> unit
+
+/// A stepper without memory of past iterates.
+let private memoryless (next: torch.Tensor -> torch.Tensor[] -> torch.Tensor[]) =
+    { new Stepper with
+        member _.Next drive1 states = next drive1 states
+        member _.Keep _ = ()
+      interface IDisposable with
+        member _.Dispose() = () }
+
+let private synchronous (net: Network) (drive1: torch.Tensor) (s: torch.Tensor[]) =
+    let gs = s |> Array.mapi (fun a t -> if a = 0 then null else activation t)
+    Array.init s.Length (fun a -> if a = 0 then s[0] else layerMapWith net (Some drive1) gs a)
+
+let private damped (net: Network) (d: float) (drive1: torch.Tensor) (s: torch.Tensor[]) =
+    let f = synchronous net drive1 s
+    Array.init s.Length (fun a -> if a = 0 then s[0] else Ops.plus s[a] (Ops.mul (Ops.minus f[a] s[a]) d))
+
+/// Odd half then even half; the odd half is skipped when the odd layers are already
+/// the optimum given the even ones.
+let private evenOdd (net: Network) (oddsCurrent: bool) (drive1: torch.Tensor) (s: torch.Tensor[]) =
+    let s = if oddsCurrent then s else halfStep net (Some drive1) (odds net) s
+    halfStep net (Some drive1) (evens net) s
+
+/// Anderson acceleration of a map (the synchronous one, or the even/odd sweep on the
+/// even layers with the odd layers substituted). The last m iterates X and map values
+/// F of each layer it mixes are kept in ring buffers `[active; m; n_a]` (their order
+/// does not matter to the extrapolation). When the residual of a step is worse than
+/// the one before, the history restarts from the plain step.
+type private AndersonStepper(net: Network, memory: int, regularisation: float, overEvenOdd: bool) =
+    let layers =
+        if not overEvenOdd then [ 1 .. net.Top ]
+        elif (evens net).IsEmpty then odds net
+        else evens net
+    let histX: torch.Tensor[] = Array.zeroCreate (net.Top + 1)
+    let histF: torch.Tensor[] = Array.zeroCreate (net.Top + 1)
+    let mutable count = 0
+    let mutable ring = 0
+    let mutable lastResidual: torch.Tensor = null
+    // After an even/odd + Anderson step the odd layers are re-derived from the
+    // extrapolated even ones, so the next sweep need not recompute them.
+    let mutable oddsCurrent = false
+
+    let swap (slot: byref<torch.Tensor>) (fresh: torch.Tensor) =
+        if not (isNull slot) then slot.Dispose()
+        slot <- fresh.DetachFromDisposeScope()
+
+    let record (states: torch.Tensor[]) (f: torch.Tensor[]) =
+        for a in layers do
+            if isNull histX[a] then
+                let shape = [| states[a].shape[0]; int64 memory; states[a].shape[1] |]
+                histX[a] <- torch.empty(shape, dtype = states[a].dtype, device = states[a].device).DetachFromDisposeScope()
+                histF[a] <- torch.empty(shape, dtype = states[a].dtype, device = states[a].device).DetachFromDisposeScope()
+            histX[a].select(1L, int64 ring).copy_(states[a]) |> ignore
+            histF[a].select(1L, int64 ring).copy_(f[a]) |> ignore
+        ring <- (ring + 1) % memory
+        count <- min (count + 1) memory
+
+    let extrapolate (f: torch.Tensor[]) =
+        if count < 2 then f
+        else
+            let fs = [ for a in layers -> histF[a].narrow(1L, 0L, int64 count) ]
+            let gram =
+                [| for a, fa in List.zip layers fs ->
+                       let d = Ops.minus fa (histX[a].narrow(1L, 0L, int64 count))
+                       d.bmm(d.transpose(1L, 2L)) |] |> Ops.sum
+            let alpha = (andersonWeights gram regularisation).transpose(1L, 2L)
+            let c = Array.copy f
+            List.iteri (fun i a -> c[a] <- alpha.bmm(fs[i]).squeeze(1L)) layers
+            c
+
+    interface Stepper with
+        member _.Next drive1 states =
+            let f = if overEvenOdd then evenOdd net oddsCurrent drive1 states else synchronous net drive1 states
+            let residual = (rowSquares [ for a in layers -> Ops.minus f[a] states[a] ]).sqrt()
+            if not (isNull lastResidual) && (residual.gt(lastResidual)).any().item<bool> () then
+                count <- 0
+                ring <- 0
+            swap &lastResidual (residual.detach().clone())
+            record states f
+            let candidate = extrapolate f
+            if overEvenOdd then
+                oddsCurrent <- true
+                halfStep net (Some drive1) (odds net) candidate
+            else candidate
+
+        member _.Keep positions =
+            for a in 0 .. histX.Length - 1 do
+                if not (isNull histX[a]) then
+                    swap &histX[a] (histX[a].index_select(0L, positions))
+                    swap &histF[a] (histF[a].index_select(0L, positions))
+            if not (isNull lastResidual) then swap &lastResidual (lastResidual.index_select(0L, positions))
+
+    interface IDisposable with
+        member _.Dispose() =
+            for t in Array.append histX histF do
+                if not (isNull t) then t.Dispose()
+            if not (isNull lastResidual) then lastResidual.Dispose()
+
+let private stepper (net: Network) (solver: Solver) : Stepper =
+    match solver with
+    | Solver.Picard -> memoryless (synchronous net)
+    | Solver.Damped d -> memoryless (damped net d)
+    | Solver.EvenOdd -> memoryless (evenOdd net false)
+    | Solver.Anderson(m, reg) -> new AndersonStepper(net, max 1 m, reg, false)
+    | Solver.EvenOddAnderson(m, reg) -> new AndersonStepper(net, max 1 m, reg, true)
+
+/// The samples still moving: their states, layer 1's drive and their rows in the batch.
+type private WorkingSet =
+    { States: torch.Tensor[]
+      Drive: torch.Tensor
+      Rows: int64[] }
+
+    member this.Dispose() =
+        for a in 1 .. this.States.Length - 1 do this.States[a].Dispose()
+        this.Drive.Dispose()
+
 /// Solves for the fixed point of a batch from `start`, stopping each sample when
 /// ||x_{k+1} - x_k|| / ||x_{k+1}|| < `tolerance` or after `maxIterations`.
 /// Samples that did not converge are reported, never silently returned as fixed points.
@@ -164,164 +317,43 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
     let device = start[0].device
     let iterations = Array.create b maxIterations
     let converged = Array.create b false
-    let evens = [ for a in 2 .. 2 .. net.Top -> a ]
-    let odds = [ for a in 1 .. 2 .. net.Top -> a ]
-    let all = [ 1 .. net.Top ]
-    // The result: every sample's latest state; samples that converged stop being
-    // computed (the criterion is measured per sample on every free layer).
+    // Every sample's latest state; converged samples stop being computed.
     let result = start |> Array.map (fun t -> t.detach().clone().DetachFromDisposeScope())
     // The clamped input's drive of layer 1 is computed once per solve.
-    let driveAll = torch.nn.functional.linear(activation result[0], net.Weights[0], net.Biases[0]).DetachFromDisposeScope()
-    let mutable active = Array.init b int64
-    let mutable state = result |> Array.map (fun t -> t.alias().DetachFromDisposeScope())
-    let mutable drive1 = driveAll.alias().DetachFromDisposeScope()
-    // Replaces the working states by `fresh`; layer 0 (the input, unused after the
-    // drive is known) is replaced only when a different tensor is given.
-    let replace (slot: torch.Tensor[]) (fresh: torch.Tensor[]) =
-        let detached = fresh |> Array.mapi (fun a t -> if a = 0 && obj.ReferenceEquals(t, slot[0]) then t else t.detach().DetachFromDisposeScope())
-        for a in 0 .. slot.Length - 1 do
-            if not (obj.ReferenceEquals(slot[a], detached[a])) then slot[a].Dispose()
-        Array.blit detached 0 slot 0 slot.Length
-    let layer (gs: torch.Tensor[]) a = layerMapWith net (Some drive1) gs a
-    let activations (s: torch.Tensor[]) = s |> Array.mapi (fun a t -> if a = 0 then null else activation t)
-    let synchronous (s: torch.Tensor[]) =
-        let gs = activations s
-        Array.init s.Length (fun a -> if a = 0 then s[0] else layer gs a)
-    // Whether the working state's odd layers are already the closed-form optimum
-    // given its even layers (true after an even/odd + Anderson step re-derived them):
-    // the next sweep's odd half would recompute exactly those values, so it is skipped.
-    let mutable oddsCurrent = false
-    // A copy of `s` whose odd layers are the closed-form optimum given its even ones.
-    let deriveOdds (s: torch.Tensor[]) =
-        let gs: torch.Tensor[] = Array.zeroCreate s.Length
-        for a in evens do gs[a] <- activation s[a]
-        let c = Array.copy s
-        for a in odds do c[a] <- layer gs a
-        c
-    let evenOddSweep (s: torch.Tensor[]) =
-        // Each layer's activation is computed once: the even layers' for the odd
-        // update, then the new odd layers' for the even update.
-        let s = if oddsCurrent then Array.copy s else deriveOdds s
-        let gs: torch.Tensor[] = Array.zeroCreate s.Length
-        for a in odds do gs[a] <- activation s[a]
-        for a in evens do s[a] <- layer gs a
-        s
-    let memory =
-        match solver with
-        | Solver.Anderson(m, _)
-        | Solver.EvenOddAnderson(m, _) -> max 1 m
-        | _ -> 0
-    let onLayers = match solver with Solver.EvenOddAnderson _ -> (if evens.IsEmpty then odds else evens) | _ -> all
-    // Anderson's history, per layer in onLayers: ring buffers `[active; m; n_a]` of
-    // the last m iterates X and map values F (their order does not matter to the
-    // extrapolation), `count` slots filled, the next write at `ring`.
-    let histX: torch.Tensor[] = Array.zeroCreate net.Sizes.Length
-    let histF: torch.Tensor[] = Array.zeroCreate net.Sizes.Length
-    let mutable count = 0
-    let mutable ring = 0
-    let clearHistory () =
-        count <- 0
-        ring <- 0
-    let disposeHistory () =
-        for a in 0 .. histX.Length - 1 do
-            if not (isNull histX[a]) then histX[a].Dispose()
-            if not (isNull histF[a]) then histF[a].Dispose()
-            histX[a] <- null
-            histF[a] <- null
-    let mutable lastResidual: torch.Tensor = null
-    let mutable evaluations = 0
+    let drive = torch.nn.functional.linear(activation result[0], net.Weights[0], net.Biases[0]).DetachFromDisposeScope()
+    let mutable work =
+        { States = result |> Array.mapi (fun a t -> if a = 0 then t else t.alias().DetachFromDisposeScope())
+          Drive = drive
+          Rows = Array.init b int64 }
+    use step = stepper net solver
     let mutable k = 0
-    while k < maxIterations && active.Length > 0 do
+    while k < maxIterations && work.Rows.Length > 0 do
         use _ = torch.NewDisposeScope()
-        let next =
-            match solver with
-            | Solver.Picard -> synchronous state
-            | Solver.Damped d ->
-                let f = synchronous state
-                Array.init state.Length (fun a -> if a = 0 then state[0] else Ops.plus state[a] (Ops.mul (Ops.minus f[a] state[a]) d))
-            | Solver.EvenOdd -> evenOddSweep state
-            | Solver.Anderson _
-            | Solver.EvenOddAnderson _ ->
-                let f = (match solver with Solver.Anderson _ -> synchronous state | _ -> evenOddSweep state)
-                let residual = (rowSquares [ for a in onLayers -> Ops.minus f[a] state[a] ]).sqrt()
-                // Safeguard: if the last extrapolation made the residual worse than the
-                // Picard step it replaced, restart the history from the plain step.
-                if not (isNull lastResidual) && (residual.gt(lastResidual)).any().item<bool> () then clearHistory ()
-                if not (isNull lastResidual) then lastResidual.Dispose()
-                lastResidual <- residual.detach().clone().DetachFromDisposeScope()
-                for a in onLayers do
-                    if isNull histX[a] then
-                        histX[a] <- torch.empty([| state[a].shape[0]; int64 memory; state[a].shape[1] |], dtype = state[a].dtype, device = device).DetachFromDisposeScope()
-                        histF[a] <- torch.empty([| state[a].shape[0]; int64 memory; state[a].shape[1] |], dtype = state[a].dtype, device = device).DetachFromDisposeScope()
-                    histX[a].select(1L, int64 ring).copy_(state[a]) |> ignore
-                    histF[a].select(1L, int64 ring).copy_(f[a]) |> ignore
-                ring <- (ring + 1) % memory
-                count <- min (count + 1) memory
-                let candidate =
-                    if count < 2 then f
-                    else
-                        let reg = match solver with Solver.Anderson(_, r) | Solver.EvenOddAnderson(_, r) -> r | _ -> 0.0
-                        let fs = [| for a in onLayers -> histF[a].narrow(1L, 0L, int64 count) |]
-                        let gram =
-                            [| for (a, fa) in List.zip onLayers (List.ofArray fs) ->
-                                   let d = Ops.minus fa (histX[a].narrow(1L, 0L, int64 count))
-                                   d.bmm(d.transpose(1L, 2L)) |] |> Ops.sum
-                        let alpha = (andersonWeights gram reg).transpose(1L, 2L)
-                        let c = Array.copy f
-                        List.iteri (fun i a -> c[a] <- alpha.bmm(fs[i]).squeeze(1L)) onLayers
-                        c
-                match solver with
-                | Solver.EvenOddAnderson _ ->
-                    // Re-derive the odd layers from the extrapolated even ones (the
-                    // next sweep starts from them instead of recomputing them).
-                    oddsCurrent <- true
-                    deriveOdds candidate
-                | _ -> candidate
-        evaluations <- evaluations + 1
+        let next = step.Next work.Drive work.States
         k <- k + 1
-        let moved = rowSquares [ for a in all -> Ops.minus next[a] state[a] ]
-        let size = rowSquares [ for a in all -> next[a] ]
-        let change = (moved.sqrt() / Ops.clampMin (size.sqrt()) 1e-30).to_type(torch.float64).data<float>().ToArray()
-        // Write the active samples' new states into the result.
-        let rows = torch.tensor(active, device = device)
+        let change = relativeChange net work.States next
+        let rows = torch.tensor(work.Rows, device = device)
         for a in 1 .. net.Top do result[a].index_copy_(0L, rows, next[a]) |> ignore
-        let keep = ResizeArray<int64>()
-        let keepPos = ResizeArray<int64>()
-        for j in 0 .. active.Length - 1 do
-            let i = int active[j]
+        let moving = [| for j in 0 .. work.Rows.Length - 1 do if change[j] < tolerance then () else yield j |]
+        for j in 0 .. work.Rows.Length - 1 do
             if change[j] < tolerance then
-                converged[i] <- true
-                iterations[i] <- k
+                converged[int work.Rows[j]] <- true
+                iterations[int work.Rows[j]] <- k
+        let fresh (t: torch.Tensor) = t.detach().DetachFromDisposeScope()
+        let old = work
+        work <-
+            if moving.Length = work.Rows.Length then
+                { work with States = next |> Array.mapi (fun a t -> if a = 0 then t else fresh t); Drive = work.Drive.alias().DetachFromDisposeScope() }
             else
-                keep.Add active[j]
-                keepPos.Add(int64 j)
-        if keep.Count = active.Length then replace state next
-        else
-            // Shrink the working set (and the Anderson history) to the samples still moving.
-            let pos = torch.tensor(keepPos.ToArray(), device = device)
-            replace state (next |> Array.map (fun t -> t.index_select(0L, pos)))
-            let d = drive1.index_select(0L, pos).DetachFromDisposeScope()
-            drive1.Dispose()
-            drive1 <- d
-            for a in 0 .. histX.Length - 1 do
-                if not (isNull histX[a]) then
-                    let nx = histX[a].index_select(0L, pos).DetachFromDisposeScope()
-                    let nf = histF[a].index_select(0L, pos).DetachFromDisposeScope()
-                    histX[a].Dispose()
-                    histF[a].Dispose()
-                    histX[a] <- nx
-                    histF[a] <- nf
-            if not (isNull lastResidual) then
-                let r = lastResidual.index_select(0L, pos).DetachFromDisposeScope()
-                lastResidual.Dispose()
-                lastResidual <- r
-            active <- keep.ToArray()
-    disposeHistory ()
-    if not (isNull lastResidual) then lastResidual.Dispose()
-    for t in state do t.Dispose()
-    drive1.Dispose()
-    driveAll.Dispose()
-    { States = result; Iterations = iterations; Converged = converged; Evaluations = evaluations }
+                // Narrow the working set (and what the solver carries) to the samples still moving.
+                let pos = torch.tensor(moving |> Array.map int64, device = device)
+                step.Keep pos
+                { States = next |> Array.mapi (fun a t -> if a = 0 then t else fresh (t.index_select(0L, pos)))
+                  Drive = fresh (work.Drive.index_select(0L, pos))
+                  Rows = moving |> Array.map (fun j -> work.Rows[j]) }
+        old.Dispose()
+    work.Dispose()
+    { States = result; Iterations = iterations; Converged = converged; Evaluations = k }
 
 /// Mean squared error of the top layer against targets, per batch (mean over samples and units).
 let loss (top: torch.Tensor) (target: torch.Tensor) = (Ops.minus top target).square().mean()
