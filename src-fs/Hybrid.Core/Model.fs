@@ -219,6 +219,81 @@ module Network =
     let private gaussian (g: Generator) (dtype: ScalarType) (device: Device) (shape: int64[]) =
         torch.randn(shape, dtype = dtype, device = device, generator = g)
 
+    /// How a dense layer's parameters are drawn: `Plain` by the weight initialisation
+    /// (weight and bias), `Gaussian` N(0,1) weights (muPC and NTP).
+    [<RequireQualifiedAccess>]
+    type private Draw =
+        | Plain
+        | Gaussian
+
+    /// A dense block to build: `residual? h : 0 + post(scale * (W pre(h) + b))`.
+    type private Dense =
+        { Inputs: int64
+          Outputs: int64
+          Pre: Activation
+          Post: Activation
+          Scale: float
+          Residual: bool
+          /// Whether the block keeps a bias (plain draws always draw one).
+          Bias: bool
+          Draw: Draw }
+
+    /// A plain dense layer of an MLP or a conv net's head: a bias, the activation after.
+    let private plainDense (inputs: int64) (outputs: int64) (post: Activation) =
+        { Inputs = inputs; Outputs = outputs; Pre = Activation.Identity; Post = post; Scale = 1.0; Residual = false; Bias = true; Draw = Draw.Plain }
+
+    /// Draws parameters in a fixed order from one generator, on the CPU, then moves them to `device`.
+    type private Drawer(weightInit: WeightInit, g: Generator, dtype: ScalarType, device: Device) =
+        member _.Param(t: Tensor) = param (t.``to``(device))
+
+        /// Weight and bias of a plain layer with fan-in `fanIn`, by the weight initialisation.
+        member _.Plain(fanIn: int64, shape: int64[]) =
+            match weightInit with
+            | WeightInit.Default -> uniform g dtype torch.CPU fanIn shape, uniform g dtype torch.CPU fanIn [| shape[0] |]
+            | WeightInit.Kaiming -> Ops.mul (gaussian g dtype torch.CPU shape) (sqrt (2.0 / float fanIn)), torch.zeros([| shape[0] |], dtype = dtype)
+            | WeightInit.Lecun -> Ops.mul (gaussian g dtype torch.CPU shape) (sqrt (1.0 / float fanIn)), torch.zeros([| shape[0] |], dtype = dtype)
+
+        member this.Dense(d: Dense) =
+            let w, b =
+                match d.Draw with
+                | Draw.Gaussian -> gaussian g dtype torch.CPU [| d.Outputs; d.Inputs |], null
+                | Draw.Plain -> this.Plain(d.Inputs, [| d.Outputs; d.Inputs |])
+            { Kind = BlockKind.Dense(d.Pre, d.Post, d.Scale, d.Residual)
+              Weight = this.Param w
+              Bias = if d.Bias then Some(this.Param b) else None
+              OutShape = [| d.Outputs |] }
+
+    /// Dense layers through `sizes` (input, hidden widths, outputs), `act` after each but the last.
+    let private denseChain (draw: Drawer) (sizes: int64 list) (act: Activation) =
+        sizes
+        |> List.pairwise
+        |> List.mapi (fun i (a, b) -> draw.Dense(plainDense a b (if i = sizes.Length - 2 then Activation.Identity else act)))
+
+    /// The residual MLP of SPEC.md 1.5 with the parameterisation's scalings (no biases).
+    let private residualBlocks (draw: Drawer) (inputSize: int64) (outputs: int) (width: int) (layers: int) (act: Activation) (p: Parameterisation) =
+        let a1, ah, aL = p.Scalings(int inputSize, width, layers)
+        let how = if p = Parameterisation.Sp then Draw.Plain else Draw.Gaussian
+        let n = int64 width
+        let block inputs outputs pre scale residual =
+            draw.Dense { Inputs = inputs; Outputs = outputs; Pre = pre; Post = Activation.Identity; Scale = scale; Residual = residual; Bias = false; Draw = how }
+        [ yield block inputSize n Activation.Identity a1 false
+          for _ in 2 .. layers - 1 do
+              yield block n n act ah true
+          yield block n (int64 outputs) act aL false ]
+
+    /// 3x3 same convolutions (each with the activation and an optional 2x2 max-pool), then dense layers.
+    let private convBlocks (draw: Drawer) (inputShape: int64[]) (outputs: int) (convs: ConvLayer list) (denses: int list) (act: Activation) =
+        if inputShape.Length <> 3 then
+            invalidArg "architecture" (sprintf "a conv net needs image inputs [channels; height; width], got a shape of rank %d" inputShape.Length)
+        let conv (c, h, w) (cl: ConvLayer) =
+            let outC = int64 cl.Channels
+            let weight, bias = draw.Plain(c * 9L, [| outC; c; 3L; 3L |])
+            if cl.Pool && (h < 2L || w < 2L) then invalidArg "architecture" (sprintf "input %dx%d is too small for another 2x2 pool" h w)
+            let h, w = if cl.Pool then h / 2L, w / 2L else h, w
+            { Kind = BlockKind.Conv(act, cl.Pool); Weight = draw.Param weight; Bias = Some(draw.Param bias); OutShape = [| outC; h; w |] }, (outC, h, w)
+        let blocks, (c, h, w) = convs |> List.mapFold conv (inputShape[0], inputShape[1], inputShape[2])
+        blocks @ denseChain draw ((c * h * w) :: (denses |> List.map int64) @ [ int64 outputs ]) act
+
     /// Builds a network for inputs of per-sample shape `inputShape` and `outputs`
     /// outputs, with parameters drawn from `seed` by `weightInit` (residual MLPs take
     /// theirs from the parameterisation).
@@ -232,69 +307,13 @@ module Network =
         if outputs < 1 then invalidArg "outputs" (sprintf "the network needs at least 1 output, got %d" outputs)
         use _ = torch.NewDisposeScope()
         use g = Rng.generator seed torch.CPU
-        let dtype = precision.ScalarType
-        let onDevice (t: Tensor) = t.``to``(device)
+        let draw = Drawer(weightInit, g, precision.ScalarType, device)
         let inputSize = inputShape |> Array.fold (*) 1L
-        // Weight and bias of a plain layer with fan-in `fanIn`, by the chosen scheme.
-        let plain (fanIn: int64) (shape: int64[]) =
-            match weightInit with
-            | WeightInit.Default -> uniform g dtype torch.CPU fanIn shape, uniform g dtype torch.CPU fanIn [| shape[0] |]
-            | WeightInit.Kaiming -> Ops.mul (gaussian g dtype torch.CPU shape) (sqrt (2.0 / float fanIn)), torch.zeros([| shape[0] |], dtype = dtype)
-            | WeightInit.Lecun -> Ops.mul (gaussian g dtype torch.CPU shape) (sqrt (1.0 / float fanIn)), torch.zeros([| shape[0] |], dtype = dtype)
-        let dense (inF: int64) (outF: int64) (pre: Activation) (post: Activation) (scale: float) (residual: bool) (bias: bool) (gaussianInit: bool) =
-            let w, b =
-                if gaussianInit then gaussian g dtype torch.CPU [| outF; inF |], null
-                else plain inF [| outF; inF |]
-            { Kind = BlockKind.Dense(pre, post, scale, residual)
-              Weight = param (onDevice w)
-              Bias = if bias then Some(param (onDevice b)) else None
-              OutShape = [| outF |] }
         let blocks =
             match architecture with
-            | Architecture.Mlp(widths, act) ->
-                let sizes = inputSize :: (widths |> List.map int64) @ [ int64 outputs ]
-                sizes
-                |> List.pairwise
-                |> List.mapi (fun i (a, b) ->
-                    let last = i = sizes.Length - 2
-                    dense a b Activation.Identity (if last then Activation.Identity else act) 1.0 false true false)
-            | Architecture.ResidualMlp(width, layers, act, p) ->
-                let a1, ah, aL = p.Scalings(int inputSize, width, layers)
-                let gaussianInit = p <> Parameterisation.Sp
-                let n = int64 width
-                [ yield dense inputSize n Activation.Identity Activation.Identity a1 false false gaussianInit
-                  for _ in 2 .. layers - 1 do
-                      yield dense n n act Activation.Identity ah true false gaussianInit
-                  yield dense n (int64 outputs) act Activation.Identity aL false false gaussianInit ]
-            | Architecture.ConvNet(convs, denses, act) ->
-                if inputShape.Length <> 3 then
-                    invalidArg "architecture" (sprintf "a conv net needs image inputs [channels; height; width], got a shape of rank %d" inputShape.Length)
-                let mutable c = inputShape[0]
-                let mutable h = inputShape[1]
-                let mutable w = inputShape[2]
-                let convBlocks =
-                    [ for cl in convs ->
-                          let outC = int64 cl.Channels
-                          let fanIn = c * 9L
-                          let weight, bias = plain fanIn [| outC; c; 3L; 3L |]
-                          if cl.Pool then
-                              if h < 2L || w < 2L then invalidArg "architecture" (sprintf "input %dx%d is too small for another 2x2 pool" h w)
-                              h <- h / 2L
-                              w <- w / 2L
-                          c <- outC
-                          { Kind = BlockKind.Conv(act, cl.Pool)
-                            Weight = param (onDevice weight)
-                            Bias = Some(param (onDevice bias))
-                            OutShape = [| outC; h; w |] } ]
-                let flat = c * h * w
-                let sizes = flat :: (denses |> List.map int64) @ [ int64 outputs ]
-                let denseBlocks =
-                    sizes
-                    |> List.pairwise
-                    |> List.mapi (fun i (a, b) ->
-                        let last = i = sizes.Length - 2
-                        dense a b Activation.Identity (if last then Activation.Identity else act) 1.0 false true false)
-                convBlocks @ denseBlocks
+            | Architecture.Mlp(widths, act) -> denseChain draw (inputSize :: (widths |> List.map int64) @ [ int64 outputs ]) act
+            | Architecture.ResidualMlp(width, layers, act, p) -> residualBlocks draw inputSize outputs width layers act p
+            | Architecture.ConvNet(convs, denses, act) -> convBlocks draw inputShape outputs convs denses act
         { Architecture = architecture
           InputShape = inputShape
           Outputs = outputs

@@ -175,12 +175,6 @@ module Scope =
         use _ = torch.NewDisposeScope()
         (f ()).MoveToOuterDisposeScope()
 
-    /// Runs `f` inside a fresh dispose scope and moves every returned tensor out of it.
-    let keepAll (f: unit -> torch.Tensor[]) : torch.Tensor[] =
-        Runtime.init ()
-        use _ = torch.NewDisposeScope()
-        f () |> Array.map (fun t -> t.MoveToOuterDisposeScope())
-
     /// Replaces a long-lived tensor: detaches the new value from every scope and
     /// disposes the old one.
     let replace (slot: byref<torch.Tensor>) (value: torch.Tensor) =

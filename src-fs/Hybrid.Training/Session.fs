@@ -41,6 +41,57 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
             epochOfBatches <- e
         epochBatches
 
+    /// One backpropagation update; Error when the loss is not finite.
+    let backpropBatch (x: Tensor) (y: Tensor) (n: float) =
+        let loss = Learning.backpropGradients net x y
+        if not (Double.IsFinite loss) then
+            Error { Layer = Some depth; Step = 0; Batch = Some batchCounter; Energy = loss; StepSize = 0.0; Reparam = Reparam.States }
+        else
+            opt.Step()
+            smm <- smm + int64 (Smm.backprop depth)
+            Ok(loss / n)
+
+    /// One predictive-coding update (initialise, infer, learn, record the states for
+    /// the initializer); Error when inference diverged or F is not finite.
+    let pcBatch (pc: PcSpec) (x: Tensor) (labels: Tensor) (y: Tensor) (n: float) (lastOfEpoch: bool) =
+        let ctx = InitContext.supervised net x labels data.Classes gen
+        let init = InitApply.apply pc.Init initState ctx true
+        match (try Ok(Inference.run net pc.Inference init (Some y) (Some batchCounter)) with DivergenceError info -> Error info) with
+        | Error info -> Error info
+        | Ok r ->
+            let F = Learning.weightGradients net r.States r.Predictions (Some y)
+            if not (Double.IsFinite F) then
+                Error { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = pc.Inference.StepSize; Reparam = pc.Inference.Reparam }
+            else
+                opt.Step()
+                initState.Record(net, pc.Init, r.States, Some labels, ctx.Observation)
+                smm <- smm + int64 (Smm.predictiveCoding pc.Inference.Reparam pc.Init depth r.Steps)
+                stepsSum <- stepsSum + r.Steps
+                if lastOfEpoch then
+                    // Per-layer energies of the epoch's last batch, per sample.
+                    use _ = torch.no_grad ()
+                    layerSum <- Energy.values (Energy.terms net r.States (Energy.predictions net r.States) (Some y)) |> Array.map (fun v -> v / n)
+                Ok(F / n)
+
+    /// Evaluates the epoch that just ended, records it and starts the next.
+    let closeEpoch (batches: int) =
+        let record =
+            { Epoch = epoch
+              TestAccuracy = Training.accuracy net data.Test cfg.EvalBatchSize
+              TrainEnergy = energySum / float (max 1 batches)
+              LayerEnergies = layerSum
+              Smm = smm
+              Updates = updates
+              MeanSteps = float stepsSum / float (max 1 batches)
+              Seconds = seconds }
+        records.Add record
+        epoch <- epoch + 1
+        batch <- 0
+        energySum <- 0.0
+        stepsSum <- 0
+        layerSum <- [||]
+        record
+
     /// Creates a session at the start of training.
     static member Start(cfg: TrainConfig, data: RunData) = new TrainingSession(cfg, data)
 
@@ -68,66 +119,28 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
         if this.Finished then invalidOp "the session has finished"
         let batches = batchesOf epoch
         let watch = Stopwatch.StartNew()
-        let energy =
-            try
-                use _ = torch.NewDisposeScope()
-                let index = torch.tensor(batches[batch], device = device)
-                let x = data.Train.X.index_select(0L, index)
-                let labels = data.Train.Y.index_select(0L, index)
-                let y = TensorSplit.oneHot data.Classes cfg.Precision labels
-                let n = float batches[batch].Length
-                match cfg.Algorithm with
-                | Algorithm.Backprop ->
-                    let loss = Learning.backpropGradients net x y
-                    if not (Double.IsFinite loss) then
-                        raise (DivergenceError { Layer = Some depth; Step = 0; Batch = Some batchCounter; Energy = loss; StepSize = 0.0; Reparam = Reparam.States })
-                    opt.Step()
-                    smm <- smm + int64 (Smm.backprop depth)
-                    loss / n
-                | Algorithm.PredictiveCoding pc ->
-                    let ctx = InitContext.supervised net x labels data.Classes gen
-                    let init = InitApply.apply pc.Init initState ctx true
-                    let r = Inference.run net pc.Inference init (Some y) (Some batchCounter)
-                    let F = Learning.weightGradients net r.States r.Predictions (Some y)
-                    if not (Double.IsFinite F) then
-                        raise (DivergenceError { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = pc.Inference.StepSize; Reparam = pc.Inference.Reparam })
-                    opt.Step()
-                    initState.Record(net, pc.Init, r.States, Some labels, ctx.Observation)
-                    smm <- smm + int64 (Smm.predictiveCoding pc.Inference.Reparam pc.Init depth r.Steps)
-                    stepsSum <- stepsSum + r.Steps
-                    if batch = batches.Length - 1 then
-                        // Per-layer energies of the epoch's last batch, per sample.
-                        use _ = torch.no_grad ()
-                        layerSum <- Energy.values (Energy.terms net r.States (Energy.predictions net r.States) (Some y)) |> Array.map (fun v -> v / n)
-                    F / n
-            with DivergenceError info ->
-                status <- RunStatus.Diverged info.Message
-                nan
+        let outcome =
+            use _ = torch.NewDisposeScope()
+            let index = torch.tensor(batches[batch], device = device)
+            let x = data.Train.X.index_select(0L, index)
+            let labels = data.Train.Y.index_select(0L, index)
+            let y = TensorSplit.oneHot data.Classes cfg.Precision labels
+            let n = float batches[batch].Length
+            match cfg.Algorithm with
+            | Algorithm.Backprop -> backpropBatch x y n
+            | Algorithm.PredictiveCoding pc -> pcBatch pc x labels y n (batch = batches.Length - 1)
         seconds <- seconds + watch.Elapsed.TotalSeconds
-        if status <> RunStatus.Completed then energy, None
-        else
+        match outcome with
+        | Error info ->
+            status <- RunStatus.Diverged info.Message
+            nan, None
+        | Ok energy ->
             updates <- updates + 1L
             energySum <- energySum + energy
             batch <- batch + 1
             batchCounter <- batchCounter + 1
             if batch < batches.Length then energy, None
-            else
-                let record =
-                    { Epoch = epoch
-                      TestAccuracy = this.Evaluate()
-                      TrainEnergy = energySum / float (max 1 batches.Length)
-                      LayerEnergies = layerSum
-                      Smm = smm
-                      Updates = updates
-                      MeanSteps = float stepsSum / float (max 1 batches.Length)
-                      Seconds = seconds }
-                records.Add record
-                epoch <- epoch + 1
-                batch <- 0
-                energySum <- 0.0
-                stepsSum <- 0
-                layerSum <- [||]
-                energy, Some record
+            else energy, Some(closeEpoch batches.Length)
 
     /// Runs until the last epoch, a divergence, or cancellation (checked between
     /// batches: the current step always completes).
