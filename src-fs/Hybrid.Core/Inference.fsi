@@ -1,0 +1,124 @@
+namespace Hybrid
+    
+    /// Which variables inference descends on.
+    [<RequireQualifiedAccess>]
+    type Reparam =
+        
+        /// sPC: the hidden states h_1..h_{L-1}.
+        | States
+        
+        /// ePC: the errors e_1..e_{L-1} of h_l = f(h_{l-1}) + e_l; dE/de by backpropagation.
+        | Errors
+        
+        override ToString: unit -> string
+    
+    /// Inference settings.
+    type InferenceOptions =
+        {
+          
+          /// T, the number of steps (at least 1).
+          Steps: int
+          
+          /// Step size alpha (sPC) or eta (ePC).
+          StepSize: float
+          
+          /// Heavy-ball momentum on the variables (0: plain SGD).
+          Momentum: float
+          
+          /// Stop early when the relative energy change of a step falls below this.
+          Tolerance: float option
+          
+          /// Record per-step energies, per-layer energies and per-layer update norms.
+          Record: bool
+          
+          /// Which variables to descend on.
+          Reparam: Reparam
+          
+          /// The energy may not exceed this multiple of its starting value (divergence).
+          DivergenceFactor: float
+          
+          /// Whether h_0 is a free variable too (generative models).
+          InputFree: bool
+        }
+        
+        /// Checks the settings; the message names the bad value.
+        member Validate: unit -> unit
+    
+    module InferenceOptions =
+        
+        /// T steps of plain SGD with step size `stepSize` on the states.
+        val spc: steps: int -> stepSize: float -> InferenceOptions
+        
+        /// T steps of plain SGD with step size `stepSize` on the errors.
+        val epc: steps: int -> stepSize: float -> InferenceOptions
+    
+    /// Where and why inference diverged.
+    type DivergenceInfo =
+        {
+          
+          /// The hidden layer (1-based; L for the output term) whose energy is bad, when one is.
+          Layer: int option
+          
+          /// The inference step (1-based).
+          Step: int
+          
+          /// The training batch (0-based), when known.
+          Batch: int option
+          
+          /// The energy that was seen.
+          Energy: float
+          
+          /// The step size in use.
+          StepSize: float
+          
+          /// The reparameterisation in use.
+          Reparam: Reparam
+        }
+        
+        member Message: string
+    
+    /// Inference (or training) left the finite, bounded region.
+    exception DivergenceError of DivergenceInfo
+    
+    /// The outcome of inference.
+    type InferenceResult =
+        {
+          
+          /// Final states, detached: L entries, the input first.
+          States: Tensor array
+          
+          /// Predictions at the final states with their graph to the parameters, when
+          /// inference computed them on the way (ePC's closing sweep); else None.
+          Predictions: Tensor array option
+          
+          /// Steps actually run (early stop may end before T).
+          Steps: int
+          
+          /// F at the start of each step (recorded runs only).
+          Energies: float array
+          
+          /// Per step, the energy terms (hidden layers, then the output; recorded runs only).
+          LayerEnergies: float array array
+          
+          /// Per step, ||h_l^(t) - h_l^(t-1)|| for each hidden layer (recorded runs only; index 0 is h_0 when it is free).
+          UpdateNorms: float array array
+        }
+
+    module Inference =
+
+        /// Runs inference from `init` towards the minimum of F for the clamped `target`
+        /// (None: output free). `batch` is named in divergence errors.
+        val run:
+          net: Network ->
+            opts: InferenceOptions ->
+            init: InitResult ->
+            target: Tensor option -> batch: int option -> InferenceResult
+        
+        /// `run`, calling `observe step states` after every step with the current states
+        /// (L entries, detached, valid during the call); returning true stops inference.
+        val observed:
+          net: Network ->
+            opts: InferenceOptions ->
+            init: InitResult ->
+            target: Tensor option ->
+            observe: (int -> Tensor array -> bool) -> InferenceResult

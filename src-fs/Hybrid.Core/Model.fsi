@@ -1,0 +1,182 @@
+namespace Hybrid
+    
+    /// Element-wise activation functions.
+    [<RequireQualifiedAccess>]
+    type Activation =
+        | Identity
+        | Relu
+        | LeakyRelu
+        | Gelu
+        | Elu
+        | Tanh
+        | Sigmoid
+        
+        /// Applies the activation.
+        member Apply: x: Tensor -> Tensor
+        
+        override ToString: unit -> string
+        
+        /// All activations, in a fixed order.
+        static member All: Activation list
+    
+    /// The output term of the energy.
+    [<RequireQualifiedAccess>]
+    type Loss =
+        
+        /// 1/2 ||mu_L - y||^2 (Gaussian output; y clamped at the output).
+        | SquaredError
+        
+        /// Cross-entropy of softmax(mu_L) against y (one-hot or probabilities).
+        | CrossEntropy
+        
+        override ToString: unit -> string
+    
+    /// Scalings of a residual MLP (SPEC.md 1.5): `Sp` standard, `MuPC` depth-stable, `Ntp` neural tangent.
+    [<RequireQualifiedAccess>]
+    type Parameterisation =
+        | Sp
+        | MuPC
+        | Ntp
+        
+        /// The scalings (a_1, a_hidden, a_L) for input dimension D, width N and L weight layers.
+        member
+          Scalings: inputDim: int * width: int * layers: int ->
+                      float * float * float
+        
+        override ToString: unit -> string
+    
+    /// A convolutional layer of a `ConvNet`: output channels and whether a 2x2 max-pool follows.
+    type ConvLayer =
+        {
+          Channels: int
+          Pool: bool
+        }
+    
+    /// Network architectures. Input shape and number of outputs come from the data.
+    [<RequireQualifiedAccess>]
+    type Architecture =
+        
+        /// Fully connected: hidden widths; h_l = act(W_l h_{l-1} + b_l), a linear output layer.
+        | Mlp of widths: int list * activation: Activation
+        
+        /// Residual MLP with `layers` weight layers of width `width` (SPEC.md 1.5):
+        /// z_1 = a_1 W_1 x, z_l = z_{l-1} + a_l W_l act(z_{l-1}), z_L = a_L W_L act(z_{L-1}).
+        | ResidualMlp of
+          width: int * layers: int * activation: Activation *
+          parameterisation: Parameterisation
+        
+        /// Convolutional: 3x3 same-padding convolutions (each followed by the activation
+        /// and an optional 2x2 max-pool), then fully connected layers.
+        | ConvNet of
+          convs: ConvLayer list * dense: int list * activation: Activation
+        
+        /// The AlexNet-style network for 32x32x3 inputs used in the paper's CIFAR-10 experiment.
+        static member AlexNet: activation: Activation -> Architecture
+        
+        /// The paper's 5-layer MLP (four hidden layers) of the given width.
+        static member
+          PaperMlp: width: int * activation: Activation -> Architecture
+        
+        override ToString: unit -> string
+        
+        /// Checks the architecture; the message names what is wrong.
+        member Validate: unit -> unit
+    
+    /// How the weights of plain (non-residual) networks are drawn.
+    [<RequireQualifiedAccess>]
+    type WeightInit =
+        
+        /// PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases (the paper's choice).
+        | Default
+        
+        /// He: N(0, 2/fan_in), zero biases (variance-preserving for ReLU-like activations).
+        | Kaiming
+        
+        /// LeCun: N(0, 1/fan_in), zero biases (variance-preserving for tanh near 0 and linear layers).
+        | Lecun
+        
+        override ToString: unit -> string
+    
+    /// How a block computes mu = f(h). Dense: `residual? h : 0 + post(scale * (W pre(h) + b))`.
+    [<RequireQualifiedAccess>]
+    type BlockKind =
+        | Dense of
+          pre: Activation * post: Activation * scale: float * residual: bool
+        | Conv of post: Activation * pool: bool
+    
+    /// One block f_l with its parameters.
+    type Block =
+        {
+          Kind: BlockKind
+          Weight: TorchSharp.Modules.Parameter
+          Bias: TorchSharp.Modules.Parameter option
+          
+          /// Per-sample shape of the block's output.
+          OutShape: int64 array
+        }
+        
+        /// Applies the block to a batch.
+        member Forward: h: Tensor -> Tensor
+        
+        /// The block's parameters.
+        member Parameters: TorchSharp.Modules.Parameter list
+    
+    /// A network: blocks f_0..f_{L-1}, its loss and where its tensors live. Owns its parameters.
+    type Network =
+        {
+          Architecture: Architecture
+          
+          /// Per-sample input shape.
+          InputShape: int64 array
+          
+          /// Number of outputs.
+          Outputs: int
+          Blocks: Block array
+          Loss: Loss
+          Device: Device
+          Precision: Precision
+        }
+        interface System.IDisposable
+        
+        /// The plain forward pass: mu_L from x.
+        member Forward: x: Tensor -> Tensor
+        
+        /// Per-sample shape of state l (0 = input, L = output).
+        member StateShape: l: int -> int64 array
+        
+        /// L, the number of blocks (weight layers). Hidden layers are 1..L-1.
+        member Depth: int
+        
+        /// Number of scalar parameters.
+        member ParameterCount: int64
+        
+        /// All parameters in block order.
+        member Parameters: TorchSharp.Modules.Parameter list
+    
+    module Network =
+
+        /// Builds a network for inputs of per-sample shape `inputShape` and `outputs`
+        /// outputs, with parameters drawn from `seed` by `weightInit` (residual MLPs take
+        /// theirs from the parameterisation).
+        val createWith:
+          weightInit: WeightInit ->
+            architecture: Architecture ->
+            loss: Loss ->
+            inputShape: int64 array ->
+            outputs: int ->
+            precision: Precision -> device: Device -> seed: int64 -> Network
+        
+        /// `createWith` PyTorch's default initialisation.
+        val create:
+          architecture: Architecture ->
+            loss: Loss ->
+            inputShape: int64 array ->
+            outputs: int ->
+            precision: Precision -> device: Device -> seed: int64 -> Network
+        
+        /// The output term of the energy, summed over the batch: 1/2 ||mu - y||^2 or
+        /// cross-entropy of softmax(mu) against the target distribution y.
+        val outputLoss: loss: Loss -> mu: Tensor -> y: Tensor -> Tensor
+        
+        /// Copies the parameter values of `source` into `target` (same architecture).
+        val copyParameters: source: Network -> target: Network -> unit
