@@ -140,7 +140,7 @@ let initial (net: Network) (x: torch.Tensor) : torch.Tensor[] =
 /// The Anderson mixing weights per sample from the Gram matrix of the residual
 /// history G = (F - X)(F - X)^T (`[B; m; m]`): min a^T G a + reg scale ||a||^2 with
 /// sum a = 1, where scale is the mean of G's diagonal. Returns `[B; m; 1]`.
-let private andersonWeights (gram: torch.Tensor) (reg: float) =
+let andersonWeights (gram: torch.Tensor) (reg: float) : torch.Tensor =
     let m = gram.shape[1]
     let eye = torch.eye(m, dtype = gram.dtype, device = gram.device).unsqueeze(0L)
     let scale = Ops.clampMin (gram.diagonal(dim1 = 1L, dim2 = 2L).mean([| 1L |], keepdim = true).unsqueeze(2L)) 1e-30

@@ -87,6 +87,11 @@ val energy:
 val initial:
   net: Network -> x: TorchSharp.torch.Tensor -> TorchSharp.torch.Tensor array
 
+/// The Anderson mixing weights per sample from the Gram matrix of the residual
+/// history G = (F - X)(F - X)^T (`[B; m; m]`): min a^T G a + reg scale ||a||^2 with
+/// sum a = 1, where scale is the mean of G's diagonal. Returns `[B; m; 1]`.
+val andersonWeights: gram: TorchSharp.torch.Tensor -> reg: float -> TorchSharp.torch.Tensor
+
 /// The odd half of the even/odd update: every odd layer set to its closed-form optimum
 /// x_A = W_{A-1} g_{A-1} + W_A^T g_{A+1} + b_A given the even layers (an exact block
 /// minimisation: E never increases).

@@ -234,6 +234,12 @@ let predictedCriticalBeta (p: Patterns) =
     let m = p.MaxNorm
     float p.Count / (m * m - Patterns.innerProduct p)
 
+/// beta_eff = beta (M^2 - c) / N: the dynamics of equidistant patterns depend on beta
+/// only through it, with the transition at beta_eff = 1 (SPEC.md 2).
+let effectiveBeta (p: Patterns) (beta: float) =
+    let m = p.MaxNorm
+    beta * (m * m - Patterns.innerProduct p) / float p.Count
+
 /// The largest beta at which the centroid is still a minimum, by bisection on the
 /// Hessian's smallest eigenvalue at the centroid (a fixed point for every beta when
 /// the patterns are equidistant; checked). Searches (lo, hi] to relative `tolerance`.

@@ -137,6 +137,10 @@ val fixedPoints:
 /// beta_c = N / (M^2 - c) for equidistant patterns (SPEC.md 2).
 val predictedCriticalBeta: p: Patterns -> float
 
+/// beta_eff = beta (M^2 - c) / N: the dynamics of equidistant patterns depend on beta
+/// only through it, with the transition at beta_eff = 1 (SPEC.md 2).
+val effectiveBeta: p: Patterns -> beta: float -> float
+
 /// The largest beta at which the centroid is still a minimum, by bisection on the
 /// Hessian's smallest eigenvalue at the centroid (a fixed point for every beta when
 /// the patterns are equidistant; checked). Searches (lo, hi] to relative `tolerance`.

@@ -77,12 +77,12 @@ let analyse (p: Patterns) (betas: float list) (startCount: int) (seed: int64) : 
     betas |> List.iter (fun b -> if not (b > 0.0) then invalidArg "beta" (sprintf "beta must be positive, got %g" b))
     let m = p.MaxNorm
     let c = Patterns.innerProduct p
-    let predicted = float p.Count / (m * m - c)
+    let predicted = predictedCriticalBeta p
     use s = starts p startCount seed
     let sweep =
         [ for b in List.sort betas ->
               { Beta = b
-                BetaEff = b * (m * m - c) / float p.Count
+                BetaEff = effectiveBeta p b
                 Points = fixedPointsAt p b s } ]
     let lo = List.min betas
     let hi = List.max betas

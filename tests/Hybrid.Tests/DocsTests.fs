@@ -21,11 +21,45 @@ let tests =
             | None -> failtest "docs/config.md not found above the test binary"
             | Some path ->
                 let text = File.ReadAllText path
+                // Every field of every form's JSON Schema (what `hybrid config schema` prints).
                 let all =
-                    Codec.keys (Config.train.Schema()) @ Codec.keys (Generative.codec.Schema())
-                    @ (Config.modelKeys |> List.map fst)
-                let missing = all |> List.distinct |> List.filter (fun f -> not (text.Contains(sprintf "`%s`" f)))
+                    [ for name, _, schema in Experiments.Schemas.all do
+                          for key in Codec.keys (schema ()) -> name, key ]
+                    @ [ for kind, _ in Config.modelKeys -> "train", kind ]
+                let missing = all |> List.distinct |> List.filter (fun (_, f) -> not (text.Contains(sprintf "`%s`" f)))
                 Expect.isEmpty missing (sprintf "fields missing from docs/config.md: %A" missing)
+                // Every form has its own section, and every alias of a choice is listed.
+                for name, _, _ in Experiments.Schemas.all do
+                    Expect.stringContains text (sprintf "`%s`" name) (sprintf "the %s form" name)
+                for what, aliases in Choices.aliases do
+                    for alias, canonical in aliases do
+                        Expect.isTrue (text.Contains(sprintf "`%s` (%s)" alias canonical) || text.Contains(sprintf "`%s` -> `%s`" alias canonical))
+                            (sprintf "docs/config.md lists the %s alias %s -> %s" what alias canonical)
+        }
+
+        test "every function named in docs/equations.md exists" {
+            match repoFile "docs/equations.md" with
+            | None -> failtest "docs/equations.md not found above the test binary"
+            | Some path ->
+                let assemblies =
+                    [ typeof<DeviceChoice>.Assembly; typeof<Network>.Assembly; typeof<Data.Dataset>.Assembly; typeof<TrainConfig>.Assembly ]
+                let types = assemblies |> List.collect (fun a -> List.ofArray (a.GetTypes()))
+                let flags = Reflection.BindingFlags.Public ||| Reflection.BindingFlags.Static ||| Reflection.BindingFlags.Instance
+                let resolves (name: string) =
+                    let dot = name.LastIndexOf '.'
+                    let owner, item = name.Substring(0, dot), name.Substring(dot + 1)
+                    types |> List.exists (fun t ->
+                        (t.FullName = "Hybrid." + owner || t.FullName = "Hybrid." + owner + "Module") && t.GetMember(item, flags).Length > 0)
+                let named =
+                    [ for line in File.ReadAllLines path do
+                          if line.StartsWith "| " && not (line.StartsWith "| ---") && not (line.StartsWith "| equation") then
+                              let cells = line.Trim('|').Split(" | ")
+                              let last = cells[cells.Length - 1].Trim()
+                              if last.StartsWith "`" then yield last.Trim('`') ]
+                Expect.isGreaterThan named.Length 50 "the table names the functions"
+                let missing = named |> List.filter (resolves >> not)
+                Expect.isEmpty missing (sprintf "functions named in docs/equations.md that do not exist: %A" missing)
+                Expect.isFalse (resolves "Energy.noSuchEquation") "a name that does not exist is caught"
         }
 
         test "every checked-in config reads without error" {

@@ -33,6 +33,25 @@ let tests =
                     // monotonically; 1e-12 relative allows for float64 rounding only.
                     es |> Array.pairwise |> Array.forall (fun (a, b) -> b <= a + 1e-12 * abs a))))
 
+        testPropertyWithConfig config "inference leaves its initialisation unchanged, so running it twice gives the same states"
+        <| Prop.forAll
+            (Arb.fromGen (Gen.zip3 smallMlp (Gen.elements [ Init.forward; Init.zero; Init.random 0.0 1.0; Init.split 1 Init.forward Init.zero ]) (Gen.elements [ 0.0; 0.5 ])))
+            (fun (m, init, momentum) ->
+            Scope.run (fun () ->
+                use net = network m
+                let x, labels, y = batch m
+                [ InferenceOptions.spc 4 0.05; InferenceOptions.epc 4 0.05 ]
+                |> List.forall (fun opts ->
+                    let opts = { opts with Momentum = momentum }
+                    let start = initialise net x labels init m.Seed
+                    let before = start.States |> Array.map (fun h -> h.detach().clone())
+                    let first = Inference.run net opts start (Some y) None
+                    let unchanged = Array.forall2 same before (start.States |> Array.map (fun h -> h.detach()))
+                    let second = Inference.run net opts start (Some y) None
+                    unchanged
+                    && Array.forall2 same first.States second.States
+                    && Array.forall2 same before (start.States |> Array.map (fun h -> h.detach())))))
+
         test "per-step records: energies, per-layer terms and update norms" {
             Scope.run (fun () ->
                 let m = { Input = 4; Widths = [ 5; 5; 5 ]; Outputs = 3; Activation = Activation.Tanh; Loss = Loss.SquaredError; Seed = 2L; Batch = 4 }

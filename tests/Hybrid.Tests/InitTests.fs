@@ -17,7 +17,15 @@ let private kind =
         Gen.constant InitKind.Keep
         Gen.constant InitKind.Forward
         Gen.constant InitKind.StreamAverage
-        Gen.map2 (fun (m: int) (s: int) -> InitKind.Random(float m / 4.0, float s / 8.0)) (Gen.choose (-8, 8)) (Gen.choose (0, 16)) ]
+        Gen.map2 (fun (m: int) (s: int) -> InitKind.Random(float m / 4.0, float s / 8.0)) (Gen.choose (-8, 8)) (Gen.choose (0, 16))
+        gen {
+            let! heads = Gen.elements [ 1; 2; 4 ]
+            let! perHead = Gen.choose (1, 32)
+            let! slots = Gen.choose (1, 64)
+            let! delta = Gen.elements [ 0.5; 1.0; 200.0 ]
+            let! lr = Gen.elements [ 1e-4; 1e-3; 0.01 ]
+            return InitKind.Memory { Slots = slots; Delta = delta; Embedding = heads * perHead; Heads = heads; LearningRate = lr }
+        } ]
 
 /// Initializers of 1..4 segments.
 let private initializer =

@@ -170,6 +170,18 @@ let memory =
             Expect.stringContains e.Message "single-headed memory" "store"
         }
 
+        test "a memory is drawn from the run's seed: the same seed gives the same memory, another seed another one" {
+            Scope.run (fun () ->
+                let memory (seed: int64) (layer: int) =
+                    use st = new InitState(3, seed)
+                    let m = st.MemoryFor(layer, MemorySpec.Default, 10, 4, torch.float64, cpu)
+                    m.Parameters |> List.map (fun p -> p.detach().clone())
+                let same (a: torch.Tensor list) (b: torch.Tensor list) = List.forall2 (fun (x: torch.Tensor) y -> Fixtures.same x y) a b
+                Expect.isTrue (same (memory 1L 2) (memory 1L 2)) "same seed, same layer"
+                Expect.isFalse (same (memory 1L 2) (memory 2L 2)) "another run seed"
+                Expect.isFalse (same (memory 1L 2) (memory 1L 3)) "another layer")
+        }
+
         test "memory initializers print and parse back" {
             let i = InitText.parse "forward[1..2] + mem(slots=24,delta=200,dim=64,lr=0.01)[3..]"
             Expect.equal (InitText.parse (string i)) i "round trip"

@@ -1,0 +1,117 @@
+module Hybrid.Tests.ExperimentsTests
+
+open System
+open System.IO
+open System.Threading
+open System.Text.Json.Nodes
+open Expecto
+open Hybrid
+open Hybrid.Experiments
+
+let private tempDir () = Directory.CreateTempSubdirectory("hybrid-experiment-").FullName
+
+/// Reads a written form back onto the defaults and refuses an unknown field, naming it.
+let private roundTrip (name: string) (codec: Codec<'T>) (value: 'T) =
+    let text = Codec.writeText (codec.Write value)
+    Expect.equal (Codec.read codec value text) value (sprintf "%s reads back what it writes" name)
+    let o = codec.Write value :?> JsonObject
+    o["bogus"] <- JsonValue.Create 1
+    let e = Util.throws<ConfigError> (fun () -> codec.Read "" value o |> ignore)
+    Expect.stringContains e.Message "unknown config field 'bogus'" (sprintf "%s names the unknown field" name)
+
+let private number (node: JsonNode) = node.GetValue<float>()
+
+[<Tests>]
+let tests =
+    testList "Experiments" [
+        test "every configuration form reads back what it writes and names unknown fields" {
+            roundTrip "train" Config.train Config.defaults
+            roundTrip "generative" Generative.codec Generative.defaults
+            roundTrip "table1" Table1.codec { Table1.defaults with Methods = [ "pc-mem"; "bp" ]; DataRoot = Some "/data" }
+            roundTrip "deep-mlp" DeepMlp.codec { DeepMlp.defaults with Steps = Some 7 }
+            roundTrip "mupc" MuPC.codec MuPC.defaults
+            roundTrip "reconstruction" Reconstruction.codec Reconstruction.defaults
+            roundTrip "decay" Decay.codec { Decay.defaults with Weights = Decay.ChainWeights.Orthogonal }
+            roundTrip "phase" Phase.codec Phase.defaults
+            roundTrip "retrieve" Retrieval.codec { Retrieval.defaults with Corruption = Retrieval.Corruption.Noise 0.3 }
+            roundTrip "ham-bench" HamBench.codec { HamBench.defaults with TrainSolver = Ham.Solver.Damped 0.25 }
+            // Lists also read from comma-separated text, as flags write them.
+            let d = Codec.read Decay.codec Decay.defaults """{ "depths": "3, 4" }"""
+            Expect.equal d.Depths [ 3; 4 ] "comma-separated depths"
+            let e = Util.throws<ConfigError> (fun () -> Codec.read Decay.codec Decay.defaults """{ "depths": [1] }""" |> ignore)
+            Expect.stringContains e.Message "not a depth of at least 2" "validated once, named"
+            let e = Util.throws<ConfigError> (fun () -> Codec.read Table1.codec Table1.defaults """{ "methods": ["pc-foo"] }""" |> ignore)
+            Expect.stringContains e.Message "unknown Table 1 method 'pc-foo'" "methods are checked"
+        }
+
+        test "decay: ePC reaches the exact linear equilibrium in fewer steps than sPC, and the study writes its plots" {
+            let out = tempDir ()
+            let r = Decay.study { Decay.defaults with Depths = [ 4 ]; Width = 8; Batch = 4; MaxSteps = 2000; TraceSteps = 40; Out = out } Observer.silent
+            let cases = r.Json["cases"].AsArray()
+            Expect.equal cases.Count 2 "float64 and float32"
+            for c in cases do
+                let spc, epc = c["spcSteps"].GetValue<int>(), c["epcSteps"].GetValue<int>()
+                Expect.isLessThan epc spc (sprintf "%s: ePC %d steps, sPC %d" (c["precision"].GetValue<string>()) epc spc)
+            for plot in r.Json["plots"].AsArray() do Expect.isTrue (File.Exists(plot.GetValue<string>())) "plot written"
+            Expect.isTrue (File.Exists(Path.Combine(out, "decay.csv"))) "attempts written"
+            Expect.isTrue (File.Exists(Path.Combine(out, "decay.json"))) "summary written"
+        }
+
+        test "phase: the measured critical beta of simplex patterns is within 2% of N/(M^2 - c)" {
+            let out = tempDir ()
+            let r = Phase.study { Phase.defaults with Counts = [ 3; 4 ]; Norms = [ 1.0 ]; Points = 9; Starts = 16; Out = out } Observer.silent
+            for c in r.Json["results"].AsArray() do
+                let n = c["N"].GetValue<int>()
+                // Unit-norm simplex patterns: M = 1, c = -1/(N-1), so beta_c = N - 1.
+                Expect.floatClose Accuracy.high (number c["predicted"]) (float (n - 1)) "predicted"
+                Expect.isLessThan (abs (number c["relativeError"])) 0.02 (sprintf "N = %d" n)
+                Expect.isTrue (File.Exists(c["bifurcationPlot"].GetValue<string>())) "bifurcation plot"
+            Expect.isTrue (File.Exists(Path.Combine(out, "phase.csv"))) "fixed points written"
+        }
+
+        test "a stopped run folder resumes to the same epochs as an uninterrupted run" {
+            let data = DataTests.idxFolder 60 20 false
+            let cfg =
+                { Config.defaults with
+                    Name = "runner"
+                    Dataset = "folder:" + data
+                    Architecture = Architecture.Mlp([ 8 ], Activation.Tanh)
+                    Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 3 0.1; Init = Init.forward }
+                    Normalisation = Data.Normalisation.Unit
+                    Epochs = 3
+                    BatchSize = 10
+                    Device = DeviceChoice.Cpu }
+            let whole = Runner.runOne cfg (tempDir ()) Observer.silent CancellationToken.None
+            use cts = new CancellationTokenSource()
+            let stopAfterFirst = { Observer.silent with Epoch = fun _ -> cts.Cancel() }
+            let stopped = Runner.runOne cfg (tempDir ()) stopAfterFirst cts.Token
+            Expect.equal stopped.Result.Status RunStatus.Cancelled "stopped"
+            Expect.equal stopped.Result.Epochs.Length 1 "after the first epoch"
+            let resumed = Runner.resume stopped.Folder Observer.silent CancellationToken.None
+            Expect.equal resumed.Result.Status RunStatus.Completed "completed"
+            let numbers (r: TrainResult) = r.Epochs |> List.map (fun e -> e.Epoch, e.TestAccuracy, e.TrainEnergy, e.Smm)
+            Expect.equal (numbers resumed.Result) (numbers whole.Result) "the same epochs"
+            Expect.equal (File.ReadAllLines(Path.Combine(stopped.Folder, "results.jsonl")).Length) 3 "one results line per epoch"
+            for f in [ "config.json"; "summary.json"; "checkpoint.ck"; "accuracy.png" ] do
+                Expect.isTrue (File.Exists(Path.Combine(stopped.Folder, f))) f
+            let report = Runner.report [ resumed ]
+            Expect.equal (report.Json["status"].GetValue<string>()) "completed" "reported"
+            Expect.equal report.ExitCode 0 "exit code"
+        }
+
+        test "reconstruction: the grid of initializers and T, the memory-vs-zero reading, the plot and the image grid" {
+            match Data.Dataset.locate None "mnist10k" with
+            | None -> skiptest "mnist10k is not installed (hybrid data fetch mnist10k)"
+            | Some _ ->
+                let out = tempDir ()
+                let s = { Reconstruction.defaults with Dataset = "mnist10k"; Fraction = 0.05; Epochs = 1; Seeds = 1; Steps = [ 2; 3 ]; Inits = [ "zero"; "mem" ]; Out = out; Device = DeviceChoice.Cpu }
+                let r = Reconstruction.run s Observer.silent CancellationToken.None
+                let cells = r.Json["cells"].AsArray()
+                Expect.equal cells.Count 4 "2 initializers x 2 T"
+                for c in cells do Expect.isLessThan (number c["bestMse"]) 0.2 "a reconstruction error per pixel"
+                let v = r.Json["memVsZero"]
+                Expect.equal (v["memSteps"].GetValue<int>(), v["zeroSteps"].GetValue<int>()) (2, 3) "memory at the smallest T, zero at the largest"
+                Expect.isTrue (File.Exists(r.Json["plot"].GetValue<string>())) "plot"
+                Expect.equal (r.Json["grids"].AsArray().Count) 1 "28x28 grey images make a grid"
+        }
+    ]
