@@ -29,6 +29,12 @@ root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(ConfigCommand.Create());
 
 var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    foreach (var error in parsed.Errors) Output.Error(error.Message);
+    Console.Error.WriteLine("(hybrid --help, or hybrid COMMAND --help, lists the options)");
+    return 2;
+}
 var threads = parsed.GetValue(CommonOptions.Threads);
 if (threads > 0) HybridRuntime.Threads = threads;
 try
