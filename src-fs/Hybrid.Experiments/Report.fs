@@ -81,4 +81,4 @@ module Report =
         o
 
     /// Writes a JSON document to a file, indented.
-    let writeJson (path: string) (node: JsonNode) = Runs.writeAtomic path (Codec.writeText node)
+    let writeJson (path: string) (node: JsonNode) = AtomicFile.writeText path (Codec.writeText node)

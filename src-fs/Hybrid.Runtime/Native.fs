@@ -166,7 +166,7 @@ let private cacheRoot () =
             else xdg
         Path.Combine(baseDir, "hybrid", "native")
 
-/// Writes the patched copy atomically (temporary file, then rename) and returns its path.
+/// Writes the patched copy atomically and returns its path.
 let private patchedCopy (original: string) (bytes: byte[]) (weak: Set<string>) =
     let hash = Convert.ToHexString(SHA256.HashData bytes).Substring(0, 16).ToLowerInvariant()
     let dir = Path.Combine(cacheRoot (), hash)
@@ -176,9 +176,7 @@ let private patchedCopy (original: string) (bytes: byte[]) (weak: Set<string>) =
         let copy = Array.copy bytes
         let n = Elf.markWeak copy original weak
         if n <> weak.Count then failwithf "%s: expected to weaken %d version requirements, weakened %d" original weak.Count n
-        let tmp = Path.Combine(dir, sprintf ".%s.%d.tmp" shimName Environment.ProcessId)
-        File.WriteAllBytes(tmp, copy)
-        File.Move(tmp, target, true)
+        AtomicFile.writeBytes target copy
     target
 
 let private load () =

@@ -83,15 +83,9 @@ let save (path: string) (contents: Contents) =
     payload.CopyTo body
     let all = body.ToArray()
     let hash = SHA256.HashData all
-    let full = Path.GetFullPath path
-    Directory.CreateDirectory(Path.GetDirectoryName full) |> ignore
-    let tmp = full + sprintf ".%d.tmp" Environment.ProcessId
-    do
-        use fs = new FileStream(tmp, FileMode.Create, FileAccess.Write)
+    AtomicFile.write path (fun fs ->
         fs.Write(all, 0, all.Length)
-        fs.Write(hash, 0, hash.Length)
-        fs.Flush(true)
-    File.Move(tmp, full, true)
+        fs.Write(hash, 0, hash.Length))
 
 /// Reads a checkpoint, checking its magic number and checksum.
 let load (path: string) : Contents =

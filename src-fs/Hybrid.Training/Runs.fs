@@ -9,14 +9,6 @@ open System.IO
 open System.Text.Json
 open System.Text.Json.Nodes
 
-/// Writes `text` to `path` atomically: a temporary file in the same folder, then a rename.
-let writeAtomic (path: string) (text: string) =
-    let dir = Path.GetDirectoryName(Path.GetFullPath path)
-    Directory.CreateDirectory dir |> ignore
-    let tmp = Path.Combine(dir, sprintf ".%s.%d.tmp" (Path.GetFileName path) Environment.ProcessId)
-    File.WriteAllText(tmp, text)
-    File.Move(tmp, path, true)
-
 let private options indented =
     JsonSerializerOptions(WriteIndented = indented, Encoder = Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping)
 
@@ -93,7 +85,7 @@ type RunFolder(path: string) =
         if File.Exists(Path.Combine(dir, "results.jsonl")) then
             invalidOp (sprintf "run folder %s already holds results; choose another folder (nothing was overwritten)" dir)
         Directory.CreateDirectory dir |> ignore
-        writeAtomic (Path.Combine(dir, "config.json")) (Config.toText cfg)
+        AtomicFile.writeText (Path.Combine(dir, "config.json")) (Config.toText cfg)
         RunFolder(dir)
 
     /// Appends one epoch as a complete, flushed JSON line.
@@ -106,11 +98,11 @@ type RunFolder(path: string) =
 
     /// Replaces the results file with exactly these epochs (atomically).
     member _.Rewrite(records: EpochRecord list) =
-        writeAtomic results (String.Join("", records |> List.map (fun r -> json (epochJson r) + "\n")))
+        AtomicFile.writeText results (String.Join("", records |> List.map (fun r -> json (epochJson r) + "\n")))
 
     /// Writes the summary (atomically).
     member _.Finish(r: TrainResult) =
-        writeAtomic (Path.Combine(path, "summary.json")) ((summaryJson r).ToJsonString(options true))
+        AtomicFile.writeText (Path.Combine(path, "summary.json")) ((summaryJson r).ToJsonString(options true))
 
 /// Reads the epoch records of a run folder's results file.
 let readResults (dir: string) : JsonObject list =
