@@ -200,3 +200,64 @@ let loadModel (path: string) (net: Network) (state: InitState) : JsonObject =
         c.Meta
     finally
         for t in c.Tensors.Values do t.Dispose()
+
+/// What every training session saves besides its own progress: the network, its
+/// optimiser, the initializer's state (kept states, class means, memories and their
+/// optimisers) and the random generator of the initializers.
+type Learner =
+    { Network: Network
+      Optimizer: Optimizer
+      InitState: InitState
+      Generator: torch.Generator }
+
+/// The learner as named tensors; its header fields go into `meta` (architecture,
+/// memories, counts) and `progress` (optimiser steps).
+let learnerTensors (l: Learner) (meta: JsonObject) (progress: JsonObject) : (string * torch.Tensor) list =
+    let snapshot = l.InitState.Snapshot()
+    meta["architecture"] <- string l.Network.Architecture
+    meta["memories"] <- memoryMeta l.InitState
+    meta["kept"] <- snapshot.Kept.Length
+    meta["means"] <- snapshot.Means.Length
+    progress["optimizerSteps"] <- l.Optimizer.Steps
+    let memorySteps = JsonObject()
+    for KeyValue(layer, m) in l.InitState.Memories do memorySteps[string layer] <- m.Optimizer.Steps
+    progress["memoryOptimizerSteps"] <- memorySteps
+    [ yield! networkTensors l.Network
+      yield! memoryTensors l.InitState
+      for i, t in Array.indexed snapshot.Kept do yield sprintf "kept.%d" i, t
+      for i, t in Array.indexed snapshot.Means do yield sprintf "means.%d" i, t
+      yield "seen", torch.tensor(snapshot.Seen |> Array.map (fun b -> if b then 1L else 0L))
+      yield "generator", l.Generator.get_state()
+      yield! l.Optimizer.StateTensors "optimizer."
+      for KeyValue(layer, m) in l.InitState.Memories do yield! m.Optimizer.StateTensors(sprintf "memory%d.optimizer." layer) ]
+
+let private headerText (file: string) (c: Contents) (key: string) =
+    match c.Meta[key] with
+    | :? JsonValue as v when v.GetValueKind() = JsonValueKind.String -> v.GetValue<string>()
+    | _ -> raise (CheckpointError(file, sprintf "the header has no '%s'" key))
+
+/// Checks that a checkpoint is of the given kind (`training-session`, `generative-session`).
+let expectKind (file: string) (kind: string) (c: Contents) =
+    let found = headerText file c "kind"
+    if found <> kind then raise (CheckpointError(file, sprintf "not a %s checkpoint (it is a %s checkpoint)" kind found))
+
+/// Restores a learner saved by `learnerTensors` (the checkpoint's `kind` must be
+/// `kind`); the states go to `device`.
+let restoreLearner (file: string) (kind: string) (c: Contents) (l: Learner) (device: torch.Device) =
+    let fail problem = raise (CheckpointError(file, problem))
+    let text = headerText file c
+    expectKind file kind c
+    if text "architecture" <> string l.Network.Architecture then
+        fail (sprintf "the checkpoint holds a '%s' network, not '%s'" (text "architecture") (string l.Network.Architecture))
+    for name, t in networkTensors l.Network do assign file c name t
+    let progress = c.Meta["progress"]
+    for layer, m in restoreMemories file c l.Network l.InitState do
+        let perMemory = progress["memoryOptimizerSteps"]
+        m.Optimizer.LoadState(sprintf "memory%d.optimizer." layer, c.Tensors, perMemory[string layer].GetValue<int64>())
+    l.InitState.Restore(
+        { Kept = Array.init (c.Meta["kept"].GetValue<int>()) (fun i -> tensor file c (sprintf "kept.%d" i))
+          Means = Array.init (c.Meta["means"].GetValue<int>()) (fun i -> tensor file c (sprintf "means.%d" i))
+          Seen = (tensor file c "seen").data<int64>().ToArray() |> Array.map (fun v -> v <> 0L) },
+        device)
+    l.Optimizer.LoadState("optimizer.", c.Tensors, progress["optimizerSteps"].GetValue<int64>())
+    l.Generator.set_state(tensor file c "generator") |> ignore

@@ -9,6 +9,7 @@ open System
 open System.Diagnostics
 open System.Threading
 open TorchSharp
+open System.Text.Json.Nodes
 open Hybrid.Data
 
 /// One generative run.
@@ -73,6 +74,40 @@ let defaults =
       Precision = Precision.Float32
       Device = DeviceChoice.Auto }
 
+/// The JSON form of a generative configuration (flat: `lr` and `weightDecay` set AdamW).
+let codec: Codec<GenConfig> =
+    let adamw (c: GenConfig) = match c.Optimizer with OptimizerSpec.AdamW(lr, wd) -> lr, wd | OptimizerSpec.Sgd(lr, _) -> lr, 0.0
+    Codec.record
+        [ Codec.field "name" "run name" Codec.string (fun c -> c.Name) (fun v c -> { c with Name = v })
+          Codec.field "dataset" "registry name or folder:PATH" Codec.string (fun c -> c.Dataset) (fun v c -> { c with Dataset = v })
+          Codec.optional "data" "data root" Codec.string (fun c -> c.DataRoot) (fun v c -> { c with DataRoot = v })
+          Codec.field "fraction" "fraction of the training set, in (0,1]" Codec.float (fun c -> c.Fraction) (fun v c -> { c with Fraction = v })
+          Codec.field "latent" "size of the free latent h_0" Codec.int (fun c -> c.Latent) (fun v c -> { c with Latent = v })
+          Codec.field "widths" "hidden widths between the latent and the image" (Codec.list Codec.int) (fun c -> c.Widths) (fun v c -> { c with Widths = v })
+          Codec.field "activation" "activation of the hidden layers" (Codec.choice Choices.activation) (fun c -> c.Activation) (fun v c -> { c with Activation = v })
+          Codec.field "init" "initializer of layers 0..L-1" InitText.codec (fun c -> c.Init) (fun v c -> { c with Init = v })
+          Codec.field "trainSteps" "T_train" Codec.int (fun c -> c.TrainSteps) (fun v c -> { c with TrainSteps = v })
+          Codec.field "trainStepSize" "alpha during training" Codec.float (fun c -> c.TrainStepSize) (fun v c -> { c with TrainStepSize = v })
+          Codec.field "evalSteps" "T_eval" Codec.int (fun c -> c.EvalSteps) (fun v c -> { c with EvalSteps = v })
+          Codec.field "evalStepSize" "alpha during evaluation" Codec.float (fun c -> c.EvalStepSize) (fun v c -> { c with EvalStepSize = v })
+          Codec.field "lr" "AdamW learning rate of the weights" Codec.float (adamw >> fst) (fun v c -> { c with Optimizer = OptimizerSpec.AdamW(v, snd (adamw c)) })
+          Codec.field "weightDecay" "AdamW weight decay" Codec.float (adamw >> snd) (fun v c -> { c with Optimizer = OptimizerSpec.AdamW(fst (adamw c), v) })
+          Codec.field "epochs" "epochs" Codec.int (fun c -> c.Epochs) (fun v c -> { c with Epochs = v })
+          Codec.field "batchSize" "batch size" Codec.int (fun c -> c.BatchSize) (fun v c -> { c with BatchSize = v })
+          Codec.field "seed" "seed" Codec.int64 (fun c -> c.Seed) (fun v c -> { c with Seed = v })
+          Codec.field "precision" "float32 or float64" (Codec.choice Choices.precision) (fun c -> c.Precision) (fun v c -> { c with Precision = v })
+          Codec.field "device" "auto, cpu or cuda" (Codec.choice Choices.device) (fun c -> c.Device) (fun v c -> { c with Device = v }) ]
+
+/// Validates a configuration; the error is a `ConfigError` naming the field.
+let validate (c: GenConfig) =
+    Codec.wrap "" (fun () -> c.Validate())
+    c
+
+/// Reads a generative configuration file onto `baseConfig` and validates it; errors name the file.
+let load (path: string) (baseConfig: GenConfig) : GenConfig =
+    let c = Codec.load codec baseConfig path
+    try validate c with ConfigError msg -> raise (ConfigError(sprintf "%s: %s" path msg))
+
 /// The decoder network of a configuration for images of `pixels` values.
 let network (cfg: GenConfig) (pixels: int) (device: torch.Device) =
     Network.create (Architecture.Mlp(cfg.Widths, cfg.Activation)) Loss.SquaredError [| int64 cfg.Latent |] pixels cfg.Precision device (Rng.derive cfg.Seed "weights")
@@ -124,106 +159,200 @@ type GenResult =
       /// Reconstructions of the first test images after the last epoch (rows of pixels).
       Samples: float32[][] }
 
+/// A session of generative training, advanced batch by batch and evaluated after each
+/// epoch; it saves and resumes exactly, like a supervised session (weights, optimiser,
+/// initializer state, random generator, progress). Owns its network, optimiser and
+/// initializer state; the images are the caller's.
+type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testImages: torch.Tensor) =
+    do cfg.Validate()
+    let device = trainImages.device
+    let net = network cfg (int trainImages.shape[1]) device
+    let opt = Learning.optimizer cfg.Optimizer net
+    let state = new InitState(0, Rng.derive cfg.Seed "init-state")
+    let gen = Rng.generator (Rng.derive cfg.Seed "init") torch.CPU
+    let learner: Checkpoint.Learner = { Network = net; Optimizer = opt; InitState = state; Generator = gen }
+    let labels = Array.zeroCreate<int> (int trainImages.shape[0])
+    let trainOpts = options cfg.TrainSteps cfg.TrainStepSize
+    let records = ResizeArray<GenEpoch>()
+    let mutable epoch = 1
+    let mutable batch = 0
+    let mutable batchCounter = 0
+    let mutable energySum = 0.0
+    let mutable seconds = 0.0
+    let mutable status = RunStatus.Completed
+    let mutable epochBatches: int64[][] = [||]
+    let mutable epochOfBatches = 0
+
+    let batchesOf e =
+        if epochOfBatches <> e then
+            epochBatches <- Batching.epoch Batching.Random 1 cfg.BatchSize (Rng.derive cfg.Seed "batches") e labels
+            epochOfBatches <- e
+        epochBatches
+
+    /// One update on a batch of images; Error when inference diverged or F is not finite.
+    let trainBatch (indices: int64[]) =
+        use _ = torch.NewDisposeScope()
+        let x = trainImages.index_select(0L, torch.tensor(indices, device = device))
+        let ctx = InitContext.generative net x gen
+        let init = InitApply.apply cfg.Init state ctx true
+        match (try Ok(Inference.run net trainOpts init (Some x) (Some batchCounter)) with DivergenceError info -> Error info) with
+        | Error info -> Error info
+        | Ok r ->
+            let F = Learning.weightGradients net r.States None (Some x)
+            if not (Double.IsFinite F) then
+                Error { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = cfg.TrainStepSize; Reparam = Reparam.States }
+            else
+                opt.Step()
+                state.Record(net, cfg.Init, r.States, None, ctx.Observation)
+                Ok(F / float indices.Length)
+
+    /// Creates a session at the start of training on images `[n; pixels]` in [0,1].
+    static member Start(cfg: GenConfig, trainImages: torch.Tensor, testImages: torch.Tensor) = new GenerativeSession(cfg, trainImages, testImages)
+
+    /// The configuration.
+    member _.Config = cfg
+    /// The decoder.
+    member _.Network = net
+    /// The next epoch (1-based) and batch (0-based) to run.
+    member _.Position = epoch, batch
+    /// Whether every epoch has run (or the run stopped).
+    member _.Finished = epoch > cfg.Epochs || status <> RunStatus.Completed
+    /// The completed epochs.
+    member _.Records: GenEpoch list = List.ofSeq records
+    /// How the run stands.
+    member _.Status = status
+
+    /// Runs the next batch (and the epoch's evaluation when it completes the epoch).
+    /// Returns the batch's energy per sample, and the epoch record when one completed.
+    member this.Step() : float * GenEpoch option =
+        if this.Finished then invalidOp "the session has finished"
+        let batches = batchesOf epoch
+        let watch = Stopwatch.StartNew()
+        let outcome = trainBatch batches[batch]
+        seconds <- seconds + watch.Elapsed.TotalSeconds
+        match outcome with
+        | Error info ->
+            status <- RunStatus.Diverged info.Message
+            nan, None
+        | Ok energy ->
+            energySum <- energySum + energy
+            batch <- batch + 1
+            batchCounter <- batchCounter + 1
+            if batch < batches.Length then energy, None
+            else
+                // Evaluation infers too, and may diverge.
+                match (try Ok(evaluate net cfg.Init state testImages cfg.EvalSteps cfg.EvalStepSize cfg.BatchSize cfg.Seed) with DivergenceError info -> Error info) with
+                | Error info ->
+                    status <- RunStatus.Diverged info.Message
+                    nan, None
+                | Ok mse ->
+                    let r = { Epoch = epoch; TrainEnergy = energySum / float batches.Length; TestMse = mse; Seconds = seconds }
+                    records.Add r
+                    epoch <- epoch + 1
+                    batch <- 0
+                    energySum <- 0.0
+                    energy, Some r
+
+    /// Runs until the last epoch, a divergence, or cancellation (checked between batches).
+    member this.Run(progress: TrainProgress -> unit, onEpoch: GenEpoch -> unit, cancel: CancellationToken) =
+        while not this.Finished && not cancel.IsCancellationRequested do
+            let e, b = epoch, batch
+            let batches = (batchesOf e).Length
+            let energy, record = this.Step()
+            if status = RunStatus.Completed then
+                progress { Epoch = e; Epochs = cfg.Epochs; Batch = b + 1; Batches = batches; Energy = energy; LastAccuracy = None; Seconds = seconds }
+                record |> Option.iter onEpoch
+        if cancel.IsCancellationRequested && status = RunStatus.Completed && epoch <= cfg.Epochs then status <- RunStatus.Cancelled
+
+    /// The run's result so far, with the reconstructions of the first `samples` test
+    /// images when it completed.
+    member _.Result(samples: int) : GenResult =
+        let shown =
+            if status <> RunStatus.Completed || samples < 1 then [||]
+            else
+                use _ = torch.NewDisposeScope()
+                let k = min (int64 samples) testImages.shape[0]
+                let recon = reconstruct net cfg.Init state (testImages.narrow(0L, 0L, k)) cfg.EvalSteps cfg.EvalStepSize gen
+                recon.to_type(torch.float32).cpu().data<float32>().ToArray() |> Array.chunkBySize (int testImages.shape[1])
+        { Config = cfg
+          Status = status
+          Epochs = List.ofSeq records
+          Best = if records.Count = 0 then None else Some(records |> Seq.map (fun r -> r.TestMse) |> Seq.min)
+          Samples = shown }
+
+    /// Saves everything needed to continue exactly. The write is atomic.
+    member _.Save(path: string) =
+        use _ = torch.NewDisposeScope()
+        let meta = JsonObject()
+        meta["kind"] <- "generative-session"
+        meta["config"] <- codec.Write cfg
+        let p = JsonObject()
+        p["epoch"] <- epoch
+        p["batch"] <- batch
+        p["batchCounter"] <- batchCounter
+        p["energySum"] <- energySum
+        p["seconds"] <- seconds
+        p["status"] <- string status
+        meta["progress"] <- p
+        meta["records"] <-
+            JsonArray(
+                [| for r in records ->
+                       let o = JsonObject()
+                       o["epoch"] <- r.Epoch
+                       o["trainEnergy"] <- r.TrainEnergy
+                       o["testMse"] <- r.TestMse
+                       o["seconds"] <- r.Seconds
+                       o :> JsonNode |])
+        Checkpoint.save path { Meta = meta; Tensors = Map.ofList (Checkpoint.learnerTensors learner meta p) }
+
+    /// Restores a session saved by `Save` onto the same images.
+    static member Restore(path: string, trainImages: torch.Tensor, testImages: torch.Tensor) : GenerativeSession =
+        let c = Checkpoint.load path
+        try
+            Checkpoint.expectKind path "generative-session" c
+            let s = new GenerativeSession(codec.Read "config" defaults c.Meta["config"] |> validate, trainImages, testImages)
+            try
+                s.RestoreFrom(path, c)
+                s
+            with _ ->
+                (s :> IDisposable).Dispose()
+                reraise ()
+        finally
+            for t in c.Tensors.Values do t.Dispose()
+
+    member private _.RestoreFrom(path: string, c: Checkpoint.Contents) =
+        Checkpoint.restoreLearner path "generative-session" c learner device
+        let p = c.Meta["progress"]
+        epoch <- p["epoch"].GetValue<int>()
+        batch <- p["batch"].GetValue<int>()
+        batchCounter <- p["batchCounter"].GetValue<int>()
+        energySum <- p["energySum"].GetValue<float>()
+        seconds <- p["seconds"].GetValue<float>()
+        records.Clear()
+        for r in c.Meta["records"].AsArray() do
+            records.Add
+                { Epoch = r["epoch"].GetValue<int>()
+                  TrainEnergy = r["trainEnergy"].GetValue<float>()
+                  TestMse = r["testMse"].GetValue<float>()
+                  Seconds = r["seconds"].GetValue<float>() }
+
+    interface IDisposable with
+        member _.Dispose() =
+            (opt :> IDisposable).Dispose()
+            (state :> IDisposable).Dispose()
+            gen.Dispose()
+            (net :> IDisposable).Dispose()
+
 /// Trains on prepared images (`[n; pixels]`, values in [0,1]) and evaluates each
 /// epoch; returns the reconstructions of the first `samples` test images at the end.
 let trainWithSamples (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: torch.Tensor) (samples: int) (progress: TrainProgress -> unit) (onEpoch: GenEpoch -> unit) (cancel: CancellationToken) : GenResult =
-    cfg.Validate()
-    let device = trainImages.device
-    let pixels = int trainImages.shape[1]
-    use net = network cfg pixels device
-    use opt = Learning.optimizer cfg.Optimizer net
-    use state = new InitState(0, Rng.derive cfg.Seed "init-state")
-    use g = Rng.generator (Rng.derive cfg.Seed "init") torch.CPU
-    let watch = Stopwatch()
-    let records = ResizeArray()
-    let mutable status = RunStatus.Completed
-    let labels = Array.zeroCreate<int> (int trainImages.shape[0])
-    let trainOpts = options cfg.TrainSteps cfg.TrainStepSize
-    let mutable batchCounter = 0
-    try
-        let mutable epoch = 1
-        while epoch <= cfg.Epochs && status = RunStatus.Completed do
-            let batches = Batching.epoch Batching.Random 1 cfg.BatchSize (Rng.derive cfg.Seed "batches") epoch labels
-            let mutable energy = 0.0
-            let mutable b = 0
-            while b < batches.Length && status = RunStatus.Completed do
-                if cancel.IsCancellationRequested then status <- RunStatus.Cancelled
-                else
-                    watch.Start()
-                    let e =
-                        use _ = torch.NewDisposeScope()
-                        let x = trainImages.index_select(0L, torch.tensor(batches[b], device = device))
-                        let ctx = InitContext.generative net x g
-                        let init = InitApply.apply cfg.Init state ctx true
-                        let r = Inference.run net trainOpts init (Some x) (Some batchCounter)
-                        let F = Learning.weightGradients net r.States None (Some x)
-                        if not (Double.IsFinite F) then
-                            raise (DivergenceError { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = cfg.TrainStepSize; Reparam = Reparam.States })
-                        opt.Step()
-                        state.Record(net, cfg.Init, r.States, None, ctx.Observation)
-                        F / float batches[b].Length
-                    watch.Stop()
-                    energy <- energy + e
-                    progress { Epoch = epoch; Epochs = cfg.Epochs; Batch = b + 1; Batches = batches.Length; Energy = e; LastAccuracy = None; Seconds = watch.Elapsed.TotalSeconds }
-                    b <- b + 1
-                    batchCounter <- batchCounter + 1
-            if status = RunStatus.Completed then
-                let mse = evaluate net cfg.Init state testImages cfg.EvalSteps cfg.EvalStepSize cfg.BatchSize cfg.Seed
-                let r = { Epoch = epoch; TrainEnergy = energy / float batches.Length; TestMse = mse; Seconds = watch.Elapsed.TotalSeconds }
-                records.Add r
-                onEpoch r
-            epoch <- epoch + 1
-    with DivergenceError info -> status <- RunStatus.Diverged info.Message
-    let shown =
-        if status <> RunStatus.Completed || samples < 1 then [||]
-        else
-            use _ = torch.NewDisposeScope()
-            let k = min (int64 samples) testImages.shape[0]
-            let recon = reconstruct net cfg.Init state (testImages.narrow(0L, 0L, k)) cfg.EvalSteps cfg.EvalStepSize g
-            recon.to_type(torch.float32).cpu().data<float32>().ToArray() |> Array.chunkBySize (int testImages.shape[1])
-    { Config = cfg
-      Status = status
-      Epochs = List.ofSeq records
-      Best = if records.Count = 0 then None else Some(records |> Seq.map (fun r -> r.TestMse) |> Seq.min)
-      Samples = shown }
+    use s = GenerativeSession.Start(cfg, trainImages, testImages)
+    s.Run(progress, onEpoch, cancel)
+    s.Result samples
 
 /// Trains on prepared images (`[n; pixels]`, values in [0,1]) and evaluates each epoch.
 let train (cfg: GenConfig) (trainImages: torch.Tensor) (testImages: torch.Tensor) (progress: TrainProgress -> unit) (onEpoch: GenEpoch -> unit) (cancel: CancellationToken) : GenResult =
     trainWithSamples cfg trainImages testImages 0 progress onEpoch cancel
-
-/// The JSON form of a generative configuration (flat: `lr` and `weightDecay` set AdamW).
-let codec: Codec<GenConfig> =
-    let adamw (c: GenConfig) = match c.Optimizer with OptimizerSpec.AdamW(lr, wd) -> lr, wd | OptimizerSpec.Sgd(lr, _) -> lr, 0.0
-    Codec.record
-        [ Codec.field "name" "run name" Codec.string (fun c -> c.Name) (fun v c -> { c with Name = v })
-          Codec.field "dataset" "registry name or folder:PATH" Codec.string (fun c -> c.Dataset) (fun v c -> { c with Dataset = v })
-          Codec.optional "data" "data root" Codec.string (fun c -> c.DataRoot) (fun v c -> { c with DataRoot = v })
-          Codec.field "fraction" "fraction of the training set, in (0,1]" Codec.float (fun c -> c.Fraction) (fun v c -> { c with Fraction = v })
-          Codec.field "latent" "size of the free latent h_0" Codec.int (fun c -> c.Latent) (fun v c -> { c with Latent = v })
-          Codec.field "widths" "hidden widths between the latent and the image" (Codec.list Codec.int) (fun c -> c.Widths) (fun v c -> { c with Widths = v })
-          Codec.field "activation" "activation of the hidden layers" (Codec.choice Choices.activation) (fun c -> c.Activation) (fun v c -> { c with Activation = v })
-          Codec.field "init" "initializer of layers 0..L-1" InitText.codec (fun c -> c.Init) (fun v c -> { c with Init = v })
-          Codec.field "trainSteps" "T_train" Codec.int (fun c -> c.TrainSteps) (fun v c -> { c with TrainSteps = v })
-          Codec.field "trainStepSize" "alpha during training" Codec.float (fun c -> c.TrainStepSize) (fun v c -> { c with TrainStepSize = v })
-          Codec.field "evalSteps" "T_eval" Codec.int (fun c -> c.EvalSteps) (fun v c -> { c with EvalSteps = v })
-          Codec.field "evalStepSize" "alpha during evaluation" Codec.float (fun c -> c.EvalStepSize) (fun v c -> { c with EvalStepSize = v })
-          Codec.field "lr" "AdamW learning rate of the weights" Codec.float (adamw >> fst) (fun v c -> { c with Optimizer = OptimizerSpec.AdamW(v, snd (adamw c)) })
-          Codec.field "weightDecay" "AdamW weight decay" Codec.float (adamw >> snd) (fun v c -> { c with Optimizer = OptimizerSpec.AdamW(fst (adamw c), v) })
-          Codec.field "epochs" "epochs" Codec.int (fun c -> c.Epochs) (fun v c -> { c with Epochs = v })
-          Codec.field "batchSize" "batch size" Codec.int (fun c -> c.BatchSize) (fun v c -> { c with BatchSize = v })
-          Codec.field "seed" "seed" Codec.int64 (fun c -> c.Seed) (fun v c -> { c with Seed = v })
-          Codec.field "precision" "float32 or float64" (Codec.choice Choices.precision) (fun c -> c.Precision) (fun v c -> { c with Precision = v })
-          Codec.field "device" "auto, cpu or cuda" (Codec.choice Choices.device) (fun c -> c.Device) (fun v c -> { c with Device = v }) ]
-
-/// Validates a configuration; the error is a `ConfigError` naming the field.
-let validate (c: GenConfig) =
-    Codec.wrap "" (fun () -> c.Validate())
-    c
-
-/// Reads a generative configuration file onto `baseConfig` and validates it; errors name the file.
-let load (path: string) (baseConfig: GenConfig) : GenConfig =
-    let c = Codec.load codec baseConfig path
-    try validate c with ConfigError msg -> raise (ConfigError(sprintf "%s: %s" path msg))
 
 /// Images of a dataset split as `[n; pixels]` in [0,1] on a device.
 let images (device: torch.Device) (precision: Precision) (split: RawSplit) : torch.Tensor =

@@ -20,6 +20,7 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
     let initState = new InitState(data.Classes, Rng.derive cfg.Seed "init-state")
     let gen = Rng.generator (Rng.derive cfg.Seed "init") torch.CPU
     let depth = net.Depth
+    let learner: Checkpoint.Learner = { Network = net; Optimizer = opt; InitState = initState; Generator = gen }
     let batchesPerEpoch = Batching.count cfg.Batching data.Classes cfg.BatchSize data.Train.Labels
     let records = ResizeArray<EpochRecord>()
     let mutable epoch = 1
@@ -181,8 +182,6 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
         let meta = JsonObject()
         meta["kind"] <- "training-session"
         meta["config"] <- Config.toJson cfg
-        meta["architecture"] <- string net.Architecture
-        meta["memories"] <- Checkpoint.memoryMeta initState
         let p = JsonObject()
         p["epoch"] <- epoch
         p["batch"] <- batch
@@ -195,60 +194,34 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
         p["status"] <- string status
         meta["progress"] <- p
         meta["records"] <- JsonArray(records |> Seq.map (fun r -> Runs.epochJson r :> JsonNode) |> Array.ofSeq)
-        let snapshot = initState.Snapshot()
         let tensors =
-            [ yield! Checkpoint.networkTensors net
-              yield! Checkpoint.memoryTensors initState
-              for i, t in Array.indexed snapshot.Kept do yield sprintf "kept.%d" i, t
-              for i, t in Array.indexed snapshot.Means do yield sprintf "means.%d" i, t
-              yield "seen", torch.tensor(snapshot.Seen |> Array.map (fun b -> if b then 1L else 0L))
-              yield "layerSum", torch.tensor(if layerSum.Length = 0 then [| nan |] else layerSum)
-              yield "generator", gen.get_state()
-              yield! opt.StateTensors "optimizer."
-              for KeyValue(l, m) in initState.Memories do yield! m.Optimizer.StateTensors(sprintf "memory%d.optimizer." l) ]
-        p["optimizerSteps"] <- opt.Steps
-        let memorySteps = JsonObject()
-        for KeyValue(l, m) in initState.Memories do memorySteps[string l] <- m.Optimizer.Steps
-        p["memoryOptimizerSteps"] <- memorySteps
-        meta["kept"] <- snapshot.Kept.Length
-        meta["means"] <- snapshot.Means.Length
+            ("layerSum", torch.tensor(if layerSum.Length = 0 then [| nan |] else layerSum))
+            :: Checkpoint.learnerTensors learner meta p
         Checkpoint.save path { Meta = meta; Tensors = Map.ofList tensors }
 
     /// Restores a session saved by `Save` onto prepared data (the data must come from
-    /// the saved configuration; `TrainingSession.Resume` prepares it).
+    /// the saved configuration; `Train.resume` prepares it).
     static member Restore(path: string, data: RunData) : TrainingSession =
         let c = Checkpoint.load path
-        let fail problem = raise (Checkpoint.CheckpointError(path, problem))
         try
-            if (match c.Meta["kind"] with null -> "" | k -> k.GetValue<string>()) <> "training-session" then fail "not a training-session checkpoint"
-            let cfg = Config.apply c.Meta["config"] Config.defaults
+            Checkpoint.expectKind path "training-session" c
+            let cfg =
+                match c.Meta["config"] with
+                | null -> raise (Checkpoint.CheckpointError(path, "not a training-session checkpoint (no configuration)"))
+                | node -> Config.apply node Config.defaults
             let s = new TrainingSession(cfg, data)
             try
-                if c.Meta["architecture"].GetValue<string>() <> string s.Network.Architecture then
-                    fail (sprintf "the checkpoint holds a '%s' network, not '%s'" (c.Meta["architecture"].GetValue<string>()) (string s.Network.Architecture))
-                for name, t in Checkpoint.networkTensors s.Network do Checkpoint.assign path c name t
-                for l, m in Checkpoint.restoreMemories path c s.Network s.InitState do
-                    let perMemory = c.Meta["progress"]["memoryOptimizerSteps"]
-                    let steps = perMemory[string l].GetValue<int64>()
-                    m.Optimizer.LoadState(sprintf "memory%d.optimizer." l, c.Tensors, steps)
-                s.InitState.Restore(
-                    { Kept = Array.init (c.Meta["kept"].GetValue<int>()) (fun i -> c.Tensors[sprintf "kept.%d" i])
-                      Means = Array.init (c.Meta["means"].GetValue<int>()) (fun i -> c.Tensors[sprintf "means.%d" i])
-                      Seen = c.Tensors["seen"].data<int64>().ToArray() |> Array.map (fun v -> v <> 0L) },
-                    data.Train.X.device)
-                s.RestoreProgress(c)
+                s.RestoreFrom(path, c)
                 s
-            with e ->
+            with _ ->
                 (s :> IDisposable).Dispose()
-                raise e
+                reraise ()
         finally
             for t in c.Tensors.Values do t.Dispose()
 
-    member private _.RestoreProgress(c: Checkpoint.Contents) =
-        let progress = c.Meta["progress"]
-        opt.LoadState("optimizer.", c.Tensors, progress["optimizerSteps"].GetValue<int64>())
-        gen.set_state(c.Tensors["generator"]) |> ignore
-        let p = progress
+    member private _.RestoreFrom(path: string, c: Checkpoint.Contents) =
+        Checkpoint.restoreLearner path "training-session" c learner device
+        let p = c.Meta["progress"]
         epoch <- p["epoch"].GetValue<int>()
         batch <- p["batch"].GetValue<int>()
         batchCounter <- p["batchCounter"].GetValue<int>()
@@ -257,7 +230,7 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
         energySum <- p["energySum"].GetValue<float>()
         stepsSum <- p["stepsSum"].GetValue<int>()
         seconds <- p["seconds"].GetValue<float>()
-        let ls = c.Tensors["layerSum"].data<float>().ToArray()
+        let ls = (Checkpoint.tensor path c "layerSum").data<float>().ToArray()
         layerSum <- if ls.Length = 1 && Double.IsNaN ls[0] then [||] else ls
         records.Clear()
         for r in c.Meta["records"].AsArray() do records.Add(Runs.epochOfJson r)

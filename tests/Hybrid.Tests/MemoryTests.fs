@@ -276,4 +276,29 @@ let generative =
                     let e = Util.throws<ArgumentException> (fun () -> { cfg with Init = init }.Validate())
                     Expect.stringContains e.Message fragment (string init))
         }
+    
+        test "a generative session resumed from its checkpoint gives the same epochs as an uninterrupted one" {
+            Scope.run (fun () ->
+                use g = Rng.generator 6L cpu
+                let imgs = torch.rand([| 120L; 8L |], generator = g).DetachFromDisposeScope()
+                let train, test = imgs.narrow(0L, 0L, 100L), imgs.narrow(0L, 100L, 20L)
+                for init in [ "keep"; "mem(slots=4,delta=1,lr=0.01)[0..0] + forward[1..]" ] do
+                    let cfg =
+                        { Generative.defaults with
+                            Latent = 3; Widths = [ 6 ]; Epochs = 3; BatchSize = 20; TrainSteps = 4; EvalSteps = 4
+                            Optimizer = OptimizerSpec.AdamW(1e-2, 0.0); Device = DeviceChoice.Cpu; Init = InitText.parse init }
+                    let whole = Generative.train cfg train test ignore ignore CancellationToken.None
+                    let path = Path.Combine(Directory.CreateTempSubdirectory("hybrid-gen-").FullName, "gen.ck")
+                    do
+                        use s = Generative.GenerativeSession.Start(cfg, train, test)
+                        for _ in 1 .. 7 do s.Step() |> ignore
+                        s.Save path
+                    use resumed = Generative.GenerativeSession.Restore(path, train, test)
+                    Expect.equal resumed.Position (2, 2) "position restored"
+                    resumed.Run(ignore, ignore, CancellationToken.None)
+                    let numbers (es: Generative.GenEpoch list) = es |> List.map (fun e -> e.Epoch, e.TrainEnergy, e.TestMse)
+                    Expect.equal (numbers (resumed.Result 0).Epochs) (numbers whole.Epochs) (sprintf "%s: same epochs" init)
+                    let e = Util.throws<Checkpoint.CheckpointError> (fun () -> TrainingSession.Restore(path, Unchecked.defaultof<RunData>) |> ignore)
+                    Expect.stringContains e.Message "not a training-session checkpoint" "kinds are told apart")
+        }
     ]
