@@ -26,28 +26,48 @@ public static class ReproduceCommand
 
     static List<int> Ints(string text, string option) => CommonOptions.Items(text, option, CommonOptions.Int);
 
-    static Command Table1()
+    /// <summary>The flags every reproduction shares (dataset, fraction, epochs, --out, --data, --device), and their
+    /// application to its options.</summary>
+    sealed class RunFlags(IRunOptions defaults, string datasets, string epochs)
     {
-        var d = new Table1Options();
-        var dataset = CommonOptions.Override<string>("--dataset", "Dataset (fashion-mnist, mnist10k, mnist, kmnist, cifar10, or folder:PATH).", d.Dataset);
-        var fraction = CommonOptions.Override<double?>("--fraction", "Fraction of the training set (the paper: 0.25, 0.5, 1).", d.Fraction);
-        var seeds = CommonOptions.Override<int?>("--seeds", "Seeds per method (the paper: 3).", d.Seeds);
-        var epochs = CommonOptions.Override<int?>("--epochs", "Epochs per run (the paper: 16).", d.Epochs);
-        var methods = CommonOptions.Override<string>("--methods", "Methods (configs/table1/NAME.json), comma-separated: bp, pc-fw, pc-avg, pc-mem.", d.Methods);
-        var config = CommonOptions.ConfigFile("table1");
-        var cmd = new Command("table1", "Pinchetti et al., Table 1: BP, PC-fw and PC-avg on the paper's 5-layer MLP (width 512, batch 200, AdamW on weights, SGD on states); PC-mem on request.");
-        foreach (var o in new Option[] { dataset, fraction, seeds, epochs, methods, TrainCommand.Out, config }) cmd.Options.Add(o);
-        cmd.SetAction(pr =>
+        readonly Option<string?> _dataset = CommonOptions.Override<string>("--dataset", $"Dataset ({datasets}, or folder:PATH).", defaults.Dataset);
+        readonly Option<double?> _fraction = CommonOptions.Override<double?>("--fraction", "Fraction of the training set (the paper: 0.25, 0.5, 1).", defaults.Fraction);
+        readonly Option<int?> _epochs = CommonOptions.Override<int?>("--epochs", epochs, defaults.Epochs);
+
+        public IEnumerable<Option> Options => [_dataset, _fraction, _epochs, TrainCommand.Out];
+
+        public void Apply(ParseResult pr, IRunOptions o)
         {
-            var o = pr.GetValue(config) is { } file ? Table1Options.FromFile(file) : new Table1Options();
-            if (pr.GetValue(dataset) is { } ds) o.Dataset = ds;
-            if (pr.GetValue(fraction) is { } f) o.Fraction = f;
-            if (pr.GetValue(seeds) is { } s) o.Seeds = s;
-            if (pr.GetValue(epochs) is { } e) o.Epochs = e;
-            if (pr.GetValue(methods) is { } m) o.Methods = m.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (pr.GetValue(_dataset) is { } ds) o.Dataset = ds;
+            if (pr.GetValue(_fraction) is { } f) o.Fraction = f;
+            if (pr.GetValue(_epochs) is { } e) o.Epochs = e;
             if (pr.GetValue(TrainCommand.Out) is { } outRoot) o.Out = outRoot;
             if (pr.GetValue(CommonOptions.Data) is { } data) o.DataRoot = data;
             if (CommonOptions.GivenDevice(pr) is { } device) o.Device = device;
+        }
+    }
+
+    /// <summary>The command's options: the shared ones, its own, and --config.</summary>
+    static void AddOptions(Command cmd, RunFlags shared, params Option[] own)
+    {
+        foreach (var o in shared.Options.Concat(own)) cmd.Options.Add(o);
+    }
+
+    static Command Table1()
+    {
+        var d = new Table1Options();
+        var shared = new RunFlags(d, "fashion-mnist, mnist10k, mnist, kmnist, cifar10", "Epochs per run (the paper: 16).");
+        var seeds = CommonOptions.Override<int?>("--seeds", "Seeds per method (the paper: 3).", d.Seeds);
+        var methods = CommonOptions.Override<string>("--methods", "Methods (configs/table1/NAME.json), comma-separated: bp, pc-fw, pc-avg, pc-mem.", d.Methods);
+        var config = CommonOptions.ConfigFile("table1");
+        var cmd = new Command("table1", "Pinchetti et al., Table 1: BP, PC-fw and PC-avg on the paper's 5-layer MLP (width 512, batch 200, AdamW on weights, SGD on states); PC-mem on request.");
+        AddOptions(cmd, shared, seeds, methods, config);
+        cmd.SetAction(pr =>
+        {
+            var o = pr.GetValue(config) is { } file ? Table1Options.FromFile(file) : new Table1Options();
+            shared.Apply(pr, o);
+            if (pr.GetValue(seeds) is { } s) o.Seeds = s;
+            if (pr.GetValue(methods) is { } m) o.Methods = m.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             return Run(pr, (obs, ct) => PaperExperiments.Table1(o, obs, ct));
         });
         return cmd;
@@ -56,25 +76,18 @@ public static class ReproduceCommand
     static Command DeepMlp()
     {
         var d = new DeepMlpOptions();
-        var dataset = CommonOptions.Override<string>("--dataset", "Dataset (fashion-mnist, mnist10k, mnist, kmnist, or folder:PATH).", d.Dataset);
-        var fraction = CommonOptions.Override<double?>("--fraction", "Fraction of the training set.", d.Fraction);
+        var shared = new RunFlags(d, "fashion-mnist, mnist10k, mnist, kmnist", "Epochs per run.");
         var seeds = CommonOptions.Override<int?>("--seeds", "Seeds per method.", d.Seeds);
-        var epochs = CommonOptions.Override<int?>("--epochs", "Epochs per run.", d.Epochs);
         var steps = CommonOptions.Override<int?>("--steps", "Inference steps for sPC and ePC (default: the configs').", null, "-T");
         var config = CommonOptions.ConfigFile("deep-mlp");
         var cmd = new Command("deep-mlp", "A 20-layer MLP of width 128 trained by BP, sPC and ePC with the same weight optimiser (configs/deep-mlp).");
-        foreach (var o in new Option[] { dataset, fraction, seeds, epochs, steps, TrainCommand.Out, config }) cmd.Options.Add(o);
+        AddOptions(cmd, shared, seeds, steps, config);
         cmd.SetAction(pr =>
         {
             var o = pr.GetValue(config) is { } file ? DeepMlpOptions.FromFile(file) : new DeepMlpOptions();
-            if (pr.GetValue(dataset) is { } ds) o.Dataset = ds;
-            if (pr.GetValue(fraction) is { } f) o.Fraction = f;
+            shared.Apply(pr, o);
             if (pr.GetValue(seeds) is { } s) o.Seeds = s;
-            if (pr.GetValue(epochs) is { } e) o.Epochs = e;
             if (pr.GetValue(steps) is { } t) o.Steps = t;
-            if (pr.GetValue(TrainCommand.Out) is { } outRoot) o.Out = outRoot;
-            if (pr.GetValue(CommonOptions.Data) is { } data) o.DataRoot = data;
-            if (CommonOptions.GivenDevice(pr) is { } device) o.Device = device;
             return Run(pr, (obs, ct) => PaperExperiments.DeepMlp(o, obs, ct));
         });
         return cmd;
@@ -83,25 +96,18 @@ public static class ReproduceCommand
     static Command MuPC()
     {
         var d = new MuPCOptions();
-        var dataset = CommonOptions.Override<string>("--dataset", "Dataset (fashion-mnist, mnist10k, mnist, kmnist, or folder:PATH).", d.Dataset);
-        var fraction = CommonOptions.Override<double?>("--fraction", "Fraction of the training set.", d.Fraction);
-        var epochs = CommonOptions.Override<int?>("--epochs", "Epochs per run.", d.Epochs);
+        var shared = new RunFlags(d, "fashion-mnist, mnist10k, mnist, kmnist", "Epochs per run.");
         var depths = CommonOptions.Override<string>("--depths", "Numbers of weight layers, comma-separated.", d.Depths);
         var steps = CommonOptions.Override<int?>("--steps", "Inference steps (default: the configs').", null, "-T");
         var config = CommonOptions.ConfigFile("mupc");
         var cmd = new Command("mupc", "Residual ReLU MLPs of width 128 at several depths trained with sPC under muPC and under the standard parameterisation (configs/mupc).");
-        foreach (var o in new Option[] { dataset, fraction, epochs, depths, steps, TrainCommand.Out, config }) cmd.Options.Add(o);
+        AddOptions(cmd, shared, depths, steps, config);
         cmd.SetAction(pr =>
         {
             var o = pr.GetValue(config) is { } file ? MuPCOptions.FromFile(file) : new MuPCOptions();
-            if (pr.GetValue(dataset) is { } ds) o.Dataset = ds;
-            if (pr.GetValue(fraction) is { } f) o.Fraction = f;
-            if (pr.GetValue(epochs) is { } e) o.Epochs = e;
+            shared.Apply(pr, o);
             if (pr.GetValue(depths) is { } dd) o.Depths = Ints(dd, "--depths");
             if (pr.GetValue(steps) is { } t) o.Steps = t;
-            if (pr.GetValue(TrainCommand.Out) is { } outRoot) o.Out = outRoot;
-            if (pr.GetValue(CommonOptions.Data) is { } data) o.DataRoot = data;
-            if (CommonOptions.GivenDevice(pr) is { } device) o.Device = device;
             return Run(pr, (obs, ct) => PaperExperiments.MuPC(o, obs, ct));
         });
         return cmd;
@@ -110,9 +116,7 @@ public static class ReproduceCommand
     static Command Reconstruction()
     {
         var d = new ReconstructionOptions();
-        var dataset = CommonOptions.Override<string>("--dataset", "Dataset of grey images (fashion-mnist, mnist10k, mnist, kmnist, or folder:PATH).", d.Dataset);
-        var fraction = CommonOptions.Override<double?>("--fraction", "Fraction of the training set.", d.Fraction);
-        var epochs = CommonOptions.Override<int?>("--epochs", "Epochs per run (the paper: 16).", d.Epochs);
+        var shared = new RunFlags(d, "grey images: fashion-mnist, mnist10k, mnist, kmnist", "Epochs per run (the paper: 16).");
         var seeds = CommonOptions.Override<int?>("--seeds", "Seeds per cell (the paper: 3).", d.Seeds);
         var steps = CommonOptions.Override<string>("--steps", "T_train = T_eval values, comma-separated.", d.Steps);
         var inits = CommonOptions.Override<string>("--inits", "Initializers (configs/reconstruction/NAME.json), comma-separated.", d.Inits);
@@ -122,19 +126,14 @@ public static class ReproduceCommand
             memory initializers for T_train = T_eval in {3,5,10,20}; prints the best test reconstruction MSE per cell and writes the
             loss-vs-T plot and image grids (originals above reconstructions) for the smallest T.
             """);
-        foreach (var o in new Option[] { dataset, fraction, epochs, seeds, steps, inits, TrainCommand.Out, config }) cmd.Options.Add(o);
+        AddOptions(cmd, shared, seeds, steps, inits, config);
         cmd.SetAction(pr =>
         {
             var o = pr.GetValue(config) is { } file ? ReconstructionOptions.FromFile(file) : new ReconstructionOptions();
-            if (pr.GetValue(dataset) is { } ds) o.Dataset = ds;
-            if (pr.GetValue(fraction) is { } f) o.Fraction = f;
-            if (pr.GetValue(epochs) is { } e) o.Epochs = e;
+            shared.Apply(pr, o);
             if (pr.GetValue(seeds) is { } s) o.Seeds = s;
             if (pr.GetValue(steps) is { } t) o.Steps = Ints(t, "--steps");
             if (pr.GetValue(inits) is { } i) o.Inits = i.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (pr.GetValue(TrainCommand.Out) is { } outRoot) o.Out = outRoot;
-            if (pr.GetValue(CommonOptions.Data) is { } data) o.DataRoot = data;
-            if (CommonOptions.GivenDevice(pr) is { } device) o.Device = device;
             return Run(pr, (obs, ct) => PaperExperiments.Reconstruction(o, obs, ct));
         });
         return cmd;

@@ -39,20 +39,48 @@ public sealed record ExperimentReport(JsonNode? Json, IReadOnlyList<ReportTable>
         r.Lines.ToList(), r.Notes.ToList(), r.Errors.ToList(), r.ExitCode);
 }
 
+/// <summary>What every experiment that trains networks shares: the data, how much of it, how long, where the results
+/// go and on which device.</summary>
+public interface IRunOptions
+{
+    /// <summary>Dataset name or folder:PATH.</summary>
+    string Dataset { get; set; }
+    /// <summary>Data root (null: the standard folders).</summary>
+    string? DataRoot { get; set; }
+    /// <summary>Fraction of the training set, in (0,1].</summary>
+    double Fraction { get; set; }
+    /// <summary>Epochs per run.</summary>
+    int Epochs { get; set; }
+    /// <summary>Parent folder of the experiment's folder.</summary>
+    string Out { get; set; }
+    /// <summary>auto, cpu or cuda.</summary>
+    string Device { get; set; }
+}
+
+internal static class RunOptions
+{
+    public static void Load(IRunOptions o, E.RunSettings r)
+    {
+        o.Dataset = r.Dataset; o.DataRoot = r.DataRoot?.Value; o.Fraction = r.Fraction; o.Epochs = r.Epochs; o.Out = r.Out; o.Device = r.Device.ToString();
+    }
+
+    public static E.RunSettings Settings(IRunOptions o) =>
+        new(o.Dataset, Names.Option(o.DataRoot), o.Fraction, o.Epochs, o.Out, Names.Parse(Hybrid.Choices.device, o.Device));
+}
+
 /// <summary>Options of <c>reproduce table1</c>: Pinchetti et al., Table 1.</summary>
-public sealed class Table1Options
+public sealed class Table1Options : IRunOptions
 {
     /// <summary>The paper's three columns on Fashion-MNIST, 3 seeds, 16 epochs.</summary>
     public Table1Options() : this(E.Table1.defaults) { }
     Table1Options(E.Table1.Settings s)
     {
-        Dataset = s.Dataset; DataRoot = s.DataRoot?.Value; Fraction = s.Fraction; Seeds = s.Seeds; Epochs = s.Epochs; Methods = s.Methods.ToList();
-        Out = s.Out; Device = s.Device.ToString();
+        RunOptions.Load(this, s.Runs); Seeds = s.Seeds; Methods = s.Methods.ToList();
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static Table1Options FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.Table1.codec, E.Table1.defaults, path)));
     /// <summary>Dataset name or folder:PATH.</summary>
-    public string Dataset { get; set; }
+    public string Dataset { get; set; } = "";
     /// <summary>Data root (null: the standard folders).</summary>
     public string? DataRoot { get; set; }
     /// <summary>Fraction of the training set, in (0,1].</summary>
@@ -64,27 +92,25 @@ public sealed class Table1Options
     /// <summary>Methods (configs/table1/NAME.json): bp, pc-fw, pc-avg, pc-mem.</summary>
     public IReadOnlyList<string> Methods { get; set; }
     /// <summary>Parent folder of the experiment's folder.</summary>
-    public string Out { get; set; }
+    public string Out { get; set; } = "";
     /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; set; }
-    internal E.Table1.Settings ToSettings() => new(Dataset, Names.Option(DataRoot), Fraction, Seeds, Epochs, ListModule.OfSeq(Methods), Out,
-        Names.Parse(Hybrid.Choices.device, Device));
+    public string Device { get; set; } = "";
+    internal E.Table1.Settings ToSettings() => new(RunOptions.Settings(this), Seeds, ListModule.OfSeq(Methods));
 }
 
 /// <summary>Options of <c>reproduce deep-mlp</c>: a 20-layer MLP trained by BP, sPC and ePC.</summary>
-public sealed class DeepMlpOptions
+public sealed class DeepMlpOptions : IRunOptions
 {
     /// <summary>Fashion-MNIST, one seed, 5 epochs.</summary>
     public DeepMlpOptions() : this(E.DeepMlp.defaults) { }
     DeepMlpOptions(E.DeepMlp.Settings s)
     {
-        Dataset = s.Dataset; DataRoot = s.DataRoot?.Value; Fraction = s.Fraction; Seeds = s.Seeds; Epochs = s.Epochs; Steps = Names.Value(s.Steps);
-        Out = s.Out; Device = s.Device.ToString();
+        RunOptions.Load(this, s.Runs); Seeds = s.Seeds; Steps = Names.Value(s.Steps);
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static DeepMlpOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.DeepMlp.codec, E.DeepMlp.defaults, path)));
     /// <summary>Dataset name or folder:PATH.</summary>
-    public string Dataset { get; set; }
+    public string Dataset { get; set; } = "";
     /// <summary>Data root (null: the standard folders).</summary>
     public string? DataRoot { get; set; }
     /// <summary>Fraction of the training set, in (0,1].</summary>
@@ -96,27 +122,25 @@ public sealed class DeepMlpOptions
     /// <summary>Inference steps of sPC and ePC (null: the configs').</summary>
     public int? Steps { get; set; }
     /// <summary>Parent folder of the experiment's folder.</summary>
-    public string Out { get; set; }
+    public string Out { get; set; } = "";
     /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; set; }
-    internal E.DeepMlp.Settings ToSettings() => new(Dataset, Names.Option(DataRoot), Fraction, Seeds, Epochs, Names.Option(Steps), Out,
-        Names.Parse(Hybrid.Choices.device, Device));
+    public string Device { get; set; } = "";
+    internal E.DeepMlp.Settings ToSettings() => new(RunOptions.Settings(this), Seeds, Names.Option(Steps));
 }
 
 /// <summary>Options of <c>reproduce mupc</c>: residual MLPs under muPC and the standard parameterisation.</summary>
-public sealed class MuPCOptions
+public sealed class MuPCOptions : IRunOptions
 {
     /// <summary>Depths 8, 32 and 128, one epoch.</summary>
     public MuPCOptions() : this(E.MuPC.defaults) { }
     MuPCOptions(E.MuPC.Settings s)
     {
-        Dataset = s.Dataset; DataRoot = s.DataRoot?.Value; Fraction = s.Fraction; Epochs = s.Epochs; Depths = s.Depths.ToList(); Steps = Names.Value(s.Steps);
-        Out = s.Out; Device = s.Device.ToString();
+        RunOptions.Load(this, s.Runs); Depths = s.Depths.ToList(); Steps = Names.Value(s.Steps);
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static MuPCOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.MuPC.codec, E.MuPC.defaults, path)));
     /// <summary>Dataset name or folder:PATH.</summary>
-    public string Dataset { get; set; }
+    public string Dataset { get; set; } = "";
     /// <summary>Data root (null: the standard folders).</summary>
     public string? DataRoot { get; set; }
     /// <summary>Fraction of the training set, in (0,1].</summary>
@@ -128,28 +152,26 @@ public sealed class MuPCOptions
     /// <summary>Inference steps (null: the configs').</summary>
     public int? Steps { get; set; }
     /// <summary>Parent folder of the experiment's folder.</summary>
-    public string Out { get; set; }
+    public string Out { get; set; } = "";
     /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; set; }
-    internal E.MuPC.Settings ToSettings() => new(Dataset, Names.Option(DataRoot), Fraction, Epochs, ListModule.OfSeq(Depths), Names.Option(Steps), Out,
-        Names.Parse(Hybrid.Choices.device, Device));
+    public string Device { get; set; } = "";
+    internal E.MuPC.Settings ToSettings() => new(RunOptions.Settings(this), ListModule.OfSeq(Depths), Names.Option(Steps));
 }
 
 /// <summary>Options of <c>reproduce reconstruction</c>: a generative PCN with several initializers and T.</summary>
-public sealed class ReconstructionOptions
+public sealed class ReconstructionOptions : IRunOptions
 {
     /// <summary>The paper's grid: random, zero, keep and memory at T in {3, 5, 10, 20}, 3 seeds, 16 epochs.</summary>
     public ReconstructionOptions() : this(E.Reconstruction.defaults) { }
     ReconstructionOptions(E.Reconstruction.Settings s)
     {
-        Dataset = s.Dataset; DataRoot = s.DataRoot?.Value; Fraction = s.Fraction; Epochs = s.Epochs; Seeds = s.Seeds; Steps = s.Steps.ToList();
-        Inits = s.Inits.ToList(); Out = s.Out; Device = s.Device.ToString();
+        RunOptions.Load(this, s.Runs); Seeds = s.Seeds; Steps = s.Steps.ToList(); Inits = s.Inits.ToList();
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static ReconstructionOptions FromFile(string path) =>
         new(Names.Config(() => Hybrid.CodecModule.load(E.Reconstruction.codec, E.Reconstruction.defaults, path)));
     /// <summary>Dataset name or folder:PATH.</summary>
-    public string Dataset { get; set; }
+    public string Dataset { get; set; } = "";
     /// <summary>Data root (null: the standard folders).</summary>
     public string? DataRoot { get; set; }
     /// <summary>Fraction of the training set, in (0,1].</summary>
@@ -163,11 +185,10 @@ public sealed class ReconstructionOptions
     /// <summary>Initializers (configs/reconstruction/NAME.json).</summary>
     public IReadOnlyList<string> Inits { get; set; }
     /// <summary>Parent folder of the experiment's folder.</summary>
-    public string Out { get; set; }
+    public string Out { get; set; } = "";
     /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; set; }
-    internal E.Reconstruction.Settings ToSettings() => new(Dataset, Names.Option(DataRoot), Fraction, Epochs, Seeds, ListModule.OfSeq(Steps),
-        ListModule.OfSeq(Inits), Out, Names.Parse(Hybrid.Choices.device, Device));
+    public string Device { get; set; } = "";
+    internal E.Reconstruction.Settings ToSettings() => new(RunOptions.Settings(this), Seeds, ListModule.OfSeq(Steps), ListModule.OfSeq(Inits));
 }
 
 /// <summary>Options of <c>decay</c>: signal decay of sPC versus ePC on deep chains.</summary>
@@ -199,7 +220,7 @@ public sealed class DecayOptions
     /// <summary>default (PyTorch's) or orthogonal.</summary>
     public string Weights { get; set; }
     /// <summary>Folder for the plots, CSV and JSON.</summary>
-    public string Out { get; set; }
+    public string Out { get; set; } = "";
     internal E.Decay.Settings ToSettings() => new(ListModule.OfSeq(Depths), Width, Batch, MaxSteps, Tolerance, TraceSteps, Seed,
         Names.Parse(E.Decay.chainWeights, Weights), Out);
 }
@@ -231,7 +252,7 @@ public sealed class PhaseOptions
     /// <summary>Seed of patterns and starts.</summary>
     public long Seed { get; set; }
     /// <summary>Folder for plots, CSV and JSON.</summary>
-    public string Out { get; set; }
+    public string Out { get; set; } = "";
     /// <summary>Data root, for dataset patterns.</summary>
     public string? DataRoot { get; set; }
     internal E.Phase.Settings ToSettings() => new(Patterns, ListModule.OfSeq(Counts), ListModule.OfSeq(Norms), Dimension, Points, Starts, Seed, Out,
@@ -251,7 +272,7 @@ public sealed class RetrievalOptions
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static RetrievalOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.Retrieval.codec, E.Retrieval.defaults, path)));
     /// <summary>Dataset whose training images are stored.</summary>
-    public string Dataset { get; set; }
+    public string Dataset { get; set; } = "";
     /// <summary>Data root (null: the standard folders).</summary>
     public string? DataRoot { get; set; }
     /// <summary>Stored patterns (the first images).</summary>
@@ -282,7 +303,7 @@ public sealed class HamBenchOptions
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static HamBenchOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.HamBench.codec, E.HamBench.defaults, path)));
     /// <summary>Dataset (inputs in [0,1]).</summary>
-    public string Dataset { get; set; }
+    public string Dataset { get; set; } = "";
     /// <summary>Data root (null: the standard folders).</summary>
     public string? DataRoot { get; set; }
     /// <summary>Layer sizes of each network.</summary>
@@ -306,7 +327,7 @@ public sealed class HamBenchOptions
     /// <summary>Seed.</summary>
     public long Seed { get; set; }
     /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; set; }
+    public string Device { get; set; } = "";
     internal E.HamBench.Settings ToSettings() => new(Dataset, Names.Option(DataRoot), ListModule.OfSeq(Layers.Select(l => ListModule.OfSeq(l))), Epochs,
         BatchSize, LearningRate, Names.Config(() => Hybrid.Choices.solver(TrainSolver)), Tolerance, TrainTolerance, MaxIterations, Repeats, Seed,
         Names.Parse(Hybrid.Choices.device, Device));

@@ -14,22 +14,16 @@ open Hybrid.Data
 
 /// What `reproduce reconstruction` runs.
 type Settings =
-    { Dataset: string
-      DataRoot: string option
-      Fraction: float
-      Epochs: int
+    { Runs: RunSettings
       Seeds: int
       /// T_train = T_eval values.
       Steps: int list
       /// Initializers (configs/reconstruction/NAME.json).
-      Inits: string list
-      Out: string
-      Device: DeviceChoice }
+      Inits: string list }
 
     /// Checks the settings; the message names the field.
     member this.Validate() =
-        Common.checkFraction this.Fraction
-        Common.atLeast "epochs" 1 this.Epochs
+        this.Runs.Validate()
         Common.atLeast "seeds" 1 this.Seeds
         if this.Steps.IsEmpty then invalidArg "steps" "steps needs at least one step count"
         for t in this.Steps do
@@ -37,22 +31,15 @@ type Settings =
         if this.Inits.IsEmpty then invalidArg "inits" "inits needs at least one initializer"
 
 /// The paper's grid: random, zero, keep and memory at T in {3, 5, 10, 20}, 3 seeds, 16 epochs.
-let defaults =
-    { Dataset = "fashion-mnist"; DataRoot = None; Fraction = 1.0; Epochs = 16; Seeds = 3; Steps = [ 3; 5; 10; 20 ]
-      Inits = [ "random"; "zero"; "keep"; "mem" ]; Out = "runs"; Device = DeviceChoice.Auto }
+let defaults = { Runs = Common.runs "fashion-mnist" 16; Seeds = 3; Steps = [ 3; 5; 10; 20 ]; Inits = [ "random"; "zero"; "keep"; "mem" ] }
 
 /// The JSON form of the settings.
 let codec: Codec<Settings> =
-    Codec.record
-        [ Common.dataset (fun s -> s.Dataset) (fun v s -> { s with Dataset = v })
-          Common.data (fun s -> s.DataRoot) (fun v s -> { s with DataRoot = v })
-          Common.fraction (fun s -> s.Fraction) (fun v s -> { s with Fraction = v })
-          Common.epochs (fun s -> s.Epochs) (fun v s -> { s with Epochs = v })
-          Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
-          Codec.field "steps" "T_train = T_eval values" (Codec.items Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v })
-          Codec.field "inits" "initializers (configs/reconstruction/NAME.json)" (Codec.items Codec.string) (fun s -> s.Inits) (fun v s -> { s with Inits = v })
-          Common.out (fun s -> s.Out) (fun v s -> { s with Out = v })
-          Common.device (fun s -> s.Device) (fun v s -> { s with Device = v }) ]
+    Codec.record (
+        Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
+        @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
+            Codec.field "steps" "T_train = T_eval values" (Codec.items Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v })
+            Codec.field "inits" "initializers (configs/reconstruction/NAME.json)" (Codec.items Codec.string) (fun s -> s.Inits) (fun v s -> { s with Inits = v }) ])
     |> Codec.check (fun s -> s.Validate())
 
 /// One run of the grid.
@@ -67,14 +54,14 @@ let private jobs (s: Settings) =
                   let cfg =
                       { baseConfig with
                           Name = sprintf "recon-%s-T%d-s%d" k t seed
-                          Dataset = s.Dataset
-                          DataRoot = s.DataRoot
-                          Fraction = s.Fraction
-                          Epochs = s.Epochs
+                          Dataset = s.Runs.Dataset
+                          DataRoot = s.Runs.DataRoot
+                          Fraction = s.Runs.Fraction
+                          Epochs = s.Runs.Epochs
                           TrainSteps = t
                           EvalSteps = t
                           Seed = int64 seed
-                          Device = s.Device }
+                          Device = s.Runs.Device }
                   { Init = k; Steps = t; Seed = seed; Config = Generative.validate cfg } ]
 
 let private epochLine (e: Generative.GenEpoch) =
@@ -90,10 +77,11 @@ let private firstImages (split: RawSplit) (count: int) =
 let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Report =
     s.Validate()
     let jobs = jobs s
-    let device = Runtime.device s.Device
-    let data = Dataset.load s.DataRoot s.Dataset
+    let r = s.Runs
+    let device = Runtime.device r.Device
+    let data = Dataset.load r.DataRoot r.Dataset
     let started = DateTime.UtcNow
-    let outRoot = Path.Combine(s.Out, sprintf "reconstruction-%s-%s" s.Dataset (started.ToString("yyyyMMdd-HHmmss")))
+    let outRoot = Path.Combine(r.Out, sprintf "reconstruction-%s-%s" r.Dataset (started.ToString("yyyyMMdd-HHmmss")))
     Directory.CreateDirectory outRoot |> ignore
     let tMin, tMax = List.min s.Steps, List.max s.Steps
     use testImages = Generative.images device Precision.Float32 data.Test
@@ -122,7 +110,7 @@ let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Report 
         if best.IsEmpty then nan else List.average best
     let plot = Path.Combine(outRoot, "loss-vs-T.png")
     Plots.write
-        (Plots.figure plot (sprintf "Best test reconstruction MSE vs T (T_train = T_eval), %s" s.Dataset) "T" "MSE per pixel"
+        (Plots.figure plot (sprintf "Best test reconstruction MSE vs T (T_train = T_eval), %s" r.Dataset) "T" "MSE per pixel"
             [ for k in s.Inits -> { Plots.series k [ for t in s.Steps -> float t ] [ for t in s.Steps -> cell k t ] with Markers = true } ])
     let grids =
         // Grey images only: originals above each initializer's reconstructions (seed 0, smallest T).
@@ -148,9 +136,9 @@ let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Report 
     let doc =
         Report.object
             [ "experiment", Report.str "reconstruction"
-              "dataset", Report.str s.Dataset
-              "fraction", Report.num s.Fraction
-              "epochs", Report.int s.Epochs
+              "dataset", Report.str r.Dataset
+              "fraction", Report.num r.Fraction
+              "epochs", Report.int r.Epochs
               "seeds", Report.int s.Seeds
               "cells",
               JsonArray(
@@ -174,7 +162,7 @@ let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Report 
         Tables =
           [ { Title =
                 sprintf "Best test reconstruction MSE per pixel (%s, fraction %g, %d epoch(s), mean over %d seed(s)); rows: initializer, columns: T_train = T_eval"
-                    s.Dataset s.Fraction s.Epochs s.Seeds
+                    r.Dataset r.Fraction r.Epochs s.Seeds
               Header = "init" :: [ for t in s.Steps -> sprintf "T=%d" t ]
               Rows = [ for k in s.Inits -> k :: [ for t in s.Steps -> f5 (cell k t) ] ] } ]
         Lines =

@@ -30,25 +30,50 @@ module Configs =
     /// A checked-in run configuration.
     let train (relative: string) = Config.load (find relative) Config.defaults
 
-/// Fields that several experiment configurations share.
+/// What every experiment that trains networks shares: the data, how much of it, how
+/// long, where the results go and on which device.
+type RunSettings =
+    { /// Dataset: registry name or folder:PATH.
+      Dataset: string
+      /// Data root (None: $HYBRID_DATA, then the standard folders).
+      DataRoot: string option
+      /// Fraction of the training set, in (0,1].
+      Fraction: float
+      /// Epochs per run.
+      Epochs: int
+      /// Parent folder of the experiment's folder.
+      Out: string
+      Device: DeviceChoice }
+
+    /// Checks the settings; the message names the field.
+    member this.Validate() =
+        if not (this.Fraction > 0.0 && this.Fraction <= 1.0) then invalidArg "fraction" (sprintf "training fraction %g is outside (0,1]" this.Fraction)
+        if this.Epochs < 1 then invalidArg "epochs" (sprintf "epochs must be at least 1, got %d" this.Epochs)
+
+/// Helpers of the experiment settings.
 module internal Common =
-    let dataset get set = Codec.field "dataset" "dataset: registry name or folder:PATH" Codec.string get set
-    let data get set = Codec.optional "data" "data root" Codec.string get set
-    let fraction get set = Codec.field "fraction" "fraction of the training set, in (0,1]" Codec.float get set
-    let epochs get set = Codec.field "epochs" "epochs per run" Codec.int get set
+    /// The JSON fields of `RunSettings`, lifted into an experiment's own object.
+    let runFields (get: 'T -> RunSettings) (set: RunSettings -> 'T -> 'T) : Field<'T> list =
+        Codec.lift get set
+            [ Codec.field "dataset" "dataset: registry name or folder:PATH" Codec.string (fun r -> r.Dataset) (fun v r -> { r with Dataset = v })
+              Codec.optional "data" "data root" Codec.string (fun r -> r.DataRoot) (fun v r -> { r with DataRoot = v })
+              Codec.field "fraction" "fraction of the training set, in (0,1]" Codec.float (fun r -> r.Fraction) (fun v r -> { r with Fraction = v })
+              Codec.field "epochs" "epochs per run" Codec.int (fun r -> r.Epochs) (fun v r -> { r with Epochs = v })
+              Codec.field "out" "parent folder of the experiment's folder" Codec.string (fun r -> r.Out) (fun v r -> { r with Out = v })
+              Codec.field "device" "auto, cpu or cuda" (Codec.choice Choices.device) (fun r -> r.Device) (fun v r -> { r with Device = v }) ]
+
     let seeds get set = Codec.field "seeds" "seeds per method" Codec.int get set
-    let out get set = Codec.field "out" "folder for the experiment's folder" Codec.string get set
-    let device get set = Codec.field "device" "auto, cpu or cuda" (Codec.choice Choices.device) get set
+
+    /// The whole data set on the default device, into `runs/`, for `epochs` epochs.
+    let runs (dataset: string) (epochs: int) =
+        { Dataset = dataset; DataRoot = None; Fraction = 1.0; Epochs = epochs; Out = "runs"; Device = DeviceChoice.Auto }
 
     let atLeast (what: string) (minimum: int) (v: int) =
         if v < minimum then invalidArg what (sprintf "%s must be at least %d, got %d" what minimum v)
 
-    let checkFraction (f: float) =
-        if not (f > 0.0 && f <= 1.0) then invalidArg "fraction" (sprintf "training fraction %g is outside (0,1]" f)
-
-    /// A checked-in run configuration with the experiment's common settings.
-    let withData dataset dataRoot fraction epochs seed (cfg: TrainConfig) =
-        { cfg with Dataset = dataset; DataRoot = dataRoot; Fraction = fraction; Epochs = epochs; Seed = seed }
+    /// A checked-in run configuration with the experiment's data, fraction, epochs and a seed.
+    let withRuns (r: RunSettings) (seed: int64) (cfg: TrainConfig) =
+        { cfg with Dataset = r.Dataset; DataRoot = r.DataRoot; Fraction = r.Fraction; Epochs = r.Epochs; Seed = seed }
 
     /// The configuration with T inference steps (predictive coding only).
     let withSteps (steps: int option) (cfg: TrainConfig) =
@@ -100,13 +125,10 @@ module Table =
         { /// Prefix of the experiment's folder and its `experiment` field.
           Name: string
           Title: string
-          Dataset: string
-          DataRoot: string option
-          Device: DeviceChoice
-          /// Parent of the experiment's folder.
-          Out: string
+          /// The data, device and folder of every run.
+          Settings: RunSettings
           /// (method label, configuration) per run.
-          Runs: (string * TrainConfig) list
+          Jobs: (string * TrainConfig) list
           /// (method label, the paper's number) per row.
           Methods: (string * float option) list }
 
@@ -143,13 +165,14 @@ module Table =
     /// `Out/NAME-TIME` and reports best and last-epoch accuracy per method, next to
     /// the paper's number where given.
     let run (spec: Spec) (observer: Observer) (cancel: CancellationToken) : Report =
-        let device = Runtime.device spec.Device
-        let cfgs = spec.Runs |> List.map (fun (_, c) -> { c with Device = spec.Device })
+        let r = spec.Settings
+        let device = Runtime.device r.Device
+        let cfgs = spec.Jobs |> List.map (fun (_, c) -> { c with Device = r.Device })
         let started = DateTime.UtcNow
-        let data = Dataset.load spec.DataRoot spec.Dataset
-        let outRoot = Path.Combine(spec.Out, sprintf "%s-%s" spec.Name (started.ToString("yyyyMMdd-HHmmss")))
+        let data = Dataset.load r.DataRoot r.Dataset
+        let outRoot = Path.Combine(r.Out, sprintf "%s-%s" spec.Name (started.ToString("yyyyMMdd-HHmmss")))
         let results = Runner.runMany cfgs data device outRoot observer cancel
-        let labelled = List.zip (spec.Runs |> List.map fst) results
+        let labelled = List.zip (spec.Jobs |> List.map fst) results
         let rows =
             [ for label, paper in spec.Methods ->
                   row label paper (labelled |> List.choose (fun (l, r) -> if l = label then r |> Option.map (fun r -> r.Result) else None)) ]
@@ -212,60 +235,46 @@ module Table1 =
 
     /// What `reproduce table1` runs.
     type Settings =
-        { Dataset: string
-          DataRoot: string option
-          Fraction: float
+        { Runs: RunSettings
           Seeds: int
-          Epochs: int
           /// Config names (configs/table1/NAME.json).
-          Methods: string list
-          Out: string
-          Device: DeviceChoice }
+          Methods: string list }
 
         /// Checks the settings; the message names the field.
         member this.Validate() =
-            Common.checkFraction this.Fraction
+            this.Runs.Validate()
             Common.atLeast "seeds" 1 this.Seeds
-            Common.atLeast "epochs" 1 this.Epochs
             if this.Methods.IsEmpty then invalidArg "methods" "methods needs at least one method (bp, pc-fw, pc-avg, pc-mem)"
             for m in this.Methods do method m |> ignore
 
     /// The paper's three columns on Fashion-MNIST, 3 seeds, 16 epochs.
-    let defaults =
-        { Dataset = "fashion-mnist"; DataRoot = None; Fraction = 1.0; Seeds = 3; Epochs = 16; Methods = [ "bp"; "pc-fw"; "pc-avg" ]; Out = "runs"; Device = DeviceChoice.Auto }
+    let defaults = { Runs = Common.runs "fashion-mnist" 16; Seeds = 3; Methods = [ "bp"; "pc-fw"; "pc-avg" ] }
 
     /// The JSON form of the settings.
     let codec: Codec<Settings> =
-        Codec.record
-            [ Common.dataset (fun s -> s.Dataset) (fun v s -> { s with Dataset = v })
-              Common.data (fun s -> s.DataRoot) (fun v s -> { s with DataRoot = v })
-              Common.fraction (fun s -> s.Fraction) (fun v s -> { s with Fraction = v })
-              Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
-              Common.epochs (fun s -> s.Epochs) (fun v s -> { s with Epochs = v })
-              Codec.field "methods" "bp, pc-fw, pc-avg, pc-mem (configs/table1/NAME.json)" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v })
-              Common.out (fun s -> s.Out) (fun v s -> { s with Out = v })
-              Common.device (fun s -> s.Device) (fun v s -> { s with Device = v }) ]
+        Codec.record (
+            Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
+            @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
+                Codec.field "methods" "bp, pc-fw, pc-avg, pc-mem (configs/table1/NAME.json)" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v }) ])
         |> Codec.check (fun s -> s.Validate())
 
-    /// The configurations of `methods` (config names) for a dataset, fraction, epoch count and seed.
-    let configs (methods: string list) (dataset: string) (dataRoot: string option) (fraction: float) (epochs: int) (seed: int64) : (string * TrainConfig) list =
+    /// The configurations of `methods` (config names) with the runs' data, fraction and epochs, for a seed.
+    let configs (methods: string list) (runs: RunSettings) (seed: int64) : (string * TrainConfig) list =
         [ for m in methods ->
               let label, file = method m
-              let cfg = Configs.train (Path.Combine("table1", file + ".json")) |> Common.withData dataset dataRoot fraction epochs seed
-              label, { cfg with Name = sprintf "%s-%s-f%g-s%d" file dataset fraction seed } ]
+              let cfg = Configs.train (Path.Combine("table1", file + ".json")) |> Common.withRuns runs seed
+              label, { cfg with Name = sprintf "%s-%s-f%g-s%d" file runs.Dataset runs.Fraction seed } ]
 
     /// Runs the table.
     let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Report =
         s.Validate()
+        let r = s.Runs
         Table.run
-            { Name = sprintf "table1-%s-f%s" s.Dataset (s.Fraction.ToString(Report.culture))
-              Title = sprintf "Table 1: %s, fraction %g, %d seed(s), %d epoch(s); test accuracy %%, mean ± std over seeds" s.Dataset s.Fraction s.Seeds s.Epochs
-              Dataset = s.Dataset
-              DataRoot = s.DataRoot
-              Device = s.Device
-              Out = s.Out
-              Runs = [ for seed in 0 .. s.Seeds - 1 do yield! configs s.Methods s.Dataset s.DataRoot s.Fraction s.Epochs (int64 seed) ]
-              Methods = [ for m in s.Methods -> label m, paperNumber s.Dataset s.Fraction m ] }
+            { Name = sprintf "table1-%s-f%s" r.Dataset (r.Fraction.ToString(Report.culture))
+              Title = sprintf "Table 1: %s, fraction %g, %d seed(s), %d epoch(s); test accuracy %%, mean ± std over seeds" r.Dataset r.Fraction s.Seeds r.Epochs
+              Settings = r
+              Jobs = [ for seed in 0 .. s.Seeds - 1 do yield! configs s.Methods r (int64 seed) ]
+              Methods = [ for m in s.Methods -> label m, paperNumber r.Dataset r.Fraction m ] }
             observer
             cancel
 
@@ -274,37 +283,26 @@ module Table1 =
 module DeepMlp =
     /// What `reproduce deep-mlp` runs.
     type Settings =
-        { Dataset: string
-          DataRoot: string option
-          Fraction: float
+        { Runs: RunSettings
           Seeds: int
-          Epochs: int
           /// Inference steps of sPC and ePC (None: the configs').
-          Steps: int option
-          Out: string
-          Device: DeviceChoice }
+          Steps: int option }
 
         /// Checks the settings; the message names the field.
         member this.Validate() =
-            Common.checkFraction this.Fraction
+            this.Runs.Validate()
             Common.atLeast "seeds" 1 this.Seeds
-            Common.atLeast "epochs" 1 this.Epochs
             this.Steps |> Option.iter (Common.atLeast "steps" 1)
 
     /// Fashion-MNIST, one seed, 5 epochs.
-    let defaults = { Dataset = "fashion-mnist"; DataRoot = None; Fraction = 1.0; Seeds = 1; Epochs = 5; Steps = None; Out = "runs"; Device = DeviceChoice.Auto }
+    let defaults = { Runs = Common.runs "fashion-mnist" 5; Seeds = 1; Steps = None }
 
     /// The JSON form of the settings.
     let codec: Codec<Settings> =
-        Codec.record
-            [ Common.dataset (fun s -> s.Dataset) (fun v s -> { s with Dataset = v })
-              Common.data (fun s -> s.DataRoot) (fun v s -> { s with DataRoot = v })
-              Common.fraction (fun s -> s.Fraction) (fun v s -> { s with Fraction = v })
-              Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
-              Common.epochs (fun s -> s.Epochs) (fun v s -> { s with Epochs = v })
-              Codec.field "steps" "inference steps of sPC and ePC (null: the configs')" (Codec.option Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v })
-              Common.out (fun s -> s.Out) (fun v s -> { s with Out = v })
-              Common.device (fun s -> s.Device) (fun v s -> { s with Device = v }) ]
+        Codec.record (
+            Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
+            @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
+                Codec.field "steps" "inference steps of sPC and ePC (null: the configs')" (Codec.option Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v }) ])
         |> Codec.check (fun s -> s.Validate())
 
     let private methods = [ "BP", "bp"; "sPC", "spc"; "ePC", "epc" ]
@@ -312,20 +310,18 @@ module DeepMlp =
     /// Runs the comparison.
     let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Report =
         s.Validate()
-        let runs =
+        let r = s.Runs
+        let jobs =
             [ for seed in 0 .. s.Seeds - 1 do
                   for label, file in methods ->
-                      let cfg = Configs.train (sprintf "deep-mlp/%s.json" file) |> Common.withData s.Dataset s.DataRoot s.Fraction s.Epochs (int64 seed)
+                      let cfg = Configs.train (sprintf "deep-mlp/%s.json" file) |> Common.withRuns r (int64 seed)
                       let cfg = if file = "bp" then cfg else Common.withSteps s.Steps cfg
                       label, { cfg with Name = sprintf "deep-mlp-%s-s%d" file seed } ]
         Table.run
-            { Name = sprintf "deep-mlp-%s" s.Dataset
-              Title = sprintf "20-layer MLP (width 128) on %s: %d epoch(s), %d seed(s); test accuracy %%" s.Dataset s.Epochs s.Seeds
-              Dataset = s.Dataset
-              DataRoot = s.DataRoot
-              Device = s.Device
-              Out = s.Out
-              Runs = runs
+            { Name = sprintf "deep-mlp-%s" r.Dataset
+              Title = sprintf "20-layer MLP (width 128) on %s: %d epoch(s), %d seed(s); test accuracy %%" r.Dataset r.Epochs s.Seeds
+              Settings = r
+              Jobs = jobs
               Methods = methods |> List.map (fun (l, _) -> l, None) }
             observer
             cancel
@@ -335,59 +331,45 @@ module DeepMlp =
 module MuPC =
     /// What `reproduce mupc` runs.
     type Settings =
-        { Dataset: string
-          DataRoot: string option
-          Fraction: float
-          Epochs: int
+        { Runs: RunSettings
           /// Numbers of weight layers.
           Depths: int list
           /// Inference steps (None: the configs').
-          Steps: int option
-          Out: string
-          Device: DeviceChoice }
+          Steps: int option }
 
         /// Checks the settings; the message names the field.
         member this.Validate() =
-            Common.checkFraction this.Fraction
-            Common.atLeast "epochs" 1 this.Epochs
+            this.Runs.Validate()
             if this.Depths.IsEmpty then invalidArg "depths" "depths needs at least one depth"
             for d in this.Depths do Common.atLeast "depths" 3 d
             this.Steps |> Option.iter (Common.atLeast "steps" 1)
 
     /// Depths 8, 32 and 128, one epoch.
-    let defaults = { Dataset = "fashion-mnist"; DataRoot = None; Fraction = 1.0; Epochs = 1; Depths = [ 8; 32; 128 ]; Steps = None; Out = "runs"; Device = DeviceChoice.Auto }
+    let defaults = { Runs = Common.runs "fashion-mnist" 1; Depths = [ 8; 32; 128 ]; Steps = None }
 
     /// The JSON form of the settings.
     let codec: Codec<Settings> =
-        Codec.record
-            [ Common.dataset (fun s -> s.Dataset) (fun v s -> { s with Dataset = v })
-              Common.data (fun s -> s.DataRoot) (fun v s -> { s with DataRoot = v })
-              Common.fraction (fun s -> s.Fraction) (fun v s -> { s with Fraction = v })
-              Common.epochs (fun s -> s.Epochs) (fun v s -> { s with Epochs = v })
-              Codec.field "depths" "numbers of weight layers" (Codec.items Codec.int) (fun s -> s.Depths) (fun v s -> { s with Depths = v })
-              Codec.field "steps" "inference steps (null: the configs')" (Codec.option Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v })
-              Common.out (fun s -> s.Out) (fun v s -> { s with Out = v })
-              Common.device (fun s -> s.Device) (fun v s -> { s with Device = v }) ]
+        Codec.record (
+            Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
+            @ [ Codec.field "depths" "numbers of weight layers" (Codec.items Codec.int) (fun s -> s.Depths) (fun v s -> { s with Depths = v })
+                Codec.field "steps" "inference steps (null: the configs')" (Codec.option Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v }) ])
         |> Codec.check (fun s -> s.Validate())
 
     /// Runs the comparison.
     let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Report =
         s.Validate()
+        let r = s.Runs
         let labels = [ for d in s.Depths do yield sprintf "muPC L=%d" d, "mupc", d; yield sprintf "SP L=%d" d, "sp", d ]
-        let runs =
+        let jobs =
             [ for label, file, depth in labels ->
-                  let cfg = Configs.train (sprintf "mupc/%s.json" file) |> Common.withData s.Dataset s.DataRoot s.Fraction s.Epochs 0L
-                  let model = Config.changeModel { Config.ModelChanges.None with Layers = Some depth } (cfg.Architecture, cfg.Loss, cfg.WeightInit)
-                  let arch, _, _ = model
+                  let cfg = Configs.train (sprintf "mupc/%s.json" file) |> Common.withRuns r 0L
+                  let arch, _, _ = Config.changeModel { Config.ModelChanges.None with Layers = Some depth } (cfg.Architecture, cfg.Loss, cfg.WeightInit)
                   label, Common.withSteps s.Steps { cfg with Name = sprintf "%s-L%d" file depth; Architecture = arch } ]
         Table.run
-            { Name = sprintf "mupc-%s" s.Dataset
-              Title = sprintf "Residual MLPs (width 128, ReLU) with sPC on %s, %d epoch(s): muPC vs standard parameterisation; test accuracy %%" s.Dataset s.Epochs
-              Dataset = s.Dataset
-              DataRoot = s.DataRoot
-              Device = s.Device
-              Out = s.Out
-              Runs = runs
+            { Name = sprintf "mupc-%s" r.Dataset
+              Title = sprintf "Residual MLPs (width 128, ReLU) with sPC on %s, %d epoch(s): muPC vs standard parameterisation; test accuracy %%" r.Dataset r.Epochs
+              Settings = r
+              Jobs = jobs
               Methods = labels |> List.map (fun (l, _, _) -> l, None) }
             observer
             cancel

@@ -241,6 +241,22 @@ let expectKind (file: string) (kind: string) (c: Contents) =
     let found = headerText file c "kind"
     if found <> kind then raise (CheckpointError(file, sprintf "not a %s checkpoint (it is a %s checkpoint)" kind found))
 
+/// Opens a session saved in a checkpoint of `kind`: `create` builds it from the header,
+/// `restore` fills it in; a failure disposes it. The loaded tensors are released after.
+let openSession (path: string) (kind: string) (create: Contents -> 'S) (restore: 'S -> Contents -> unit) : 'S when 'S :> IDisposable =
+    let c = load path
+    try
+        expectKind path kind c
+        let s = create c
+        try
+            restore s c
+            s
+        with _ ->
+            s.Dispose()
+            reraise ()
+    finally
+        for t in c.Tensors.Values do t.Dispose()
+
 /// Restores a learner saved by `learnerTensors` (the checkpoint's `kind` must be
 /// `kind`); the states go to `device`.
 let restoreLearner (file: string) (kind: string) (c: Contents) (l: Learner) (device: torch.Device) =

@@ -267,6 +267,15 @@ module Codec =
         let f = field key description (option codec) get set
         { f with Write = fun v -> match get v with Some x -> [ key, codec.Write x ] | None -> [] }
 
+    /// The fields of a part of a record, lifted to the record: the part's keys stand in
+    /// the record's own object (a flat JSON form for nested records).
+    let lift (get: 'T -> 'S) (set: 'S -> 'T -> 'T) (fields: Field<'S> list) : Field<'T> list =
+        [ for f in fields ->
+              { Keys = f.Keys
+                Read = fun path t o -> set (f.Read path (get t) o) t
+                Write = fun t -> f.Write(get t)
+                Schema = f.Schema } ]
+
     /// Fields read from keys of the object they share: the first field that owns a key reads it.
     let private readFields (fields: Field<'T> list) (path: string) (current: 'T) (o: JsonObject) =
         let known = fields |> List.collect (fun f -> f.Keys)

@@ -307,18 +307,9 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
 
     /// Restores a session saved by `Save` onto the same images.
     static member Restore(path: string, trainImages: torch.Tensor, testImages: torch.Tensor) : GenerativeSession =
-        let c = Checkpoint.load path
-        try
-            Checkpoint.expectKind path "generative-session" c
-            let s = new GenerativeSession(codec.Read "config" defaults c.Meta["config"] |> validate, trainImages, testImages)
-            try
-                s.RestoreFrom(path, c)
-                s
-            with _ ->
-                (s :> IDisposable).Dispose()
-                reraise ()
-        finally
-            for t in c.Tensors.Values do t.Dispose()
+        Checkpoint.openSession path "generative-session"
+            (fun c -> new GenerativeSession(codec.Read "config" defaults c.Meta["config"] |> validate, trainImages, testImages))
+            (fun s c -> s.RestoreFrom(path, c))
 
     member private _.RestoreFrom(path: string, c: Checkpoint.Contents) =
         Checkpoint.restoreLearner path "generative-session" c learner device

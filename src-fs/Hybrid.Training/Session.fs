@@ -202,22 +202,12 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
     /// Restores a session saved by `Save` onto prepared data (the data must come from
     /// the saved configuration; `Train.resume` prepares it).
     static member Restore(path: string, data: RunData) : TrainingSession =
-        let c = Checkpoint.load path
-        try
-            Checkpoint.expectKind path "training-session" c
-            let cfg =
+        Checkpoint.openSession path "training-session"
+            (fun c ->
                 match c.Meta["config"] with
                 | null -> raise (Checkpoint.CheckpointError(path, "not a training-session checkpoint (no configuration)"))
-                | node -> Config.apply node Config.defaults
-            let s = new TrainingSession(cfg, data)
-            try
-                s.RestoreFrom(path, c)
-                s
-            with _ ->
-                (s :> IDisposable).Dispose()
-                reraise ()
-        finally
-            for t in c.Tensors.Values do t.Dispose()
+                | node -> new TrainingSession(Config.apply node Config.defaults, data))
+            (fun s c -> s.RestoreFrom(path, c))
 
     member private _.RestoreFrom(path: string, c: Checkpoint.Contents) =
         Checkpoint.restoreLearner path "training-session" c learner device

@@ -27,7 +27,7 @@ let tests =
         test "every configuration form reads back what it writes and names unknown fields" {
             roundTrip "train" Config.train Config.defaults
             roundTrip "generative" Generative.codec Generative.defaults
-            roundTrip "table1" Table1.codec { Table1.defaults with Methods = [ "pc-mem"; "bp" ]; DataRoot = Some "/data" }
+            roundTrip "table1" Table1.codec { Table1.defaults with Methods = [ "pc-mem"; "bp" ]; Runs = { Table1.defaults.Runs with DataRoot = Some "/data" } }
             roundTrip "deep-mlp" DeepMlp.codec { DeepMlp.defaults with Steps = Some 7 }
             roundTrip "mupc" MuPC.codec MuPC.defaults
             roundTrip "reconstruction" Reconstruction.codec Reconstruction.defaults
@@ -104,7 +104,8 @@ let tests =
             | None -> skiptest "mnist10k is not installed (hybrid data fetch mnist10k)"
             | Some _ ->
                 let out = tempDir ()
-                let s = { Reconstruction.defaults with Dataset = "mnist10k"; Fraction = 0.05; Epochs = 1; Seeds = 1; Steps = [ 2; 3 ]; Inits = [ "zero"; "mem" ]; Out = out; Device = DeviceChoice.Cpu }
+                let runs = { Reconstruction.defaults.Runs with Dataset = "mnist10k"; Fraction = 0.05; Epochs = 1; Out = out; Device = DeviceChoice.Cpu }
+                let s = { Reconstruction.defaults with Runs = runs; Seeds = 1; Steps = [ 2; 3 ]; Inits = [ "zero"; "mem" ] }
                 let r = Reconstruction.run s Observer.silent CancellationToken.None
                 let cells = r.Json["cells"].AsArray()
                 Expect.equal cells.Count 4 "2 initializers x 2 T"

@@ -133,7 +133,7 @@ let configs =
             Expect.equal (Experiments.Table1.paperNumber "fashion-mnist" 1.0 "pc-mem") None "PC-mem"
             let e = Util.throws<ArgumentException> (fun () -> Experiments.Table1.label "pc-foo" |> ignore)
             Expect.stringContains e.Message "known: bp, pc-fw, pc-avg, pc-mem" "named"
-            let cfgs = Experiments.Table1.configs [ "pc-mem"; "pc-avg" ] "fashion-mnist" None 0.5 2 1L
+            let cfgs = Experiments.Table1.configs [ "pc-mem"; "pc-avg" ] { Experiments.Table1.defaults.Runs with Fraction = 0.5; Epochs = 2 } 1L
             Expect.equal (cfgs |> List.map fst) [ "PC-mem"; "PC-avg" ] "in the order asked"
             match (snd cfgs.Head).Algorithm with
             | Algorithm.PredictiveCoding pc -> Expect.isTrue (pc.Init.Uses(function InitKind.Memory _ -> true | _ -> false)) "the memory config"
