@@ -174,20 +174,7 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
     let labels = Array.zeroCreate<int> (int trainImages.shape[0])
     let trainOpts = options cfg.TrainSteps cfg.TrainStepSize
     let records = ResizeArray<GenEpoch>()
-    let mutable epoch = 1
-    let mutable batch = 0
-    let mutable batchCounter = 0
-    let mutable energySum = 0.0
-    let mutable seconds = 0.0
-    let mutable status = RunStatus.Completed
-    let mutable epochBatches: int64[][] = [||]
-    let mutable epochOfBatches = 0
-
-    let batchesOf e =
-        if epochOfBatches <> e then
-            epochBatches <- Batching.epoch Batching.Random 1 cfg.BatchSize (Rng.derive cfg.Seed "batches") e labels
-            epochOfBatches <- e
-        epochBatches
+    let cursor = Cursor(cfg.Epochs, fun e -> Batching.epoch Batching.Random 1 cfg.BatchSize (Rng.derive cfg.Seed "batches") e labels)
 
     /// One update on a batch of images; Error when inference diverged or F is not finite.
     let trainBatch (indices: int64[]) =
@@ -195,12 +182,12 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
         let x = trainImages.index_select(0L, torch.tensor(indices, device = device))
         let ctx = InitContext.generative net x gen
         let init = InitApply.apply cfg.Init state ctx true
-        match (try Ok(Inference.run net trainOpts init (Some x) (Some batchCounter)) with DivergenceError info -> Error info) with
+        match (try Ok(Inference.run net trainOpts init (Some x) (Some cursor.BatchCounter)) with DivergenceError info -> Error info) with
         | Error info -> Error info
         | Ok r ->
             let F = Learning.weightGradients net r.States None (Some x)
             if not (Double.IsFinite F) then
-                Error { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = cfg.TrainStepSize; Reparam = Reparam.States }
+                Error { Layer = None; Step = r.Steps + 1; Batch = Some cursor.BatchCounter; Energy = F; StepSize = cfg.TrainStepSize; Reparam = Reparam.States }
             else
                 opt.Step()
                 state.Record(net, cfg.Init, r.States, None, ctx.Observation)
@@ -214,68 +201,60 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
     /// The decoder.
     member _.Network = net
     /// The next epoch (1-based) and batch (0-based) to run.
-    member _.Position = epoch, batch
+    member _.Position = cursor.Epoch, cursor.Batch
     /// Whether every epoch has run (or the run stopped).
-    member _.Finished = epoch > cfg.Epochs || status <> RunStatus.Completed
+    member _.Finished = cursor.Finished
     /// The completed epochs.
     member _.Records: GenEpoch list = List.ofSeq records
     /// How the run stands.
-    member _.Status = status
+    member _.Status = cursor.Status
 
     /// Runs the next batch (and the epoch's evaluation when it completes the epoch).
     /// Returns the batch's energy per sample, and the epoch record when one completed.
     member this.Step() : float * GenEpoch option =
         if this.Finished then invalidOp "the session has finished"
-        let batches = batchesOf epoch
         let watch = Stopwatch.StartNew()
-        let outcome = trainBatch batches[batch]
-        seconds <- seconds + watch.Elapsed.TotalSeconds
+        let outcome = trainBatch cursor.Batches[cursor.Batch]
+        cursor.Seconds <- cursor.Seconds + watch.Elapsed.TotalSeconds
         match outcome with
         | Error info ->
-            status <- RunStatus.Diverged info.Message
+            cursor.Status <- RunStatus.Diverged info.Message
             nan, None
+        | Ok energy when not (cursor.Advance energy) -> energy, None
         | Ok energy ->
-            energySum <- energySum + energy
-            batch <- batch + 1
-            batchCounter <- batchCounter + 1
-            if batch < batches.Length then energy, None
-            else
-                // Evaluation infers too, and may diverge.
-                match (try Ok(evaluate net cfg.Init state testImages cfg.EvalSteps cfg.EvalStepSize cfg.BatchSize cfg.Seed) with DivergenceError info -> Error info) with
-                | Error info ->
-                    status <- RunStatus.Diverged info.Message
-                    nan, None
-                | Ok mse ->
-                    let r = { Epoch = epoch; TrainEnergy = energySum / float batches.Length; TestMse = mse; Seconds = seconds }
-                    records.Add r
-                    epoch <- epoch + 1
-                    batch <- 0
-                    energySum <- 0.0
-                    energy, Some r
+            // Evaluation infers too, and may diverge.
+            match (try Ok(evaluate net cfg.Init state testImages cfg.EvalSteps cfg.EvalStepSize cfg.BatchSize cfg.Seed) with DivergenceError info -> Error info) with
+            | Error info ->
+                cursor.Status <- RunStatus.Diverged info.Message
+                nan, None
+            | Ok mse ->
+                let r = { Epoch = cursor.Epoch; TrainEnergy = cursor.EpochEnergy; TestMse = mse; Seconds = cursor.Seconds }
+                records.Add r
+                cursor.NextEpoch()
+                energy, Some r
 
     /// Runs until the last epoch, a divergence, or cancellation (checked between batches).
     member this.Run(progress: TrainProgress -> unit, onEpoch: GenEpoch -> unit, cancel: CancellationToken) =
         while not this.Finished && not cancel.IsCancellationRequested do
-            let e, b = epoch, batch
-            let batches = (batchesOf e).Length
+            let e, b, batches = cursor.Epoch, cursor.Batch, cursor.Batches.Length
             let energy, record = this.Step()
-            if status = RunStatus.Completed then
-                progress { Epoch = e; Epochs = cfg.Epochs; Batch = b + 1; Batches = batches; Energy = energy; LastAccuracy = None; Seconds = seconds }
+            if cursor.Status = RunStatus.Completed then
+                progress { Epoch = e; Epochs = cfg.Epochs; Batch = b + 1; Batches = batches; Energy = energy; LastAccuracy = None; Seconds = cursor.Seconds }
                 record |> Option.iter onEpoch
-        if cancel.IsCancellationRequested && status = RunStatus.Completed && epoch <= cfg.Epochs then status <- RunStatus.Cancelled
+        cursor.Cancelled cancel.IsCancellationRequested
 
     /// The run's result so far, with the reconstructions of the first `samples` test
     /// images when it completed.
     member _.Result(samples: int) : GenResult =
         let shown =
-            if status <> RunStatus.Completed || samples < 1 then [||]
+            if cursor.Status <> RunStatus.Completed || samples < 1 then [||]
             else
                 use _ = torch.NewDisposeScope()
                 let k = min (int64 samples) testImages.shape[0]
                 let recon = reconstruct net cfg.Init state (testImages.narrow(0L, 0L, k)) cfg.EvalSteps cfg.EvalStepSize gen
                 recon.to_type(torch.float32).cpu().data<float32>().ToArray() |> Array.chunkBySize (int testImages.shape[1])
         { Config = cfg
-          Status = status
+          Status = cursor.Status
           Epochs = List.ofSeq records
           Best = if records.Count = 0 then None else Some(records |> Seq.map (fun r -> r.TestMse) |> Seq.min)
           Samples = shown }
@@ -287,12 +266,7 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
         meta["kind"] <- "generative-session"
         meta["config"] <- codec.Write cfg
         let p = JsonObject()
-        p["epoch"] <- epoch
-        p["batch"] <- batch
-        p["batchCounter"] <- batchCounter
-        p["energySum"] <- energySum
-        p["seconds"] <- seconds
-        p["status"] <- string status
+        cursor.Write p
         meta["progress"] <- p
         meta["records"] <-
             JsonArray(
@@ -313,12 +287,7 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
 
     member private _.RestoreFrom(path: string, c: Checkpoint.Contents) =
         Checkpoint.restoreLearner path "generative-session" c learner device
-        let p = c.Meta["progress"]
-        epoch <- p["epoch"].GetValue<int>()
-        batch <- p["batch"].GetValue<int>()
-        batchCounter <- p["batchCounter"].GetValue<int>()
-        energySum <- p["energySum"].GetValue<float>()
-        seconds <- p["seconds"].GetValue<float>()
+        cursor.Read c.Meta["progress"]
         records.Clear()
         for r in c.Meta["records"].AsArray() do
             records.Add

@@ -23,30 +23,17 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
     let learner: Checkpoint.Learner = { Network = net; Optimizer = opt; InitState = initState; Generator = gen }
     let batchesPerEpoch = Batching.count cfg.Batching data.Classes cfg.BatchSize data.Train.Labels
     let records = ResizeArray<EpochRecord>()
-    let mutable epoch = 1
-    let mutable batch = 0
-    let mutable batchCounter = 0
+    let cursor = Cursor(cfg.Epochs, fun e -> Batching.epoch cfg.Batching data.Classes cfg.BatchSize (Rng.derive cfg.Seed "batches") e data.Train.Labels)
     let mutable smm = 0L
     let mutable updates = 0L
-    let mutable energySum = 0.0
     let mutable stepsSum = 0
     let mutable layerSum: float[] = [||]
-    let mutable seconds = 0.0
-    let mutable status = RunStatus.Completed
-    let mutable epochBatches: int64[][] = [||]
-    let mutable epochOfBatches = 0
-
-    let batchesOf e =
-        if epochOfBatches <> e then
-            epochBatches <- Batching.epoch cfg.Batching data.Classes cfg.BatchSize (Rng.derive cfg.Seed "batches") e data.Train.Labels
-            epochOfBatches <- e
-        epochBatches
 
     /// One backpropagation update; Error when the loss is not finite.
     let backpropBatch (x: Tensor) (y: Tensor) (n: float) =
         let loss = Learning.backpropGradients net x y
         if not (Double.IsFinite loss) then
-            Error { Layer = Some depth; Step = 0; Batch = Some batchCounter; Energy = loss; StepSize = 0.0; Reparam = Reparam.States }
+            Error { Layer = Some depth; Step = 0; Batch = Some cursor.BatchCounter; Energy = loss; StepSize = 0.0; Reparam = Reparam.States }
         else
             opt.Step()
             smm <- smm + int64 (Smm.backprop depth)
@@ -57,12 +44,12 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
     let pcBatch (pc: PcSpec) (x: Tensor) (labels: Tensor) (y: Tensor) (n: float) (lastOfEpoch: bool) =
         let ctx = InitContext.supervised net x labels data.Classes gen
         let init = InitApply.apply pc.Init initState ctx true
-        match (try Ok(Inference.run net pc.Inference init (Some y) (Some batchCounter)) with DivergenceError info -> Error info) with
+        match (try Ok(Inference.run net pc.Inference init (Some y) (Some cursor.BatchCounter)) with DivergenceError info -> Error info) with
         | Error info -> Error info
         | Ok r ->
             let F = Learning.weightGradients net r.States r.Predictions (Some y)
             if not (Double.IsFinite F) then
-                Error { Layer = None; Step = r.Steps + 1; Batch = Some batchCounter; Energy = F; StepSize = pc.Inference.StepSize; Reparam = pc.Inference.Reparam }
+                Error { Layer = None; Step = r.Steps + 1; Batch = Some cursor.BatchCounter; Energy = F; StepSize = pc.Inference.StepSize; Reparam = pc.Inference.Reparam }
             else
                 opt.Step()
                 initState.Record(net, pc.Init, r.States, Some labels, ctx.Observation)
@@ -75,20 +62,18 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
                 Ok(F / n)
 
     /// Evaluates the epoch that just ended, records it and starts the next.
-    let closeEpoch (batches: int) =
+    let closeEpoch () =
         let record =
-            { Epoch = epoch
+            { Epoch = cursor.Epoch
               TestAccuracy = Training.accuracy net data.Test cfg.EvalBatchSize
-              TrainEnergy = energySum / float (max 1 batches)
+              TrainEnergy = cursor.EpochEnergy
               LayerEnergies = layerSum
               Smm = smm
               Updates = updates
-              MeanSteps = float stepsSum / float (max 1 batches)
-              Seconds = seconds }
+              MeanSteps = float stepsSum / float (max 1 cursor.Batches.Length)
+              Seconds = cursor.Seconds }
         records.Add record
-        epoch <- epoch + 1
-        batch <- 0
-        energySum <- 0.0
+        cursor.NextEpoch()
         stepsSum <- 0
         layerSum <- [||]
         record
@@ -103,13 +88,13 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
     /// The initializer's state.
     member _.InitState = initState
     /// The next epoch (1-based) and batch (0-based) to run.
-    member _.Position = epoch, batch
+    member _.Position = cursor.Epoch, cursor.Batch
     /// Whether every epoch has run (or the run stopped).
-    member _.Finished = epoch > cfg.Epochs || status <> RunStatus.Completed
+    member _.Finished = cursor.Finished
     /// The completed epochs.
     member _.Records: EpochRecord list = List.ofSeq records
     /// How the run stands.
-    member _.Status = status
+    member _.Status = cursor.Status
 
     /// Test accuracy (percent) of the current network.
     member _.Evaluate() = Training.accuracy net data.Test cfg.EvalBatchSize
@@ -118,39 +103,36 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
     /// Returns the batch's energy per sample, and the epoch record when one completed.
     member this.Step() : float * EpochRecord option =
         if this.Finished then invalidOp "the session has finished"
-        let batches = batchesOf epoch
+        let batches = cursor.Batches
         let watch = Stopwatch.StartNew()
         let outcome =
             use _ = torch.NewDisposeScope()
-            let index = torch.tensor(batches[batch], device = device)
+            let indices = batches[cursor.Batch]
+            let index = torch.tensor(indices, device = device)
             let x = data.Train.X.index_select(0L, index)
             let labels = data.Train.Y.index_select(0L, index)
             let y = TensorSplit.oneHot data.Classes cfg.Precision labels
-            let n = float batches[batch].Length
+            let n = float indices.Length
             match cfg.Algorithm with
             | Algorithm.Backprop -> backpropBatch x y n
-            | Algorithm.PredictiveCoding pc -> pcBatch pc x labels y n (batch = batches.Length - 1)
-        seconds <- seconds + watch.Elapsed.TotalSeconds
+            | Algorithm.PredictiveCoding pc -> pcBatch pc x labels y n (cursor.Batch = batches.Length - 1)
+        cursor.Seconds <- cursor.Seconds + watch.Elapsed.TotalSeconds
         match outcome with
         | Error info ->
-            status <- RunStatus.Diverged info.Message
+            cursor.Status <- RunStatus.Diverged info.Message
             nan, None
         | Ok energy ->
             updates <- updates + 1L
-            energySum <- energySum + energy
-            batch <- batch + 1
-            batchCounter <- batchCounter + 1
-            if batch < batches.Length then energy, None
-            else energy, Some(closeEpoch batches.Length)
+            if cursor.Advance energy then energy, Some(closeEpoch ())
+            else energy, None
 
     /// Runs until the last epoch, a divergence, or cancellation (checked between
     /// batches: the current step always completes).
     member this.Run(progress: TrainProgress -> unit, onEpoch: EpochRecord -> unit, cancel: CancellationToken) : TrainResult =
         while not this.Finished && not cancel.IsCancellationRequested do
-            let e = epoch
-            let b = batch
+            let e, b = cursor.Epoch, cursor.Batch
             let energy, record = this.Step()
-            if status = RunStatus.Completed then
+            if cursor.Status = RunStatus.Completed then
                 progress
                     { Epoch = e
                       Epochs = cfg.Epochs
@@ -158,21 +140,21 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
                       Batches = batchesPerEpoch
                       Energy = energy
                       LastAccuracy = (if records.Count = 0 then None else Some records[records.Count - 1].TestAccuracy)
-                      Seconds = seconds }
+                      Seconds = cursor.Seconds }
                 record |> Option.iter onEpoch
-        if cancel.IsCancellationRequested && status = RunStatus.Completed && epoch <= cfg.Epochs then status <- RunStatus.Cancelled
+        cursor.Cancelled cancel.IsCancellationRequested
         this.Result
 
     /// The run's result so far.
     member _.Result: TrainResult =
         let accs = records |> Seq.map (fun r -> r.TestAccuracy) |> List.ofSeq
         { Config = cfg
-          Status = status
+          Status = cursor.Status
           Epochs = List.ofSeq records
           BestAccuracy = if accs.IsEmpty then None else Some(List.max accs)
           FinalAccuracy = List.tryLast accs
           Smm = smm
-          Seconds = seconds }
+          Seconds = cursor.Seconds }
 
     /// Saves everything needed to continue exactly: weights, optimiser state,
     /// initializer state (kept states, class means, memories and their optimisers),
@@ -183,15 +165,10 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
         meta["kind"] <- "training-session"
         meta["config"] <- Config.toJson cfg
         let p = JsonObject()
-        p["epoch"] <- epoch
-        p["batch"] <- batch
-        p["batchCounter"] <- batchCounter
+        cursor.Write p
         p["smm"] <- smm
         p["updates"] <- updates
-        p["energySum"] <- energySum
         p["stepsSum"] <- stepsSum
-        p["seconds"] <- seconds
-        p["status"] <- string status
         meta["progress"] <- p
         meta["records"] <- JsonArray(records |> Seq.map (fun r -> Runs.epochJson r :> JsonNode) |> Array.ofSeq)
         let tensors =
@@ -212,14 +189,10 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
     member private _.RestoreFrom(path: string, c: Checkpoint.Contents) =
         Checkpoint.restoreLearner path "training-session" c learner device
         let p = c.Meta["progress"]
-        epoch <- p["epoch"].GetValue<int>()
-        batch <- p["batch"].GetValue<int>()
-        batchCounter <- p["batchCounter"].GetValue<int>()
+        cursor.Read p
         smm <- p["smm"].GetValue<int64>()
         updates <- p["updates"].GetValue<int64>()
-        energySum <- p["energySum"].GetValue<float>()
         stepsSum <- p["stepsSum"].GetValue<int>()
-        seconds <- p["seconds"].GetValue<float>()
         let ls = (Checkpoint.tensor path c "layerSum").data<float>().ToArray()
         layerSum <- if ls.Length = 1 && Double.IsNaN ls[0] then [||] else ls
         records.Clear()
