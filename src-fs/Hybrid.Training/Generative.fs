@@ -182,16 +182,10 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
         let x = trainImages.index_select(0L, torch.tensor(indices, device = device))
         let ctx = InitContext.generative net x gen
         let init = InitApply.apply cfg.Init state ctx true
-        match (try Ok(Inference.run net trainOpts init (Some x) (Some cursor.BatchCounter)) with DivergenceError info -> Error info) with
-        | Error info -> Error info
-        | Ok r ->
-            let F = Learning.weightGradients net r.States None (Some x)
-            if not (Double.IsFinite F) then
-                Error { Layer = None; Step = r.Steps + 1; Batch = Some cursor.BatchCounter; Energy = F; StepSize = cfg.TrainStepSize; Reparam = Reparam.States }
-            else
-                opt.Step()
-                state.Record(net, cfg.Init, r.States, None, ctx.Observation)
-                Ok(F / float indices.Length)
+        Training.pcUpdate net opt trainOpts init x cursor.BatchCounter
+        |> Result.map (fun (r, F) ->
+            state.Record(net, cfg.Init, r.States, None, ctx.Observation)
+            F / float indices.Length)
 
     /// Creates a session at the start of training on images `[n; pixels]` in [0,1].
     static member Start(cfg: GenConfig, trainImages: torch.Tensor, testImages: torch.Tensor) = new GenerativeSession(cfg, trainImages, testImages)

@@ -44,22 +44,16 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
     let pcBatch (pc: PcSpec) (x: Tensor) (labels: Tensor) (y: Tensor) (n: float) (lastOfEpoch: bool) =
         let ctx = InitContext.supervised net x labels data.Classes gen
         let init = InitApply.apply pc.Init initState ctx true
-        match (try Ok(Inference.run net pc.Inference init (Some y) (Some cursor.BatchCounter)) with DivergenceError info -> Error info) with
-        | Error info -> Error info
-        | Ok r ->
-            let F = Learning.weightGradients net r.States r.Predictions (Some y)
-            if not (Double.IsFinite F) then
-                Error { Layer = None; Step = r.Steps + 1; Batch = Some cursor.BatchCounter; Energy = F; StepSize = pc.Inference.StepSize; Reparam = pc.Inference.Reparam }
-            else
-                opt.Step()
-                initState.Record(net, pc.Init, r.States, Some labels, ctx.Observation)
-                smm <- smm + int64 (Smm.predictiveCoding pc.Inference.Reparam pc.Init depth r.Steps)
-                stepsSum <- stepsSum + r.Steps
-                if lastOfEpoch then
-                    // Per-layer energies of the epoch's last batch, per sample.
-                    use _ = torch.no_grad ()
-                    layerSum <- Energy.values (Energy.terms net r.States (Energy.predictions net r.States) (Some y)) |> Array.map (fun v -> v / n)
-                Ok(F / n)
+        Training.pcUpdate net opt pc.Inference init y cursor.BatchCounter
+        |> Result.map (fun (r, F) ->
+            initState.Record(net, pc.Init, r.States, Some labels, ctx.Observation)
+            smm <- smm + int64 (Smm.predictiveCoding pc.Inference.Reparam pc.Init depth r.Steps)
+            stepsSum <- stepsSum + r.Steps
+            if lastOfEpoch then
+                // Per-layer energies of the epoch's last batch, per sample.
+                use _ = torch.no_grad ()
+                layerSum <- Energy.values (Energy.terms net r.States (Energy.predictions net r.States) (Some y)) |> Array.map (fun v -> v / n)
+            F / n)
 
     /// Evaluates the epoch that just ended, records it and starts the next.
     let closeEpoch () =

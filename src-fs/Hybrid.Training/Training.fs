@@ -173,6 +173,21 @@ module Training =
         let shape = if flat then [| int64 train.SampleSize |] else train.Shape |> Array.map int64
         { Train = tr; Test = te; Classes = data.Classes; InputShape = shape }
 
+    /// One predictive-coding update: inference from `init` towards the minimum of F for
+    /// the clamped `target`, the local weight gradient at the final states, and one step
+    /// of `opt`. Returns the inference and F (summed over the batch), or where inference
+    /// diverged or F stopped being finite (`batch` is named).
+    let pcUpdate (net: Network) (opt: Optimizer) (opts: InferenceOptions) (init: InitResult) (target: Tensor) (batch: int) =
+        match (try Ok(Inference.run net opts init (Some target) (Some batch)) with DivergenceError info -> Error info) with
+        | Error info -> Error info
+        | Ok r ->
+            let F = Learning.weightGradients net r.States r.Predictions (Some target)
+            if not (Double.IsFinite F) then
+                Error { Layer = None; Step = r.Steps + 1; Batch = Some batch; Energy = F; StepSize = opts.StepSize; Reparam = opts.Reparam }
+            else
+                opt.Step()
+                Ok(r, F)
+
     /// Test accuracy (percent) of the plain forward pass (forward initialisation, F = 0).
     let accuracy (net: Network) (split: TensorSplit) (batchSize: int) : float =
         use _ = torch.no_grad ()
