@@ -344,27 +344,27 @@ public static class PaperExperiments
 
     /// <summary>Pinchetti et al., Table 1.</summary>
     public static ExperimentReport Table1(Table1Options options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>
-        ExperimentReport.From(E.Table1.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel));
+        ExperimentReport.From(E.Table.report(E.Table1.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel)));
 
     /// <summary>A 20-layer MLP trained by BP, sPC and ePC.</summary>
     public static ExperimentReport DeepMlp(DeepMlpOptions options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>
-        ExperimentReport.From(E.DeepMlp.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel));
+        ExperimentReport.From(E.Table.report(E.DeepMlp.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel)));
 
     /// <summary>Residual MLPs at several depths under muPC and the standard parameterisation.</summary>
     public static ExperimentReport MuPC(MuPCOptions options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>
-        ExperimentReport.From(E.MuPC.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel));
+        ExperimentReport.From(E.Table.report(E.MuPC.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel)));
 
     /// <summary>Pinchetti et al., Fig. 7: reconstruction by a generative PCN.</summary>
     public static ExperimentReport Reconstruction(ReconstructionOptions options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>
-        ExperimentReport.From(E.Reconstruction.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel));
+        ExperimentReport.From(E.Reconstruction.report(E.Reconstruction.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel)));
 
     /// <summary>Signal decay of sPC versus ePC.</summary>
     public static ExperimentReport Decay(DecayOptions options, IExperimentObserver? observer = null) =>
-        ExperimentReport.From(E.Decay.study(Validated(options.ToSettings, s => s.Validate()), Adapt(observer)));
+        ExperimentReport.From(E.Decay.report(E.Decay.study(Validated(options.ToSettings, s => s.Validate()), Adapt(observer))));
 
     /// <summary>The inverse-temperature phase transition of modern Hopfield networks.</summary>
     public static ExperimentReport HopfieldPhase(PhaseOptions options, IExperimentObserver? observer = null) =>
-        ExperimentReport.From(E.Phase.study(Validated(options.ToSettings, s => s.Validate()), Adapt(observer)));
+        ExperimentReport.From(E.Phase.report(E.Phase.study(Validated(options.ToSettings, s => s.Validate()), Adapt(observer))));
 
     /// <summary>Retrieval of dataset images from corrupted queries.</summary>
     public static ExperimentReport HopfieldRetrieval(RetrievalOptions options)
@@ -375,7 +375,7 @@ public static class PaperExperiments
 
     /// <summary>HAM solvers: synchronous, even/odd, Anderson, even/odd + Anderson.</summary>
     public static ExperimentReport HamBench(HamBenchOptions options, IExperimentObserver? observer = null) =>
-        ExperimentReport.From(E.HamBench.study(Validated(options.ToSettings, s => s.Validate()), Adapt(observer)));
+        ExperimentReport.From(E.HamBench.report(E.HamBench.study(Validated(options.ToSettings, s => s.Validate()), Adapt(observer))));
 
     static T Validated<T>(Func<T> settings, Action<T> validate)
     {

@@ -258,10 +258,50 @@ let private seriesFor (m: MethodResult) (dashed: bool) =
               { Plots.series (sprintf "%O layer %d" m.Reparam (l + 1)) [ for i in 1 .. m.UpdateNorms.Length -> float i ] [ for step in m.UpdateNorms -> step[l] ] with
                   Dashed = dashed } ]
 
+/// The outcome of a study: every chain's result, and the files written.
+type Study =
+    { Settings: Settings
+      /// Per depth: the linear chain in float64, the tanh chain, then both in float32.
+      Cases: CaseResult list
+      /// The per-layer update plots, one per case.
+      Plots: string list
+      /// Every attempted step size.
+      Csv: string }
+
+/// The study as JSON (also written to `Out/decay.json`): settings, and per linear
+/// chain the best step sizes, steps and their ratio.
+let private json (st: Study) : JsonObject =
+    let s = st.Settings
+    let stepSize (m: MethodResult) = m.Best |> Option.map (fun b -> b.StepSize)
+    let stepsJson (m: MethodResult) = match steps m with Some n -> Report.int n | None -> null
+    Report.object
+        [ "tolerance", Report.num s.Tolerance
+          "weights", Report.str (string s.Weights)
+          "width", Report.int s.Width
+          "batch", Report.int s.Batch
+          "maxSteps", Report.int s.MaxSteps
+          "seed", Report.long s.Seed
+          "cases",
+          JsonArray(
+              [| for r in st.Cases do
+                     if r.Chain.Activation = Activation.Identity then
+                         yield
+                             Report.object
+                                 [ "depth", Report.int r.Chain.Depth
+                                   "precision", Report.str (string r.Chain.Precision)
+                                   "spcStepSize", Report.optional (stepSize r.Spc)
+                                   "spcSteps", stepsJson r.Spc
+                                   "epcStepSize", Report.optional (stepSize r.Epc)
+                                   "epcSteps", stepsJson r.Epc
+                                   "ratio", Report.optional r.Ratio ]
+                             :> JsonNode |])
+          "plots", Report.strings st.Plots
+          "csv", Report.str st.Csv ]
+
 /// Runs every depth in float64 and float32: the linear chain (step sizes searched),
 /// then the tanh chain at the linear chain's step sizes; writes the per-layer update
 /// plots, every attempt (decay.csv) and decay.json into `Out`.
-let study (s: Settings) (observer: Observer) : Report =
+let study (s: Settings) (observer: Observer) : Study =
     s.Validate()
     Directory.CreateDirectory s.Out |> ignore
     let c = Report.culture
@@ -298,34 +338,18 @@ let study (s: Settings) (observer: Observer) : Report =
                             (match a.Steps with Some n -> string n | None -> ""); (if a.Diverged then "True" else "False")
                             (match m.Best with Some b when b.StepSize = a.StepSize -> "True" | _ -> "False") ]) ]
     File.WriteAllLines(csv, "depth,activation,precision,method,step_size,steps,diverged,best" :: attempts)
-    let linear = results |> List.filter (fun r -> r.Chain.Activation = Activation.Identity)
+    let st = { Settings = s; Cases = results; Plots = plots; Csv = csv }
+    Report.writeJson (Path.Combine(s.Out, "decay.json")) (json st)
+    st
+
+/// The study as a report: its JSON, and the table of steps to the equilibrium.
+let report (st: Study) : Report =
+    let s = st.Settings
+    let c = Report.culture
+    let linear = st.Cases |> List.filter (fun r -> r.Chain.Activation = Activation.Identity)
     let stepSize (m: MethodResult) = m.Best |> Option.map (fun b -> b.StepSize)
-    let stepsJson (m: MethodResult) = match steps m with Some n -> Report.int n | None -> null
-    let doc =
-        Report.object
-            [ "tolerance", Report.num s.Tolerance
-              "weights", Report.str (string s.Weights)
-              "width", Report.int s.Width
-              "batch", Report.int s.Batch
-              "maxSteps", Report.int s.MaxSteps
-              "seed", Report.long s.Seed
-              "cases",
-              JsonArray(
-                  [| for r in linear ->
-                         Report.object
-                             [ "depth", Report.int r.Chain.Depth
-                               "precision", Report.str (string r.Chain.Precision)
-                               "spcStepSize", Report.optional (stepSize r.Spc)
-                               "spcSteps", stepsJson r.Spc
-                               "epcStepSize", Report.optional (stepSize r.Epc)
-                               "epcSteps", stepsJson r.Epc
-                               "ratio", Report.optional r.Ratio ]
-                         :> JsonNode |])
-              "plots", Report.strings plots
-              "csv", Report.str csv ]
-    Report.writeJson (Path.Combine(s.Out, "decay.json")) doc
     let g3 (x: float option) = match x with Some v -> v.ToString("G3", c) | None -> "-"
-    { Report.ofJson doc with
+    { Report.ofJson (json st) with
         Tables =
           [ { Title =
                 sprintf "Steps to %s relative distance of the exact linear equilibrium (%O weights, width %d, batch %d, budget %d); paper: ~130-140x at L=20"
@@ -335,4 +359,4 @@ let study (s: Settings) (observer: Observer) : Report =
                 [ for r in linear ->
                       [ string r.Chain.Depth; string r.Chain.Precision; g3 (stepSize r.Spc); stepsText r.Spc s.MaxSteps; g3 (stepSize r.Epc)
                         stepsText r.Epc s.MaxSteps; (match r.Ratio with Some q -> q.ToString("F1", c) + "x" | None -> "-") ] ] } ]
-        Lines = [ sprintf "plots: %s" (String.Join(", ", plots)); sprintf "all attempts: %s" csv ] }
+        Lines = [ sprintf "plots: %s" (String.Join(", ", st.Plots)); sprintf "all attempts: %s" st.Csv ] }

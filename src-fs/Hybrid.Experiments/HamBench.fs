@@ -124,8 +124,15 @@ let codec: Codec<Settings> =
           Codec.field "device" "auto, cpu or cuda" (Codec.choice Choices.device) (fun s -> s.Device) (fun v s -> { s with Device = v }) ]
     |> Codec.check (fun s -> s.Validate())
 
+/// The outcome of a benchmark: per network (named by its layer sizes), the rows of the four variants.
+type Study =
+    { Settings: Settings
+      Networks: (string * BenchRow list) list
+      /// Test samples solved.
+      TestCount: int }
+
 /// Trains each network's readout, then solves the test set with the four variants.
-let study (s: Settings) (observer: Observer) : Report =
+let study (s: Settings) (observer: Observer) : Study =
     s.Validate()
     let c = Report.culture
     let device = Runtime.device s.Device
@@ -143,6 +150,13 @@ let study (s: Settings) (observer: Observer) : Report =
                           (e.TrainLoss.ToString("G4", c)) (e.TestAccuracy.ToString("F2", c)) (e.MeanIterations.ToString("F2", c)) e.NotConverged (e.Seconds.ToString("F0", c)))
               HamTraining.train net s.TrainSolver train test s.Epochs s.BatchSize s.LearningRate s.TrainTolerance s.MaxIterations s.Seed report |> ignore
               name, benchmark net variants test.X test.Y s.Tolerance s.MaxIterations s.Repeats ]
+    { Settings = s; Networks = results; TestCount = test.Count }
+
+/// The benchmark as a report: a JSON array of networks, and a table per network.
+let report (st: Study) : Report =
+    let s = st.Settings
+    let c = Report.culture
+    let results = st.Networks
     let json =
         JsonArray(
             [| for name, rows in results ->
@@ -166,7 +180,7 @@ let study (s: Settings) (observer: Observer) : Report =
         Tables =
           [ for name, rows in results ->
                 let sync = List.head rows
-                { Title = sprintf "HAM %s on %s test set (%d samples), tolerance %s, cap %d" name s.Dataset test.Count (s.Tolerance.ToString("G", c)) s.MaxIterations
+                { Title = sprintf "HAM %s on %s test set (%d samples), tolerance %s, cap %d" name s.Dataset st.TestCount (s.Tolerance.ToString("G", c)) s.MaxIterations
                   Header = [ "variant"; "iterations"; "x sync"; "seconds"; "speed-up"; "not converged"; "accuracy %" ]
                   Rows =
                     [ for r in rows ->

@@ -170,10 +170,47 @@ let private make (s: Settings) (count: int) (norm: float) (dimension: int) =
     | "random" -> Patterns.random count norm dimension s.Seed
     | name -> datasetPatterns s.DataRoot name count norm
 
+/// One pattern set of a study: N, M, the analysis and its two plots.
+type Case =
+    { Count: int
+      Norm: float
+      Result: PhaseResult
+      BifurcationPlot: string
+      MinimaPlot: string }
+
+/// The outcome of a study, and the files written.
+type Study =
+    { Settings: Settings
+      Cases: Case list
+      /// Every fixed point found.
+      Csv: string }
+
+/// The study as JSON (also written to `Out/phase.json`).
+let private json (st: Study) : JsonObject =
+    Report.object
+        [ "patterns", Report.str st.Settings.Patterns
+          "results",
+          JsonArray(
+              [| for k in st.Cases ->
+                     let r = k.Result
+                     Report.object
+                         [ "N", Report.int k.Count
+                           "M", Report.num k.Norm
+                           "c", Report.num r.InnerProduct
+                           "predicted", Report.num r.Predicted
+                           "measured", Report.optional r.Measured
+                           "relativeError", Report.optional r.RelativeError
+                           "sweepCritical", Report.optional r.SweepCritical
+                           "patternOnset", Report.optional r.PatternOnset
+                           "sweepOnset", Report.optional r.SweepOnset
+                           "bifurcationPlot", Report.str k.BifurcationPlot
+                           "minimaPlot", Report.str k.MinimaPlot ]
+                     :> JsonNode |])
+          "csv", Report.str st.Csv ]
+
 /// Sweeps beta for every N and M, writes the bifurcation and minima-count plots,
-/// every fixed point (phase.csv) and phase.json into `Out`, and tabulates the
-/// measured against the predicted critical beta.
-let study (s: Settings) (observer: Observer) : Report =
+/// every fixed point (phase.csv) and phase.json into `Out`.
+let study (s: Settings) (observer: Observer) : Study =
     s.Validate()
     Directory.CreateDirectory s.Out |> ignore
     let c = Report.culture
@@ -212,37 +249,24 @@ let study (s: Settings) (observer: Observer) : Report =
                           [ string n; m.ToString(c); sp.Beta.ToString("R", c); sp.BetaEff.ToString("R", c); string f.Kind
                             (if f.IsMinimum then "True" else "False"); f.MaxWeight.ToString("R", c); string f.Basin ]) ]
     File.WriteAllLines(csv, "N,M,beta,beta_eff,kind,is_minimum,max_weight,basin" :: rows)
-    let doc =
-        Report.object
-            [ "patterns", Report.str s.Patterns
-              "results",
-              JsonArray(
-                  [| for n, m, r, bif, count in cases ->
-                         Report.object
-                             [ "N", Report.int n
-                               "M", Report.num m
-                               "c", Report.num r.InnerProduct
-                               "predicted", Report.num r.Predicted
-                               "measured", Report.optional r.Measured
-                               "relativeError", Report.optional r.RelativeError
-                               "sweepCritical", Report.optional r.SweepCritical
-                               "patternOnset", Report.optional r.PatternOnset
-                               "sweepOnset", Report.optional r.SweepOnset
-                               "bifurcationPlot", Report.str bif
-                               "minimaPlot", Report.str count ]
-                         :> JsonNode |])
-              "csv", Report.str csv ]
-    Report.writeJson (Path.Combine(s.Out, "phase.json")) doc
+    let st = { Settings = s; Cases = [ for n, m, r, bif, count in cases -> { Count = n; Norm = m; Result = r; BifurcationPlot = bif; MinimaPlot = count } ]; Csv = csv }
+    Report.writeJson (Path.Combine(s.Out, "phase.json")) (json st)
+    st
+
+/// The study as a report: its JSON, and the measured against the predicted critical beta.
+let report (st: Study) : Report =
+    let c = Report.culture
     let f (fmt: string) (x: float option) = match x with Some v -> v.ToString(fmt, c) | None -> "-"
-    { Report.ofJson doc with
+    { Report.ofJson (json st) with
         Tables =
-          [ { Title = sprintf "Critical inverse temperature of the centroid (%s patterns): predicted N/(M^2 - c) vs measured" s.Patterns
+          [ { Title = sprintf "Critical inverse temperature of the centroid (%s patterns): predicted N/(M^2 - c) vs measured" st.Settings.Patterns
               Header = [ "N"; "M"; "c"; "beta_c predicted"; "beta_c measured"; "error"; "beta_c sweep"; "pattern onset"; "onset sweep" ]
               Rows =
-                [ for n, m, r, _, _ in cases ->
-                      [ string n; m.ToString(c); r.InnerProduct.ToString("G4", c); r.Predicted.ToString("G6", c); f "G6" r.Measured; f "P3" r.RelativeError
+                [ for k in st.Cases ->
+                      let r = k.Result
+                      [ string k.Count; k.Norm.ToString(c); r.InnerProduct.ToString("G4", c); r.Predicted.ToString("G6", c); f "G6" r.Measured; f "P3" r.RelativeError
                         f "G4" r.SweepCritical; f "G5" r.PatternOnset; f "G4" r.SweepOnset ] ] } ]
         Lines =
           [ "beta_c measured: bisection on the centroid's Hessian; beta_c sweep: last grid beta whose fixed points include the centroid as a minimum;"
             "pattern onset: smallest beta where retrieval from a pattern ends in a single-pattern minimum (bisection; sweep: first grid beta with one)."
-            sprintf "plots and data in %s" s.Out ] }
+            sprintf "plots and data in %s" st.Settings.Out ] }

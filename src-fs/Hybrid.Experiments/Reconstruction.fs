@@ -72,9 +72,50 @@ let private epochLine (e: Generative.GenEpoch) =
 let private firstImages (split: RawSplit) (count: int) =
     [ for i in 0 .. min count split.Count - 1 -> Array.sub split.Pixels (i * split.SampleSize) split.SampleSize ]
 
-/// Runs the grid into `Out/reconstruction-DATASET-TIME` (one results file per run),
-/// writes the plot, the image grid and summary.json, and reports the table.
-let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Report =
+/// The outcome of the grid: the best reconstruction error per initializer and T
+/// (mean over the seeds that completed; NaN where none did), and the files written.
+type Outcome =
+    { Settings: Settings
+      /// (initializer, T, mean best test MSE per pixel).
+      Cells: (string * int * float) list
+      /// Memory at the smallest T against zero initialisation at the largest (their
+      /// MSEs), when both ran: can a memory save inference steps?
+      MemoryVsZero: (float * float) option
+      Plot: string
+      Grids: string list
+      Folder: string
+      WallSeconds: float }
+
+    /// The cell of an initializer and T.
+    member this.Cell(init: string, steps: int) =
+        this.Cells |> List.pick (fun (k, t, v) -> if k = init && t = steps then Some v else None)
+
+/// The outcome as JSON (also written to the folder's summary.json).
+let private json (o: Outcome) : JsonObject =
+    let s, r = o.Settings, o.Settings.Runs
+    Report.object
+        [ "experiment", Report.str "reconstruction"
+          "dataset", Report.str r.Dataset
+          "fraction", Report.num r.Fraction
+          "epochs", Report.int r.Epochs
+          "seeds", Report.int s.Seeds
+          "cells", JsonArray([| for k, t, v in o.Cells -> Report.object [ "init", Report.str k; "T", Report.int t; "bestMse", Report.number v ] :> JsonNode |])
+          "memVsZero",
+          (match o.MemoryVsZero with
+           | Some(mem, zero) ->
+               Report.object
+                   [ "memSteps", Report.int (List.min s.Steps); "zeroSteps", Report.int (List.max s.Steps); "memMse", Report.num mem
+                     "zeroMse", Report.num zero; "difference", Report.num (mem - zero) ]
+               :> JsonNode
+           | None -> null)
+          "plot", Report.str o.Plot
+          "grids", Report.strings o.Grids
+          "runs", Report.str o.Folder
+          "wallSeconds", Report.num o.WallSeconds ]
+
+/// Runs the grid into `Out/reconstruction-DATASET-TIME` (one results file per run)
+/// and writes the plot, the image grid and summary.json.
+let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Outcome =
     s.Validate()
     let jobs = jobs s
     let r = s.Runs
@@ -133,43 +174,34 @@ let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Report 
             let mem, zero = cell "mem" tMin, cell "zero" tMax
             if Double.IsNaN mem || Double.IsNaN zero then None else Some(mem, zero)
         else None
-    let doc =
-        Report.object
-            [ "experiment", Report.str "reconstruction"
-              "dataset", Report.str r.Dataset
-              "fraction", Report.num r.Fraction
-              "epochs", Report.int r.Epochs
-              "seeds", Report.int s.Seeds
-              "cells",
-              JsonArray(
-                  [| for k in s.Inits do
-                         for t in s.Steps -> Report.object [ "init", Report.str k; "T", Report.int t; "bestMse", Report.number (cell k t) ] :> JsonNode |])
-              "memVsZero",
-              (match verdict with
-               | Some(mem, zero) ->
-                   Report.object
-                       [ "memSteps", Report.int tMin; "zeroSteps", Report.int tMax; "memMse", Report.num mem; "zeroMse", Report.num zero
-                         "difference", Report.num (mem - zero) ]
-                   :> JsonNode
-               | None -> null)
-              "plot", Report.str plot
-              "grids", Report.strings grids
-              "runs", Report.str outRoot
-              "wallSeconds", Report.num (DateTime.UtcNow - started).TotalSeconds ]
-    Report.writeJson (Path.Combine(outRoot, "summary.json")) doc
+    let o =
+        { Settings = s
+          Cells = [ for k in s.Inits do for t in s.Steps -> k, t, cell k t ]
+          MemoryVsZero = verdict
+          Plot = plot
+          Grids = grids
+          Folder = outRoot
+          WallSeconds = (DateTime.UtcNow - started).TotalSeconds }
+    Report.writeJson (Path.Combine(outRoot, "summary.json")) (json o)
+    o
+
+/// The outcome as a report: the table of initializers against T, and the memory's reading.
+let report (o: Outcome) : Report =
+    let s, r = o.Settings, o.Settings.Runs
+    let tMin, tMax = List.min s.Steps, List.max s.Steps
     let f5 (x: float) = if Double.IsNaN x then "-" else x.ToString("F5", Report.culture)
-    { Report.ofJson doc with
+    { Report.ofJson (json o) with
         Tables =
           [ { Title =
                 sprintf "Best test reconstruction MSE per pixel (%s, fraction %g, %d epoch(s), mean over %d seed(s)); rows: initializer, columns: T_train = T_eval"
                     r.Dataset r.Fraction r.Epochs s.Seeds
               Header = "init" :: [ for t in s.Steps -> sprintf "T=%d" t ]
-              Rows = [ for k in s.Inits -> k :: [ for t in s.Steps -> f5 (cell k t) ] ] } ]
+              Rows = [ for k in s.Inits -> k :: [ for t in s.Steps -> f5 (o.Cell(k, t)) ] ] } ]
         Lines =
-          [ match verdict with
+          [ match o.MemoryVsZero with
             | Some(mem, zero) ->
                 yield
                     sprintf "memory at T=%d %s zero initialisation at T=%d (%s vs %s)" tMin
                         (if mem <= zero then "reconstructs at least as well as" else "is worse than") tMax (f5 mem) (f5 zero)
             | None -> ()
-            yield sprintf "plot: %s; image grids: %s; runs: %s" plot (String.Join(", ", grids)) outRoot ] }
+            yield sprintf "plot: %s; image grids: %s; runs: %s" o.Plot (String.Join(", ", o.Grids)) o.Folder ] }

@@ -161,10 +161,21 @@ module Table =
         [ r.Method; sprintf "%s ± %s" (f2 bm) (f2 bs); sprintf "%s ± %s" (f2 fm) (f2 fs); paper; delta
           r.Smm.ToString("F0", Report.culture); r.Seconds.ToString("F0", Report.culture); string r.Failed ]
 
+    /// A run table: its rows and every run.
+    type Outcome =
+        { Name: string
+          Title: string
+          /// One row per method, in the order of the methods.
+          Rows: Row list
+          /// Every run in the order of the jobs (None: not started, the experiment was cancelled).
+          Runs: Runner.FolderRun option list
+          /// The folder of the run folders.
+          Folder: string
+          WallSeconds: float }
+
     /// Runs every configuration (the dataset loaded once) into run folders under
-    /// `Out/NAME-TIME` and reports best and last-epoch accuracy per method, next to
-    /// the paper's number where given.
-    let run (spec: Spec) (observer: Observer) (cancel: CancellationToken) : Report =
+    /// `Out/NAME-TIME` and aggregates best and last-epoch accuracy per method.
+    let run (spec: Spec) (observer: Observer) (cancel: CancellationToken) : Outcome =
         let r = spec.Settings
         let device = Runtime.device r.Device
         let cfgs = spec.Jobs |> List.map (fun (_, c) -> { c with Device = r.Device })
@@ -173,23 +184,31 @@ module Table =
         let outRoot = Path.Combine(r.Out, sprintf "%s-%s" spec.Name (started.ToString("yyyyMMdd-HHmmss")))
         let results = Runner.runMany cfgs data device outRoot observer cancel
         let labelled = List.zip (spec.Jobs |> List.map fst) results
-        let rows =
+        { Name = spec.Name
+          Title = spec.Title
+          Rows =
             [ for label, paper in spec.Methods ->
                   row label paper (labelled |> List.choose (fun (l, r) -> if l = label then r |> Option.map (fun r -> r.Result) else None)) ]
-        let wall = (DateTime.UtcNow - started).TotalSeconds
-        let ran = results |> List.choose id
+          Runs = results
+          Folder = outRoot
+          WallSeconds = (DateTime.UtcNow - started).TotalSeconds }
+
+    /// The table as a report, next to the paper's number where given; exit code 3 when
+    /// a run did not complete.
+    let report (t: Outcome) : Report =
+        let ran = t.Runs |> List.choose id
         { Json =
             Report.object
-                [ "experiment", Report.str spec.Name
-                  "title", Report.str spec.Title
-                  "rows", JsonArray(rows |> List.map rowJson |> Array.ofList)
-                  "wallSeconds", Report.num wall
-                  "runs", Report.str outRoot ]
+                [ "experiment", Report.str t.Name
+                  "title", Report.str t.Title
+                  "rows", JsonArray(t.Rows |> List.map rowJson |> Array.ofList)
+                  "wallSeconds", Report.num t.WallSeconds
+                  "runs", Report.str t.Folder ]
           Tables =
-            [ { Title = spec.Title
+            [ { Title = t.Title
                 Header = [ "method"; "best epoch"; "last epoch"; "paper"; "ours - paper"; "SMM/run"; "s/run"; "failed" ]
-                Rows = rows |> List.map rowCells } ]
-          Lines = [ sprintf "wall time %ss; run folders under %s" (wall.ToString("F0", Report.culture)) outRoot ]
+                Rows = t.Rows |> List.map rowCells } ]
+          Lines = [ sprintf "wall time %ss; run folders under %s" (t.WallSeconds.ToString("F0", Report.culture)) t.Folder ]
           Notes =
             [ for r in ran do
                   match r.Result.Status with
@@ -197,7 +216,7 @@ module Table =
                   | RunStatus.Diverged msg -> yield sprintf "%s: diverged: %s" r.Result.Config.Name msg
                   | s -> yield sprintf "%s: %O" r.Result.Config.Name s ]
           Errors = []
-          ExitCode = if ran.Length = cfgs.Length && rows |> List.forall (fun r -> r.Failed = 0) then 0 else 3 }
+          ExitCode = if ran.Length = t.Runs.Length && t.Rows |> List.forall (fun r -> r.Failed = 0) then 0 else 3 }
 
 /// Pinchetti et al., Table 1: BP, PC-fw and PC-avg (and PC-mem on request) on the
 /// paper's 5-layer MLP, with the checked-in configurations `configs/table1/*.json`.
@@ -266,7 +285,7 @@ module Table1 =
               label, { cfg with Name = sprintf "%s-%s-f%g-s%d" file runs.Dataset runs.Fraction seed } ]
 
     /// Runs the table.
-    let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Report =
+    let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Table.Outcome =
         s.Validate()
         let r = s.Runs
         Table.run
@@ -308,7 +327,7 @@ module DeepMlp =
     let private methods = [ "BP", "bp"; "sPC", "spc"; "ePC", "epc" ]
 
     /// Runs the comparison.
-    let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Report =
+    let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Table.Outcome =
         s.Validate()
         let r = s.Runs
         let jobs =
@@ -356,7 +375,7 @@ module MuPC =
         |> Codec.check (fun s -> s.Validate())
 
     /// Runs the comparison.
-    let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Report =
+    let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Table.Outcome =
         s.Validate()
         let r = s.Runs
         let labels = [ for d in s.Depths do yield sprintf "muPC L=%d" d, "mupc", d; yield sprintf "SP L=%d" d, "sp", d ]

@@ -46,27 +46,31 @@ let tests =
 
         test "decay: ePC reaches the exact linear equilibrium in fewer steps than sPC, and the study writes its plots" {
             let out = tempDir ()
-            let r = Decay.study { Decay.defaults with Depths = [ 4 ]; Width = 8; Batch = 4; MaxSteps = 2000; TraceSteps = 40; Out = out } Observer.silent
-            let cases = r.Json["cases"].AsArray()
-            Expect.equal cases.Count 2 "float64 and float32"
-            for c in cases do
-                let spc, epc = c["spcSteps"].GetValue<int>(), c["epcSteps"].GetValue<int>()
-                Expect.isLessThan epc spc (sprintf "%s: ePC %d steps, sPC %d" (c["precision"].GetValue<string>()) epc spc)
-            for plot in r.Json["plots"].AsArray() do Expect.isTrue (File.Exists(plot.GetValue<string>())) "plot written"
-            Expect.isTrue (File.Exists(Path.Combine(out, "decay.csv"))) "attempts written"
+            let st = Decay.study { Decay.defaults with Depths = [ 4 ]; Width = 8; Batch = 4; MaxSteps = 2000; TraceSteps = 40; Out = out } Observer.silent
+            let linear = st.Cases |> List.filter (fun c -> c.Chain.Activation = Activation.Identity)
+            Expect.equal linear.Length 2 "float64 and float32"
+            for c in linear do
+                match c.Spc.Best, c.Epc.Best with
+                | Some { Steps = Some spc }, Some { Steps = Some epc } -> Expect.isLessThan epc spc (sprintf "%O: ePC %d steps, sPC %d" c.Chain.Precision epc spc)
+                | _ -> failtestf "%O: both should reach the tolerance" c.Chain
+            for plot in st.Plots do Expect.isTrue (File.Exists plot) "plot written"
+            Expect.isTrue (File.Exists st.Csv) "attempts written"
             Expect.isTrue (File.Exists(Path.Combine(out, "decay.json"))) "summary written"
+            let r = Decay.report st
+            Expect.equal (r.Json["cases"].AsArray().Count) 2 "the report's cases"
         }
 
         test "phase: the measured critical beta of simplex patterns is within 2% of N/(M^2 - c)" {
             let out = tempDir ()
-            let r = Phase.study { Phase.defaults with Counts = [ 3; 4 ]; Norms = [ 1.0 ]; Points = 9; Starts = 16; Out = out } Observer.silent
-            for c in r.Json["results"].AsArray() do
-                let n = c["N"].GetValue<int>()
+            let st = Phase.study { Phase.defaults with Counts = [ 3; 4 ]; Norms = [ 1.0 ]; Points = 9; Starts = 16; Out = out } Observer.silent
+            for c in st.Cases do
                 // Unit-norm simplex patterns: M = 1, c = -1/(N-1), so beta_c = N - 1.
-                Expect.floatClose Accuracy.high (number c["predicted"]) (float (n - 1)) "predicted"
-                Expect.isLessThan (abs (number c["relativeError"])) 0.02 (sprintf "N = %d" n)
-                Expect.isTrue (File.Exists(c["bifurcationPlot"].GetValue<string>())) "bifurcation plot"
-            Expect.isTrue (File.Exists(Path.Combine(out, "phase.csv"))) "fixed points written"
+                Expect.floatClose Accuracy.high c.Result.Predicted (float (c.Count - 1)) "predicted"
+                match c.Result.RelativeError with
+                | Some e -> Expect.isLessThan (abs e) 0.02 (sprintf "N = %d" c.Count)
+                | None -> failtestf "N = %d: the transition was not bracketed" c.Count
+                Expect.isTrue (File.Exists c.BifurcationPlot) "bifurcation plot"
+            Expect.isTrue (File.Exists st.Csv) "fixed points written"
         }
 
         test "a stopped run folder resumes to the same epochs as an uninterrupted run" {
@@ -106,13 +110,14 @@ let tests =
                 let out = tempDir ()
                 let runs = { Reconstruction.defaults.Runs with Dataset = "mnist10k"; Fraction = 0.05; Epochs = 1; Out = out; Device = DeviceChoice.Cpu }
                 let s = { Reconstruction.defaults with Runs = runs; Seeds = 1; Steps = [ 2; 3 ]; Inits = [ "zero"; "mem" ] }
-                let r = Reconstruction.run s Observer.silent CancellationToken.None
-                let cells = r.Json["cells"].AsArray()
-                Expect.equal cells.Count 4 "2 initializers x 2 T"
-                for c in cells do Expect.isLessThan (number c["bestMse"]) 0.2 "a reconstruction error per pixel"
+                let o = Reconstruction.run s Observer.silent CancellationToken.None
+                Expect.equal o.Cells.Length 4 "2 initializers x 2 T"
+                for _, _, mse in o.Cells do Expect.isLessThan mse 0.2 "a reconstruction error per pixel"
+                Expect.equal o.MemoryVsZero (Some(o.Cell("mem", 2), o.Cell("zero", 3))) "memory at the smallest T, zero at the largest"
+                Expect.isTrue (File.Exists o.Plot) "plot"
+                Expect.equal o.Grids.Length 1 "28x28 grey images make a grid"
+                let r = Reconstruction.report o
                 let v = r.Json["memVsZero"]
-                Expect.equal (v["memSteps"].GetValue<int>(), v["zeroSteps"].GetValue<int>()) (2, 3) "memory at the smallest T, zero at the largest"
-                Expect.isTrue (File.Exists(r.Json["plot"].GetValue<string>())) "plot"
-                Expect.equal (r.Json["grids"].AsArray().Count) 1 "28x28 grey images make a grid"
+                Expect.equal (v["memSteps"].GetValue<int>()) 2 "reported"
         }
     ]
