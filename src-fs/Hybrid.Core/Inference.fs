@@ -41,11 +41,15 @@ type InferenceOptions =
     /// Checks the settings; the message names the bad value.
     member this.Validate() =
         if this.Steps < 1 then invalidArg "T" (sprintf "the number of inference steps T must be at least 1, got %d" this.Steps)
-        if not (this.StepSize > 0.0) then invalidArg "stepSize" (sprintf "the inference step size must be positive, got %g" this.StepSize)
+        if not (this.StepSize > 0.0 && Double.IsFinite this.StepSize) then
+            invalidArg "stepSize" (sprintf "the inference step size must be positive and finite, got %g" this.StepSize)
         if not (this.Momentum >= 0.0 && this.Momentum < 1.0) then invalidArg "momentum" (sprintf "inference momentum must be in [0,1), got %g" this.Momentum)
         match this.Tolerance with
-        | Some t when not (t > 0.0) -> invalidArg "tolerance" (sprintf "the early-stop tolerance must be positive, got %g" t)
+        | Some t when not (t > 0.0 && Double.IsFinite t) -> invalidArg "tolerance" (sprintf "the early-stop tolerance must be positive and finite, got %g" t)
         | _ -> ()
+        // Infinity: never stop for growth (studies that trace an unstable step size).
+        if not (this.DivergenceFactor >= 1.0) then
+            invalidArg "divergenceFactor" (sprintf "the divergence factor must be at least 1 (the energy may not grow past that multiple of its start), got %g" this.DivergenceFactor)
         if this.Reparam = Reparam.Errors && this.InputFree then
             invalidArg "reparam" "ePC needs a clamped input (a forward pass from h_0); use sPC for generative models"
 
@@ -64,20 +68,32 @@ module InferenceOptions =
     /// T steps of plain SGD with step size `stepSize` on the errors.
     let epc (steps: int) (stepSize: float) = { spc steps stepSize with Reparam = Reparam.Errors }
 
-/// Where and why inference diverged.
+/// What made a run diverge, by what can be done about it.
+[<RequireQualifiedAccess>]
+type DivergenceCause =
+    /// Inference grew the energy or made it non-finite: its step size is too large.
+    | StepSize
+    /// The energy was already non-finite when inference started: the weights (or the inputs) are.
+    | Start
+    /// A weight update made the loss or the energy non-finite: the weight learning rate is too large.
+    | LearningRate of learningRate: float
+
+/// Where and why a run diverged.
 type DivergenceInfo =
     { /// The hidden layer (1-based; L for the output term) whose energy is bad, when one is.
       Layer: int option
-      /// The inference step (1-based).
+      /// The inference step (1-based; 0 for backpropagation).
       Step: int
       /// The training batch (0-based), when known.
       Batch: int option
-      /// The energy that was seen.
+      /// The energy (or loss) that was seen.
       Energy: float
-      /// The step size in use.
+      /// The inference step size in use (0 for backpropagation).
       StepSize: float
       /// The reparameterisation in use.
-      Reparam: Reparam }
+      Reparam: Reparam
+      /// What made it diverge.
+      Cause: DivergenceCause }
 
     member this.Message =
         let where =
@@ -89,11 +105,18 @@ type DivergenceInfo =
             | Some b -> sprintf ", batch %d" b
             | None -> ""
         let name = if this.Reparam = Reparam.Errors then "eta" else "alpha"
-        if Double.IsFinite this.Energy then
+        match this.Cause with
+        | DivergenceCause.LearningRate lr ->
+            sprintf "training diverged: the loss is not finite (%g)%s after a weight update with learning rate %g; lower the learning rate"
+                this.Energy batch lr
+        | DivergenceCause.Start ->
+            sprintf "%O inference cannot start: the energy is not finite (%g)%s%s before any step; the weights or the inputs are not finite"
+                this.Reparam this.Energy where batch
+        | DivergenceCause.StepSize when Double.IsFinite this.Energy ->
             sprintf "%O inference diverged: the energy grew to %g%s at step %d%s with step size %s = %g; lower it"
                 this.Reparam this.Energy where this.Step batch name this.StepSize
-        else
-            sprintf "%O inference diverged: non-finite energy (%g)%s at step %d%s with step size %s = %g"
+        | DivergenceCause.StepSize ->
+            sprintf "%O inference diverged: non-finite energy (%g)%s at step %d%s with step size %s = %g; lower it"
                 this.Reparam this.Energy where this.Step batch name this.StepSize
 
 /// Inference (or training) left the finite, bounded region.
@@ -176,7 +199,8 @@ module Inference =
             let layer =
                 if Double.IsFinite value then None
                 else vs |> Array.tryFindIndex (fun v -> not (Double.IsFinite v)) |> Option.map (fun i -> i + 1)
-            raise (DivergenceError { Layer = layer; Step = step; Batch = batch; Energy = value; StepSize = opts.StepSize; Reparam = opts.Reparam })
+            let cause = if step = 1 && not (Double.IsFinite value) then DivergenceCause.Start else DivergenceCause.StepSize
+            raise (DivergenceError { Layer = layer; Step = step; Batch = batch; Energy = value; StepSize = opts.StepSize; Reparam = opts.Reparam; Cause = cause })
 
     let private converged (opts: InferenceOptions) (previous: float) (current: float) =
         match opts.Tolerance with

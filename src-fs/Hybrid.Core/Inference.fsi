@@ -52,27 +52,43 @@ namespace Hybrid
         /// T steps of plain SGD with step size `stepSize` on the errors.
         val epc: steps: int -> stepSize: float -> InferenceOptions
     
-    /// Where and why inference diverged.
+    /// What made a run diverge, by what can be done about it.
+    [<RequireQualifiedAccess>]
+    type DivergenceCause =
+        
+        /// Inference grew the energy or made it non-finite: its step size is too large.
+        | StepSize
+        
+        /// The energy was already non-finite when inference started: the weights (or the inputs) are.
+        | Start
+        
+        /// A weight update made the loss or the energy non-finite: the weight learning rate is too large.
+        | LearningRate of learningRate: float
+    
+    /// Where and why a run diverged.
     type DivergenceInfo =
         {
           
           /// The hidden layer (1-based; L for the output term) whose energy is bad, when one is.
           Layer: int option
           
-          /// The inference step (1-based).
+          /// The inference step (1-based; 0 for backpropagation).
           Step: int
           
           /// The training batch (0-based), when known.
           Batch: int option
           
-          /// The energy that was seen.
+          /// The energy (or loss) that was seen.
           Energy: float
           
-          /// The step size in use.
+          /// The inference step size in use (0 for backpropagation).
           StepSize: float
           
           /// The reparameterisation in use.
           Reparam: Reparam
+          
+          /// What made it diverge.
+          Cause: DivergenceCause
         }
         
         member Message: string

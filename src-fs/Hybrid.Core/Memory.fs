@@ -42,7 +42,8 @@ type MemorySpec =
         if this.Heads < 1 then invalidArg "heads" (sprintf "a memory needs at least 1 head, got %d" this.Heads)
         if this.Embedding % this.Heads <> 0 then
             invalidArg "heads" (sprintf "the embedding size %d does not split evenly among %d heads" this.Embedding this.Heads)
-        if not (this.LearningRate > 0.0) then invalidArg "lr" (sprintf "the memory learning rate must be positive, got %g" this.LearningRate)
+        if not (this.LearningRate > 0.0 && Double.IsFinite this.LearningRate) then
+            invalidArg "lr" (sprintf "the memory learning rate must be positive and finite, got %g" this.LearningRate)
 
 /// One Hopfield layer: query Q `[o; e]`, bias b `[e]`, keys K `[p; e]` (head h uses
 /// columns h e/a .. (h+1) e/a - 1 of the query and the keys), values V `[a p; d]`.

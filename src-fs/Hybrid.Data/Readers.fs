@@ -95,6 +95,7 @@ module Readers =
         let ys = idxLabels labels classes
         let size = Array.fold (*) 1 shape
         let n = if size = 0 then 0 else pixels.Length / size
+        if n = 0 then fail images "holds 0 images"
         if n <> ys.Length then
             fail images (sprintf "image/label count mismatch: %d images but %d labels in %s" n ys.Length labels)
         { Pixels = pixels; Labels = ys; Shape = shape }

@@ -17,22 +17,24 @@ let checkpointPath (folder: string) = Path.Combine(folder, "checkpoint.ck")
 type FolderRun = { Result: TrainResult; Folder: string }
 
 /// Runs a session to its end (or until cancelled), appending each epoch to the run
-/// folder and saving a checkpoint after each epoch and when stopped; writes the
-/// summary and the plots.
+/// folder and saving a checkpoint (bound to the run) after each epoch and when
+/// stopped; writes the summary and the plots.
 let private continueRun (session: TrainingSession) (run: Runs.RunFolder) (observer: Observer) (cancel: CancellationToken) =
+    let save () = session.Save(checkpointPath run.Path, run.Id)
     let onEpoch (e: EpochRecord) =
-        session.Save(checkpointPath run.Path)
+        save ()
         run.Append e
         observer.Epoch e
     let r = session.Run(observer.Batch, onEpoch, cancel)
-    if r.Status = RunStatus.Cancelled then session.Save(checkpointPath run.Path)
+    if r.Status = RunStatus.Cancelled then save ()
     run.Finish r
     if not r.Epochs.IsEmpty then RunPlots.write run.Path [ RunPlots.read run.Path ] |> ignore
     { Result = r; Folder = run.Path }
 
 /// Runs several configurations on one loaded dataset, each into its own run folder
-/// under `root`. Every configuration is checked before the first run starts; once
-/// cancelled, no further run starts (those are None).
+/// under `root`. Every configuration is checked before the first run starts, and a
+/// run's folder is created only once its data and network are ready, so bad input
+/// leaves no folder behind; once cancelled, no further run starts (those are None).
 let runMany (cfgs: TrainConfig list) (data: Dataset) (device: Device) (root: string) (observer: Observer) (cancel: CancellationToken) : FolderRun option list =
     for c in cfgs do
         Config.validate c |> ignore
@@ -42,9 +44,9 @@ let runMany (cfgs: TrainConfig list) (data: Dataset) (device: Device) (root: str
         if cancel.IsCancellationRequested then None
         else
             observer.Started i cfgs.Length cfg.Name
-            let run = Runs.RunFolder.Create(root, cfg)
             use prepared = Training.prepare cfg device data
             use session = TrainingSession.Start(cfg, prepared)
+            use run = Runs.RunFolder.Create(root, cfg)
             Some(continueRun session run observer cancel))
 
 /// Runs one configuration (loading its dataset) into a fresh run folder under `root`.
@@ -56,18 +58,40 @@ let runOne (cfg: TrainConfig) (root: string) (observer: Observer) (cancel: Cance
     | [ Some r ] -> r
     | _ -> raise (OperationCanceledException "cancelled before the run started")
 
-/// Resumes the run in `folder` from its checkpoint.
+/// Checks that a checkpoint belongs to the folder's run: its run id (when both have
+/// one) and its configuration must be the folder's.
+let private checkBinding (run: Runs.RunFolder) (checkpoint: string) =
+    let c = Checkpoint.load checkpoint
+    try
+        let fail why = raise (Checkpoint.CheckpointError(checkpoint, why + "; nothing was changed"))
+        match c.Meta["run"] with
+        | :? JsonValue as v when run.Id <> "" && v.GetValue<string>() <> run.Id ->
+            fail (sprintf "belongs to another run (run %s; this folder's run is %s)" (v.GetValue<string>()) run.Id)
+        | _ -> ()
+        let saved =
+            match c.Meta["config"] with
+            | null -> fail "is not a training-session checkpoint (no configuration)"
+            | node -> Config.apply node Config.defaults
+        let folder = run.Config()
+        if saved <> folder then
+            fail (sprintf "was written for another configuration than config.json ('%s', %O; config.json: '%s', %O)" saved.Name saved.Architecture folder.Name folder.Architecture)
+    finally
+        for t in c.Tensors.Values do t.Dispose()
+
+/// Resumes the run in `folder` from its checkpoint. The folder is locked for the
+/// run; the checkpoint must be this run's; the results file must agree with it.
 let resume (folder: string) (observer: Observer) (cancel: CancellationToken) : FolderRun =
+    use run = Runs.RunFolder.Open folder
     let ck = checkpointPath folder
     if not (File.Exists ck) then
         invalidOp (sprintf "%s: no checkpoint.ck to resume from (not a run folder, or it stopped before its first checkpoint)" folder)
+    checkBinding run ck
     use resumed = Train.resume ck
-    let run = Runs.RunFolder(folder)
-    // The results file holds exactly the checkpoint's epochs (a crash may have left one more line).
-    run.Rewrite resumed.Session.Records
+    // The results file then holds exactly the checkpoint's epochs: a crash between a
+    // checkpoint and its results line leaves one line to add.
+    run.Reconcile resumed.Session.Records
     observer.Started 0 1 resumed.Session.Config.Name
     continueRun resumed.Session run observer cancel
-
 /// The report of runs: a table per run, or their summaries as JSON (one object for one run).
 let report (runs: FolderRun list) : Report =
     let summary (r: FolderRun) =

@@ -62,14 +62,37 @@ let summaryJson (r: TrainResult) : JsonObject =
     o["algorithm"] <- string r.Config.Algorithm
     o
 
-/// A run folder being written.
-type RunFolder(path: string) =
+/// The lock file of a run folder: held open with an exclusive OS lock while a process owns the folder.
+let lockFile = ".lock"
+
+/// Removes what interrupted writes left behind: temporary files of atomic writes
+/// (`.NAME.PID.tmp`, and `NAME.PID.tmp` of older versions). Only the folder's owner calls it.
+let private removeStale (dir: string) =
+    for f in Directory.GetFiles dir do
+        let name = Path.GetFileName f
+        if name.EndsWith ".tmp" then
+            try File.Delete f with :? IOException | :? UnauthorizedAccessException -> ()
+
+/// Takes the folder's lock; the error says the folder is in use.
+let private takeLock (dir: string) =
+    try new FileStream(Path.Combine(dir, lockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)
+    with
+    | :? IOException ->
+        invalidOp (sprintf "run folder %s is in use by another process (it holds %s); wait for it to finish, or stop it" dir lockFile)
+
+/// A run folder, owned by this process while the value lives: its lock file is held with
+/// an exclusive OS lock, released when the value is disposed or the process ends (a
+/// crash included). `run.json` names the run (a random id, the hash of config.json);
+/// checkpoints written for the run carry the id.
+type RunFolder private (path: string, id: string, lock: FileStream) =
     let results = Path.Combine(path, "results.jsonl")
 
     /// The folder.
     member _.Path = path
+    /// The run's id ("" for folders written before runs had ids).
+    member _.Id = id
 
-    /// Creates the folder (refusing one that already holds results) and writes the config.
+    /// Creates a fresh folder for a run under `root` and writes its config.
     static member Create(root: string, cfg: TrainConfig) =
         let stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")
         let safe = String(cfg.Name.ToCharArray() |> Array.map (fun c -> if Char.IsLetterOrDigit c || c = '-' || c = '_' || c = '.' then c else '-'))
@@ -85,8 +108,43 @@ type RunFolder(path: string) =
         if File.Exists(Path.Combine(dir, "results.jsonl")) then
             invalidOp (sprintf "run folder %s already holds results; choose another folder (nothing was overwritten)" dir)
         Directory.CreateDirectory dir |> ignore
-        AtomicFile.writeText (Path.Combine(dir, "config.json")) (Config.toText cfg)
-        RunFolder(dir)
+        let lock = takeLock dir
+        try
+            removeStale dir
+            let text = Config.toText cfg
+            let id = Guid.NewGuid().ToString("N")
+            let run = JsonObject()
+            run["id"] <- id
+            run["configSha256"] <- Convert.ToHexString(Security.Cryptography.SHA256.HashData(Text.Encoding.UTF8.GetBytes text)).ToLowerInvariant()
+            AtomicFile.writeText (Path.Combine(dir, "config.json")) text
+            AtomicFile.writeText (Path.Combine(dir, "run.json")) (run.ToJsonString(options true))
+            new RunFolder(dir, id, lock)
+        with _ ->
+            lock.Dispose()
+            reraise ()
+
+    /// Opens an existing run folder to continue its run: takes its lock and removes
+    /// what interrupted writes left.
+    static member Open(dir: string) =
+        if not (Directory.Exists dir) then invalidOp (sprintf "run folder %s not found" dir)
+        let lock = takeLock dir
+        try
+            removeStale dir
+            let runFile = Path.Combine(dir, "run.json")
+            let id =
+                if not (File.Exists runFile) then ""
+                else
+                    match (try JsonNode.Parse(File.ReadAllText runFile) with :? JsonException -> null) with
+                    | :? JsonObject as o when (o["id"] :? JsonValue) -> o["id"].GetValue<string>()
+                    | _ -> invalidOp (sprintf "%s is not a run file (corrupt?); nothing was changed" runFile)
+            new RunFolder(dir, id, lock)
+        with _ ->
+            lock.Dispose()
+            reraise ()
+
+    /// The configuration in config.json.
+    member _.Config() : TrainConfig =
+        Config.load (Path.Combine(path, "config.json")) Config.defaults
 
     /// Appends one epoch as a complete, flushed JSON line.
     member _.Append(r: EpochRecord) =
@@ -96,13 +154,27 @@ type RunFolder(path: string) =
         w.Flush()
         s.Flush(true)
 
-    /// Replaces the results file with exactly these epochs (atomically).
-    member _.Rewrite(records: EpochRecord list) =
-        AtomicFile.writeText results (String.Join("", records |> List.map (fun r -> json (epochJson r) + "\n")))
+    /// Brings the results file to exactly these epochs (a checkpoint's), which must
+    /// continue what it holds: lines it holds that differ from them are another run's
+    /// history, and are refused (nothing is changed).
+    member _.Reconcile(records: EpochRecord list) =
+        let lines = records |> List.map (fun r -> json (epochJson r))
+        let existing =
+            if File.Exists results then File.ReadAllLines results |> Array.filter (fun l -> l.Trim() <> "") |> List.ofArray else []
+        let conflict =
+            existing.Length > lines.Length
+            || List.exists2 (fun (a: string) (b: string) -> a <> b) existing (List.truncate existing.Length lines)
+        if conflict then
+            invalidOp (sprintf "%s holds epochs that its checkpoint does not (the checkpoint is older than the results, or from another run); nothing was changed" results)
+        if existing.Length < lines.Length then
+            AtomicFile.writeText results (String.Join("", lines |> List.map (fun l -> l + "\n")))
 
     /// Writes the summary (atomically).
     member _.Finish(r: TrainResult) =
         AtomicFile.writeText (Path.Combine(path, "summary.json")) ((summaryJson r).ToJsonString(options true))
+
+    interface IDisposable with
+        member _.Dispose() = lock.Dispose()
 
 /// Reads the epoch records of a run folder's results file.
 let readResults (dir: string) : JsonObject list =

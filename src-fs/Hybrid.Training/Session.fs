@@ -33,7 +33,8 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
     let backpropBatch (x: Tensor) (y: Tensor) (n: float) =
         let loss = Learning.backpropGradients net x y
         if not (Double.IsFinite loss) then
-            Error { Layer = Some depth; Step = 0; Batch = Some cursor.BatchCounter; Energy = loss; StepSize = 0.0; Reparam = Reparam.States }
+            Error { Layer = Some depth; Step = 0; Batch = Some cursor.BatchCounter; Energy = loss; StepSize = 0.0; Reparam = Reparam.States
+                    Cause = DivergenceCause.LearningRate cfg.Optimizer.LearningRate }
         else
             opt.Step()
             smm <- smm + int64 (Smm.backprop depth)
@@ -153,10 +154,14 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
     /// Saves everything needed to continue exactly: weights, optimiser state,
     /// initializer state (kept states, class means, memories and their optimisers),
     /// the random generator and the progress. The write is atomic.
-    member _.Save(path: string) =
+    member this.Save(path: string) = this.Save(path, "")
+
+    /// `Save`, binding the checkpoint to the run folder's run `run` (its id).
+    member _.Save(path: string, run: string) =
         use _ = torch.NewDisposeScope()
         let meta = JsonObject()
         meta["kind"] <- "training-session"
+        if run <> "" then meta["run"] <- run
         meta["config"] <- Config.toJson cfg
         let p = JsonObject()
         cursor.Write p

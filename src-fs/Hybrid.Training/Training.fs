@@ -163,6 +163,19 @@ module Training =
     /// subset's statistics, tensors on the device.
     let prepare (cfg: TrainConfig) (device: Device) (data: Dataset) : RunData =
         let train = Dataset.fraction cfg.Fraction (Rng.derive cfg.Seed "fraction") data.Train
+        // What only the data can tell: a batch it can fill, and an input the network takes.
+        if Batching.count cfg.Batching data.Classes cfg.BatchSize train.Labels < 1 then
+            match cfg.Batching with
+            | Batching.Random ->
+                invalidArg "batchSize" (sprintf "batch size %d is larger than the %d training samples (fraction %g of %s)" cfg.BatchSize train.Count cfg.Fraction data.Name)
+            | Batching.StreamAligned ->
+                invalidArg "batchSize"
+                    (sprintf "a stream-aligned batch of %d needs %d samples of every class, and %s (fraction %g) has fewer of some class"
+                        cfg.BatchSize (cfg.BatchSize / data.Classes) data.Name cfg.Fraction)
+        if cfg.Architecture = Architecture.AlexNet(match cfg.Architecture with Architecture.ConvNet(_, _, a) -> a | _ -> Activation.Relu)
+           && train.Shape <> [| 3; 32; 32 |] then
+            invalidArg "architecture"
+                (sprintf "alexnet is the paper's network for 32x32 colour images (3x32x32), and %s has %s images; use kind conv for other shapes" data.Name (String.Join("x", train.Shape)))
         let stats =
             match cfg.Normalisation with
             | Normalisation.Unit -> None
@@ -179,11 +192,14 @@ module Training =
     /// diverged or F stopped being finite (`batch` is named).
     let pcUpdate (net: Network) (opt: Optimizer) (opts: InferenceOptions) (init: InitResult) (target: Tensor) (batch: int) =
         match (try Ok(Inference.run net opts init (Some target) (Some batch)) with DivergenceError info -> Error info) with
+        | Error({ Cause = DivergenceCause.Start } as info) when batch > 0 ->
+            // The energy was finite after the last update's inference: that update is at fault.
+            Error { info with Cause = DivergenceCause.LearningRate opt.Spec.LearningRate }
         | Error info -> Error info
         | Ok r ->
             let F = Learning.weightGradients net r.States r.Predictions (Some target)
             if not (Double.IsFinite F) then
-                Error { Layer = None; Step = r.Steps + 1; Batch = Some batch; Energy = F; StepSize = opts.StepSize; Reparam = opts.Reparam }
+                Error { Layer = None; Step = r.Steps + 1; Batch = Some batch; Energy = F; StepSize = opts.StepSize; Reparam = opts.Reparam; Cause = DivergenceCause.StepSize }
             else
                 opt.Step()
                 Ok(r, F)
