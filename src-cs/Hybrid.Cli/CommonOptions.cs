@@ -48,16 +48,18 @@ public static class CommonOptions
         _ => value.ToString() ?? "",
     };
 
-    /// <summary>Comma-separated items of an option, each parsed; the error names the option and the item.</summary>
-    public static List<T> Items<T>(string text, string option, Func<string, T?> parse) where T : struct =>
+    /// <summary>Comma-separated items of an option, each parsed; the error names the option, the item and what it should be.</summary>
+    public static List<T> Items<T>(string text, string option, (string What, Func<string, T?> Parse) item) where T : struct =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(t => parse(t) ?? throw new ArgumentException($"{option}: '{t}' is not valid")).ToList();
+            .Select(t => item.Parse(t) ?? throw new ArgumentException($"{option}: '{t}' is not {item.What}")).ToList();
 
-    /// <summary>An integer item.</summary>
-    public static int? Int(string t) => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : null;
+    /// <summary>An integer item (32-bit).</summary>
+    public static readonly (string, Func<string, int?>) Int =
+        ("an integer", t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : null);
 
-    /// <summary>A number item.</summary>
-    public static double? Number(string t) => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;
+    /// <summary>A finite number item.</summary>
+    public static readonly (string, Func<string, double?>) Number =
+        ("a finite number", t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : null);
 
     /// <summary>The explicitly given device, if any.</summary>
     public static string? GivenDevice(ParseResult pr) => pr.GetValue(Device);

@@ -28,21 +28,32 @@ root.Subcommands.Add(HamCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(ConfigCommand.Create());
 
+// Every failure is one line on stderr and a documented exit code (ExitCodes, README).
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
-    foreach (var error in parsed.Errors) Output.Error(error.Message);
-    Console.Error.WriteLine("(hybrid --help, or hybrid COMMAND --help, lists the options)");
-    return 2;
+    Output.Error(string.Join("; ", parsed.Errors.Select(e => e.Message)) + " (hybrid --help lists the commands and options)");
+    return ExitCodes.BadInput;
 }
-var threads = parsed.GetValue(CommonOptions.Threads);
-if (threads > 0) HybridRuntime.Threads = threads;
 try
 {
+    var threads = parsed.GetValue(CommonOptions.Threads);
+    if (threads != 0) HybridRuntime.Threads = threads;
     return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (Exception e) when (HybridErrors.IsUserError(e))
 {
     Output.Error(HybridErrors.Describe(e));
-    return 2;
+    return ExitCodes.BadInput;
+}
+catch (OperationCanceledException)
+{
+    Output.Error("interrupted before the work started");
+    return ExitCodes.Interrupted;
+}
+catch (Exception e)
+{
+    Output.Error($"unexpected failure: {HybridErrors.Describe(e)} ({e.GetType().Name}; HYBRID_DEBUG=1 prints the stack)");
+    if (Environment.GetEnvironmentVariable("HYBRID_DEBUG") == "1") Console.Error.WriteLine(e);
+    return ExitCodes.Failure;
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Hybrid.Facade;
 using Spectre.Console;
 using Progress = Hybrid.Facade.Progress;
@@ -106,19 +107,31 @@ public sealed class RunDisplay
     }
 }
 
-/// <summary>Ctrl-C: the first press asks the run to stop after the current step; the second kills.</summary>
+/// <summary>Ctrl-C or SIGTERM: the first asks the runs to stop after their current step (they save a checkpoint
+/// and their summary, and the command exits 130); a second Ctrl-C kills.</summary>
 public static class Cancellation
 {
+    static PosixSignalRegistration? _term;
+
     public static CancellationTokenSource OnCtrlC()
     {
         var cts = new CancellationTokenSource();
+        void Stop(string what)
+        {
+            Console.Error.WriteLine($"{what}: stopping after the current step (the run saves and can be resumed)...");
+            cts.Cancel();
+        }
         Console.CancelKeyPress += (_, e) =>
         {
             if (cts.IsCancellationRequested) return;
             e.Cancel = true;
-            Console.Error.WriteLine("stopping after the current step (Ctrl-C again to kill)...");
-            cts.Cancel();
+            Stop("Ctrl-C (again to kill)");
         };
+        _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+        {
+            ctx.Cancel = true;
+            if (!cts.IsCancellationRequested) Stop("SIGTERM");
+        });
         return cts;
     }
 }

@@ -38,11 +38,15 @@ public static class HybridRuntime
     /// <summary>True when a CUDA device is usable.</summary>
     public static bool CudaAvailable => Hybrid.Runtime.cudaAvailable();
 
-    /// <summary>libtorch's intra-op threads; setting a value below 1 keeps libtorch's default.</summary>
+    /// <summary>libtorch's intra-op threads (at least 1).</summary>
     public static int Threads
     {
         get => Hybrid.Runtime.threads();
-        set => Hybrid.Runtime.setThreads(value);
+        set
+        {
+            if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), value, $"threads must be at least 1, got {value}");
+            Hybrid.Runtime.setThreads(value);
+        }
     }
 
     /// <summary>What the runtime found, for a device choice (auto, cpu or cuda).</summary>

@@ -147,6 +147,10 @@ public sealed class AssociativeMemory : IDisposable
     /// at most <paramref name="maxIterations"/> iterations (0: the default cap).</summary>
     public HamSolution Solve(IReadOnlyList<float[]> inputs, string solver = "even-odd-anderson", double tolerance = 1e-4, int maxIterations = 0)
     {
+        if (inputs.Count == 0) throw new ArgumentException("no inputs to solve", nameof(inputs));
+        for (var i = 0; i < inputs.Count; i++)
+            if (inputs[i] is null || inputs[i].Length != _net.Sizes[0])
+                throw new ArgumentException($"input {i} has {inputs[i]?.Length ?? 0} values, but the input layer has {_net.Sizes[0]} units", nameof(inputs));
         using var scope = torch.NewDisposeScope();
         var x = torch.tensor(inputs.SelectMany(r => r).ToArray()).reshape(inputs.Count, _net.Sizes[0]);
         var s = Hybrid.Ham.solve(_net, Solver(solver), Hybrid.Ham.initial(_net, x), tolerance, maxIterations > 0 ? maxIterations : Hybrid.HamTraining.maxIterations);

@@ -44,6 +44,27 @@ public static class HybridErrors
     static Exception Unwrap(Exception e) =>
         e is System.Reflection.TargetInvocationException or AggregateException && e.InnerException is not null ? Unwrap(e.InnerException) : e;
 
-    /// <summary>The error's message in one line, without .NET's " (Parameter '...')" suffix.</summary>
-    public static string Describe(Exception e) => Hybrid.CodecModule.message(Unwrap(e));
+    /// <summary>The error's message in one line, without .NET's " (Parameter '...')" suffix (libtorch's messages
+    /// carry a native backtrace after their first line; it is left out).</summary>
+    public static string Describe(Exception e)
+    {
+        var message = Hybrid.CodecModule.message(Unwrap(e));
+        var first = message.Split('\n', 2)[0].Trim();
+        return first.Length > 0 ? first : e.GetType().Name;
+    }
+}
+
+/// <summary>The exit codes of the command line (and of scripts that follow it), by what happened.</summary>
+public static class ExitCodes
+{
+    /// <summary>Everything completed.</summary>
+    public const int Success = Hybrid.Experiments.ExitCode.Success;
+    /// <summary>An unexpected failure.</summary>
+    public const int Failure = Hybrid.Experiments.ExitCode.Failure;
+    /// <summary>Bad input: an option, configuration, file, dataset or checkpoint (named in one line).</summary>
+    public const int BadInput = Hybrid.Experiments.ExitCode.BadInput;
+    /// <summary>A run diverged.</summary>
+    public const int Diverged = Hybrid.Experiments.ExitCode.Diverged;
+    /// <summary>Interrupted (Ctrl-C, SIGTERM): the runs stopped after their current step, saved and summarised.</summary>
+    public const int Interrupted = Hybrid.Experiments.ExitCode.Interrupted;
 }

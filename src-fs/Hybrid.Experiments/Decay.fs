@@ -219,7 +219,7 @@ type Settings =
         if this.Width < 1 then invalidArg "width" (sprintf "width must be at least 1, got %d" this.Width)
         if this.Batch < 1 then invalidArg "batch" (sprintf "batch must be at least 1, got %d" this.Batch)
         if this.MaxSteps < 1 then invalidArg "maxSteps" (sprintf "maxSteps must be at least 1, got %d" this.MaxSteps)
-        if not (this.Tolerance > 0.0) then invalidArg "tolerance" (sprintf "tolerance must be positive, got %g" this.Tolerance)
+        if not (this.Tolerance > 0.0 && this.Tolerance < 1.0) then invalidArg "tolerance" (sprintf "tolerance must be in (0,1) (a relative distance), got %g" this.Tolerance)
         if this.TraceSteps < 1 then invalidArg "traceSteps" (sprintf "traceSteps must be at least 1, got %d" this.TraceSteps)
 
 /// Depths 5, 10, 20 of width 32, PyTorch's default weights.

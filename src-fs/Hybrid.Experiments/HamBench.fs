@@ -80,11 +80,13 @@ type Settings =
         if this.Layers.IsEmpty then invalidArg "layers" "layers needs at least one network"
         for sizes in this.Layers do
             if sizes.Length < 2 then invalidArg "layers" (sprintf "layers: a HAM needs at least 2 layers, got %d" sizes.Length)
+            for n in sizes do
+                if n < 1 then invalidArg "layers" (sprintf "layers: a layer needs at least 1 unit, got %d" n)
         if this.Epochs < 1 then invalidArg "epochs" (sprintf "epochs must be at least 1, got %d" this.Epochs)
         if this.BatchSize < 1 then invalidArg "batchSize" (sprintf "batchSize must be at least 1, got %d" this.BatchSize)
-        if not (this.LearningRate > 0.0) then invalidArg "lr" (sprintf "lr must be positive, got %g" this.LearningRate)
-        if not (this.Tolerance > 0.0) then invalidArg "tolerance" (sprintf "tolerance must be positive, got %g" this.Tolerance)
-        if not (this.TrainTolerance > 0.0) then invalidArg "trainTolerance" (sprintf "trainTolerance must be positive, got %g" this.TrainTolerance)
+        if not (this.LearningRate > 0.0 && Double.IsFinite this.LearningRate) then invalidArg "lr" (sprintf "lr must be positive, got %g" this.LearningRate)
+        if not (this.Tolerance > 0.0 && Double.IsFinite this.Tolerance) then invalidArg "tolerance" (sprintf "tolerance must be positive, got %g" this.Tolerance)
+        if not (this.TrainTolerance > 0.0 && Double.IsFinite this.TrainTolerance) then invalidArg "trainTolerance" (sprintf "trainTolerance must be positive, got %g" this.TrainTolerance)
         if this.MaxIterations < 1 then invalidArg "maxIterations" (sprintf "maxIterations must be at least 1, got %d" this.MaxIterations)
         if this.Repeats < 1 then invalidArg "repeats" (sprintf "repeats must be at least 1, got %d" this.Repeats)
 

@@ -140,7 +140,7 @@ type Settings =
             if n < 2 then invalidArg "counts" (sprintf "counts: %d is not a pattern count of at least 2" n)
         if this.Norms.IsEmpty then invalidArg "norms" "norms needs at least one norm"
         for m in this.Norms do
-            if not (m > 0.0) then invalidArg "norms" (sprintf "norms: %g is not a positive norm" m)
+            if not (m > 0.0 && Double.IsFinite m) then invalidArg "norms" (sprintf "norms: %g is not a positive, finite norm" m)
         if this.Dimension < 0 then invalidArg "dimension" (sprintf "dimension must be 0 (N + 2) or positive, got %d" this.Dimension)
         if this.Points < 2 then invalidArg "points" (sprintf "points must be at least 2, got %d" this.Points)
         if this.Starts < 1 then invalidArg "starts" (sprintf "starts must be at least 1, got %d" this.Starts)

@@ -84,7 +84,11 @@ type Outcome =
       Plot: string
       Grids: string list
       Folder: string
-      WallSeconds: float }
+      WallSeconds: float
+      /// Runs that diverged (their names and messages).
+      Diverged: (string * string) list
+      /// Whether the grid was interrupted before every run completed.
+      Interrupted: bool }
 
     /// The cell of an initializer and T.
     member this.Cell(init: string, steps: int) =
@@ -181,7 +185,13 @@ let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Outcome
           Plot = plot
           Grids = grids
           Folder = outRoot
-          WallSeconds = (DateTime.UtcNow - started).TotalSeconds }
+          WallSeconds = (DateTime.UtcNow - started).TotalSeconds
+          Diverged =
+            [ for j, r in done' do
+                  match r with
+                  | Some { Status = RunStatus.Diverged msg } -> yield j.Config.Name, msg
+                  | _ -> () ]
+          Interrupted = done' |> List.exists (fun (_, r) -> match r with Some { Status = RunStatus.Cancelled } | None -> true | _ -> false) }
     Report.writeJson (Path.Combine(outRoot, "summary.json")) (json o)
     o
 
@@ -191,6 +201,8 @@ let report (o: Outcome) : Report =
     let tMin, tMax = List.min s.Steps, List.max s.Steps
     let f5 (x: float) = if Double.IsNaN x then "-" else x.ToString("F5", Report.culture)
     { Report.ofJson (json o) with
+        Notes = [ for name, msg in o.Diverged -> sprintf "%s: diverged: %s" name msg ]
+        ExitCode = if not o.Diverged.IsEmpty then ExitCode.Diverged elif o.Interrupted then ExitCode.Interrupted else ExitCode.Success
         Tables =
           [ { Title =
                 sprintf "Best test reconstruction MSE per pixel (%s, fraction %g, %d epoch(s), mean over %d seed(s)); rows: initializer, columns: T_train = T_eval"

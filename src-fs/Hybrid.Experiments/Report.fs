@@ -43,6 +43,24 @@ module Observer =
     /// An observer that ignores everything.
     let silent: Observer = { Started = (fun _ _ _ -> ()); Batch = ignore; Epoch = ignore; Message = ignore }
 
+/// The exit codes of the command line, by what happened; documented in the README.
+module ExitCode =
+    /// Everything completed.
+    [<Literal>]
+    let Success = 0
+    /// An unexpected failure (a bug, or a fault of the machine).
+    [<Literal>]
+    let Failure = 1
+    /// Bad input: an option, configuration, file, dataset or checkpoint (named in one line).
+    [<Literal>]
+    let BadInput = 2
+    /// A run diverged (its summary says where).
+    [<Literal>]
+    let Diverged = 3
+    /// Interrupted (Ctrl-C, SIGTERM): the runs stopped after their current step, saved and summarised.
+    [<Literal>]
+    let Interrupted = 130
+
 module Report =
     /// A report of a JSON document alone.
     let ofJson (json: JsonNode) = { Json = json; Tables = []; Lines = []; Notes = []; Errors = []; ExitCode = 0 }

@@ -55,10 +55,11 @@ type Settings =
 
     /// Checks the settings; the message names the field.
     member this.Validate() =
-        if this.Count < 1 then invalidArg "count" (sprintf "count must be at least 1, got %d" this.Count)
+        if this.Count < 2 then
+            invalidArg "count" (sprintf "count must be at least 2 (the images are centred on their mean: one image alone becomes zero), got %d" this.Count)
         if this.Betas.IsEmpty then invalidArg "betas" "betas needs at least one inverse temperature"
         for b in this.Betas do
-            if not (b > 0.0) then invalidArg "betas" (sprintf "betas: %g is not a positive inverse temperature" b)
+            if not (b > 0.0 && Double.IsFinite b) then invalidArg "betas" (sprintf "betas: %g is not a positive, finite inverse temperature" b)
         if this.MaxSteps < 1 then invalidArg "maxSteps" (sprintf "maxSteps must be at least 1, got %d" this.MaxSteps)
 
 /// 100 Fashion-MNIST images, half masked, beta in {1, 4, 16, 64}.

@@ -43,10 +43,10 @@ let runMany (cfgs: TrainConfig list) (data: Dataset) (device: Device) (root: str
     |> List.mapi (fun i cfg ->
         if cancel.IsCancellationRequested then None
         else
-            observer.Started i cfgs.Length cfg.Name
             use prepared = Training.prepare cfg device data
             use session = TrainingSession.Start(cfg, prepared)
             use run = Runs.RunFolder.Create(root, cfg)
+            observer.Started i cfgs.Length cfg.Name
             Some(continueRun session run observer cancel))
 
 /// Runs one configuration (loading its dataset) into a fresh run folder under `root`.
@@ -81,10 +81,11 @@ let private checkBinding (run: Runs.RunFolder) (checkpoint: string) =
 /// Resumes the run in `folder` from its checkpoint. The folder is locked for the
 /// run; the checkpoint must be this run's; the results file must agree with it.
 let resume (folder: string) (observer: Observer) (cancel: CancellationToken) : FolderRun =
-    use run = Runs.RunFolder.Open folder
+    if not (Directory.Exists folder) then invalidOp (sprintf "run folder %s not found" folder)
     let ck = checkpointPath folder
     if not (File.Exists ck) then
         invalidOp (sprintf "%s: no checkpoint.ck to resume from (not a run folder, or it stopped before its first checkpoint)" folder)
+    use run = Runs.RunFolder.Open folder
     checkBinding run ck
     use resumed = Train.resume ck
     // The results file then holds exactly the checkpoint's epochs: a crash between a
@@ -111,7 +112,9 @@ let report (runs: FolderRun list) : Report =
             [ for e in r.Result.Epochs ->
                   [ string e.Epoch; e.TestAccuracy.ToString("F2", c); e.TrainEnergy.ToString("G4", c); string e.Smm; e.Seconds.ToString("F1", c) ] ] }
     let errors = runs |> List.choose (fun r -> match r.Result.Status with RunStatus.Diverged msg -> Some msg | _ -> None)
+    let interrupted = runs |> List.exists (fun r -> r.Result.Status = RunStatus.Cancelled)
     { Report.ofJson json with
         Tables = runs |> List.map table
+        Notes = [ for r in runs do if r.Result.Status = RunStatus.Cancelled then yield sprintf "%s: interrupted; continue it with hybrid train --resume %s" r.Result.Config.Name r.Folder ]
         Errors = errors
-        ExitCode = if errors.IsEmpty then 0 else 3 }
+        ExitCode = if not errors.IsEmpty then ExitCode.Diverged elif interrupted then ExitCode.Interrupted else ExitCode.Success }

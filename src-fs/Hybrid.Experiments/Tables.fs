@@ -216,7 +216,10 @@ module Table =
                   | RunStatus.Diverged msg -> yield sprintf "%s: diverged: %s" r.Result.Config.Name msg
                   | s -> yield sprintf "%s: %O" r.Result.Config.Name s ]
           Errors = []
-          ExitCode = if ran.Length = t.Runs.Length && t.Rows |> List.forall (fun r -> r.Failed = 0) then 0 else 3 }
+          ExitCode =
+            if ran |> List.exists (fun r -> match r.Result.Status with RunStatus.Diverged _ -> true | _ -> false) then ExitCode.Diverged
+            elif ran.Length < t.Runs.Length || ran |> List.exists (fun r -> r.Result.Status = RunStatus.Cancelled) then ExitCode.Interrupted
+            else ExitCode.Success }
 
 /// Pinchetti et al., Table 1: BP, PC-fw and PC-avg (and PC-mem on request) on the
 /// paper's 5-layer MLP, with the checked-in configurations `configs/table1/*.json`.

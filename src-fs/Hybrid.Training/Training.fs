@@ -164,14 +164,14 @@ module Training =
     let prepare (cfg: TrainConfig) (device: Device) (data: Dataset) : RunData =
         let train = Dataset.fraction cfg.Fraction (Rng.derive cfg.Seed "fraction") data.Train
         // What only the data can tell: a batch it can fill, and an input the network takes.
-        if Batching.count cfg.Batching data.Classes cfg.BatchSize train.Labels < 1 then
-            match cfg.Batching with
-            | Batching.Random ->
-                invalidArg "batchSize" (sprintf "batch size %d is larger than the %d training samples (fraction %g of %s)" cfg.BatchSize train.Count cfg.Fraction data.Name)
-            | Batching.StreamAligned ->
-                invalidArg "batchSize"
-                    (sprintf "a stream-aligned batch of %d needs %d samples of every class, and %s (fraction %g) has fewer of some class"
-                        cfg.BatchSize (cfg.BatchSize / data.Classes) data.Name cfg.Fraction)
+        match cfg.Batching with
+        | Batching.Random when cfg.BatchSize > train.Count ->
+            invalidArg "batchSize" (sprintf "batch size %d is larger than the %d training samples (fraction %g of %s)" cfg.BatchSize train.Count cfg.Fraction data.Name)
+        | Batching.StreamAligned when Batching.count cfg.Batching data.Classes cfg.BatchSize train.Labels < 1 ->
+            invalidArg "batchSize"
+                (sprintf "a stream-aligned batch of %d needs %d samples of every class, and %s (fraction %g) has fewer of some class"
+                    cfg.BatchSize (cfg.BatchSize / data.Classes) data.Name cfg.Fraction)
+        | _ -> ()
         if cfg.Architecture = Architecture.AlexNet(match cfg.Architecture with Architecture.ConvNet(_, _, a) -> a | _ -> Activation.Relu)
            && train.Shape <> [| 3; 32; 32 |] then
             invalidArg "architecture"

@@ -1,0 +1,317 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Xunit;
+
+namespace Hybrid.Facade.Tests;
+
+/// <summary>The built `hybrid` run as a user runs it, in a temporary folder.</summary>
+public static class Cli
+{
+    /// <summary>The runner of the same configuration as these tests (Release in CI).</summary>
+    static readonly string Dll = FindDll();
+
+    static string FindDll()
+    {
+        // tests/Hybrid.Facade.Tests/bin/CONFIG/net10.0/linux-x64/ -> src-cs/Hybrid.Cli/bin/CONFIG/net10.0/linux-x64/hybrid.dll
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        var rid = here.Name;
+        var tfm = here.Parent!.Name;
+        var config = here.Parent!.Parent!.Name;
+        var root = here.Parent!.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+        var dll = Path.Combine(root, "src-cs", "Hybrid.Cli", "bin", config, tfm, rid, "hybrid.dll");
+        if (!File.Exists(dll)) throw new FileNotFoundException($"build the runner first: {dll} not found");
+        return dll;
+    }
+
+    /// <summary>The result of a command: exit code, stdout and stderr.</summary>
+    public sealed record Result(int Code, string Out, string Err)
+    {
+        /// <summary>The lines of stderr.</summary>
+        public IReadOnlyList<string> ErrLines => Err.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    /// <summary>Runs `hybrid ARGS` in <paramref name="dir"/> and waits for it (at most <paramref name="seconds"/>).</summary>
+    public static Result Run(string dir, IEnumerable<string> args, int seconds = 120)
+    {
+        using var p = Start(dir, args);
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(seconds * 1000))
+        {
+            p.Kill(true);
+            throw new TimeoutException($"hybrid {string.Join(' ', args)} did not finish in {seconds}s");
+        }
+        return new Result(p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts `hybrid ARGS` in <paramref name="dir"/> without waiting.</summary>
+    public static Process Start(string dir, IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = dir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["NO_COLOR"] = "1";
+        psi.Environment["HYBRID_PROPERTY_SEED"] = "";
+        return Process.Start(psi)!;
+    }
+}
+
+/// <summary>Small dataset folders and files for the tests.</summary>
+public static class Files
+{
+    public static string Temp(string prefix) => Directory.CreateTempSubdirectory(prefix).FullName;
+
+    static byte[] Be32(int v) => [(byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v];
+
+    /// <summary>IDX images: image i of class i % 10 is bright in a class-specific row, so that it can be learned.</summary>
+    public static byte[] Images(int n, int rows, int cols, int magic = 0x803)
+    {
+        var pixels = new byte[n * rows * cols];
+        for (var i = 0; i < n; i++)
+            for (var c = 0; c < cols; c++)
+                pixels[i * rows * cols + (i % 10 % rows) * cols + c] = 255;
+        return [.. Be32(magic), .. Be32(n), .. Be32(rows), .. Be32(cols), .. pixels];
+    }
+
+    public static byte[] Labels(int n) => [.. Be32(0x801), .. Be32(n), .. Enumerable.Range(0, n).Select(i => (byte)(i % 10))];
+
+    /// <summary>An IDX dataset folder.</summary>
+    public static string Idx(string dir, int train, int test, int rows = 8, int testRows = 8, int trainMagic = 0x803)
+    {
+        Directory.CreateDirectory(dir);
+        File.WriteAllBytes(Path.Combine(dir, "train-images-idx3-ubyte"), Images(train, rows, rows, trainMagic));
+        File.WriteAllBytes(Path.Combine(dir, "train-labels-idx1-ubyte"), Labels(train));
+        File.WriteAllBytes(Path.Combine(dir, "t10k-images-idx3-ubyte"), Images(test, testRows, testRows));
+        File.WriteAllBytes(Path.Combine(dir, "t10k-labels-idx1-ubyte"), Labels(test));
+        return dir;
+    }
+}
+
+/// <summary>Every command fed bad input: one line on stderr naming the problem, the documented exit code,
+/// no stack trace, and no run folder left behind.</summary>
+public class BadInputTests
+{
+    static readonly string Root = Files.Temp("hybrid-bad-");
+    static readonly string Good = Files.Idx(Path.Combine(Root, "good"), 40, 20);
+    static readonly string Empty = Files.Idx(Path.Combine(Root, "empty"), 0, 20);
+    static readonly string Shapes = Files.Idx(Path.Combine(Root, "shapes"), 40, 20, rows: 8, testRows: 5);
+    static readonly string BadMagic = Files.Idx(Path.Combine(Root, "magic"), 40, 20, trainMagic: 0x802);
+    static readonly string PartRoot = PartialRoot();
+
+    static string PartialRoot()
+    {
+        var root = Path.Combine(Root, "part");
+        var dir = Files.Idx(Path.Combine(root, "fashion-mnist"), 40, 20);
+        File.Delete(Path.Combine(dir, "train-images-idx3-ubyte"));
+        Directory.CreateDirectory(Path.Combine(dir, "train-images-idx3-ubyte"));
+        return root;
+    }
+
+    static string Config(string name, string json)
+    {
+        var path = Path.Combine(Root, name);
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    static readonly string Blocker = Config("a-file", "not a folder");
+
+    /// <summary>(arguments, exit code, a fragment of the one error line).</summary>
+    public static TheoryData<string, int, string> Cases() => new()
+    {
+        // Datasets
+        { "train --dataset imagenet", 2, "unknown dataset 'imagenet'" },
+        { $"train --dataset folder:{Empty}", 2, "holds 0 images" },
+        { $"train --dataset folder:{Shapes}", 2, "the training images are 1x8x8 but the test images 1x5x5" },
+        { $"train --dataset folder:{BadMagic}", 2, "wrong magic number" },
+        { $"train --data {PartRoot} --dataset fashion-mnist", 2, "train-images-idx3-ubyte (a folder, not a file)" },
+        { $"train --dataset folder:{Root}/nowhere", 2, "folder not found" },
+        // Configurations and flags
+        { $"train --config {Root}/missing.json", 2, "missing.json not found" },
+        { $"train --config {Config("malformed.json", "{ \"epochs\": ")}", 2, "malformed JSON" },
+        { $"train --config {Config("unknown.json", "{ \"epoch\": 3 }")}", 2, "unknown config field 'epoch'" },
+        { $"train --config {Config("inf.json", "{ \"optimizer\": { \"lr\": \"Infinity\" } }")}", 2, "'optimizer.lr' must be a finite number" },
+        { $"train --config {Config("div0.json", "{ \"inference\": { \"divergenceFactor\": 0 } }")}", 2, "divergence factor must be at least 1" },
+        { $"train --config {Config("bigbatch.json", "{ \"batchSize\": 3e9 }")}", 2, "'batchSize' is out of range" },
+        { "train --lr NaN", 2, "learning rate must be positive and finite" },
+        { "train --lr Infinity", 2, "learning rate must be positive and finite" },
+        { "train --step-size Infinity", 2, "step size must be positive and finite" },
+        { "train --momentum NaN", 2, "momentum must be in [0,1)" },
+        { "train --tolerance NaN", 2, "tolerance must be positive and finite" },
+        { "train --epochs 2147483648", 2, "--epochs" },
+        { $"train --dataset folder:{Good} --batch-size 100", 2, "batch size 100 is larger than the 40 training samples" },
+        { $"train --dataset folder:{Good} --threads -3", 2, "threads must be at least 1" },
+        { $"train --dataset folder:{Good} --batch-size 10 --model alexnet", 2, "alexnet is the paper's network for 32x32 colour images" },
+        { "train --model resmlp --weight-init kaiming", 2, "residual MLP's initialisation is set by its parameterisation" },
+        { "train --algorithm bp --init forward", 2, "'init' applies to predictive coding" },
+        // Run folders and the filesystem
+        { $"train --resume {Root}", 2, "no checkpoint.ck to resume from" },
+        { $"train --resume {Root}/nowhere", 2, "not found" },
+        { $"train --dataset folder:{Good} --batch-size 10 --out {Blocker}/runs --device cpu", 2, "a-file" },
+        // Experiment commands
+        { "ham bench --layers \"\"", 2, "layers needs at least one network" },
+        { "ham bench --layers 784,0,10", 2, "a layer needs at least 1 unit" },
+        { "ham bench --repeats 0", 2, "repeats must be at least 1" },
+        { "ham bench --epochs 0", 2, "epochs must be at least 1" },
+        { "ham bench --lr -1", 2, "lr must be positive" },
+        { "ham bench --batch-size 0", 2, "batchSize must be at least 1" },
+        { "ham bench --train-solver newton", 2, "unknown solver 'newton'" },
+        { $"hopfield retrieve --dataset folder:{Good} --count 1", 2, "count must be at least 2" },
+        { $"hopfield retrieve --dataset folder:{Good} --beta Infinity", 2, "'Infinity' is not a finite number" },
+        { $"hopfield retrieve --dataset folder:{Good} --corrupt blur:3", 2, "unknown corruption 'blur'" },
+        { "hopfield phase --dim -5", 2, "dimension must be 0" },
+        { "hopfield phase --starts 0", 2, "starts must be at least 1" },
+        { "hopfield phase --count 1", 2, "1 is not a pattern count of at least 2" },
+        { "decay --depths 1", 2, "1 is not a depth of at least 2" },
+        { "decay --depths x", 2, "--depths: 'x' is not an integer" },
+        { "decay --tolerance 2", 2, "tolerance must be in (0,1)" },
+        { "reproduce table1 --methods pc-foo", 2, "unknown Table 1 method 'pc-foo'" },
+        { "reproduce table1 --seeds 0", 2, "seeds must be at least 1" },
+        { "reproduce table1 --fraction 1.5", 2, "training fraction 1.5 is outside (0,1]" },
+        { "reproduce mupc --depths 2", 2, "depths must be at least 3" },
+        { "reproduce reconstruction --steps 0", 2, "0 is not a step count of at least 1" },
+        { "reproduce reconstruction --inits nothing", 2, "reconstruction/nothing.json not found" },
+        { "config schema nothing", 2, "unknown configuration form 'nothing'" },
+        { "frobnicate", 2, "Unrecognized command or argument 'frobnicate'" },
+        { "train --frobnicate 3", 2, "Unrecognized command or argument '--frobnicate'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void BadInputGetsOneLineAndExitCodeAndLeavesNoRunFolder(string args, int code, string fragment)
+    {
+        var dir = Files.Temp("hybrid-cmd-");
+        var argv = Split(args).ToList();
+        if (!argv.Contains("--out") && argv[0] is "train" or "reproduce") argv.AddRange(["--out", Path.Combine(dir, "runs")]);
+        if (argv[0] is "decay" || argv is ["hopfield", "phase", ..]) argv.AddRange(["--out", Path.Combine(dir, "out")]);
+        var r = Cli.Run(dir, argv);
+        Assert.True(r.Code == code, $"exit {r.Code} (expected {code}); stderr: {r.Err}");
+        var errors = r.ErrLines.Where(l => l.StartsWith("error:")).ToList();
+        Assert.True(errors.Count == 1 && r.ErrLines.Count == 1, $"one error line expected, stderr was:\n{r.Err}");
+        Assert.Contains(fragment, errors[0]);
+        Assert.DoesNotContain("   at ", r.Err);
+        Assert.DoesNotContain("Exception", r.Err);
+        var runs = Path.Combine(dir, "runs");
+        Assert.True(!Directory.Exists(runs) || Directory.GetFileSystemEntries(runs).Length == 0, "no run folder is left behind");
+    }
+
+    /// <summary>Splits a command line on spaces, keeping "" as an empty argument.</summary>
+    static IEnumerable<string> Split(string args) => args.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => a == "\"\"" ? "" : a);
+}
+
+/// <summary>Run folders: a checkpoint belongs to its run, a damaged one is refused in one line, one process owns a
+/// folder at a time, interruptions save and resume, and nothing written is lost.</summary>
+public class RunFolderTests
+{
+    static readonly string Data = Files.Idx(Path.Combine(Files.Temp("hybrid-runs-"), "data"), 400, 100);
+
+    static string[] Train(string outRoot, string name, int width, int epochs, int batch = 10) =>
+        ["train", "--dataset", $"folder:{Data}", "--width", $"{width}", "--hidden", "2", "-T", "3", "--epochs", $"{epochs}", "--batch-size", $"{batch}",
+         "--name", name, "--out", outRoot, "--device", "cpu", "--threads", "1"];
+
+    static string OnlyFolder(string root, string prefix) => Directory.GetDirectories(root, prefix + "-*").Single();
+
+    static Dictionary<string, byte[]> Snapshot(string folder) =>
+        Directory.GetFiles(folder).Where(f => !f.EndsWith(".png") && !f.EndsWith(".lock")).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+
+    [Fact]
+    public void AForeignOrDamagedCheckpointIsRefusedAndNothingIsChanged()
+    {
+        var dir = Files.Temp("hybrid-foreign-");
+        var root = Path.Combine(dir, "R");
+        Assert.Equal(0, Cli.Run(dir, Train(root, "X", 16, 3)).Code);
+        Assert.Equal(0, Cli.Run(dir, Train(root, "other", 24, 1)).Code);
+        var x = OnlyFolder(root, "X");
+        var other = OnlyFolder(root, "other");
+        var mine = File.ReadAllBytes(Path.Combine(x, "checkpoint.ck"));
+
+        void Refused(byte[] checkpoint, string fragment)
+        {
+            File.WriteAllBytes(Path.Combine(x, "checkpoint.ck"), checkpoint);
+            var before = Snapshot(x);
+            var r = Cli.Run(dir, ["train", "--resume", x]);
+            Assert.True(r.Code == 2, $"exit {r.Code}: {r.Err}");
+            Assert.Single(r.ErrLines);
+            Assert.Contains(fragment, r.ErrLines[0]);
+            var after = Snapshot(x);
+            Assert.Equal(before.Keys.Order(), after.Keys.Order());
+            foreach (var (name, bytes) in before) Assert.True(bytes.SequenceEqual(after[name]), $"{name} changed");
+        }
+
+        Refused(File.ReadAllBytes(Path.Combine(other, "checkpoint.ck")), "belongs to another run");
+        Refused([], "not a Hybrid checkpoint");
+        Refused(mine[..(mine.Length / 2)], "checksum mismatch");
+        Refused([.. "NOTACKPT"u8.ToArray(), .. mine[8..]], "not a Hybrid checkpoint");
+        var flipped = mine.ToArray();
+        flipped[mine.Length / 3] ^= 0xFF;
+        Refused(flipped, "checksum mismatch");
+
+        // The run's own checkpoint still resumes (a finished run: nothing more to do).
+        File.WriteAllBytes(Path.Combine(x, "checkpoint.ck"), mine);
+        var ok = Cli.Run(dir, ["train", "--resume", x, "--json"]);
+        Assert.True(ok.Code == 0, ok.Err);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(x, "results.jsonl")).Length);
+    }
+
+    [Fact]
+    public void OneProcessOwnsARunFolderAndInterruptionsLoseNothing()
+    {
+        var dir = Files.Temp("hybrid-lock-");
+        var root = Path.Combine(dir, "R");
+        const int epochs = 30;
+        using var first = Cli.Start(dir, Train(root, "long", 32, epochs, batch: 4));
+        var folder = WaitFor(() => Directory.Exists(root) ? Directory.GetDirectories(root).FirstOrDefault(d => File.Exists(Path.Combine(d, "checkpoint.ck"))) : null);
+
+        // A second process cannot resume a folder in use.
+        var second = Cli.Run(dir, ["train", "--resume", folder]);
+        Assert.True(second.Code == 2, $"exit {second.Code}: {second.Err}");
+        Assert.Contains("is in use by another process", second.ErrLines.Single());
+
+        // SIGTERM: the run stops after its step, saves its checkpoint and summary, exits 130.
+        Signal(first, "TERM");
+        Assert.True(first.WaitForExit(60_000), "stopped after SIGTERM");
+        Assert.Equal(130, first.ExitCode);
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "summary.json")))!;
+        Assert.Equal("cancelled", summary["status"]!.GetValue<string>());
+
+        // kill -9 in the middle of a resumed run, with a temporary file left as an interrupted write leaves it.
+        using (var killed = Cli.Start(dir, ["train", "--resume", folder]))
+        {
+            Thread.Sleep(4000);
+            File.WriteAllText(Path.Combine(folder, ".checkpoint.ck.99999.tmp"), "half");
+            killed.Kill(entireProcessTree: true);
+            killed.WaitForExit();
+        }
+
+        // The lock went with the process; the last resume finishes the run.
+        var last = Cli.Run(dir, ["train", "--resume", folder], seconds: 600);
+        Assert.True(last.Code == 0, $"exit {last.Code}: {last.Err}");
+        var lines = File.ReadAllLines(Path.Combine(folder, "results.jsonl"));
+        Assert.Equal(Enumerable.Range(1, epochs), lines.Select(l => JsonNode.Parse(l)!["epoch"]!.GetValue<int>()));
+        Assert.Empty(Directory.GetFiles(folder, "*.tmp").Concat(Directory.GetFiles(folder, ".*.tmp")));
+        Assert.Equal("completed", JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "summary.json")))!["status"]!.GetValue<string>());
+    }
+
+    static string WaitFor(Func<string?> probe)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed.TotalSeconds < 120)
+        {
+            if (probe() is { } found) return found;
+            Thread.Sleep(100);
+        }
+        throw new TimeoutException("the run did not write its first checkpoint in 120 s");
+    }
+
+    static void Signal(Process p, string signal)
+    {
+        using var kill = Process.Start("kill", $"-{signal} {p.Id}");
+        kill.WaitForExit();
+    }
+}
