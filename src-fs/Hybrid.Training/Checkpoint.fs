@@ -34,87 +34,96 @@ let private dtypeName (t: torch.Tensor) =
     | torch.ScalarType.Byte -> "uint8"
     | other -> invalidArg "tensor" (sprintf "checkpoints hold float32, float64, int64 or uint8 tensors, not %O" other)
 
-let private bytesOf (t: torch.Tensor) : byte[] =
-    let c = t.detach().cpu().contiguous()
-    match c.dtype with
-    | torch.ScalarType.Float32 -> let a = c.data<float32>().ToArray() in let b = Array.zeroCreate (a.Length * 4) in Buffer.BlockCopy(a, 0, b, 0, b.Length); b
-    | torch.ScalarType.Float64 -> let a = c.data<float>().ToArray() in let b = Array.zeroCreate (a.Length * 8) in Buffer.BlockCopy(a, 0, b, 0, b.Length); b
-    | torch.ScalarType.Int64 -> let a = c.data<int64>().ToArray() in let b = Array.zeroCreate (a.Length * 8) in Buffer.BlockCopy(a, 0, b, 0, b.Length); b
-    | torch.ScalarType.Byte -> c.data<byte>().ToArray()
-    | other -> invalidArg "tensor" (sprintf "checkpoints hold float32, float64, int64 or uint8 tensors, not %O" other)
-
-let private tensorOf (file: string) (name: string) (dtype: string) (shape: int64[]) (b: byte[]) : torch.Tensor =
-    let count = Array.fold (*) 1L shape
-    let size = match dtype with "uint8" -> 1L | "float32" -> 4L | "float64" | "int64" -> 8L | other -> raise (CheckpointError(file, sprintf "tensor '%s' has unknown dtype '%s'" name other))
-    if int64 b.Length <> count * size then
-        raise (CheckpointError(file, sprintf "tensor '%s': %d bytes for shape [%s] of %s" name b.Length (String.Join("; ", shape)) dtype))
+let private elementSize (dtype: string) =
     match dtype with
-    | "float32" -> let a = Array.zeroCreate<float32> (int count) in Buffer.BlockCopy(b, 0, a, 0, b.Length); torch.tensor(a).reshape(shape)
-    | "float64" -> let a = Array.zeroCreate<float> (int count) in Buffer.BlockCopy(b, 0, a, 0, b.Length); torch.tensor(a).reshape(shape)
-    | "uint8" -> torch.tensor(Array.copy b).reshape(shape)
-    | _ -> let a = Array.zeroCreate<int64> (int count) in Buffer.BlockCopy(b, 0, a, 0, b.Length); torch.tensor(a).reshape(shape)
+    | "uint8" -> Some 1L
+    | "float32" -> Some 4L
+    | "float64" | "int64" -> Some 8L
+    | _ -> None
 
-/// Writes a checkpoint atomically.
+let private scalarType (dtype: string) =
+    match dtype with
+    | "uint8" -> torch.ScalarType.Byte
+    | "float32" -> torch.ScalarType.Float32
+    | "float64" -> torch.ScalarType.Float64
+    | _ -> torch.ScalarType.Int64
+
+/// Writes bytes to a stream and to the running checksum.
+let private put (fs: Stream) (hash: IncrementalHash) (b: ReadOnlySpan<byte>) =
+    fs.Write b
+    hash.AppendData b
+
+/// Writes a checkpoint atomically. The tensors are streamed to the file one at a time
+/// (the checksum computed on the way), so a save needs no copy of the whole checkpoint
+/// in memory.
 let save (path: string) (contents: Contents) =
+    let items = [ for KeyValue(name, t) in contents.Tensors -> name, t, dtypeName t ]
     let header = JsonObject()
     header["version"] <- version
     header["meta"] <- contents.Meta.DeepClone()
-    let payload = new MemoryStream()
     let entries = JsonArray()
-    for KeyValue(name, t) in contents.Tensors do
-        let b = bytesOf t
+    let mutable offset = 0L
+    for name, t, dtype in items do
+        let length = t.numel () * (elementSize dtype).Value
         let e = JsonObject()
         e["name"] <- name
-        e["dtype"] <- dtypeName t
+        e["dtype"] <- dtype
         e["shape"] <- JsonArray(t.shape |> Array.map (fun d -> JsonValue.Create d :> JsonNode))
-        e["offset"] <- payload.Position
-        e["length"] <- b.LongLength
+        e["offset"] <- offset
+        e["length"] <- length
         entries.Add e
-        payload.Write(b, 0, b.Length)
+        offset <- offset + length
     header["tensors"] <- entries
     // Files of format version 1 have a list of byte blobs too; it is always empty.
     header["blobs"] <- JsonArray()
     let headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString())
-    use body = new MemoryStream()
-    body.Write(magic, 0, magic.Length)
-    body.Write(BitConverter.GetBytes headerBytes.Length, 0, 4)
-    body.Write(headerBytes, 0, headerBytes.Length)
-    payload.Position <- 0L
-    payload.CopyTo body
-    let all = body.ToArray()
-    let hash = SHA256.HashData all
     AtomicFile.write path (fun fs ->
-        fs.Write(all, 0, all.Length)
-        fs.Write(hash, 0, hash.Length))
+        use hash = IncrementalHash.CreateHash HashAlgorithmName.SHA256
+        put fs hash (ReadOnlySpan magic)
+        put fs hash (ReadOnlySpan(BitConverter.GetBytes headerBytes.Length))
+        put fs hash (ReadOnlySpan headerBytes)
+        for _, t, _ in items do
+            use _ = torch.NewDisposeScope()
+            let c = t.detach().cpu().contiguous()
+            put fs hash (Span.op_Implicit c.bytes)
+        fs.Write(ReadOnlySpan(hash.GetHashAndReset())))
 
 /// Reads a checkpoint, checking its magic number and checksum.
 let load (path: string) : Contents =
     if not (File.Exists path) then raise (CheckpointError(path, "file not found"))
     let all = File.ReadAllBytes path
     let fail problem = raise (CheckpointError(path, problem))
-    if all.Length < magic.Length + 4 + 32 || all[0 .. magic.Length - 1] <> magic then fail "not a Hybrid checkpoint (wrong magic number)"
-    let body = all[0 .. all.Length - 33]
-    if SHA256.HashData body <> all[all.Length - 32 ..] then fail "corrupt checkpoint (checksum mismatch: the file was truncated or modified)"
-    let headerLength = BitConverter.ToInt32(body, magic.Length)
+    if all.Length < magic.Length + 4 + 32 || not (ReadOnlySpan(all, 0, magic.Length).SequenceEqual(ReadOnlySpan magic)) then
+        fail "not a Hybrid checkpoint (wrong magic number)"
+    let bodyLength = all.Length - 32
+    if not (ReadOnlySpan(SHA256.HashData(ReadOnlySpan(all, 0, bodyLength))).SequenceEqual(ReadOnlySpan(all, bodyLength, 32))) then
+        fail "corrupt checkpoint (checksum mismatch: the file was truncated or modified)"
+    let headerLength = BitConverter.ToInt32(all, magic.Length)
     let start = magic.Length + 4
-    if headerLength <= 0 || start + headerLength > body.Length then fail "corrupt checkpoint (bad header length)"
+    if headerLength <= 0 || start + headerLength > bodyLength then fail "corrupt checkpoint (bad header length)"
     let header =
-        try JsonNode.Parse(Encoding.UTF8.GetString(body, start, headerLength)) :?> JsonObject
+        try JsonNode.Parse(Encoding.UTF8.GetString(all, start, headerLength)) :?> JsonObject
         with _ -> fail "corrupt checkpoint (unreadable header)"
     let v = header["version"].GetValue<int>()
     if v <> version then fail (sprintf "checkpoint version %d is not supported (expected %d)" v version)
-    let payload = start + headerLength
-    let slice (e: JsonNode) =
+    let payload = int64 (start + headerLength)
+    let tensorAt (e: JsonNode) =
+        let name = e["name"].GetValue<string>()
+        let dtype = e["dtype"].GetValue<string>()
+        let shape = e["shape"].AsArray() |> Seq.map (fun d -> d.GetValue<int64>()) |> Array.ofSeq
         let o = e["offset"].GetValue<int64>()
         let l = e["length"].GetValue<int64>()
-        if o < 0L || l < 0L || int64 payload + o + l > int64 body.Length then fail (sprintf "corrupt checkpoint ('%s' lies outside the file)" (e["name"].GetValue<string>()))
-        body[payload + int o .. payload + int o + int l - 1]
-    let tensors =
-        [ for e in header["tensors"].AsArray() ->
-              let name = e["name"].GetValue<string>()
-              let shape = e["shape"].AsArray() |> Seq.map (fun d -> d.GetValue<int64>()) |> Array.ofSeq
-              name, (tensorOf path name (e["dtype"].GetValue<string>()) shape (slice e)).DetachFromDisposeScope() ]
-        |> Map.ofList
+        if o < 0L || l < 0L || payload + o + l > int64 bodyLength then fail (sprintf "corrupt checkpoint ('%s' lies outside the file)" name)
+        let size =
+            match elementSize dtype with
+            | Some s -> s
+            | None -> fail (sprintf "tensor '%s' has unknown dtype '%s'" name dtype)
+        if l <> (Array.fold (*) 1L shape) * size then
+            fail (sprintf "tensor '%s': %d bytes for shape [%s] of %s" name l (String.Join("; ", shape)) dtype)
+        let t = torch.empty(shape, dtype = scalarType dtype)
+        t.bytes <- Span(all, int (payload + o), int l)
+        t.DetachFromDisposeScope()
+    let tensors = [ for e in header["tensors"].AsArray() -> e["name"].GetValue<string>(), tensorAt e ] |> Map.ofList
     { Meta = header["meta"].AsObject(); Tensors = tensors }
 
 /// A loaded tensor by name; the error says it is missing.
