@@ -163,6 +163,9 @@ public sealed class AssociativeMemory : IDisposable
     /// <summary>Trains the readout on a dataset for some epochs; returns the test accuracy after each.</summary>
     public IReadOnlyList<double> Train(string dataset, int epochs, int batchSize = 100, double learningRate = 1e-3, string solver = "even-odd-anderson", string? dataRoot = null, long seed = 0)
     {
+        // Checked before the dataset is read, so that a bad count is named first.
+        if (epochs < 1) throw new ArgumentException($"epochs must be at least 1, got {epochs}", nameof(epochs));
+        if (batchSize < 1) throw new ArgumentException($"the batch size must be at least 1, got {batchSize}", nameof(batchSize));
         var d = Hybrid.Data.DatasetModule.load(Datasets.Root(dataRoot), dataset);
         using var train = Hybrid.Data.TensorSplitModule.create(torch.CPU, Hybrid.Precision.Float32, d.Classes, true, null, d.Train);
         using var test = Hybrid.Data.TensorSplitModule.create(torch.CPU, Hybrid.Precision.Float32, d.Classes, true, null, d.Test);

@@ -312,6 +312,8 @@ let solve (net: Network) (solver: Solver) (start: torch.Tensor[]) (tolerance: fl
     Network.validate net
     if maxIterations < 1 then invalidArg "maxIterations" (sprintf "maxIterations must be at least 1, got %d" maxIterations)
     if start.Length <> net.Sizes.Length then invalidArg "start" (sprintf "%d layers expected, got %d" net.Sizes.Length start.Length)
+    if not (tolerance >= 0.0) || Double.IsInfinity tolerance then invalidArg "tolerance" (sprintf "the tolerance must be a finite number >= 0 (0: run every iteration), got %g" tolerance)
+    if not (Scope.run (fun () -> start[0].isfinite().all().item<bool> ())) then invalidArg "start" "the input contains non-finite values"
     use _ = torch.no_grad ()
     let b = int start[0].shape[0]
     let device = start[0].device

@@ -25,6 +25,7 @@ let private checkDim (p: Patterns) (xi: torch.Tensor) =
         invalidArg "state"
             (sprintf "states of shape [%s] do not match patterns of dimension %d (expected [batch; %d])"
                 (String.Join("; ", xi.shape)) p.Dimension p.Dimension)
+    if not (Scope.run (fun () -> xi.isfinite().all().item<bool> ())) then invalidArg "state" "states contain non-finite values"
 
 module Patterns =
     /// Wraps a `[N; d]` tensor of patterns (copied to float64 on the CPU).
@@ -124,6 +125,7 @@ let retrieve (p: Patterns) (beta: float) (xi: torch.Tensor) (tolerance: float) (
     checkBeta beta
     checkDim p xi
     if maxIterations < 1 then invalidArg "maxIterations" (sprintf "maxIterations must be at least 1, got %d" maxIterations)
+    if not (tolerance >= 0.0) then invalidArg "tolerance" (sprintf "the tolerance must be a number >= 0, got %g" tolerance)
     let b = int xi.shape[0]
     let iterations = Array.create b maxIterations
     let converged = Array.create b false

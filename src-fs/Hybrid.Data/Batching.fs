@@ -41,11 +41,16 @@ module Batching =
             idx |> Array.chunkBySize size
         | Batching.StreamAligned ->
             let per = size / classes
-            let byClass =
-                Array.init classes (fun c ->
-                    let members = labels |> Array.indexed |> Array.filter (fun (_, l) -> l = c) |> Array.map (fst >> int64)
-                    rng.Shuffle members
-                    members)
+            // Each class's sample indices in ascending order (one pass), then shuffled, class by class.
+            let byClass = Array.init classes (fun _ -> Array.zeroCreate<int64> 0)
+            let counts = Array.zeroCreate<int> classes
+            for l in labels do counts[l] <- counts[l] + 1
+            for c in 0 .. classes - 1 do byClass[c] <- Array.zeroCreate<int64> counts[c]
+            let filled = Array.zeroCreate<int> classes
+            labels |> Array.iteri (fun i l ->
+                byClass[l][filled[l]] <- int64 i
+                filled[l] <- filled[l] + 1)
+            for members in byClass do rng.Shuffle members
             let batches = byClass |> Array.map (fun m -> m.Length / per) |> Array.min
             Array.init batches (fun b -> Array.init size (fun j -> byClass[j / per][b * per + j % per]))
 
@@ -55,4 +60,6 @@ module Batching =
         | Batching.Random -> (labels.Length + size - 1) / size
         | Batching.StreamAligned ->
             let per = size / classes
-            Array.init classes (fun c -> (labels |> Array.filter ((=) c)).Length / per) |> Array.min
+            let counts = Array.zeroCreate<int> classes
+            for l in labels do counts[l] <- counts[l] + 1
+            counts |> Array.map (fun n -> n / per) |> Array.min

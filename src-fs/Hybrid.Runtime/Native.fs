@@ -99,6 +99,10 @@ module Elf =
                 n <- n + 1
         n
 
+/// glibc's malloc_trim: returns free heap pages to the system.
+[<DllImport("libc", EntryPoint = "malloc_trim")>]
+extern int mallocTrim(unativeint pad)
+
 /// What the loader did, for `hybrid info` and diagnostics.
 type LoadReport =
     { /// The shim TorchSharp ships, as found.

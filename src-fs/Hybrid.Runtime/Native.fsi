@@ -26,6 +26,9 @@ module Elf =
     /// Marks the named requirements weak in place; returns how many were changed.
     val markWeak: b: byte array -> file: string -> names: Set<string> -> int
 
+/// glibc's malloc_trim: returns free heap pages to the system.
+val mallocTrim: pad: unativeint -> int
+
 /// What the loader did, for `hybrid info` and diagnostics.
 type LoadReport =
     {

@@ -3,6 +3,7 @@
 namespace Hybrid
 
 open System
+open System.Runtime.InteropServices
 open TorchSharp
 
 /// A TorchSharp tensor.
@@ -73,6 +74,22 @@ module Runtime =
 
     /// libtorch's version string.
     let libtorchVersion () = init (); torch.__version__
+
+    let mutable private trimmable = RuntimeInformation.IsOSPlatform OSPlatform.Linux
+
+    /// Returns memory that is no longer used: a full garbage collection with its
+    /// finalizers (TorchSharp objects that were not disposed free their native memory
+    /// there), then glibc's `malloc_trim`, which hands free pages back to the system.
+    /// Long runs call it once per epoch, so that their memory stays flat.
+    let releaseMemory () =
+        GC.Collect()
+        GC.WaitForPendingFinalizers()
+        // Aggressive: compacts and hands the heap's free space back (the first epochs
+        // otherwise keep their peak for a while).
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, true, true)
+        if trimmable then
+            try Native.mallocTrim 0un |> ignore
+            with :? EntryPointNotFoundException | :? DllNotFoundException -> trimmable <- false
 
     /// Hybrid's version.
     let version =

@@ -54,6 +54,11 @@ namespace Hybrid
         /// libtorch's version string.
         val libtorchVersion: unit -> string
         
+        /// Returns memory that is no longer used: a full garbage collection with its
+        /// finalizers, then glibc's `malloc_trim` (where there is one). Long runs call it
+        /// once per epoch, so that their memory stays flat.
+        val releaseMemory: unit -> unit
+        
         /// Hybrid's version.
         val version: string
     

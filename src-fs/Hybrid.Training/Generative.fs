@@ -225,6 +225,7 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
                 let r = { Epoch = cursor.Epoch; TrainEnergy = cursor.EpochEnergy; TestMse = mse; Seconds = cursor.Seconds }
                 records.Add r
                 cursor.NextEpoch()
+                Runtime.releaseMemory ()
                 energy, Some r
 
     /// Runs until the last epoch, a divergence, or cancellation (checked between batches).

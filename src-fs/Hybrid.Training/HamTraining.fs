@@ -76,6 +76,7 @@ let train (net: Network) (solver: Solver) (train: TensorSplit) (test: TensorSpli
                 NotConverged = notConverged
                 AdjointNotConverged = adjointBad
                 Seconds = sw.Elapsed.TotalSeconds }
+          Runtime.releaseMemory ()
           onEpoch r
           r ]
 

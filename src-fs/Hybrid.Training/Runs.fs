@@ -65,6 +65,12 @@ let summaryJson (r: TrainResult) : JsonObject =
 /// The lock file of a run folder: held open with an exclusive OS lock while a process owns the folder.
 let lockFile = ".lock"
 
+/// The complete lines of a results file's text: a last line without its newline is
+/// a write that was cut short (kill -9, a full disk), not history.
+let private completeLines (text: string) =
+    let complete = text.Substring(0, text.LastIndexOf '\n' + 1)
+    complete, complete.Split('\n') |> Array.filter (fun l -> l.Trim() <> "")
+
 /// Removes what interrupted writes left behind: temporary files of atomic writes
 /// (`.NAME.PID.tmp`, and `NAME.PID.tmp` of older versions). Only the folder's owner calls it.
 let private removeStale (dir: string) =
@@ -146,27 +152,34 @@ type RunFolder private (path: string, id: string, lock: FileStream) =
     member _.Config() : TrainConfig =
         Config.load (Path.Combine(path, "config.json")) Config.defaults
 
-    /// Appends one epoch as a complete, flushed JSON line.
+    /// Appends one epoch as a complete, flushed JSON line. A write that fails (a full
+    /// disk) is undone: the file is cut back to its previous length.
     member _.Append(r: EpochRecord) =
         use s = new FileStream(results, FileMode.Append, FileAccess.Write, FileShare.Read)
-        use w = new StreamWriter(s)
-        w.Write(json (epochJson r) + "\n")
-        w.Flush()
-        s.Flush(true)
+        let before = s.Length
+        try
+            let bytes = Text.Encoding.UTF8.GetBytes(json (epochJson r) + "\n")
+            s.Write(bytes, 0, bytes.Length)
+            s.Flush(true)
+        with _ ->
+            (try s.SetLength before with _ -> ())
+            reraise ()
 
     /// Brings the results file to exactly these epochs (a checkpoint's), which must
     /// continue what it holds: lines it holds that differ from them are another run's
     /// history, and are refused (nothing is changed).
     member _.Reconcile(records: EpochRecord list) =
         let lines = records |> List.map (fun r -> json (epochJson r))
-        let existing =
-            if File.Exists results then File.ReadAllLines results |> Array.filter (fun l -> l.Trim() <> "") |> List.ofArray else []
+        let text = if File.Exists results then File.ReadAllText results else ""
+        // The checkpoint's records replace a line that was cut short.
+        let complete, existing = completeLines text
+        let existing = List.ofArray existing
         let conflict =
             existing.Length > lines.Length
             || List.exists2 (fun (a: string) (b: string) -> a <> b) existing (List.truncate existing.Length lines)
         if conflict then
             invalidOp (sprintf "%s holds epochs that its checkpoint does not (the checkpoint is older than the results, or from another run); nothing was changed" results)
-        if existing.Length < lines.Length then
+        if existing.Length < lines.Length || complete.Length <> text.Length then
             AtomicFile.writeText results (String.Join("", lines |> List.map (fun l -> l + "\n")))
 
     /// Writes the summary (atomically).
@@ -180,8 +193,7 @@ type RunFolder private (path: string, id: string, lock: FileStream) =
 let readResults (dir: string) : JsonObject list =
     let f = Path.Combine(dir, "results.jsonl")
     if not (File.Exists f) then invalidOp (sprintf "%s: no results.jsonl (not a run folder?)" dir)
-    [ for i, line in File.ReadAllLines f |> Array.indexed do
-          if line.Trim() <> "" then
-              match (try JsonNode.Parse line with :? JsonException -> null) with
-              | :? JsonObject as o -> yield o
-              | _ -> invalidOp (sprintf "%s: line %d is not a JSON object" f (i + 1)) ]
+    [ for i, line in snd (completeLines (File.ReadAllText f)) |> Array.indexed do
+          match (try JsonNode.Parse line with :? JsonException -> null) with
+          | :? JsonObject as o -> yield o
+          | _ -> invalidOp (sprintf "%s: line %d is not a JSON object" f (i + 1)) ]

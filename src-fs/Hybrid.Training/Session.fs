@@ -71,6 +71,7 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
         cursor.NextEpoch()
         stepsSum <- 0
         layerSum <- [||]
+        Runtime.releaseMemory ()
         record
 
     /// Creates a session at the start of training.

@@ -284,9 +284,11 @@ public class RunFolderTests
         using (var killed = Cli.Start(dir, ["train", "--resume", folder]))
         {
             Thread.Sleep(4000);
-            File.WriteAllText(Path.Combine(folder, ".checkpoint.ck.99999.tmp"), "half");
             killed.Kill(entireProcessTree: true);
             killed.WaitForExit();
+            // What a write cut short leaves: a temporary checkpoint and a results line without its end.
+            File.WriteAllText(Path.Combine(folder, ".checkpoint.ck.99999.tmp"), "half");
+            File.AppendAllText(Path.Combine(folder, "results.jsonl"), "{\"epoch\": 99, \"testAcc");
         }
 
         // The lock went with the process; the last resume finishes the run.
@@ -296,6 +298,88 @@ public class RunFolderTests
         Assert.Equal(Enumerable.Range(1, epochs), lines.Select(l => JsonNode.Parse(l)!["epoch"]!.GetValue<int>()));
         Assert.Empty(Directory.GetFiles(folder, "*.tmp").Concat(Directory.GetFiles(folder, ".*.tmp")));
         Assert.Equal("completed", JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "summary.json")))!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void ADivergingRunExitsWithItsCauseAndASummary()
+    {
+        var dir = Files.Temp("hybrid-diverge-");
+        var root = Path.Combine(dir, "R");
+        var r = Cli.Run(dir, [.. Train(root, "div", 16, 2), "--step-size", "1e4"]);
+        Assert.True(r.Code == 3, $"exit {r.Code}: {r.Err}");
+        var error = r.ErrLines.Single(l => l.StartsWith("error:"));
+        Assert.Contains("inference diverged", error);
+        Assert.Contains("step size alpha = 10000; lower it", error);
+        Assert.DoesNotContain("   at ", r.Err);
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(OnlyFolder(root, "div"), "summary.json")))!;
+        Assert.Equal("diverged", summary["status"]!.GetValue<string>());
+        Assert.Equal(error["error: ".Length..], summary["error"]!.GetValue<string>());
+    }
+
+    [SkippableFact]
+    public void AFullDiskStopsTheRunInOneLineAndLosesNothing()
+    {
+        var dir = Files.Temp("hybrid-full-");
+        var disk = Path.Combine(dir, "disk");
+        Directory.CreateDirectory(disk);
+        Skip.IfNot(Environment.IsPrivilegedProcess && Command("mount", $"-t tmpfs -o size=8m tmpfs {disk}"),
+            "a small disk to fill is a tmpfs mount, which needs root (CI runs as root)");
+        try
+        {
+            var root = Path.Combine(disk, "R");
+            using var first = Cli.Start(dir, Train(root, "full", 32, 1000, batch: 4));
+            var firstErr = first.StandardError.ReadToEndAsync();
+            var folder = WaitFor(() => Directory.Exists(root) ? Directory.GetDirectories(root).FirstOrDefault(d => File.Exists(Path.Combine(d, "checkpoint.ck"))) : null);
+
+            // Stopped at an arbitrary point, the disk filled, continued: the next write fails.
+            Signal(first, "STOP");
+            var filler = Path.Combine(disk, "filler");
+            try
+            {
+                using var f = File.Create(filler);
+                var block = new byte[1 << 16];
+                while (true) f.Write(block);
+            }
+            catch (IOException) { }
+            Signal(first, "CONT");
+            Assert.True(first.WaitForExit(60_000), "stopped on the full disk");
+            Assert.True(first.ExitCode == 2, $"exit {first.ExitCode}: {firstErr.Result}");
+            var errors = firstErr.Result.Split('\n').Where(l => l.StartsWith("error:")).ToList();
+            Assert.True(errors.Count == 1, firstErr.Result);
+            Assert.Contains("No space left on device", errors[0]);
+            Assert.DoesNotContain("   at ", firstErr.Result);
+            Assert.Empty(Directory.GetFiles(folder, "*.tmp").Concat(Directory.GetFiles(folder, ".*.tmp")));
+            var written = Epochs(folder);
+            Assert.Equal(Enumerable.Range(1, written.Count), written);
+
+            // Space freed, the run resumes where its checkpoint stands, and stops cleanly.
+            File.Delete(filler);
+            using var second = Cli.Start(dir, ["train", "--resume", folder]);
+            var secondErr = second.StandardError.ReadToEndAsync();
+            WaitFor(() => Epochs(folder).Count >= written.Count + 2 ? folder : null);
+            Signal(second, "TERM");
+            Assert.True(second.WaitForExit(60_000), "stopped after SIGTERM");
+            Assert.True(second.ExitCode == 130, $"exit {second.ExitCode}: {secondErr.Result}");
+            var all = Epochs(folder);
+            Assert.Equal(Enumerable.Range(1, all.Count), all);
+            Assert.True(all.Count >= written.Count + 2);
+            Assert.Equal("cancelled", JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "summary.json")))!["status"]!.GetValue<string>());
+        }
+        finally
+        {
+            Command("umount", $"-l {disk}");
+        }
+    }
+
+    static List<int> Epochs(string folder) =>
+        File.ReadAllLines(Path.Combine(folder, "results.jsonl")).Select(l => JsonNode.Parse(l)!["epoch"]!.GetValue<int>()).ToList();
+
+    static bool Command(string file, string args)
+    {
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        p.WaitForExit();
+        return p.ExitCode == 0;
     }
 
     static string WaitFor(Func<string?> probe)

@@ -120,3 +120,67 @@ public class MemoryTests
         Assert.ThrowsAny<ArgumentException>(() => AssociativeMemory.Create([4]));
     }
 }
+
+/// <summary>Bad input through the facade: an ArgumentException (or another error the facade classes as the
+/// user's) whose one-line description names the problem, raised before any work starts.</summary>
+public class FacadeBadInputTests
+{
+    static void Refused(Action act, string named)
+    {
+        var e = Record.Exception(act);
+        Assert.NotNull(e);
+        Assert.True(HybridErrors.IsUserError(e!), $"{e!.GetType().Name} is not classed as a user error: {e.Message}");
+        var line = HybridErrors.Describe(e!);
+        Assert.DoesNotContain('\n', line);
+        Assert.DoesNotContain("(Parameter '", line);
+        Assert.Contains(named, line);
+    }
+
+    [Fact]
+    public void NonFiniteAndOutOfRangeNumbersAreNamed()
+    {
+        // Options are checked before any data is read: an absent dataset does not hide them.
+        Refused(() => Trainer.Create(new TrainingOptions { Dataset = "no-such-dataset", LearningRate = double.NaN }), "learning rate");
+        Refused(() => Trainer.Create(new TrainingOptions { Dataset = "no-such-dataset", LearningRate = double.PositiveInfinity }), "learning rate");
+        Refused(() => Algorithm.PredictiveCoding(steps: 4, stepSize: double.NaN), "step size");
+        Refused(() => Trainer.Create(new TrainingOptions { Dataset = "no-such-dataset", Epochs = 0 }), "epochs");
+        Refused(() => Trainer.Create(new TrainingOptions { Dataset = "no-such-dataset" }), "no-such-dataset");
+    }
+
+    [Fact]
+    public void MissingAndDamagedCheckpointsAreNamed()
+    {
+        var dir = Directory.CreateTempSubdirectory("hybrid-facade-bad-").FullName;
+        var missing = Path.Combine(dir, "missing.ck");
+        Refused(() => Trainer.Resume(missing), "missing.ck");
+        var garbage = Path.Combine(dir, "garbage.ck");
+        File.WriteAllText(garbage, "this is not a checkpoint");
+        Refused(() => Trainer.Resume(garbage), "garbage.ck");
+        Assert.Equal("this is not a checkpoint", File.ReadAllText(garbage));
+        Refused(() => TrainingOptions.FromJson("{\"epochs\": \"two\"}"), "epochs");
+        Refused(() => TrainingOptions.FromJson("{\"epoch\": 2}"), "epoch");
+        Refused(() => TrainingOptions.FromJson("{ not json"), "JSON");
+    }
+
+    [Fact]
+    public void MemoriesRefuseRaggedEmptyAndNonFiniteInput()
+    {
+        Refused(() => HopfieldNetwork.FromPatterns([[1.0, 0.0], [0.0]]), "pattern");
+        Refused(() => HopfieldNetwork.FromPatterns([]), "pattern");
+        Refused(() => HopfieldNetwork.FromPatterns([[1.0, double.NaN]]), "finite");
+        using var net = HopfieldNetwork.FromPatterns([[1.0, 0.0], [0.0, 1.0]]);
+        Refused(() => net.Retrieve(double.NaN, [[1.0, 0.0]]), "beta");
+        Refused(() => net.Retrieve(1.0, [[1.0, 0.0]], maxIterations: 0), "maxIterations");
+        Refused(() => net.Retrieve(1.0, [[1.0, double.PositiveInfinity]]), "finite");
+        Refused(() => net.Energy(1.0, []), "no states");
+        using var ham = AssociativeMemory.Create([4, 3], seed: 1);
+        Refused(() => ham.Solve([]), "no inputs");
+        Refused(() => ham.Solve([new float[] { 1, 0, 1, 0 }, new float[] { 1, 0 }]), "input 1 has 2 values");
+        Refused(() => ham.Solve([new float[] { 1, 0, float.NaN, 0 }]), "finite");
+        Refused(() => ham.Solve([new float[] { 1, 0, 1, 0 }], solver: "newton"), "newton");
+        Refused(() => ham.Solve([new float[] { 1, 0, 1, 0 }], tolerance: -1), "tolerance");
+        Refused(() => AssociativeMemory.Create([4, 0]), "layer");
+        Refused(() => ham.Train("no-such-dataset", epochs: 0), "epochs");
+        Refused(() => ham.Train("no-such-dataset", epochs: 1), "no-such-dataset");
+    }
+}
