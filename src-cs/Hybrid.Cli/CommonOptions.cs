@@ -36,8 +36,34 @@ public static class CommonOptions
         new("--config") { Description = $"JSON file of this command's options (hybrid config schema {schema}); flags override its fields." };
 
     /// <summary>An option whose value, when given, overrides the configuration; the description names the default.</summary>
-    public static Option<T?> Override<T>(string name, string description, object? fallback, params string[] aliases) =>
-        new(name, aliases) { Description = fallback is null ? description : $"{description} (default: {Show(fallback)})" };
+    public static Option<T?> Override<T>(string name, string description, object? fallback, params string[] aliases)
+    {
+        var option = new Option<T?>(name, aliases) { Description = fallback is null ? description : $"{description} (default: {Show(fallback)})" };
+        var kind = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
+        if (kind == typeof(int) || kind == typeof(long) || kind == typeof(double))
+            option.CustomParser = r => Scalar<T>(r, name, kind);
+        return option;
+    }
+
+    /// <summary>A number option's value, or an error that names the option, the text and what it should be
+    /// (NaN and infinities pass here: the configuration's checks name the field they are refused for).</summary>
+    static T? Scalar<T>(System.CommandLine.Parsing.ArgumentResult result, string name, Type kind)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+        const NumberStyles integer = NumberStyles.Integer;
+        object? value =
+            kind == typeof(int) ? (int.TryParse(text, integer, CultureInfo.InvariantCulture, out var i) ? i : null)
+            : kind == typeof(long) ? (long.TryParse(text, integer, CultureInfo.InvariantCulture, out var l) ? l : null)
+            : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : null;
+        if (value is null)
+        {
+            var what = kind == typeof(int) ? $"an integer from {int.MinValue} to {int.MaxValue}"
+                : kind == typeof(long) ? "a 64-bit integer" : "a number";
+            result.AddError($"{name}: '{text}' is not {what}");
+            return default;
+        }
+        return (T?)value;
+    }
 
     static string Show(object value) => value switch
     {

@@ -2,41 +2,41 @@ using System.CommandLine;
 using Hybrid.Cli;
 using Hybrid.Facade;
 
-// Natives first: a failed first touch of TorchSharp poisons it for the process.
-HybridRuntime.Init();
-
-// Redirected output (a log, a pipe) has no terminal width: Spectre would assume 80
-// columns and wrap the result tables; give them room instead.
-if (Console.IsOutputRedirected)
-    Spectre.Console.AnsiConsole.Profile.Width = 160;
-
-var root = new RootCommand("""
-    hybrid: simulate and train energy-based networks (predictive coding: sPC, ePC, muPC;
-    modern Hopfield networks; hierarchical associative memories).
-    """);
-root.Options.Add(CommonOptions.Json);
-root.Options.Add(CommonOptions.Data);
-root.Options.Add(CommonOptions.Device);
-root.Options.Add(CommonOptions.Threads);
-root.Subcommands.Add(InfoCommand.Create());
-root.Subcommands.Add(DataCommands.Create());
-root.Subcommands.Add(TrainCommand.Create());
-root.Subcommands.Add(ReproduceCommand.Create());
-root.Subcommands.Add(DecayCommand.Create());
-root.Subcommands.Add(HopfieldCommand.Create());
-root.Subcommands.Add(HamCommand.Create());
-root.Subcommands.Add(CompareCommand.Create());
-root.Subcommands.Add(ConfigCommand.Create());
-
 // Every failure is one line on stderr and a documented exit code (ExitCodes, README).
-var parsed = root.Parse(args);
-if (parsed.Errors.Count > 0)
-{
-    Output.Error(string.Join("; ", parsed.Errors.Select(e => e.Message)) + " (hybrid --help lists the commands and options)");
-    return ExitCodes.BadInput;
-}
 try
 {
+    // Natives first: a failed first touch of TorchSharp poisons it for the process.
+    HybridRuntime.Init();
+
+    // Redirected output (a log, a pipe) has no terminal width: Spectre would assume 80
+    // columns and wrap the result tables; give them room instead.
+    if (Console.IsOutputRedirected)
+        Spectre.Console.AnsiConsole.Profile.Width = 160;
+
+    var root = new RootCommand("""
+        hybrid: simulate and train energy-based networks (predictive coding: sPC, ePC, muPC;
+        modern Hopfield networks; hierarchical associative memories).
+        """);
+    root.Options.Add(CommonOptions.Json);
+    root.Options.Add(CommonOptions.Data);
+    root.Options.Add(CommonOptions.Device);
+    root.Options.Add(CommonOptions.Threads);
+    root.Subcommands.Add(InfoCommand.Create());
+    root.Subcommands.Add(DataCommands.Create());
+    root.Subcommands.Add(TrainCommand.Create());
+    root.Subcommands.Add(ReproduceCommand.Create());
+    root.Subcommands.Add(DecayCommand.Create());
+    root.Subcommands.Add(HopfieldCommand.Create());
+    root.Subcommands.Add(HamCommand.Create());
+    root.Subcommands.Add(CompareCommand.Create());
+    root.Subcommands.Add(ConfigCommand.Create());
+
+    var parsed = root.Parse(args);
+    if (parsed.Errors.Count > 0)
+    {
+        Output.Error(string.Join("; ", parsed.Errors.Select(e => e.Message)) + " (hybrid --help lists the commands and options)");
+        return ExitCodes.BadInput;
+    }
     var threads = parsed.GetValue(CommonOptions.Threads);
     if (threads != 0) HybridRuntime.Threads = threads;
     return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

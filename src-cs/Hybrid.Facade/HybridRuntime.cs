@@ -23,7 +23,13 @@ public static class HybridRuntime
     // implicitly is the point here: natives must load before TorchSharp is touched.
 #pragma warning disable CA2255
     [ModuleInitializer]
-    internal static void LoadNatives() => Hybrid.Runtime.init();
+    internal static void LoadNatives()
+    {
+        // A failure here would surface as a TypeInitializationException on the first use of the
+        // facade; left alone, it is raised again, with its own message, by Init() or that first use.
+        try { Hybrid.Runtime.init(); }
+        catch (Exception) { }
+    }
 #pragma warning restore CA2255
 
     /// <summary>Loads the native libraries (idempotent). Call before touching TorchSharp directly.</summary>

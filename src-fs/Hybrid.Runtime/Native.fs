@@ -170,18 +170,37 @@ let private cacheRoot () =
             else xdg
         Path.Combine(baseDir, "hybrid", "native")
 
-/// Writes the patched copy atomically and returns its path.
+/// The patched copy of the shim, written atomically into the cache (and reused from
+/// there by later processes); returns its path and whether it is a private copy to
+/// delete once loaded. When the cache folder cannot be written (a read-only home, no
+/// home), the copy goes to a fresh folder of this process's own under the temporary
+/// folder (created for the owner only), which is deleted again once the copy is
+/// loaded: nothing is ever loaded from a shared folder that others could write.
 let private patchedCopy (original: string) (bytes: byte[]) (weak: Set<string>) =
     let hash = Convert.ToHexString(SHA256.HashData bytes).Substring(0, 16).ToLowerInvariant()
-    let dir = Path.Combine(cacheRoot (), hash)
-    let target = Path.Combine(dir, shimName)
-    if not (File.Exists target) then
-        Directory.CreateDirectory dir |> ignore
-        let copy = Array.copy bytes
-        let n = Elf.markWeak copy original weak
-        if n <> weak.Count then failwithf "%s: expected to weaken %d version requirements, weakened %d" original weak.Count n
-        AtomicFile.writeBytes target copy
-    target
+    let patched =
+        lazy
+            let copy = Array.copy bytes
+            let n = Elf.markWeak copy original weak
+            if n <> weak.Count then failwithf "%s: expected to weaken %d version requirements, weakened %d" original weak.Count n
+            copy
+    let cache = Path.Combine(cacheRoot (), hash)
+    let target = Path.Combine(cache, shimName)
+    try
+        if not (File.Exists target) then
+            Directory.CreateDirectory cache |> ignore
+            AtomicFile.writeBytes target patched.Value
+        target, false
+    with e when (e :? UnauthorizedAccessException) || (e :? IOException) ->
+        if not (String.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable "HYBRID_NATIVE_CACHE")) then
+            raise (IOException(sprintf "HYBRID_NATIVE_CACHE: Hybrid could not write its patched copy of %s to %s (%s)" shimName cache e.Message))
+        let own =
+            try Directory.CreateTempSubdirectory("hybrid-native-").FullName
+            with inner ->
+                raise (IOException(sprintf "Hybrid could not write its patched copy of %s to %s (%s) nor to the temporary folder (%s); set HYBRID_NATIVE_CACHE to a writable folder" shimName cache e.Message inner.Message))
+        let path = Path.Combine(own, shimName)
+        File.WriteAllBytes(path, patched.Value)
+        path, true
 
 let private load () =
     let original =
@@ -204,7 +223,7 @@ let private load () =
     if missing.IsEmpty || host.IsNone then
         { Original = original; Loaded = original; Weakened = []; HostLibStdCxx = defaultArg host "" }
     else
-        let patched = patchedCopy original bytes missing
+        let patched, privateCopy = patchedCopy original bytes missing
         // libtorch's libraries first, from their own folder (their RUNPATH is $ORIGIN),
         // so that the shim's DT_NEEDED entries match libraries already loaded.
         for dep in [ "libc10.so"; "libtorch_cpu.so"; "libtorch.so" ] do
@@ -212,6 +231,9 @@ let private load () =
             | Some p -> NativeLibrary.Load p |> ignore
             | None -> failwithf "Hybrid could not find %s (needed by %s). Searched: %s" dep shimName (String.Join(", ", candidateFolders ()))
         let handle = NativeLibrary.Load patched
+        if privateCopy then
+            // Loaded libraries stay mapped when their file goes.
+            try Directory.Delete(Path.GetDirectoryName patched, true) with _ -> ()
         let resolver =
             DllImportResolver(fun name _ _ ->
                 if name = "LibTorchSharp" || name = shimName || name = "libLibTorchSharp" then handle else IntPtr.Zero)

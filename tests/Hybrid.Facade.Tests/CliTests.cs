@@ -30,10 +30,11 @@ public static class Cli
         public IReadOnlyList<string> ErrLines => Err.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
-    /// <summary>Runs `hybrid ARGS` in <paramref name="dir"/> and waits for it (at most <paramref name="seconds"/>).</summary>
-    public static Result Run(string dir, IEnumerable<string> args, int seconds = 120)
+    /// <summary>Runs `hybrid ARGS` in <paramref name="dir"/> and waits for it (at most <paramref name="seconds"/>);
+    /// as another user when <paramref name="user"/> is given (through runuser: the tests must run as root).</summary>
+    public static Result Run(string dir, IEnumerable<string> args, int seconds = 120, string? user = null)
     {
-        using var p = Start(dir, args);
+        using var p = Start(dir, args, user);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(seconds * 1000))
@@ -45,15 +46,22 @@ public static class Cli
     }
 
     /// <summary>Starts `hybrid ARGS` in <paramref name="dir"/> without waiting.</summary>
-    public static Process Start(string dir, IEnumerable<string> args)
+    public static Process Start(string dir, IEnumerable<string> args, string? user = null)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = new ProcessStartInfo(user is null ? "dotnet" : "runuser")
         {
             WorkingDirectory = dir,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (user is not null)
+        {
+            foreach (var a in new[] { "-u", user, "--", "dotnet" }) psi.ArgumentList.Add(a);
+            // Its home is the folder it runs in, which it may not write (the tests' folders are root's).
+            psi.Environment["HOME"] = dir;
+            foreach (var v in new[] { "XDG_CACHE_HOME", "XDG_DATA_HOME", "HYBRID_NATIVE_CACHE", "HYBRID_DATA" }) psi.Environment.Remove(v);
+        }
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";
@@ -144,7 +152,9 @@ public class BadInputTests
         { "train --step-size Infinity", 2, "step size must be positive and finite" },
         { "train --momentum NaN", 2, "momentum must be in [0,1)" },
         { "train --tolerance NaN", 2, "tolerance must be positive and finite" },
-        { "train --epochs 2147483648", 2, "--epochs" },
+        { "train --epochs 2147483648", 2, "--epochs: '2147483648' is not an integer from -2147483648 to 2147483647" },
+        { "train --seed 1.5", 2, "--seed: '1.5' is not a 64-bit integer" },
+        { "train --lr abc", 2, "--lr: 'abc' is not a number" },
         { $"train --dataset folder:{Good} --batch-size 100", 2, "batch size 100 is larger than the 40 training samples" },
         { $"train --dataset folder:{Good} --threads -3", 2, "threads must be at least 1" },
         { $"train --dataset folder:{Good} --batch-size 10 --model alexnet", 2, "alexnet is the paper's network for 32x32 colour images" },
@@ -203,6 +213,54 @@ public class BadInputTests
 
     /// <summary>Splits a command line on spaces, keeping "" as an empty argument.</summary>
     static IEnumerable<string> Split(string args) => args.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => a == "\"\"" ? "" : a);
+}
+
+/// <summary>Files and folders the user may not read or write, run as an unprivileged user: each is named in
+/// one line (exit 2) before any run folder is made; a home folder that cannot be written does not stop Hybrid
+/// from loading its natives.</summary>
+public class PermissionTests
+{
+    [SkippableFact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void UnreadableDataAndUnwritableFoldersAreNamed()
+    {
+        const string user = "nobody";
+        var dir = Files.Temp("hybrid-perm-");
+        File.SetUnixFileMode(dir, (UnixFileMode)Convert.ToInt32("755", 8));
+        Skip.IfNot(Environment.IsPrivilegedProcess && OperatingSystem.IsLinux() && File.Exists("/usr/sbin/runuser")
+                   && Cli.Run(dir, ["--help"], user: user).Code == 0,
+            "running as another user needs root and runuser (CI runs as root)");
+        var data = Files.Idx(Path.Combine(dir, "data"), 40, 20);
+        var unreadable = Files.Idx(Path.Combine(dir, "unreadable"), 40, 20);
+        File.SetUnixFileMode(Path.Combine(unreadable, "t10k-images-idx3-ubyte"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var locked = Path.Combine(dir, "locked");
+        Directory.CreateDirectory(locked);
+        File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var outside = Path.Combine(dir, "out");
+        Directory.CreateDirectory(outside);
+        File.SetUnixFileMode(outside, (UnixFileMode)Convert.ToInt32("777", 8));
+
+        void Refused(string[] args, string fragment)
+        {
+            var r = Cli.Run(dir, args, user: user);
+            Assert.True(r.Code == 2, $"exit {r.Code}: {r.Err}");
+            Assert.True(r.ErrLines.Count == 1, r.Err);
+            Assert.Contains(fragment, r.ErrLines[0]);
+            Assert.False(Directory.Exists(outside) && Directory.GetFileSystemEntries(outside).Length > 0, "no run folder is left behind");
+        }
+
+        string[] Train(string dataset, string output) =>
+            ["train", "--dataset", $"folder:{dataset}", "--batch-size", "10", "--epochs", "1", "--device", "cpu", "--out", output];
+        Refused(Train(unreadable, outside), "t10k-images-idx3-ubyte");
+        Refused(Train(data, Path.Combine(locked, "runs")), "locked/runs");
+        Refused(Train(data, locked), "locked");
+
+        // All along, HOME was a folder the user cannot write: the natives loaded all the same, and a run completes.
+        Assert.True(Cli.Run(dir, ["info"], user: user).Code == 0);
+        var ok = Cli.Run(dir, Train(data, outside), user: user);
+        Assert.True(ok.Code == 0, ok.Err);
+        Assert.Single(Directory.GetDirectories(outside));
+    }
 }
 
 /// <summary>Run folders: a checkpoint belongs to its run, a damaged one is refused in one line, one process owns a
