@@ -29,7 +29,7 @@ public static class TrainCommand
     static readonly Option<string?> Optimizer = CommonOptions.Override<string>("--optimizer", "adamw or sgd.", Defaults.Optimizer);
     static readonly Option<double?> Lr = CommonOptions.Override<double?>("--lr", "Weight learning rate.", Defaults.LearningRate);
     static readonly Option<double?> WeightDecay = CommonOptions.Override<double?>("--weight-decay", "AdamW weight decay.", Defaults.WeightDecayOrMomentum);
-    static readonly Option<string?> Model = CommonOptions.Override<string>("--model", "mlp, resmlp, conv or alexnet.", "mlp");
+    static readonly Option<string?> Model = CommonOptions.Override<string>("--model", "mlp, resmlp, conv, alexnet, vgg5, vgg7 or resnet18.", "mlp");
     static readonly Option<int?> Width = CommonOptions.Override<int?>("--width", "Hidden width.", 512);
     static readonly Option<int?> Hidden = CommonOptions.Override<int?>("--hidden", "Hidden layers (mlp).", 4);
     static readonly Option<int?> Layers = CommonOptions.Override<int?>("--layers", "Weight layers L (resmlp).", null);

@@ -25,6 +25,15 @@ public sealed class Model
     /// <summary>The AlexNet-style convolutional network for 32x32x3 inputs.</summary>
     public static Model AlexNet(string activation = "relu") => new(Hybrid.Architecture.AlexNet(Names.Parse(Hybrid.Choices.activation, activation)));
 
+    /// <summary>VGG-5 of the PCX benchmarks (four 3x3 convolutions of 128-512 channels with max-pools, then a linear layer).</summary>
+    public static Model Vgg5(string activation = "relu") => new(Hybrid.Architecture.Vgg5(Names.Parse(Hybrid.Choices.activation, activation)));
+
+    /// <summary>VGG-7 (six 3x3 convolutions of 128-512 channels, a max-pool after every second, then a linear layer).</summary>
+    public static Model Vgg7(string activation = "relu") => new(Hybrid.Architecture.Vgg7(Names.Parse(Hybrid.Choices.activation, activation)));
+
+    /// <summary>ResNet-18 for 28x28 and 32x32 images (ten predictive coding layers: stem, eight basic blocks, head).</summary>
+    public static Model ResNet18(string activation = "relu") => new(Hybrid.Architecture.NewResNet18(Names.Parse(Hybrid.Choices.activation, activation)));
+
     /// <summary>This model with some settings changed (null: keep). <paramref name="kind"/> (mlp, resmlp, conv, alexnet)
     /// switches to that kind's defaults first; <paramref name="width"/> and <paramref name="hidden"/> make an MLP of
     /// that many layers of that width; <paramref name="layers"/> and <paramref name="parameterisation"/> apply to residual MLPs.</summary>
@@ -34,7 +43,7 @@ public sealed class Model
             Names.Option(kind), null, Names.Option(width), Names.Option(hidden), Names.Option(layers),
             activation is null ? null : FSharpOption<Hybrid.Activation>.Some(Names.Parse(Hybrid.Choices.activation, activation)),
             parameterisation is null ? null : FSharpOption<Hybrid.Parameterisation>.Some(Names.Parse(Hybrid.Choices.parameterisation, parameterisation)),
-            null, null, null, null);
+            null, null, null, null, null);
         var changed = Names.Config(() => Hybrid.Config.changeModel(changes, Inner, Hybrid.Loss.CrossEntropy, Hybrid.WeightInit.Default));
         return new Model(changed.Item1);
     }

@@ -89,6 +89,26 @@ type Architecture =
     /// Convolutional: 3x3 same-padding convolutions (each followed by the activation
     /// and an optional 2x2 max-pool), then fully connected layers.
     | ConvNet of convs: ConvLayer list * dense: int list * activation: Activation
+    /// ResNet-18 for small images (28x28, 32x32): a 3x3 stem convolution of 64 channels,
+    /// eight basic blocks (two 3x3 convolutions and a skip) in four stages of 64, 128,
+    /// 256 and 512 channels (stride 2 at the first block of stages 2-4, with a 1x1
+    /// projection on the skip), then global average pooling and a linear layer. Each
+    /// of the ten blocks is one layer of the predictive coding network.
+    | ResNet18 of activation: Activation
+    /// A network of the user's own TorchSharp modules (`Network.ofModules`), by name.
+    | Custom of name: string
+
+    /// VGG-5 of the PCX benchmarks: four 3x3 convolutions of 128, 256, 512 and 512
+    /// channels, each followed by the activation and a 2x2 max-pool, then a linear layer.
+    static member Vgg5(activation: Activation) =
+        ConvNet([ for c in [ 128; 256; 512; 512 ] -> { Channels = c; Pool = true } ], [], activation)
+
+    /// VGG-7: six 3x3 convolutions (128, 128, 256, 256, 512, 512 channels; a 2x2 max-pool
+    /// after every second), then a linear layer.
+    static member Vgg7(activation: Activation) =
+        ConvNet([ for c in [ 128; 256; 512 ] do
+                      yield { Channels = c; Pool = false }
+                      yield { Channels = c; Pool = true } ], [], activation)
 
     /// The AlexNet-style network for 32x32x3 inputs used in the paper's CIFAR-10 experiment.
     static member AlexNet(activation: Activation) =
@@ -111,6 +131,8 @@ type Architecture =
         | ConvNet(cs, ds, a) ->
             let c = cs |> List.map (fun c -> if c.Pool then sprintf "%dp" c.Channels else string c.Channels)
             sprintf "conv[%s] dense[%s] %O" (String.Join(",", c)) (String.Join(",", ds)) a
+        | ResNet18 a -> sprintf "resnet18 %O" a
+        | Custom name -> sprintf "custom '%s'" name
 
     /// Checks the architecture; the message names what is wrong.
     member this.Validate() =
@@ -124,6 +146,8 @@ type Architecture =
             if cs.IsEmpty then invalidArg "architecture" "a conv net needs at least one convolution"
             cs |> List.iteri (fun i c -> positive (sprintf "channels of convolution %d" (i + 1)) c.Channels)
             ds |> List.iteri (fun i w -> positive (sprintf "width of dense layer %d" (i + 1)) w)
+        | ResNet18 _ -> ()
+        | Custom name -> if String.IsNullOrWhiteSpace name then invalidArg "architecture" "a custom network needs a name"
 
 /// How the weights of plain (non-residual) networks are drawn.
 [<RequireQualifiedAccess>]
@@ -141,40 +165,103 @@ type WeightInit =
         | Kaiming -> "kaiming"
         | Lecun -> "lecun"
 
-/// How a block computes mu = f(h). Dense: `residual? h : 0 + post(scale * (W pre(h) + b))`.
+/// How a block computes mu = f(h).
 [<RequireQualifiedAccess>]
 type BlockKind =
+    /// `residual? h : 0 + post(scale * (W pre(h) + b))`, image states flattened first.
     | Dense of pre: Activation * post: Activation * scale: float * residual: bool
+    /// `pool?(post(conv3x3(h) + b))`, same padding, a 2x2 max-pool when `pool`.
     | Conv of post: Activation * pool: bool
+    /// Any other TorchSharp module: one the user wrote, or a built-in composite (a
+    /// ResNet basic block), by name.
+    | Module of name: string
 
-/// One block f_l with its parameters.
+/// The built-in blocks as TorchSharp modules. Parameters are read from the module at
+/// every call, so that moving the module (`to`) moves what the block computes with.
+module internal BlockModules =
+    let private bias (m: torch.nn.Module) = match m.get_parameter "bias" with null -> null | b -> b :> Tensor
+
+    type Dense(weight: Parameter, b: Parameter option, pre: Activation, post: Activation, scale: float, residual: bool) as this =
+        inherit torch.nn.Module<Tensor, Tensor>("dense")
+        do
+            this.register_parameter("weight", weight)
+            b |> Option.iter (fun b -> this.register_parameter("bias", b))
+
+        override this.forward(h: Tensor) =
+            let input = if h.dim () > 2L then h.flatten(1L) else h
+            let z = torch.nn.functional.linear(pre.Apply input, this.get_parameter "weight", bias this)
+            let z = if scale = 1.0 then z else Ops.mul z scale
+            let y = post.Apply z
+            if residual then Ops.plus input y else y
+
+    type Conv(weight: Parameter, b: Parameter, post: Activation, pool: bool, stride: int64) as this =
+        inherit torch.nn.Module<Tensor, Tensor>("conv")
+        do
+            this.register_parameter("weight", weight)
+            this.register_parameter("bias", b)
+
+        override this.forward(h: Tensor) =
+            let w = this.get_parameter "weight"
+            let pad = (w.shape[2] - 1L) / 2L
+            let z = torch.nn.functional.conv2d(h, w, bias this, strides = [| stride; stride |], padding = [| pad; pad |])
+            let y = post.Apply z
+            if pool then torch.nn.functional.max_pool2d(y, 2L, 2L) else y
+
+    /// ResNet's basic block: act(conv2(act(conv1 h)) + skip h), the skip a strided 1x1
+    /// projection when the shape changes.
+    type Basic(conv1: Conv, conv2: Conv, projection: Conv option, act: Activation) as this =
+        inherit torch.nn.Module<Tensor, Tensor>("basic")
+        do
+            this.register_module("conv1", conv1)
+            this.register_module("conv2", conv2)
+            projection |> Option.iter (fun p -> this.register_module("projection", p))
+
+        override _.forward(h: Tensor) =
+            let y = conv2.forward (conv1.forward h)
+            let skip = match projection with Some p -> p.forward h | None -> h
+            act.Apply(Ops.plus y skip)
+
+    /// Global average pooling, then a linear layer.
+    type Head(weight: Parameter, b: Parameter) as this =
+        inherit torch.nn.Module<Tensor, Tensor>("head")
+        do
+            this.register_parameter("weight", weight)
+            this.register_parameter("bias", b)
+
+        override this.forward(h: Tensor) =
+            let pooled = if h.dim () > 2L then h.mean([| 2L; 3L |]) else h
+            torch.nn.functional.linear(pooled, this.get_parameter "weight", bias this)
+
+/// One block f_l: a TorchSharp module from a batch of states h_l to the predictions
+/// mu_{l+1}, and the per-sample shape of its output.
 type Block =
     { Kind: BlockKind
-      Weight: Parameter
-      Bias: Parameter option
+      Module: torch.nn.Module<Tensor, Tensor>
       /// Per-sample shape of the block's output.
       OutShape: int64[] }
 
     /// Applies the block to a batch.
-    member this.Forward(h: Tensor) : Tensor =
-        match this.Kind with
-        | BlockKind.Dense(pre, post, scale, residual) ->
-            let input = if h.dim () > 2L then h.flatten(1L) else h
-            let z = torch.nn.functional.linear(pre.Apply input, this.Weight, (match this.Bias with Some b -> b :> Tensor | None -> null))
-            let z = if scale = 1.0 then z else Ops.mul z scale
-            let y = post.Apply z
-            if residual then Ops.plus input y else y
-        | BlockKind.Conv(post, pool) ->
-            let z = torch.nn.functional.conv2d(h, this.Weight, (match this.Bias with Some b -> b :> Tensor | None -> null), padding = [| 1L; 1L |])
-            let y = post.Apply z
-            if pool then torch.nn.functional.max_pool2d(y, 2L, 2L) else y
+    member this.Forward(h: Tensor) : Tensor = this.Module.forward h
+
+    /// The block's parameters by name: `weight` and `bias` for dense and conv blocks, a
+    /// module's own names otherwise (checkpoints store them as `block{l}.{name}`).
+    member this.Named: (string * Parameter) list =
+        [ for struct (name, p) in this.Module.named_parameters() -> name, p ]
 
     /// The block's parameters.
-    member this.Parameters: Parameter list =
-        [ yield this.Weight
-          match this.Bias with
-          | Some b -> yield b
-          | None -> () ]
+    member this.Parameters: Parameter list = this.Named |> List.map snd
+
+    /// The weight of a dense or conv block.
+    member this.Weight: Parameter =
+        match this.Module.get_parameter "weight" with
+        | null -> invalidOp (sprintf "a %A block has no single weight" this.Kind)
+        | w -> w
+
+    /// The bias of a dense or conv block, if it has one.
+    member this.Bias: Parameter option =
+        match this.Module.get_parameter "bias" with
+        | null -> None
+        | b -> Some b
 
 /// A network: blocks f_0..f_{L-1}, its loss and where its tensors live. Owns its parameters.
 type Network =
@@ -207,6 +294,8 @@ type Network =
         member this.Dispose() =
             for p in this.Parameters do
                 p.Dispose()
+            for b in this.Blocks do
+                b.Module.Dispose()
 
 module Network =
     let private param (t: Tensor) = (new Parameter(t, true)).DetachFromDisposeScope() :?> Parameter
@@ -258,10 +347,15 @@ module Network =
                 match d.Draw with
                 | Draw.Gaussian -> gaussian g dtype torch.CPU [| d.Outputs; d.Inputs |], null
                 | Draw.Plain -> this.Plain(d.Inputs, [| d.Outputs; d.Inputs |])
+            let bias = if d.Bias then Some(this.Param b) else None
             { Kind = BlockKind.Dense(d.Pre, d.Post, d.Scale, d.Residual)
-              Weight = this.Param w
-              Bias = if d.Bias then Some(this.Param b) else None
+              Module = new BlockModules.Dense(this.Param w, bias, d.Pre, d.Post, d.Scale, d.Residual)
               OutShape = [| d.Outputs |] }
+
+        /// A k x k convolution with a bias (same padding, the given stride), drawn like a plain layer.
+        member this.Conv(inC: int64, outC: int64, k: int64, post: Activation, pool: bool, stride: int64) =
+            let weight, bias = this.Plain(inC * k * k, [| outC; inC; k; k |])
+            new BlockModules.Conv(this.Param weight, this.Param bias, post, pool, stride)
 
     /// Dense layers through `sizes` (input, hidden widths, outputs), `act` after each but the last.
     let private denseChain (draw: Drawer) (sizes: int64 list) (act: Activation) =
@@ -287,12 +381,31 @@ module Network =
             invalidArg "architecture" (sprintf "a conv net needs image inputs [channels; height; width], got a shape of rank %d" inputShape.Length)
         let conv (c, h, w) (cl: ConvLayer) =
             let outC = int64 cl.Channels
-            let weight, bias = draw.Plain(c * 9L, [| outC; c; 3L; 3L |])
             if cl.Pool && (h < 2L || w < 2L) then invalidArg "architecture" (sprintf "input %dx%d is too small for another 2x2 pool" h w)
+            let m = draw.Conv(c, outC, 3L, act, cl.Pool, 1L)
             let h, w = if cl.Pool then h / 2L, w / 2L else h, w
-            { Kind = BlockKind.Conv(act, cl.Pool); Weight = draw.Param weight; Bias = Some(draw.Param bias); OutShape = [| outC; h; w |] }, (outC, h, w)
+            { Kind = BlockKind.Conv(act, cl.Pool); Module = m; OutShape = [| outC; h; w |] }, (outC, h, w)
         let blocks, (c, h, w) = convs |> List.mapFold conv (inputShape[0], inputShape[1], inputShape[2])
         blocks @ denseChain draw ((c * h * w) :: (denses |> List.map int64) @ [ int64 outputs ]) act
+
+    /// ResNet-18 for small images (see `Architecture.ResNet18`).
+    let private resnetBlocks (draw: Drawer) (inputShape: int64[]) (outputs: int) (act: Activation) =
+        if inputShape.Length <> 3 then
+            invalidArg "architecture" (sprintf "resnet18 needs image inputs [channels; height; width], got a shape of rank %d" inputShape.Length)
+        let out (n: int64) (stride: int64) = (n - 1L) / stride + 1L
+        let stem = draw.Conv(inputShape[0], 64L, 3L, act, false, 1L)
+        let first = { Kind = BlockKind.Conv(act, false); Module = stem; OutShape = [| 64L; inputShape[1]; inputShape[2] |] }
+        let basic (c, h, w) (outC: int64, stride: int64) =
+            let conv1 = draw.Conv(c, outC, 3L, act, false, stride)
+            let conv2 = draw.Conv(outC, outC, 3L, Activation.Identity, false, 1L)
+            let projection = if stride <> 1L || c <> outC then Some(draw.Conv(c, outC, 1L, Activation.Identity, false, stride)) else None
+            let h, w = out h stride, out w stride
+            { Kind = BlockKind.Module "basic"; Module = new BlockModules.Basic(conv1, conv2, projection, act); OutShape = [| outC; h; w |] }, (outC, h, w)
+        let stages = [ 64L, 1L; 64L, 1L; 128L, 2L; 128L, 1L; 256L, 2L; 256L, 1L; 512L, 2L; 512L, 1L ]
+        let blocks, (c, _, _) = stages |> List.mapFold basic (64L, inputShape[1], inputShape[2])
+        let weight, bias = draw.Plain(c, [| int64 outputs; c |])
+        let head = { Kind = BlockKind.Module "head"; Module = new BlockModules.Head(draw.Param weight, draw.Param bias); OutShape = [| int64 outputs |] }
+        first :: blocks @ [ head ]
 
     /// Builds a network for inputs of per-sample shape `inputShape` and `outputs`
     /// outputs, with parameters drawn from `seed` by `weightInit` (residual MLPs take
@@ -314,10 +427,53 @@ module Network =
             | Architecture.Mlp(widths, act) -> denseChain draw (inputSize :: (widths |> List.map int64) @ [ int64 outputs ]) act
             | Architecture.ResidualMlp(width, layers, act, p) -> residualBlocks draw inputSize outputs width layers act p
             | Architecture.ConvNet(convs, denses, act) -> convBlocks draw inputShape outputs convs denses act
+            | Architecture.ResNet18 act -> resnetBlocks draw inputShape outputs act
+            | Architecture.Custom name ->
+                invalidArg "architecture" (sprintf "the custom network '%s' is built from its modules (Network.ofModules), not from a configuration" name)
         { Architecture = architecture
           InputShape = inputShape
           Outputs = outputs
           Blocks = Array.ofList blocks
+          Loss = loss
+          Device = device
+          Precision = precision }
+
+    /// A network of the user's own blocks: block l is any TorchSharp module from a batch
+    /// of states h_l (per-sample shape `inputShape` for l = 0) to the predictions of the
+    /// layer above; the last block's output is the network's output (its size is the
+    /// number of outputs). The modules are moved to `device` and `precision`, and the
+    /// shapes of the states are found by one forward pass of a zero sample. The network
+    /// owns the modules from then on (disposing it disposes them).
+    let ofModules (name: string) (modules: torch.nn.Module<Tensor, Tensor> list) (loss: Loss) (inputShape: int64[]) (precision: Precision) (device: Device) : Network =
+        Runtime.init ()
+        if String.IsNullOrWhiteSpace name then invalidArg "name" "a custom network needs a name"
+        if modules.IsEmpty then invalidArg "modules" "a network needs at least one block"
+        if modules |> List.exists isNull then invalidArg "modules" "a block is null"
+        if inputShape.Length = 0 || inputShape |> Array.exists (fun d -> d < 1L) then
+            invalidArg "inputShape" (sprintf "the input shape must have positive sizes, got [%s]" (String.Join("; ", inputShape)))
+        for m in modules do
+            m.``to``(device) |> ignore
+            m.``to``(precision.ScalarType) |> ignore
+        let shapes =
+            use _ = torch.NewDisposeScope()
+            use _ = torch.no_grad ()
+            let step (i, h: Tensor) (m: torch.nn.Module<Tensor, Tensor>) =
+                let next =
+                    try m.forward h
+                    with e ->
+                        invalidArg "modules"
+                            (sprintf "block %d (%s) cannot take states of shape [%s]: %s" i (m.GetName()) (String.Join("; ", h.shape[1..])) (e.Message.Split('\n')[0]))
+                next.shape[1..], (i + 1, next)
+            modules |> List.mapFold step (0, torch.zeros(Array.append [| 1L |] inputShape, dtype = precision.ScalarType, device = device)) |> fst
+        let blocks =
+            [| for m, shape in List.zip modules shapes -> { Kind = BlockKind.Module(m.GetName()); Module = m; OutShape = shape } |]
+        let outputs = blocks[blocks.Length - 1].OutShape
+        if outputs.Length <> 1 then
+            invalidArg "modules" (sprintf "the last block must output a vector per sample (the network's outputs), got shape [%s]" (String.Join("; ", outputs)))
+        { Architecture = Architecture.Custom name
+          InputShape = inputShape
+          Outputs = int outputs[0]
+          Blocks = blocks
           Loss = loss
           Device = device
           Precision = precision }

@@ -70,6 +70,24 @@ namespace Hybrid
         | ConvNet of
           convs: ConvLayer list * dense: int list * activation: Activation
         
+        /// ResNet-18 for small images (28x28, 32x32): a 3x3 stem convolution of 64 channels,
+        /// eight basic blocks (two 3x3 convolutions and a skip) in four stages of 64, 128,
+        /// 256 and 512 channels (stride 2 at the first block of stages 2-4, with a 1x1
+        /// projection on the skip), then global average pooling and a linear layer. Each
+        /// of the ten blocks is one layer of the predictive coding network.
+        | ResNet18 of activation: Activation
+        
+        /// A network of the user's own TorchSharp modules (`Network.ofModules`), by name.
+        | Custom of name: string
+        
+        /// VGG-5 of the PCX benchmarks: four 3x3 convolutions of 128, 256, 512 and 512
+        /// channels, each followed by the activation and a 2x2 max-pool, then a linear layer.
+        static member Vgg5: activation: Activation -> Architecture
+        
+        /// VGG-7: six 3x3 convolutions (128, 128, 256, 256, 512, 512 channels; a 2x2 max-pool
+        /// after every second), then a linear layer.
+        static member Vgg7: activation: Activation -> Architecture
+        
         /// The AlexNet-style network for 32x32x3 inputs used in the paper's CIFAR-10 experiment.
         static member AlexNet: activation: Activation -> Architecture
         
@@ -97,19 +115,27 @@ namespace Hybrid
         
         override ToString: unit -> string
     
-    /// How a block computes mu = f(h). Dense: `residual? h : 0 + post(scale * (W pre(h) + b))`.
+    /// How a block computes mu = f(h).
     [<RequireQualifiedAccess>]
     type BlockKind =
+        
+        /// `residual? h : 0 + post(scale * (W pre(h) + b))`, image states flattened first.
         | Dense of
           pre: Activation * post: Activation * scale: float * residual: bool
+        
+        /// `pool?(post(conv3x3(h) + b))`, same padding, a 2x2 max-pool when `pool`.
         | Conv of post: Activation * pool: bool
+        
+        /// Any other TorchSharp module: one the user wrote, or a built-in composite (a
+        /// ResNet basic block), by name.
+        | Module of name: string
     
-    /// One block f_l with its parameters.
+    /// One block f_l: a TorchSharp module from a batch of states h_l to the predictions
+    /// mu_{l+1}, and the per-sample shape of its output.
     type Block =
         {
           Kind: BlockKind
-          Weight: TorchSharp.Modules.Parameter
-          Bias: TorchSharp.Modules.Parameter option
+          Module: TorchSharp.torch.nn.Module<Tensor, Tensor>
           
           /// Per-sample shape of the block's output.
           OutShape: int64 array
@@ -118,8 +144,18 @@ namespace Hybrid
         /// Applies the block to a batch.
         member Forward: h: Tensor -> Tensor
         
+        /// The block's parameters by name: `weight` and `bias` for dense and conv blocks, a
+        /// module's own names otherwise (checkpoints store them as `block{l}.{name}`).
+        member Named: (string * TorchSharp.Modules.Parameter) list
+        
         /// The block's parameters.
         member Parameters: TorchSharp.Modules.Parameter list
+        
+        /// The weight of a dense or conv block.
+        member Weight: TorchSharp.Modules.Parameter
+        
+        /// The bias of a dense or conv block, if it has one.
+        member Bias: TorchSharp.Modules.Parameter option
     
     /// A network: blocks f_0..f_{L-1}, its loss and where its tensors live. Owns its parameters.
     type Network =
@@ -165,6 +201,19 @@ namespace Hybrid
             inputShape: int64 array ->
             outputs: int ->
             precision: Precision -> device: Device -> seed: int64 -> Network
+        
+        /// A network of the user's own blocks: block l is any TorchSharp module from a batch
+        /// of states h_l (per-sample shape `inputShape` for l = 0) to the predictions of the
+        /// layer above; the last block's output is the network's output (its size is the
+        /// number of outputs). The modules are moved to `device` and `precision`, and the
+        /// shapes of the states are found by one forward pass of a zero sample. The network
+        /// owns the modules from then on (disposing it disposes them).
+        val ofModules:
+          name: string ->
+            modules: TorchSharp.torch.nn.Module<Tensor, Tensor> list ->
+            loss: Loss ->
+            inputShape: int64 array ->
+            precision: Precision -> device: Device -> Network
         
         /// `createWith` PyTorch's default initialisation.
         val create:

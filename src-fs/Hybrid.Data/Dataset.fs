@@ -204,6 +204,37 @@ module Dataset =
                     let searched = String.Join(", ", roots root |> List.map (fun r -> Path.Combine(r, name)))
                     invalidOp (sprintf "dataset '%s' not found (searched %s). To get it: %s" name searched fetch)
 
+    /// A dataset held in memory: per-sample `shape` ([features] or [channels; height;
+    /// width]), each split's values sample after sample and one label per sample in
+    /// 0..classes-1. Values are taken as they are (normalisation `unit` leaves them so).
+    /// Every count, label and value is checked; the message names the split.
+    let ofArrays (name: string) (classes: int) (shape: int[]) (trainValues: float32[], trainLabels: int[]) (testValues: float32[], testLabels: int[]) : Dataset =
+        if String.IsNullOrWhiteSpace name then invalidArg "name" "a dataset needs a name"
+        if classes < 2 then invalidArg "classes" (sprintf "a classification dataset needs at least 2 classes, got %d" classes)
+        if isNull shape || shape.Length = 0 || shape.Length > 3 || shape |> Array.exists (fun d -> d < 1) then
+            invalidArg "shape" (sprintf "the sample shape must be [features] or [channels; height; width] with positive sizes, got [%s]"
+                                    (if isNull shape then "" else String.Join("; ", shape)))
+        let shape3 = if shape.Length = 3 then shape else [| 1; 1; Array.fold (*) 1 shape |]
+        let size = Array.fold (*) 1 shape
+        let split what (values: float32[]) (labels: int[]) =
+            if isNull values || isNull labels then invalidArg what (sprintf "the %s split needs values and labels" what)
+            if labels.Length = 0 then invalidArg what (sprintf "the %s split holds no samples" what)
+            if values.Length <> labels.Length * size then
+                invalidArg what (sprintf "the %s split has %d values for %d labels; samples of shape [%s] need %d"
+                                    what values.Length labels.Length (String.Join("; ", shape)) (labels.Length * size))
+            match labels |> Array.tryFindIndex (fun l -> l < 0 || l >= classes) with
+            | Some i -> invalidArg what (sprintf "label %d of the %s split is %d, outside 0..%d" i what labels[i] (classes - 1))
+            | None -> ()
+            match values |> Array.tryFindIndex (fun v -> not (Single.IsFinite v)) with
+            | Some i -> invalidArg what (sprintf "value %d of the %s split (sample %d) is %g, not a finite number" i what (i / size) values[i])
+            | None -> ()
+            { Pixels = values; Labels = labels; Shape = shape3 }
+        { Name = name
+          Classes = classes
+          Train = split "training" trainValues trainLabels
+          Test = split "test" testValues testLabels
+          Source = "memory" }
+
     /// A class-stratified random subset with `fraction` of each class's samples
     /// (at least one per class), drawn with `seed`. Fraction 1 returns the split as is.
     let fraction (fraction: float) (seed: int64) (split: RawSplit) : RawSplit =

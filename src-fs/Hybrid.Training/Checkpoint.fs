@@ -141,13 +141,14 @@ let assign (file: string) (contents: Contents) (name: string) (target: torch.Ten
     use _ = torch.no_grad ()
     target.copy_(t) |> ignore
 
-/// The network's parameters as named tensors (`block{i}.weight`, `block{i}.bias`).
+/// The network's parameters and buffers as named tensors, `block{i}.{name}` (built-in
+/// dense and conv blocks: `block{i}.weight`, `block{i}.bias`).
 let networkTensors (net: Network) : (string * torch.Tensor) list =
     [ for i, b in Array.indexed net.Blocks do
-          yield sprintf "block%d.weight" i, b.Weight :> torch.Tensor
-          match b.Bias with
-          | Some bias -> yield sprintf "block%d.bias" i, bias :> torch.Tensor
-          | None -> () ]
+          for name, p in b.Named do
+              yield sprintf "block%d.%s" i name, p :> torch.Tensor
+          for struct (name, t) in b.Module.named_buffers() do
+              yield sprintf "block%d.%s" i name, t ]
 
 /// The memories' parameters as named tensors (`memory{l}.q|b|k|v`).
 let memoryTensors (state: InitState) : (string * torch.Tensor) list =

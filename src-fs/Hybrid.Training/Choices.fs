@@ -43,7 +43,7 @@ let weightInit = cases "weight initialisation" [ WeightInit.Default; WeightInit.
 let reparam = cases "reparameterisation" [ Reparam.States; Reparam.Errors ] [ "states", "spc"; "state", "spc"; "errors", "epc"; "error", "epc" ]
 
 /// The kinds of model of a run.
-let modelKind: Choice<string> = { What = "model"; Values = [ for k in [ "mlp"; "resmlp"; "conv"; "alexnet" ] -> k, k ]; Aliases = [ "residual-mlp", "resmlp" ] }
+let modelKind: Choice<string> = { What = "model"; Values = [ for k in [ "mlp"; "resmlp"; "conv"; "alexnet"; "vgg5"; "vgg7"; "resnet18"; "custom" ] -> k, k ]; Aliases = [ "residual-mlp", "resmlp" ] }
 
 /// bp (backpropagation) or pc (predictive coding).
 let algorithm: Choice<string> = { What = "algorithm"; Values = [ "bp", "bp"; "pc", "pc" ]; Aliases = [ "backprop", "bp" ] }

@@ -142,6 +142,10 @@ let modelKeys =
     [ "mlp", [ "kind"; "widths"; "width"; "hidden"; "activation"; "loss"; "weightInit" ]
       "resmlp", [ "kind"; "width"; "layers"; "activation"; "parameterisation"; "loss"; "weightInit" ]
       "alexnet", [ "kind"; "activation"; "loss"; "weightInit" ]
+      "vgg5", [ "kind"; "activation"; "loss"; "weightInit" ]
+      "vgg7", [ "kind"; "activation"; "loss"; "weightInit" ]
+      "resnet18", [ "kind"; "activation"; "loss"; "weightInit" ]
+      "custom", [ "kind"; "name"; "loss"; "weightInit" ]
       "conv", [ "kind"; "convs"; "dense"; "activation"; "loss"; "weightInit" ] ]
 
 let private convLayer: Codec<ConvLayer> =
@@ -155,13 +159,17 @@ let private activationOf (a: Architecture) =
     match a with
     | Architecture.Mlp(_, a)
     | Architecture.ResidualMlp(_, _, a, _)
-    | Architecture.ConvNet(_, _, a) -> a
+    | Architecture.ConvNet(_, _, a)
+    | Architecture.ResNet18 a -> a
+    | Architecture.Custom _ -> Activation.Relu
 
 let private kindOf (a: Architecture) =
     match a with
     | Architecture.Mlp _ -> "mlp"
     | Architecture.ResidualMlp _ -> "resmlp"
     | Architecture.ConvNet _ -> "conv"
+    | Architecture.ResNet18 _ -> "resnet18"
+    | Architecture.Custom _ -> "custom"
 
 /// Changes to a model, field by field (None: keep). The `model` object of a
 /// configuration is read into this, and so are the command line's flags.
@@ -176,12 +184,14 @@ type ModelChanges =
       Convs: ConvLayer list option
       Dense: int list option
       Loss: Loss option
-      WeightInit: WeightInit option }
+      WeightInit: WeightInit option
+      /// The name of a custom network.
+      Name: string option }
 
     /// No change.
     static member None =
         { Kind = None; Widths = None; Width = None; Hidden = None; Layers = None; Activation = None; Parameterisation = None
-          Convs = None; Dense = None; Loss = None; WeightInit = None }
+          Convs = None; Dense = None; Loss = None; WeightInit = None; Name = None }
 
 /// Applies changes to a model. Switching kind starts from that kind's defaults (mlp:
 /// four layers of 512; resmlp: width 128, 8 layers, mupc); `width` and `hidden`
@@ -211,6 +221,14 @@ let changeModel (c: ModelChanges) ((arch, loss, weightInit): Model) : Model =
                 | _ -> 128, 8, Parameterisation.MuPC
             Architecture.ResidualMlp(defaultArg c.Width w0, defaultArg c.Layers l0, activation, defaultArg c.Parameterisation p0)
         | "alexnet" -> Architecture.AlexNet activation
+        | "vgg5" -> Architecture.Vgg5 activation
+        | "vgg7" -> Architecture.Vgg7 activation
+        | "resnet18" -> Architecture.ResNet18 activation
+        | "custom" ->
+            match c.Name, arch with
+            | Some n, _ -> Architecture.Custom n
+            | None, Architecture.Custom n -> Architecture.Custom n
+            | None, _ -> raise (ConfigError "config field 'model.name' is required for kind custom")
         | _ ->
             let c0, d0 =
                 match arch with
@@ -242,7 +260,8 @@ let private readModel path (current: Model) (n: JsonNode) : Model =
           Convs = read "convs" convLayers
           Dense = read "dense" (Codec.list Codec.int)
           Loss = read "loss" (Codec.choice Choices.loss)
-          WeightInit = read "weightInit" (Codec.choice Choices.weightInit) }
+          WeightInit = read "weightInit" (Codec.choice Choices.weightInit)
+          Name = read "name" Codec.string }
     let arch, _, _ = current
     let kind = defaultArg changes.Kind (kindOf arch)
     if kind = "resmlp" || changes.Parameterisation.IsNone then
@@ -268,6 +287,12 @@ let private writeModel ((arch, loss, weightInit): Model) : JsonNode =
         o["convs"] <- convLayers.Write cs
         o["dense"] <- ints ds
         o["activation"] <- string act
+    | Architecture.ResNet18 act ->
+        o["kind"] <- "resnet18"
+        o["activation"] <- string act
+    | Architecture.Custom name ->
+        o["kind"] <- "custom"
+        o["name"] <- name
     o["loss"] <- string loss
     o["weightInit"] <- string weightInit
     o
@@ -284,6 +309,7 @@ let private modelSchema () =
               "parameterisation", described ((Codec.choice Choices.parameterisation).Schema()) "resmlp: sp, mupc or ntp scalings"
               "convs", described (convLayers.Schema()) "conv: 3x3 same convolutions"
               "dense", described ((Codec.list Codec.int).Schema()) "conv: hidden widths after flattening"
+              "name", described (Codec.string.Schema()) "custom: the name of a network built from its own modules (only from code)"
               "activation", (Codec.choice Choices.activation).Schema()
               "loss", (Codec.choice Choices.loss).Schema()
               "weightInit", (Codec.choice Choices.weightInit).Schema() ]

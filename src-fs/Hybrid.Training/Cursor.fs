@@ -9,6 +9,9 @@ type Cursor(epochs: int, batchesOf: int -> int64[][]) =
     let mutable drawn: int64[][] = [||]
     let mutable drawnFor = 0
 
+    /// The number of epochs of the run (a finished run can be extended).
+    member val Epochs = epochs with get, set
+
     /// The next epoch (1-based).
     member val Epoch = 1 with get, set
     /// The next batch of the epoch (0-based).
@@ -22,8 +25,12 @@ type Cursor(epochs: int, batchesOf: int -> int64[][]) =
     /// How the run stands.
     member val Status = RunStatus.Completed with get, set
 
-    /// Whether every epoch has run (or the run stopped).
-    member this.Finished = this.Epoch > epochs || this.Status <> RunStatus.Completed
+    /// Whether every epoch has run or the run diverged (a cancelled run can go on).
+    member this.Finished =
+        this.Epoch > this.Epochs
+        || (match this.Status with
+            | RunStatus.Diverged _ -> true
+            | RunStatus.Completed | RunStatus.Cancelled -> false)
 
     /// The batches of the current epoch.
     member this.Batches =
@@ -51,7 +58,11 @@ type Cursor(epochs: int, batchesOf: int -> int64[][]) =
 
     /// Marks a cancelled run as such (after the loop that checked the token).
     member this.Cancelled(requested: bool) =
-        if requested && this.Status = RunStatus.Completed && this.Epoch <= epochs then this.Status <- RunStatus.Cancelled
+        if requested && this.Status = RunStatus.Completed && this.Epoch <= this.Epochs then this.Status <- RunStatus.Cancelled
+
+    /// Continues a cancelled run (its status is running again).
+    member this.Continue() =
+        if this.Status = RunStatus.Cancelled then this.Status <- RunStatus.Completed
 
     /// Writes the cursor into a checkpoint's progress object.
     member this.Write(p: JsonObject) =

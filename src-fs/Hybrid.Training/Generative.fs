@@ -207,6 +207,7 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
     /// Returns the batch's energy per sample, and the epoch record when one completed.
     member this.Step() : float * GenEpoch option =
         if this.Finished then invalidOp "the session has finished"
+        cursor.Continue()
         let watch = Stopwatch.StartNew()
         let outcome = trainBatch cursor.Batches[cursor.Batch]
         cursor.Seconds <- cursor.Seconds + watch.Elapsed.TotalSeconds

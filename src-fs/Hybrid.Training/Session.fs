@@ -11,11 +11,27 @@ open TorchSharp
 open Hybrid.Data
 
 /// A session of supervised training. Owns its network, optimiser and initializer state.
-type TrainingSession private (cfg: TrainConfig, data: RunData) =
-    do cfg.Validate()
-    do Batching.validate cfg.Batching data.Classes cfg.BatchSize
+type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network option) =
+    do cfg0.Validate()
+    do Batching.validate cfg0.Batching data.Classes cfg0.BatchSize
+    let mutable cfg = cfg0
     let device = data.Train.X.device
-    let net = Network.createWith cfg.WeightInit cfg.Architecture cfg.Loss data.InputShape data.Classes cfg.Precision device (Rng.derive cfg.Seed "weights")
+    let net =
+        match given with
+        | None -> Network.createWith cfg.WeightInit cfg.Architecture cfg.Loss data.InputShape data.Classes cfg.Precision device (Rng.derive cfg.Seed "weights")
+        | Some net ->
+            let shape (s: int64[]) = String.Join("x", s)
+            if net.Architecture <> cfg.Architecture then
+                invalidArg "network" (sprintf "the configuration names the model '%O', and the network is '%O'" cfg.Architecture net.Architecture)
+            if net.InputShape <> data.InputShape then
+                invalidArg "network" (sprintf "the network takes inputs of shape %s, and the data's samples are %s" (shape net.InputShape) (shape data.InputShape))
+            if net.Outputs <> data.Classes then
+                invalidArg "network" (sprintf "the network has %d outputs, and the data %d classes" net.Outputs data.Classes)
+            if net.Loss <> cfg.Loss then invalidArg "network" (sprintf "the network's loss is %O, and the configuration's %O" net.Loss cfg.Loss)
+            if net.Precision <> cfg.Precision then invalidArg "network" (sprintf "the network is %O, and the configuration %O" net.Precision cfg.Precision)
+            if net.Device <> device then invalidArg "network" (sprintf "the network is on %O, and the data on %O" net.Device device)
+            cfg.ValidateDepth(net.Depth - 1)
+            net
     let opt = Learning.optimizer cfg.Optimizer net
     let initState = new InitState(data.Classes, Rng.derive cfg.Seed "init-state")
     let gen = Rng.generator (Rng.derive cfg.Seed "init") torch.CPU
@@ -75,7 +91,12 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
         record
 
     /// Creates a session at the start of training.
-    static member Start(cfg: TrainConfig, data: RunData) = new TrainingSession(cfg, data)
+    static member Start(cfg: TrainConfig, data: RunData) = new TrainingSession(cfg, data, None)
+
+    /// Creates a session that trains a network built by the caller (`Network.ofModules`);
+    /// the configuration's model must be that network's (`Architecture.Custom name`), and
+    /// the session owns the network from then on.
+    static member StartWith(cfg: TrainConfig, data: RunData, network: Network) = new TrainingSession(cfg, data, Some network)
 
     /// The configuration.
     member _.Config = cfg
@@ -98,7 +119,8 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
     /// Runs the next batch (and the epoch's evaluation when it completes the epoch).
     /// Returns the batch's energy per sample, and the epoch record when one completed.
     member this.Step() : float * EpochRecord option =
-        if this.Finished then invalidOp "the session has finished"
+        if this.Finished then invalidOp "the session has finished (extend it by more epochs to go on)"
+        cursor.Continue()
         let batches = cursor.Batches
         let watch = Stopwatch.StartNew()
         let outcome =
@@ -121,6 +143,49 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
             updates <- updates + 1L
             if cursor.Advance energy then energy, Some(closeEpoch ())
             else energy, None
+
+    /// One update on a batch the caller provides (inputs shaped like the data's, labels
+    /// in 0..classes-1), outside the epochs: the same update as a step of the run, with
+    /// the same initializer state. Returns the energy per sample; raises
+    /// `DivergenceError` when the update diverged (the network is left as it was before
+    /// the optimiser step).
+    member _.TrainBatch(x: Tensor, labels: Tensor) : float =
+        match cursor.Status with
+        | RunStatus.Diverged message -> invalidOp (sprintf "the session diverged (%s); it cannot train further" message)
+        | RunStatus.Completed | RunStatus.Cancelled -> ()
+        let sample = x.shape[1..]
+        if x.dim () < 2L || sample <> data.InputShape then
+            invalidArg "x" (sprintf "a batch of inputs of shape [batch; %s] was expected, got [%s]" (String.Join("; ", data.InputShape)) (String.Join("; ", x.shape)))
+        if labels.dim () <> 1L || labels.shape[0] <> x.shape[0] then
+            invalidArg "labels" (sprintf "one label per sample was expected (%d), got shape [%s]" x.shape[0] (String.Join("; ", labels.shape)))
+        use _ = torch.NewDisposeScope()
+        let labels = labels.``to``(torch.int64).``to``(device)
+        let lo, hi = Scope.scalar (labels.min()), Scope.scalar (labels.max())
+        if lo < 0.0 || hi >= float data.Classes then
+            invalidArg "labels" (sprintf "labels must be in 0..%d, got values from %g to %g" (data.Classes - 1) lo hi)
+        let x = x.``to``(cfg.Precision.ScalarType).``to``(device)
+        let y = TensorSplit.oneHot data.Classes cfg.Precision labels
+        let n = float x.shape[0]
+        let watch = Stopwatch.StartNew()
+        let outcome =
+            match cfg.Algorithm with
+            | Algorithm.Backprop -> backpropBatch x y n
+            | Algorithm.PredictiveCoding pc -> pcBatch pc x labels y n false
+        cursor.Seconds <- cursor.Seconds + watch.Elapsed.TotalSeconds
+        match outcome with
+        | Error info -> raise (DivergenceError info)
+        | Ok energy ->
+            updates <- updates + 1L
+            energy
+
+    /// Adds `epochs` more epochs to the run (a finished run goes on from where it ended).
+    member _.Extend(epochs: int) =
+        if epochs < 1 then invalidArg "epochs" (sprintf "a run is extended by at least 1 epoch, got %d" epochs)
+        match cursor.Status with
+        | RunStatus.Diverged message -> invalidOp (sprintf "the session diverged (%s); it cannot be extended" message)
+        | RunStatus.Completed | RunStatus.Cancelled -> ()
+        cfg <- { cfg with Epochs = cfg.Epochs + epochs }
+        cursor.Epochs <- cfg.Epochs
 
     /// Runs until the last epoch, a divergence, or cancellation (checked between
     /// batches: the current step always completes).
@@ -178,12 +243,24 @@ type TrainingSession private (cfg: TrainConfig, data: RunData) =
 
     /// Restores a session saved by `Save` onto prepared data (the data must come from
     /// the saved configuration; `Train.resume` prepares it).
-    static member Restore(path: string, data: RunData) : TrainingSession =
+    static member Restore(path: string, data: RunData) : TrainingSession = TrainingSession.Restore(path, data, None)
+
+    /// Restores a session of the caller's network (`StartWith`): `network` is built
+    /// the same way again, and its parameters are loaded from the checkpoint by name.
+    static member RestoreWith(path: string, data: RunData, network: Network) : TrainingSession =
+        TrainingSession.Restore(path, data, Some network)
+
+    static member private Restore(path: string, data: RunData, network: Network option) : TrainingSession =
         Checkpoint.openSession path "training-session"
             (fun c ->
                 match c.Meta["config"] with
                 | null -> raise (Checkpoint.CheckpointError(path, "not a training-session checkpoint (no configuration)"))
-                | node -> new TrainingSession(Config.apply node Config.defaults, data))
+                | node ->
+                    let saved = Config.apply node Config.defaults
+                    match saved.Architecture, network with
+                    | Architecture.Custom name, None ->
+                        raise (Checkpoint.CheckpointError(path, sprintf "holds the custom network '%s': restore it with its modules (RestoreWith)" name))
+                    | _ -> new TrainingSession(saved, data, network))
             (fun s c -> s.RestoreFrom(path, c))
 
     member private _.RestoreFrom(path: string, c: Checkpoint.Contents) =

@@ -72,13 +72,24 @@ type TrainConfig =
             pc.Inference.Validate()
             let hidden =
                 match this.Architecture with
-                | Architecture.Mlp(ws, _) -> ws.Length
-                | Architecture.ResidualMlp(_, l, _, _) -> l - 1
-                | Architecture.ConvNet(cs, ds, _) -> cs.Length + ds.Length
-            if hidden < 1 then invalidArg "architecture" "predictive coding needs at least one hidden layer"
-            pc.Init.Validate hidden
+                | Architecture.Mlp(ws, _) -> Some ws.Length
+                | Architecture.ResidualMlp(_, l, _, _) -> Some(l - 1)
+                | Architecture.ConvNet(cs, ds, _) -> Some(cs.Length + ds.Length)
+                | Architecture.ResNet18 _ -> Some 9
+                // A custom network's depth is known once it is built (ValidateDepth).
+                | Architecture.Custom _ -> None
+            hidden |> Option.iter this.ValidateDepth
             if pc.Init.Uses((=) InitKind.StreamAverage) && this.Batching <> Batching.StreamAligned then
                 invalidArg "init" "the stream-average initializer needs stream-aligned batching (batching: stream)"
+
+    /// Checks what depends on the network's number of hidden layers (predictive coding
+    /// needs one, and the initializer's layer ranges must fit).
+    member this.ValidateDepth(hidden: int) =
+        match this.Algorithm with
+        | Algorithm.Backprop -> ()
+        | Algorithm.PredictiveCoding pc ->
+            if hidden < 1 then invalidArg "architecture" "predictive coding needs at least one hidden layer"
+            pc.Init.Validate hidden
 
 /// One epoch's results.
 type EpochRecord =
@@ -156,12 +167,15 @@ module Training =
     /// True for architectures that take flat inputs.
     let private flatInput (a: Architecture) =
         match a with
-        | Architecture.ConvNet _ -> false
-        | _ -> true
+        | Architecture.ConvNet _
+        | Architecture.ResNet18 _
+        | Architecture.Custom _ -> false
+        | Architecture.Mlp _
+        | Architecture.ResidualMlp _ -> true
 
-    /// Prepares a dataset for a run: fraction, normalisation with the training
-    /// subset's statistics, tensors on the device.
-    let prepare (cfg: TrainConfig) (device: Device) (data: Dataset) : RunData =
+    /// Prepares a dataset for a run whose network takes flat inputs (`flat`) or images:
+    /// fraction, normalisation with the training subset's statistics, tensors on the device.
+    let prepareShaped (cfg: TrainConfig) (flat: bool) (device: Device) (data: Dataset) : RunData =
         let train = Dataset.fraction cfg.Fraction (Rng.derive cfg.Seed "fraction") data.Train
         // What only the data can tell: a batch it can fill, and an input the network takes.
         match cfg.Batching with
@@ -180,11 +194,14 @@ module Training =
             match cfg.Normalisation with
             | Normalisation.Unit -> None
             | Normalisation.Standardise -> Some(Dataset.channelStats train)
-        let flat = flatInput cfg.Architecture
         let tr = TensorSplit.create device cfg.Precision data.Classes flat stats train
         let te = TensorSplit.create device cfg.Precision data.Classes flat stats data.Test
         let shape = if flat then [| int64 train.SampleSize |] else train.Shape |> Array.map int64
         { Train = tr; Test = te; Classes = data.Classes; InputShape = shape }
+
+    /// Prepares a dataset for a run of a built-in architecture (flat inputs for MLPs).
+    let prepare (cfg: TrainConfig) (device: Device) (data: Dataset) : RunData =
+        prepareShaped cfg (flatInput cfg.Architecture) device data
 
     /// One predictive-coding update: inference from `init` towards the minimum of F for
     /// the clamped `target`, the local weight gradient at the final states, and one step
