@@ -3,6 +3,9 @@ using System.Globalization;
 
 namespace Hybrid.Cli;
 
+// Inside the namespace: the facade's names win over the core's namespace Hybrid.
+using Hybrid.Facade;
+
 /// <summary>Options every command understands, and helpers for the options of the experiment commands.</summary>
 public static class CommonOptions
 {
@@ -18,11 +21,7 @@ public static class CommonOptions
         Recursive = true,
     };
 
-    public static readonly Option<string?> Device = new("--device")
-    {
-        Description = "Compute device: auto (CUDA if available, else CPU; the default), cpu or cuda.",
-        Recursive = true,
-    };
+    public static readonly Option<Device?> Device = Choice<Device>("--device", "Compute device: auto (CUDA if available, else CPU; the default), cpu or cuda.", null, recursive: true);
 
     public static readonly Option<int> Threads = new("--threads")
     {
@@ -42,6 +41,29 @@ public static class CommonOptions
         var kind = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
         if (kind == typeof(int) || kind == typeof(long) || kind == typeof(double))
             option.CustomParser = r => Scalar<T>(r, name, kind);
+        return option;
+    }
+
+    /// <summary>An option whose value is one of a choice's spellings (or an alias); the error names the option and lists the
+    /// spellings, and shells complete them.</summary>
+    public static Option<T?> Choice<T>(string name, string description, T? fallback, bool recursive = false, params string[] aliases) where T : struct, Enum
+    {
+        var option = new Option<T?>(name, aliases)
+        {
+            Description = fallback is { } f ? $"{description} (default: {Facade.Choice.Name(f)})" : description,
+            Recursive = recursive,
+        };
+        option.CustomParser = r =>
+        {
+            var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
+            try { return Facade.Choice.Parse<T>(text); }
+            catch (ArgumentException e)
+            {
+                r.AddError($"{name}: {HybridErrors.Describe(e)}");
+                return null;
+            }
+        };
+        option.CompletionSources.Add(Facade.Choice.Spellings<T>().ToArray());
         return option;
     }
 
@@ -88,5 +110,5 @@ public static class CommonOptions
         ("a finite number", t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : null);
 
     /// <summary>The explicitly given device, if any.</summary>
-    public static string? GivenDevice(ParseResult pr) => pr.GetValue(Device);
+    public static Device? GivenDevice(ParseResult pr) => pr.GetValue(Device);
 }

@@ -1,7 +1,9 @@
 using System.CommandLine;
-using Hybrid.Facade;
 
 namespace Hybrid.Cli;
+
+// Inside the namespace: the facade's names win over the core's namespace Hybrid.
+using Hybrid.Facade;
 
 /// <summary>`hybrid compare RUN...`: several runs on one figure and in one table.</summary>
 public static class CompareCommand

@@ -1,7 +1,9 @@
 using System.CommandLine;
-using Hybrid.Facade;
 
 namespace Hybrid.Cli;
+
+// Inside the namespace: the facade's names win over the core's namespace Hybrid.
+using Hybrid.Facade;
 
 /// <summary>`hybrid config schema [NAME]`: the JSON Schema of a configuration form, for editors.</summary>
 public static class ConfigCommand

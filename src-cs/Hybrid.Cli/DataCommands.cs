@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using Hybrid.Facade;
 
 namespace Hybrid.Cli;
+
+// Inside the namespace: the facade's names win over the core's namespace Hybrid.
+using Hybrid.Facade;
 
 /// <summary>`hybrid data list|fetch`.</summary>
 public static class DataCommands

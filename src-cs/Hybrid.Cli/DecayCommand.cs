@@ -1,7 +1,9 @@
 using System.CommandLine;
-using Hybrid.Facade;
 
 namespace Hybrid.Cli;
+
+// Inside the namespace: the facade's names win over the core's namespace Hybrid.
+using Hybrid.Facade;
 
 /// <summary>`hybrid decay`: signal decay of sPC versus ePC on deep chains.</summary>
 public static class DecayCommand
@@ -16,7 +18,7 @@ public static class DecayCommand
         var tolerance = CommonOptions.Override<double?>("--tolerance", "Relative distance to the exact equilibrium counted as reached.", d.Tolerance);
         var traceSteps = CommonOptions.Override<int?>("--trace-steps", "Steps recorded for the update-magnitude plots.", d.TraceSteps);
         var seed = CommonOptions.Override<long?>("--seed", "Seed of weights and data.", d.Seed);
-        var weights = CommonOptions.Override<string>("--weights", "Chain weights: default (PyTorch's, each layer shrinks the signal) or orthogonal (gain 1).", d.Weights);
+        var weights = CommonOptions.Choice<ChainWeights>("--weights", "Chain weights: default (PyTorch's, each layer shrinks the signal) or orthogonal (gain 1).", d.Weights);
         var outDir = CommonOptions.Override<string>("--out", "Folder for the plots, CSV and JSON.", d.Out);
         var config = CommonOptions.ConfigFile("decay");
         var cmd = new Command("decay", """

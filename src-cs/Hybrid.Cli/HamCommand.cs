@@ -1,7 +1,9 @@
 using System.CommandLine;
-using Hybrid.Facade;
 
 namespace Hybrid.Cli;
+
+// Inside the namespace: the facade's names win over the core's namespace Hybrid.
+using Hybrid.Facade;
 
 /// <summary>`hybrid ham bench`: hierarchical associative memory solved as a DEQ.</summary>
 public static class HamCommand
@@ -21,7 +23,7 @@ public static class HamCommand
         var epochs = CommonOptions.Override<int?>("--epochs", "Training epochs before the measurement.", d.Epochs);
         var batch = CommonOptions.Override<int?>("--batch-size", "Training batch size.", d.BatchSize);
         var lr = CommonOptions.Override<double?>("--lr", "Adam learning rate.", d.LearningRate);
-        var solver = CommonOptions.Override<string>("--train-solver", "Solver used in training.", d.TrainSolver);
+        var solver = CommonOptions.Override<string>("--train-solver", "Solver used in training: picard, damped:D, anderson, even-odd or even-odd-anderson.", d.TrainSolver.ToString());
         var tol = CommonOptions.Override<double?>("--tolerance", "Convergence of the measured solves: ||x_{k+1} - x_k|| / ||x_{k+1}|| below this.", d.Tolerance);
         var trainTol = CommonOptions.Override<double?>("--train-tolerance", "Convergence of the training solves (implicit gradients need accurate fixed points).", d.TrainTolerance);
         var cap = CommonOptions.Override<int?>("--max-iterations", "Iteration cap.", d.MaxIterations);
@@ -45,7 +47,7 @@ public static class HamCommand
             if (pr.GetValue(epochs) is { } e) o.Epochs = e;
             if (pr.GetValue(batch) is { } b) o.BatchSize = b;
             if (pr.GetValue(lr) is { } r) o.LearningRate = r;
-            if (pr.GetValue(solver) is { } s) o.TrainSolver = s;
+            if (pr.GetValue(solver) is { } s) o.TrainSolver = HamSolver.Parse(s);
             if (pr.GetValue(tol) is { } t) o.Tolerance = t;
             if (pr.GetValue(trainTol) is { } tt) o.TrainTolerance = tt;
             if (pr.GetValue(cap) is { } c) o.MaxIterations = c;

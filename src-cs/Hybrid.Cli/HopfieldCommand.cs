@@ -1,7 +1,9 @@
 using System.CommandLine;
-using Hybrid.Facade;
 
 namespace Hybrid.Cli;
+
+// Inside the namespace: the facade's names win over the core's namespace Hybrid.
+using Hybrid.Facade;
 
 /// <summary>`hybrid hopfield phase|retrieve`: modern Hopfield networks.</summary>
 public static class HopfieldCommand
@@ -56,7 +58,7 @@ public static class HopfieldCommand
         var dataset = CommonOptions.Override<string>("--dataset", "Dataset whose training images are stored.", d.Dataset);
         var count = CommonOptions.Override<int?>("--count", "Stored patterns (the first images).", d.Count);
         var betas = CommonOptions.Override<string>("--beta", "Inverse temperatures, comma-separated.", d.Betas);
-        var corrupt = CommonOptions.Override<string>("--corrupt", "mask:F (zero the bottom fraction F of each image) or noise:S (add N(0,S^2) per pixel, relative to the norm).", d.Corrupt);
+        var corrupt = CommonOptions.Override<string>("--corrupt", "mask:F (zero the bottom fraction F of each image) or noise:S (add N(0,S^2) per pixel, relative to the norm).", d.Corrupt.ToString());
         var steps = CommonOptions.Override<int?>("--max-steps", "Update cap per query.", d.MaxSteps);
         var seed = CommonOptions.Override<long?>("--seed", "Seed of the noise.", d.Seed);
         var config = CommonOptions.ConfigFile("retrieve");
@@ -69,7 +71,7 @@ public static class HopfieldCommand
             if (pr.GetValue(dataset) is { } ds) o.Dataset = ds;
             if (pr.GetValue(count) is { } c) o.Count = c;
             if (pr.GetValue(betas) is { } b) o.Betas = CommonOptions.Items(b, "--beta", CommonOptions.Number);
-            if (pr.GetValue(corrupt) is { } cr) o.Corrupt = cr;
+            if (pr.GetValue(corrupt) is { } cr) o.Corrupt = Corruption.Parse(cr);
             if (pr.GetValue(steps) is { } s) o.MaxSteps = s;
             if (pr.GetValue(seed) is { } sd) o.Seed = sd;
             if (pr.GetValue(CommonOptions.Data) is { } data) o.DataRoot = data;

@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using Hybrid.Facade;
 
 namespace Hybrid.Cli;
+
+// Inside the namespace: the facade's names win over the core's namespace Hybrid.
+using Hybrid.Facade;
 
 /// <summary>`hybrid info`: version, device, threads, libtorch, datasets found.</summary>
 public static class InfoCommand
@@ -14,7 +16,7 @@ public static class InfoCommand
         {
             var json = pr.GetValue(CommonOptions.Json);
             var dataRoot = pr.GetValue(CommonOptions.Data);
-            var info = HybridRuntime.Info(CommonOptions.GivenDevice(pr) ?? "auto");
+            var info = HybridRuntime.Info(CommonOptions.GivenDevice(pr) ?? Device.Auto);
             var datasets = Datasets.List(dataRoot);
             var roots = Datasets.Roots(dataRoot);
             var node = new JsonObject

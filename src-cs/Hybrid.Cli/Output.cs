@@ -1,10 +1,12 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Hybrid.Facade;
 using Spectre.Console;
 
 namespace Hybrid.Cli;
+
+// Inside the namespace: the facade's names win over the core's namespace Hybrid.
+using Hybrid.Facade;
 
 /// <summary>Console output: human tables on a terminal, plain lines when redirected,
 /// and one JSON document on stdout with --json.</summary>

@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using Hybrid.Facade;
 using Spectre.Console;
 using Progress = Hybrid.Facade.Progress;
 
 namespace Hybrid.Cli;
+
+// Inside the namespace: the facade's names win over the core's namespace Hybrid.
+using Hybrid.Facade;
 
 /// <summary>Shows an experiment's progress: a live bar per run on a terminal, plain lines on stderr when
 /// output is redirected or --json owns stdout. Messages go to stderr with --json, else to stdout.</summary>

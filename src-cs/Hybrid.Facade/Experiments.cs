@@ -53,19 +53,19 @@ public interface IRunOptions
     int Epochs { get; set; }
     /// <summary>Parent folder of the experiment's folder.</summary>
     string Out { get; set; }
-    /// <summary>auto, cpu or cuda.</summary>
-    string Device { get; set; }
+    /// <summary>The compute device.</summary>
+    Device Device { get; set; }
 }
 
 internal static class RunOptions
 {
     public static void Load(IRunOptions o, E.RunSettings r)
     {
-        o.Dataset = r.Dataset; o.DataRoot = r.DataRoot?.Value; o.Fraction = r.Fraction; o.Epochs = r.Epochs; o.Out = r.Out; o.Device = r.Device.ToString();
+        o.Dataset = r.Dataset; o.DataRoot = r.DataRoot?.Value; o.Fraction = r.Fraction; o.Epochs = r.Epochs; o.Out = r.Out; o.Device = Core.From(r.Device);
     }
 
     public static E.RunSettings Settings(IRunOptions o) =>
-        new(o.Dataset, Names.Option(o.DataRoot), o.Fraction, o.Epochs, o.Out, Names.Parse(Hybrid.Choices.device, o.Device));
+        new(o.Dataset, Names.Option(o.DataRoot), o.Fraction, o.Epochs, o.Out, Core.Of(o.Device));
 }
 
 /// <summary>Options of <c>reproduce table1</c>: Pinchetti et al., Table 1.</summary>
@@ -93,8 +93,8 @@ public sealed class Table1Options : IRunOptions
     public IReadOnlyList<string> Methods { get; set; }
     /// <summary>Parent folder of the experiment's folder.</summary>
     public string Out { get; set; } = "";
-    /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; set; } = "";
+    /// <summary>The compute device.</summary>
+    public Device Device { get; set; }
     internal E.Table1.Settings ToSettings() => new(RunOptions.Settings(this), Seeds, ListModule.OfSeq(Methods));
 }
 
@@ -123,8 +123,8 @@ public sealed class DeepMlpOptions : IRunOptions
     public int? Steps { get; set; }
     /// <summary>Parent folder of the experiment's folder.</summary>
     public string Out { get; set; } = "";
-    /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; set; } = "";
+    /// <summary>The compute device.</summary>
+    public Device Device { get; set; }
     internal E.DeepMlp.Settings ToSettings() => new(RunOptions.Settings(this), Seeds, Names.Option(Steps));
 }
 
@@ -153,8 +153,8 @@ public sealed class MuPCOptions : IRunOptions
     public int? Steps { get; set; }
     /// <summary>Parent folder of the experiment's folder.</summary>
     public string Out { get; set; } = "";
-    /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; set; } = "";
+    /// <summary>The compute device.</summary>
+    public Device Device { get; set; }
     internal E.MuPC.Settings ToSettings() => new(RunOptions.Settings(this), ListModule.OfSeq(Depths), Names.Option(Steps));
 }
 
@@ -186,8 +186,8 @@ public sealed class ReconstructionOptions : IRunOptions
     public IReadOnlyList<string> Inits { get; set; }
     /// <summary>Parent folder of the experiment's folder.</summary>
     public string Out { get; set; } = "";
-    /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; set; } = "";
+    /// <summary>The compute device.</summary>
+    public Device Device { get; set; }
     internal E.Reconstruction.Settings ToSettings() => new(RunOptions.Settings(this), Seeds, ListModule.OfSeq(Steps), ListModule.OfSeq(Inits));
 }
 
@@ -199,7 +199,7 @@ public sealed class DecayOptions
     DecayOptions(E.Decay.Settings s)
     {
         Depths = s.Depths.ToList(); Width = s.Width; Batch = s.Batch; MaxSteps = s.MaxSteps; Tolerance = s.Tolerance; TraceSteps = s.TraceSteps; Seed = s.Seed;
-        Weights = s.Weights.ToString(); Out = s.Out;
+        Weights = s.Weights.IsDefault ? ChainWeights.Default : ChainWeights.Orthogonal; Out = s.Out;
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static DecayOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.Decay.codec, E.Decay.defaults, path)));
@@ -217,12 +217,12 @@ public sealed class DecayOptions
     public int TraceSteps { get; set; }
     /// <summary>Seed of weights and data.</summary>
     public long Seed { get; set; }
-    /// <summary>default (PyTorch's) or orthogonal.</summary>
-    public string Weights { get; set; }
+    /// <summary>The chains' weights.</summary>
+    public ChainWeights Weights { get; set; }
     /// <summary>Folder for the plots, CSV and JSON.</summary>
     public string Out { get; set; } = "";
     internal E.Decay.Settings ToSettings() => new(ListModule.OfSeq(Depths), Width, Batch, MaxSteps, Tolerance, TraceSteps, Seed,
-        Names.Parse(E.Decay.chainWeights, Weights), Out);
+        Weights == ChainWeights.Default ? E.Decay.ChainWeights.Default : E.Decay.ChainWeights.Orthogonal, Out);
 }
 
 /// <summary>Options of <c>hopfield phase</c>: the inverse-temperature phase transition of modern Hopfield networks.</summary>
@@ -266,7 +266,7 @@ public sealed class RetrievalOptions
     public RetrievalOptions() : this(E.Retrieval.defaults) { }
     RetrievalOptions(E.Retrieval.Settings s)
     {
-        Dataset = s.Dataset; DataRoot = s.DataRoot?.Value; Count = s.Count; Betas = s.Betas.ToList(); Corrupt = s.Corruption.ToString();
+        Dataset = s.Dataset; DataRoot = s.DataRoot?.Value; Count = s.Count; Betas = s.Betas.ToList(); Corrupt = new Corruption(s.Corruption);
         MaxSteps = s.MaxSteps; Seed = s.Seed;
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
@@ -279,14 +279,14 @@ public sealed class RetrievalOptions
     public int Count { get; set; }
     /// <summary>Inverse temperatures.</summary>
     public IReadOnlyList<double> Betas { get; set; }
-    /// <summary>mask:F (zero the bottom fraction F of each image) or noise:S.</summary>
-    public string Corrupt { get; set; }
+    /// <summary>How the queries are corrupted (<see cref="Corruption.Mask"/> or <see cref="Corruption.Noise"/>).</summary>
+    public Corruption Corrupt { get; set; }
     /// <summary>Update cap per query.</summary>
     public int MaxSteps { get; set; }
     /// <summary>Seed of the noise.</summary>
     public long Seed { get; set; }
     internal E.Retrieval.Settings ToSettings() => new(Dataset, Names.Option(DataRoot), Count, ListModule.OfSeq(Betas),
-        Names.Config(() => E.Retrieval.corruption(Corrupt)), MaxSteps, Seed);
+        (Corrupt ?? throw new ArgumentException("Corrupt is null", nameof(Corrupt))).Inner, MaxSteps, Seed);
 }
 
 /// <summary>Options of <c>ham bench</c>: hierarchical associative memories solved by four solvers.</summary>
@@ -297,8 +297,8 @@ public sealed class HamBenchOptions
     HamBenchOptions(E.HamBench.Settings s)
     {
         Dataset = s.Dataset; DataRoot = s.DataRoot?.Value; Layers = s.Layers.Select(l => (IReadOnlyList<int>)l.ToList()).ToList(); Epochs = s.Epochs;
-        BatchSize = s.BatchSize; LearningRate = s.LearningRate; TrainSolver = Hybrid.Choices.solverName(s.TrainSolver); Tolerance = s.Tolerance;
-        TrainTolerance = s.TrainTolerance; MaxIterations = s.MaxIterations; Repeats = s.Repeats; Seed = s.Seed; Device = s.Device.ToString();
+        BatchSize = s.BatchSize; LearningRate = s.LearningRate; TrainSolver = HamSolver.Parse(Hybrid.Choices.solverName(s.TrainSolver)); Tolerance = s.Tolerance;
+        TrainTolerance = s.TrainTolerance; MaxIterations = s.MaxIterations; Repeats = s.Repeats; Seed = s.Seed; Device = Core.From(s.Device);
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static HamBenchOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.HamBench.codec, E.HamBench.defaults, path)));
@@ -314,8 +314,8 @@ public sealed class HamBenchOptions
     public int BatchSize { get; set; }
     /// <summary>Adam learning rate.</summary>
     public double LearningRate { get; set; }
-    /// <summary>Solver used in training: picard, damped:D, anderson, even-odd or even-odd-anderson.</summary>
-    public string TrainSolver { get; set; }
+    /// <summary>Solver used in training.</summary>
+    public HamSolver TrainSolver { get; set; }
     /// <summary>Convergence of the measured solves.</summary>
     public double Tolerance { get; set; }
     /// <summary>Convergence of the training solves.</summary>
@@ -326,11 +326,11 @@ public sealed class HamBenchOptions
     public int Repeats { get; set; }
     /// <summary>Seed.</summary>
     public long Seed { get; set; }
-    /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; set; } = "";
+    /// <summary>The compute device.</summary>
+    public Device Device { get; set; }
     internal E.HamBench.Settings ToSettings() => new(Dataset, Names.Option(DataRoot), ListModule.OfSeq(Layers.Select(l => ListModule.OfSeq(l))), Epochs,
-        BatchSize, LearningRate, Names.Config(() => Hybrid.Choices.solver(TrainSolver)), Tolerance, TrainTolerance, MaxIterations, Repeats, Seed,
-        Names.Parse(Hybrid.Choices.device, Device));
+        BatchSize, LearningRate, (TrainSolver ?? throw new ArgumentException("TrainSolver is null", nameof(TrainSolver))).Inner, Tolerance, TrainTolerance,
+        MaxIterations, Repeats, Seed, Core.Of(Device));
 }
 
 /// <summary>The experiments of the papers. Each takes its options, reports progress to an observer, and returns its report.</summary>

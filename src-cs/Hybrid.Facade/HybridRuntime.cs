@@ -56,10 +56,10 @@ public static class HybridRuntime
     }
 
     /// <summary>What the runtime found, for a device choice (auto, cpu or cuda).</summary>
-    public static RuntimeInfo Info(string device = "auto")
+    public static RuntimeInfo Info(Device device = Device.Auto)
     {
         var report = Hybrid.Native.ensureLoaded();
-        var d = Hybrid.Runtime.device(Names.Parse(Hybrid.Choices.device, device));
+        var d = Hybrid.Runtime.device(Core.Of(device));
         return new RuntimeInfo(Version, LibTorchVersion, d.ToString(), CudaAvailable, Threads, report.Loaded, report.Weakened.ToList(), report.HostLibStdCxx);
     }
 }

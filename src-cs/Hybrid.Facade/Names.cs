@@ -17,11 +17,7 @@ internal static class Names
     public static Hybrid.Initializer Init(string text) => Config(() => Hybrid.InitText.parse(text));
 
     /// <summary>Runs a configuration-system call; its errors become <see cref="ArgumentException"/>s.</summary>
-    public static T Config<T>(Func<T> f)
-    {
-        try { return f(); }
-        catch (Hybrid.ConfigError e) { throw new ArgumentException(e.Message, e); }
-    }
+    public static T Config<T>(Func<T> f) => Guard.Run(f);
 
     /// <summary>None for null.</summary>
     public static FSharpOption<string>? Option(string? s) => s is null ? null : FSharpOption<string>.Some(s);
@@ -31,6 +27,39 @@ internal static class Names
 
     /// <summary>null for None.</summary>
     public static T? Value<T>(FSharpOption<T>? o) where T : struct => o is null ? null : o.Value;
+}
+
+/// <summary>Calls into the core with the facade's documented exceptions: configuration errors are
+/// <see cref="ArgumentException"/>s, damaged checkpoints and data files <see cref="InvalidDataException"/>s, divergences
+/// <see cref="TrainingDivergedException"/>s, and no native (libtorch) exception escapes: one is reported as an
+/// <see cref="ArgumentException"/> with its first line.</summary>
+internal static class Guard
+{
+    public static T Run<T>(Func<T> f)
+    {
+        try { return f(); }
+        catch (Exception e) when (Translate(e) is { } t) { throw t; }
+    }
+
+    public static void Run(Action f) => Run(() => { f(); return 0; });
+
+    /// <summary>A missing file is a <see cref="FileNotFoundException"/> that names it.</summary>
+    public static void FileExists(string path, string what)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{what} {path} not found", path);
+    }
+
+    static Exception? Translate(Exception e) => e switch
+    {
+        Hybrid.ConfigError => new ArgumentException(Hybrid.CodecModule.message(e), e),
+        Hybrid.Checkpoint.CheckpointError c => new InvalidDataException(c.Message, e),
+        Hybrid.Data.DataError d => new InvalidDataException(d.Message, e),
+        Hybrid.DivergenceError d => new TrainingDivergedException(d.Message, e),
+        System.Runtime.InteropServices.ExternalException x =>
+            new ArgumentException("libtorch refused the input: " + x.Message.Split('\n', 2)[0].Trim(), x),
+        _ => null,
+    };
 }
 
 /// <summary>Which failures are a user's to fix (a bad option, file or dataset), and their one-line description.</summary>

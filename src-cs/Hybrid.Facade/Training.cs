@@ -1,58 +1,132 @@
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Hybrid.Facade;
 
-/// <summary>A network architecture. Create one with the static factories; change one with <see cref="With"/>.</summary>
+/// <summary>A 3x3 same convolution of a <see cref="Model.Conv"/> network: output channels, and whether a 2x2 max-pool follows.</summary>
+public sealed record ConvLayer(int Channels, bool Pool);
+
+/// <summary>A built-in network architecture (input shape and number of outputs come from the data).</summary>
 public sealed class Model
 {
     internal Hybrid.Architecture Inner { get; }
     internal Model(Hybrid.Architecture inner) => Inner = inner;
 
-    /// <summary>A fully connected network with the given hidden widths (the output layer is linear).</summary>
-    public static Model Mlp(IReadOnlyList<int> hiddenWidths, string activation = "gelu") =>
-        new(Hybrid.Architecture.NewMlp(ListModule.OfSeq(hiddenWidths), Names.Parse(Hybrid.Choices.activation, activation)));
+    /// <summary>Fully connected: the hidden widths, the activation after each hidden layer, a linear output layer.</summary>
+    public static Model Mlp(IReadOnlyList<int> hiddenWidths, Activation activation = Activation.Gelu) =>
+        Checked(Hybrid.Architecture.NewMlp(ListModule.OfSeq(hiddenWidths ?? throw new ArgumentNullException(nameof(hiddenWidths))), Core.Of(activation)));
 
     /// <summary>The paper's 5-layer MLP: four hidden layers of <paramref name="width"/>.</summary>
-    public static Model PaperMlp(int width = 512, string activation = "gelu") =>
-        new(Hybrid.Architecture.PaperMlp(width, Names.Parse(Hybrid.Choices.activation, activation)));
+    public static Model PaperMlp(int width = 512, Activation activation = Activation.Gelu) => Mlp(Enumerable.Repeat(width, 4).ToList(), activation);
 
-    /// <summary>A residual MLP of <paramref name="layers"/> weight layers with sp, mupc or ntp scalings.</summary>
-    public static Model ResidualMlp(int width, int layers, string activation = "relu", string parameterisation = "mupc") =>
-        new(Hybrid.Architecture.NewResidualMlp(width, layers, Names.Parse(Hybrid.Choices.activation, activation),
-            Names.Parse(Hybrid.Choices.parameterisation, parameterisation)));
+    /// <summary>A residual MLP of <paramref name="layers"/> weight layers (muPC by default: trains at depths of 100 and more).</summary>
+    public static Model ResidualMlp(int width, int layers, Activation activation = Activation.Relu, Parameterisation parameterisation = Parameterisation.MuPC) =>
+        Checked(Hybrid.Architecture.NewResidualMlp(width, layers, Core.Of(activation), Core.Of(parameterisation)));
 
-    /// <summary>The AlexNet-style convolutional network for 32x32x3 inputs.</summary>
-    public static Model AlexNet(string activation = "relu") => new(Hybrid.Architecture.AlexNet(Names.Parse(Hybrid.Choices.activation, activation)));
+    /// <summary>3x3 same convolutions (each with the activation and an optional 2x2 max-pool), then dense layers of the given widths.</summary>
+    public static Model Conv(IReadOnlyList<ConvLayer> convs, IReadOnlyList<int>? dense = null, Activation activation = Activation.Relu) =>
+        Checked(Hybrid.Architecture.NewConvNet(
+            ListModule.OfSeq((convs ?? throw new ArgumentNullException(nameof(convs))).Select(c => new Hybrid.ConvLayer(c.Channels, c.Pool))),
+            ListModule.OfSeq(dense ?? []), Core.Of(activation)));
 
-    /// <summary>VGG-5 of the PCX benchmarks (four 3x3 convolutions of 128-512 channels with max-pools, then a linear layer).</summary>
-    public static Model Vgg5(string activation = "relu") => new(Hybrid.Architecture.Vgg5(Names.Parse(Hybrid.Choices.activation, activation)));
+    /// <summary>The AlexNet-style network of the paper's CIFAR-10 experiment (32x32 colour images).</summary>
+    public static Model AlexNet(Activation activation = Activation.Relu) => new(Hybrid.Architecture.AlexNet(Core.Of(activation)));
 
-    /// <summary>VGG-7 (six 3x3 convolutions of 128-512 channels, a max-pool after every second, then a linear layer).</summary>
-    public static Model Vgg7(string activation = "relu") => new(Hybrid.Architecture.Vgg7(Names.Parse(Hybrid.Choices.activation, activation)));
+    /// <summary>VGG-5 of the PCX benchmarks (3x3 convolutions of 128, 256, 512, 512 channels with max-pools, then a linear layer).</summary>
+    public static Model Vgg5(Activation activation = Activation.Relu) => new(Hybrid.Architecture.Vgg5(Core.Of(activation)));
 
-    /// <summary>ResNet-18 for 28x28 and 32x32 images (ten predictive coding layers: stem, eight basic blocks, head).</summary>
-    public static Model ResNet18(string activation = "relu") => new(Hybrid.Architecture.NewResNet18(Names.Parse(Hybrid.Choices.activation, activation)));
+    /// <summary>VGG-7 (3x3 convolutions of 128, 128, 256, 256, 512, 512 channels, a max-pool after every second, then a linear layer).</summary>
+    public static Model Vgg7(Activation activation = Activation.Relu) => new(Hybrid.Architecture.Vgg7(Core.Of(activation)));
 
-    /// <summary>This model with some settings changed (null: keep). <paramref name="kind"/> (mlp, resmlp, conv, alexnet)
-    /// switches to that kind's defaults first; <paramref name="width"/> and <paramref name="hidden"/> make an MLP of
-    /// that many layers of that width; <paramref name="layers"/> and <paramref name="parameterisation"/> apply to residual MLPs.</summary>
-    public Model With(string? kind = null, int? width = null, int? hidden = null, int? layers = null, string? activation = null, string? parameterisation = null)
+    /// <summary>ResNet-18 for 28x28 and 32x32 images: ten predictive coding layers (stem, eight basic blocks, head).</summary>
+    public static Model ResNet18(Activation activation = Activation.Relu) => new(Hybrid.Architecture.NewResNet18(Core.Of(activation)));
+
+    /// <summary>Which architecture this is.</summary>
+    public ModelKind Kind => Inner switch
+    {
+        Hybrid.Architecture.Mlp => ModelKind.Mlp,
+        Hybrid.Architecture.ResidualMlp => ModelKind.ResidualMlp,
+        Hybrid.Architecture.ResNet18 => ModelKind.ResNet18,
+        _ when Inner.Equals(Hybrid.Architecture.AlexNet(ActivationOf(Inner))) => ModelKind.AlexNet,
+        _ when Inner.Equals(Hybrid.Architecture.Vgg5(ActivationOf(Inner))) => ModelKind.Vgg5,
+        _ when Inner.Equals(Hybrid.Architecture.Vgg7(ActivationOf(Inner))) => ModelKind.Vgg7,
+        _ => ModelKind.Conv,
+    };
+
+    /// <summary>This model with some settings changed (null: keep). <paramref name="kind"/> switches to that kind's defaults
+    /// first; <paramref name="width"/> and <paramref name="hidden"/> make an MLP of that many layers of that width;
+    /// <paramref name="layers"/> and <paramref name="parameterisation"/> apply to residual MLPs.</summary>
+    public Model With(ModelKind? kind = null, int? width = null, int? hidden = null, int? layers = null, Activation? activation = null,
+        Parameterisation? parameterisation = null)
     {
         var changes = new Hybrid.Config.ModelChanges(
-            Names.Option(kind), null, Names.Option(width), Names.Option(hidden), Names.Option(layers),
-            activation is null ? null : FSharpOption<Hybrid.Activation>.Some(Names.Parse(Hybrid.Choices.activation, activation)),
-            parameterisation is null ? null : FSharpOption<Hybrid.Parameterisation>.Some(Names.Parse(Hybrid.Choices.parameterisation, parameterisation)),
+            kind is { } k ? FSharpOption<string>.Some(Core.KindName(k)) : null, null, Names.Option(width), Names.Option(hidden), Names.Option(layers),
+            activation is { } a ? FSharpOption<Hybrid.Activation>.Some(Core.Of(a)) : null,
+            parameterisation is { } p ? FSharpOption<Hybrid.Parameterisation>.Some(Core.Of(p)) : null,
             null, null, null, null, null);
-        var changed = Names.Config(() => Hybrid.Config.changeModel(changes, Inner, Hybrid.Loss.CrossEntropy, Hybrid.WeightInit.Default));
+        var changed = Guard.Run(() => Hybrid.Config.changeModel(changes, Inner, Hybrid.Loss.CrossEntropy, Hybrid.WeightInit.Default));
         return new Model(changed.Item1);
+    }
+
+    static Hybrid.Activation ActivationOf(Hybrid.Architecture a) => a is Hybrid.Architecture.ConvNet c ? c.activation : Hybrid.Activation.Relu;
+
+    static Model Checked(Hybrid.Architecture a)
+    {
+        Guard.Run(() => a.Validate());
+        return new Model(a);
     }
 
     /// <inheritdoc/>
     public override string ToString() => Inner.ToString();
 }
 
-/// <summary>How the weights are trained: backpropagation or predictive coding.</summary>
+/// <summary>How predictive coding initialises the hidden states before inference: one kind for every layer, or
+/// kinds for ranges of layers joined with <see cref="Then"/> (text form: <c>forward[1..2] + avg[3..]</c>).</summary>
+public sealed class Initializer
+{
+    internal Hybrid.Initializer Inner { get; }
+    internal Initializer(Hybrid.Initializer inner) => Inner = inner;
+
+    /// <summary>The forward pass: every hidden error starts at zero.</summary>
+    public static Initializer Forward { get; } = new(Hybrid.Init.forward);
+    /// <summary>The mean final state of the previous batches' samples of the same class (needs stream-aligned batching).</summary>
+    public static Initializer StreamAverage { get; } = new(Hybrid.Init.streamAverage);
+    /// <summary>The previous batch's final states.</summary>
+    public static Initializer Keep { get; } = new(Hybrid.Init.keep);
+    /// <summary>All zeros.</summary>
+    public static Initializer Zero { get; } = new(Hybrid.Init.zero);
+
+    /// <summary>Each unit drawn from N(mean, std^2).</summary>
+    public static Initializer Random(double mean = 0, double std = 1) =>
+        Guard.Run(() => new Initializer(Hybrid.InitText.parse(FormattableString.Invariant($"random({mean},{std})"))));
+
+    /// <summary>Recall from a Hopfield-layer memory of the input, trained towards the inferred states after each batch
+    /// (<paramref name="slots"/> memories, inverse temperature <paramref name="delta"/>, query/key size <paramref name="embedding"/>,
+    /// <paramref name="heads"/> heads, Adam rate <paramref name="learningRate"/>).</summary>
+    public static Initializer Memory(int slots = 16, double delta = 1, int embedding = 128, int heads = 1, double learningRate = 1e-3)
+    {
+        var spec = new Hybrid.MemorySpec(slots, delta, embedding, heads, learningRate);
+        Guard.Run(() => spec.Validate());
+        return new Initializer(Hybrid.Init.memory(spec));
+    }
+
+    /// <summary>Hidden layers 1..<paramref name="lastLayer"/> from this initializer, the layers above from <paramref name="upper"/>.</summary>
+    public Initializer Then(int lastLayer, Initializer upper)
+    {
+        if (lastLayer < 1) throw new ArgumentException($"the lower initializer covers at least layer 1, got {lastLayer}", nameof(lastLayer));
+        return Guard.Run(() => new Initializer(Hybrid.Init.split(lastLayer, Inner, (upper ?? throw new ArgumentNullException(nameof(upper))).Inner)));
+    }
+
+    /// <summary>Reads the text form, e.g. <c>forward</c>, <c>random(0,0.1)</c>, <c>forward[1..2] + mem(slots=8,lr=0.01)[3..]</c>.</summary>
+    public static Initializer Parse(string text) => Guard.Run(() => new Initializer(Hybrid.InitText.parse(text ?? throw new ArgumentNullException(nameof(text)))));
+
+    /// <inheritdoc/>
+    public override string ToString() => Inner.ToString();
+}
+
+/// <summary>How the weights are trained: backpropagation, or predictive coding (inference, then the local update).</summary>
 public sealed class Algorithm
 {
     internal Hybrid.Algorithm Inner { get; }
@@ -62,31 +136,82 @@ public sealed class Algorithm
     public static Algorithm Backprop { get; } = new(Hybrid.Algorithm.Backprop);
 
     /// <summary>Predictive coding: <paramref name="steps"/> inference steps of size <paramref name="stepSize"/> on the states
-    /// (<c>spc</c>) or the errors (<c>epc</c>), from <paramref name="init"/> (e.g. <c>forward</c>, <c>"forward[1..2] + avg[3..]"</c>).</summary>
-    public static Algorithm PredictiveCoding(int steps, double stepSize, string init = "forward", string reparam = "spc",
+    /// (<see cref="Reparam.States"/>, sPC) or the errors (<see cref="Reparam.Errors"/>, ePC), from <paramref name="init"/>
+    /// (the forward pass when null); <paramref name="tolerance"/> stops inference early below that relative energy change.</summary>
+    public static Algorithm PredictiveCoding(int steps, double stepSize, Initializer? init = null, Reparam reparam = Reparam.States,
         double momentum = 0, double? tolerance = null)
     {
-        var inference = Hybrid.InferenceOptionsModule.spc(steps, stepSize);
-        inference = new Hybrid.InferenceOptions(steps, stepSize, momentum, Names.Option(tolerance), inference.Record,
-            Names.Parse(Hybrid.Choices.reparam, reparam), inference.DivergenceFactor, inference.InputFree);
-        inference.Validate();
-        return new(Hybrid.Algorithm.NewPredictiveCoding(new Hybrid.PcSpec(inference, Names.Init(init))));
+        var d = Hybrid.InferenceOptionsModule.spc(steps, stepSize);
+        var inference = new Hybrid.InferenceOptions(steps, stepSize, momentum, Names.Option(tolerance), d.Record, Core.Of(reparam), d.DivergenceFactor, d.InputFree);
+        Guard.Run(() => inference.Validate());
+        return new(Hybrid.Algorithm.NewPredictiveCoding(new Hybrid.PcSpec(inference, (init ?? Initializer.Forward).Inner)));
     }
 
-    /// <summary>This algorithm with some settings changed (null: keep). <paramref name="kind"/> is bp or pc (switching to pc
-    /// starts from sPC, T = 5, step 0.1, forward initialisation); the other settings apply to predictive coding.</summary>
-    public Algorithm With(string? kind = null, string? reparam = null, int? steps = null, double? stepSize = null, double? momentum = null,
-        double? tolerance = null, string? init = null)
+    /// <summary>Backpropagation or predictive coding.</summary>
+    public AlgorithmKind Kind => Inner.IsPredictiveCoding ? AlgorithmKind.PredictiveCoding : AlgorithmKind.Backprop;
+    Hybrid.PcSpec? Pc => Inner is Hybrid.Algorithm.PredictiveCoding p ? p.Item : null;
+    /// <summary>Inference steps T (predictive coding; 0 for backpropagation).</summary>
+    public int Steps => Pc?.Inference.Steps ?? 0;
+    /// <summary>Inference step size (predictive coding).</summary>
+    public double StepSize => Pc?.Inference.StepSize ?? 0;
+    /// <summary>The inference variables (predictive coding).</summary>
+    public Reparam Reparam => Pc is { } p ? Core.From(p.Inference.Reparam) : Reparam.States;
+    /// <summary>Inference momentum (predictive coding).</summary>
+    public double Momentum => Pc?.Inference.Momentum ?? 0;
+    /// <summary>The early-stop tolerance, if any.</summary>
+    public double? Tolerance => Pc is { } p ? Names.Value(p.Inference.Tolerance) : null;
+    /// <summary>The initializer (predictive coding; null for backpropagation).</summary>
+    public Initializer? Init => Pc is { } p ? new Initializer(p.Init) : null;
+
+    /// <summary>This algorithm with some settings changed (null: keep). Switching to predictive coding starts from
+    /// sPC, T = 5, step 0.1, forward initialisation; the other settings apply to predictive coding only.</summary>
+    public Algorithm With(AlgorithmKind? kind = null, Reparam? reparam = null, int? steps = null, double? stepSize = null,
+        double? momentum = null, double? tolerance = null, Initializer? init = null)
     {
         var anyInference = reparam is not null || steps is not null || stepSize is not null || momentum is not null || tolerance is not null;
-        var r = reparam is null ? null : Names.Parse(Hybrid.Choices.reparam, reparam);
         var edit = FuncConvert.FromFunc<Hybrid.InferenceOptions, Hybrid.InferenceOptions>(i => new Hybrid.InferenceOptions(
             steps ?? i.Steps, stepSize ?? i.StepSize, momentum ?? i.Momentum, tolerance is null ? i.Tolerance : FSharpOption<double>.Some(tolerance.Value),
-            i.Record, r ?? i.Reparam, i.DivergenceFactor, i.InputFree));
-        var changes = new Hybrid.Config.AlgorithmChanges(Names.Option(kind),
+            i.Record, reparam is { } r ? Core.Of(r) : i.Reparam, i.DivergenceFactor, i.InputFree));
+        var changes = new Hybrid.Config.AlgorithmChanges(
+            kind is { } k ? FSharpOption<string>.Some(k == AlgorithmKind.PredictiveCoding ? "pc" : "bp") : null,
             anyInference ? FSharpOption<FSharpFunc<Hybrid.InferenceOptions, Hybrid.InferenceOptions>>.Some(edit) : null,
-            init is null ? null : FSharpOption<Hybrid.Initializer>.Some(Names.Init(init)));
-        return new Algorithm(Names.Config(() => Hybrid.Config.changeAlgorithm(changes, Inner)));
+            init is null ? null : FSharpOption<Hybrid.Initializer>.Some(init.Inner));
+        return new Algorithm(Guard.Run(() => Hybrid.Config.changeAlgorithm(changes, Inner)));
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Inner.ToString();
+}
+
+/// <summary>The weight optimiser and its settings.</summary>
+public sealed class OptimizerSettings
+{
+    internal Hybrid.OptimizerSpec Inner { get; }
+    internal OptimizerSettings(Hybrid.OptimizerSpec inner) => Inner = inner;
+
+    /// <summary>AdamW with the given learning rate and decoupled weight decay (the papers' optimiser).</summary>
+    public static OptimizerSettings AdamW(double learningRate, double weightDecay = 0) => Checked(Hybrid.OptimizerSpec.NewAdamW(learningRate, weightDecay));
+
+    /// <summary>SGD with the given learning rate and heavy-ball momentum.</summary>
+    public static OptimizerSettings Sgd(double learningRate, double momentum = 0) => Checked(Hybrid.OptimizerSpec.NewSgd(learningRate, momentum));
+
+    /// <summary>The learning rate.</summary>
+    public double LearningRate => Inner.LearningRate;
+    /// <summary>AdamW's weight decay (0 for SGD).</summary>
+    public double WeightDecay => Inner is Hybrid.OptimizerSpec.AdamW a ? a.weightDecay : 0;
+    /// <summary>SGD's momentum (0 for AdamW).</summary>
+    public double Momentum => Inner is Hybrid.OptimizerSpec.Sgd s ? s.momentum : 0;
+    /// <summary>True for AdamW, false for SGD.</summary>
+    public bool IsAdamW => Inner.IsAdamW;
+
+    /// <summary>The same optimiser with another learning rate.</summary>
+    public OptimizerSettings WithLearningRate(double learningRate) =>
+        IsAdamW ? AdamW(learningRate, WeightDecay) : Sgd(learningRate, Momentum);
+
+    static OptimizerSettings Checked(Hybrid.OptimizerSpec spec)
+    {
+        Guard.Run(() => spec.Validate());
+        return new OptimizerSettings(spec);
     }
 
     /// <inheritdoc/>
@@ -101,69 +226,60 @@ public sealed class TrainingOptions
 
     internal TrainingOptions(Hybrid.TrainConfig c)
     {
-        Name = c.Name; Dataset = c.Dataset; DataRoot = c.DataRoot?.Value; Fraction = c.Fraction; Normalisation = c.Normalisation.ToString();
-        Model = new Model(c.Architecture); WeightInit = c.WeightInit.ToString(); Loss = c.Loss.ToString(); Algorithm = new Algorithm(c.Algorithm);
-        (Optimizer, LearningRate, WeightDecayOrMomentum) = c.Optimizer switch
-        {
-            Hybrid.OptimizerSpec.AdamW a => ("adamw", a.lr, a.weightDecay),
-            Hybrid.OptimizerSpec.Sgd s => ("sgd", s.lr, s.momentum),
-            _ => throw new InvalidOperationException("unknown optimiser"),
-        };
-        Epochs = c.Epochs; BatchSize = c.BatchSize; Batching = c.Batching.ToString(); Seed = c.Seed;
-        Precision = c.Precision.ToString(); Device = c.Device.ToString(); EvalBatchSize = c.EvalBatchSize;
+        Name = c.Name; Dataset = c.Dataset; DataRoot = c.DataRoot?.Value; Fraction = c.Fraction; Normalisation = Core.From(c.Normalisation);
+        Custom = c.Architecture is Hybrid.Architecture.Custom k ? k.name : null;
+        Model = Custom is null ? new Model(c.Architecture) : Model.PaperMlp();
+        WeightInit = Core.From(c.WeightInit); Loss = Core.From(c.Loss); Algorithm = new Algorithm(c.Algorithm);
+        Optimizer = new OptimizerSettings(c.Optimizer);
+        Epochs = c.Epochs; BatchSize = c.BatchSize; Batching = Core.From(c.Batching); Seed = c.Seed;
+        Precision = Core.From(c.Precision); Device = Core.From(c.Device); EvalBatchSize = c.EvalBatchSize;
     }
 
     /// <summary>Run name.</summary>
     public string Name { get; set; }
-    /// <summary>Dataset name (fashion-mnist, mnist10k, ...) or folder:PATH.</summary>
+    /// <summary>Dataset name (fashion-mnist, mnist10k, mnist, kmnist, cifar10) or folder:PATH; set by the trainer for data given as arrays.</summary>
     public string Dataset { get; set; }
     /// <summary>Data root (null: $HYBRID_DATA, then the standard folders).</summary>
     public string? DataRoot { get; set; }
     /// <summary>Fraction of the training set, in (0,1].</summary>
     public double Fraction { get; set; }
-    /// <summary>unit or standardise.</summary>
-    public string Normalisation { get; set; }
-    /// <summary>The network.</summary>
+    /// <summary>How inputs are normalised.</summary>
+    public Normalisation Normalisation { get; set; }
+    /// <summary>The network (ignored when the trainer is given a <see cref="Network"/> of its own modules).</summary>
     public Model Model { get; set; }
-    /// <summary>mse or ce.</summary>
-    public string Loss { get; set; }
-    /// <summary>Weights of plain networks: default (PyTorch's), kaiming or lecun.</summary>
-    public string WeightInit { get; set; }
+    /// <summary>The output term of the energy.</summary>
+    public Loss Loss { get; set; }
+    /// <summary>How the weights of plain networks are drawn.</summary>
+    public WeightInit WeightInit { get; set; }
     /// <summary>The training algorithm.</summary>
     public Algorithm Algorithm { get; set; }
-    /// <summary>Weight optimiser: adamw or sgd.</summary>
-    public string Optimizer { get; set; }
-    /// <summary>Weight learning rate.</summary>
-    public double LearningRate { get; set; }
-    /// <summary>AdamW weight decay (or SGD momentum).</summary>
-    public double WeightDecayOrMomentum { get; set; }
+    /// <summary>The weight optimiser.</summary>
+    public OptimizerSettings Optimizer { get; set; }
     /// <summary>Epochs.</summary>
     public int Epochs { get; set; }
     /// <summary>Batch size.</summary>
     public int BatchSize { get; set; }
-    /// <summary>random or stream (stream-aligned; the stream average needs it).</summary>
-    public string Batching { get; set; }
+    /// <summary>How epochs are cut into batches (the stream average needs <see cref="Batching.StreamAligned"/>).</summary>
+    public Batching Batching { get; set; }
     /// <summary>Seed of weights, batches and initializers.</summary>
     public long Seed { get; set; }
-    /// <summary>float32 or float64.</summary>
-    public string Precision { get; set; }
-    /// <summary>auto, cpu or cuda.</summary>
-    public string Device { get; set; }
+    /// <summary>Floating-point precision.</summary>
+    public Precision Precision { get; set; }
+    /// <summary>The compute device.</summary>
+    public Device Device { get; set; }
     /// <summary>Samples per evaluation chunk (memory only).</summary>
     public int EvalBatchSize { get; set; }
+    /// <summary>The name of the network of the run's own modules (read from a run of one; null for a built-in model).</summary>
+    public string? Custom { get; private set; }
 
-    internal Hybrid.TrainConfig ToConfig()
+    internal Hybrid.TrainConfig ToConfig(Hybrid.Architecture? architecture = null)
     {
-        var opt = Names.Parse(Hybrid.Choices.optimizer, Optimizer) switch
-        {
-            "adamw" => Hybrid.OptimizerSpec.NewAdamW(LearningRate, WeightDecayOrMomentum),
-            _ => Hybrid.OptimizerSpec.NewSgd(LearningRate, WeightDecayOrMomentum),
-        };
-        var cfg = new Hybrid.TrainConfig(Name, Dataset, Names.Option(DataRoot), Fraction,
-            Names.Parse(Hybrid.Choices.normalisation, Normalisation), Model.Inner, Names.Parse(Hybrid.Choices.weightInit, WeightInit),
-            Names.Parse(Hybrid.Choices.loss, Loss), Algorithm.Inner, opt, Epochs, BatchSize, Names.Parse(Hybrid.Choices.batching, Batching), Seed,
-            Names.Parse(Hybrid.Choices.precision, Precision), Names.Parse(Hybrid.Choices.device, Device), EvalBatchSize);
-        cfg.Validate();
+        var arch = architecture ?? (Custom is { } name ? Hybrid.Architecture.NewCustom(name) : (Model ?? throw new ArgumentException("Model is null", nameof(Model))).Inner);
+        var cfg = new Hybrid.TrainConfig(Name, Dataset, Names.Option(DataRoot), Fraction, Core.Of(Normalisation), arch, Core.Of(WeightInit), Core.Of(Loss),
+            (Algorithm ?? throw new ArgumentException("Algorithm is null", nameof(Algorithm))).Inner,
+            (Optimizer ?? throw new ArgumentException("Optimizer is null", nameof(Optimizer))).Inner,
+            Epochs, BatchSize, Core.Of(Batching), Seed, Core.Of(Precision), Core.Of(Device), EvalBatchSize);
+        Guard.Run(() => cfg.Validate());
         return cfg;
     }
 
@@ -171,10 +287,48 @@ public sealed class TrainingOptions
     public string ToJson() => Hybrid.Config.toText(ToConfig());
 
     /// <summary>Reads a JSON config document (fields absent keep the paper's defaults).</summary>
-    public static TrainingOptions FromJson(string json) => new(Names.Config(() => Hybrid.Config.parse(json, Hybrid.Config.defaults)));
+    public static TrainingOptions FromJson(string json) => new(Guard.Run(() => Hybrid.Config.parse(json, Hybrid.Config.defaults)));
 
     /// <summary>Reads a JSON config file.</summary>
-    public static TrainingOptions FromFile(string path) => new(Names.Config(() => Hybrid.Config.load(path, Hybrid.Config.defaults)));
+    public static TrainingOptions FromFile(string path)
+    {
+        Guard.FileExists(path, "configuration file");
+        return new(Guard.Run(() => Hybrid.Config.load(path, Hybrid.Config.defaults)));
+    }
+}
+
+/// <summary>A labelled dataset held in memory (or read from the registry): what a <see cref="Trainer"/> trains and evaluates on.</summary>
+public sealed class TrainingData
+{
+    internal Hybrid.Data.Dataset Inner { get; }
+    TrainingData(Hybrid.Data.Dataset inner) => Inner = inner;
+
+    /// <summary>Data from arrays: each split's values sample after sample (<paramref name="sampleShape"/>: [features] or
+    /// [channels, height, width]), one label per sample in 0..<paramref name="classes"/>-1. Values are used as given.</summary>
+    public static TrainingData FromArrays(float[] trainValues, int[] trainLabels, float[] testValues, int[] testLabels, IReadOnlyList<int> sampleShape,
+        int classes, string name = "arrays") =>
+        new(Guard.Run(() => Hybrid.Data.DatasetModule.ofArrays(name, classes, (sampleShape ?? throw new ArgumentNullException(nameof(sampleShape))).ToArray(),
+            trainValues, trainLabels, testValues, testLabels)));
+
+    /// <summary>A registered dataset (fashion-mnist, mnist10k, ...) or folder:PATH, read into memory.</summary>
+    public static TrainingData Load(string dataset, string? dataRoot = null) =>
+        new(Guard.Run(() => Hybrid.Data.DatasetModule.load(Names.Option(dataRoot), dataset ?? throw new ArgumentNullException(nameof(dataset)))));
+
+    /// <summary>The dataset's name.</summary>
+    public string Name => Inner.Name;
+    /// <summary>Number of classes.</summary>
+    public int Classes => Inner.Classes;
+    /// <summary>Shape of one sample ([channels, height, width]; [1, 1, features] for vectors).</summary>
+    public IReadOnlyList<int> SampleShape => Inner.Train.Shape;
+    /// <summary>Training samples.</summary>
+    public int TrainCount => Inner.Train.Count;
+    /// <summary>Test samples.</summary>
+    public int TestCount => Inner.Test.Count;
+
+    /// <summary>The training split's values (sample after sample) and labels.</summary>
+    public (float[] Values, int[] Labels) Train => (Inner.Train.Pixels, Inner.Train.Labels);
+    /// <summary>The test split's values (sample after sample) and labels.</summary>
+    public (float[] Values, int[] Labels) Test => (Inner.Test.Pixels, Inner.Test.Labels);
 }
 
 /// <summary>One completed epoch.</summary>
@@ -190,96 +344,470 @@ public sealed record EpochResult(int Epoch, double TestAccuracy, double TrainEne
 }
 
 /// <summary>Progress after a batch.</summary>
-/// <param name="Epoch">Current epoch.</param>
-/// <param name="Batch">Batch within the epoch (1-based).</param>
-/// <param name="Batches">Batches per epoch.</param>
+/// <param name="Epoch">The batch's epoch (0 for batches given to <see cref="Trainer.TrainOn"/>).</param>
+/// <param name="Batch">Batch within the epoch (1-based), or the count of batches given so far.</param>
+/// <param name="Batches">Batches per epoch (0 for batches given to <see cref="Trainer.TrainOn"/>: their number is not known).</param>
 /// <param name="Energy">The batch's energy per sample.</param>
 /// <param name="Epochs">Epochs of the run.</param>
 /// <param name="Seconds">Training seconds so far.</param>
-public sealed record Progress(int Epoch, int Batch, int Batches, double Energy, int Epochs = 0, double Seconds = 0)
+public sealed record Progress(int Epoch, int Batch, int Batches, double Energy, int Epochs, double Seconds)
 {
     internal static Progress From(Hybrid.TrainProgress p) => new(p.Epoch, p.Batch, p.Batches, p.Energy, p.Epochs, p.Seconds);
 }
 
-/// <summary>Trains one configuration step by step; can be saved and resumed exactly.
-/// Owns the network, the data on its device and the optimiser: dispose it.</summary>
+/// <summary>A batch of training samples given by the application: values sample after sample, one label per sample.</summary>
+public sealed record Batch(float[] Values, int[] Labels);
+
+/// <summary>The network's outputs for some inputs.</summary>
+/// <param name="Classes">The predicted class of each sample (the largest output).</param>
+/// <param name="Outputs">The outputs (logits) of each sample.</param>
+public sealed record Prediction(IReadOnlyList<int> Classes, IReadOnlyList<float[]> Outputs);
+
+/// <summary>Inference on a batch: the states, prediction errors and energies where it ended.</summary>
+/// <param name="States">Per layer (input first, L entries), the state of each sample, flattened.</param>
+/// <param name="Errors">Per hidden layer 1..L-1, e_l = h_l - f(h_{l-1}) of each sample, flattened.</param>
+/// <param name="Outputs">The prediction of the output layer at the final states, per sample.</param>
+/// <param name="LayerEnergies">Energy terms summed over the batch: hidden layers 1..L-1, then the output term (0 when no labels were given).</param>
+/// <param name="Energy">F, their sum.</param>
+/// <param name="Steps">Inference steps run.</param>
+public sealed record InferenceResult(IReadOnlyList<float[][]> States, IReadOnlyList<float[][]> Errors, IReadOnlyList<float[]> Outputs,
+    IReadOnlyList<double> LayerEnergies, double Energy, int Steps);
+
+/// <summary>A parameter of a network: its name (<c>block{l}.{name}</c>, as checkpoints store it), shape and values.</summary>
+public sealed record WeightTensor(string Name, IReadOnlyList<long> Shape, float[] Values);
+
+/// <summary>A run diverged (inference or the weight update): the message names the layer, step and batch, and the cause.</summary>
+public sealed class TrainingDivergedException(string message, Exception? inner = null) : InvalidOperationException(message, inner);
+
+/// <summary>A predictive coding network: a built-in architecture, or a chain of the application's own TorchSharp modules.
+/// Block l maps the state of layer l to the prediction of layer l+1; the last block's output is the network's output.
+/// A network given to a <see cref="Trainer"/> belongs to the trainer from then on.</summary>
+public sealed class Network : IDisposable
+{
+    Hybrid.Network? _net;
+    Trainer? _owner;
+
+    internal Network(Hybrid.Network net, Trainer? owner = null) { _net = net; _owner = owner; }
+
+    internal Hybrid.Network Inner
+    {
+        get
+        {
+            if (_owner is { } o) o.ThrowIfDisposed();
+            ObjectDisposedException.ThrowIf(_net is null, this);
+            return _net!;
+        }
+    }
+
+    /// <summary>A network of your own blocks: each block is any TorchSharp module from a batch of states to a batch of predictions
+    /// (linear, convolution, pooling, residual, attention ...). <paramref name="inputShape"/> is one sample's shape; the modules are moved
+    /// to the device and precision, and the states' shapes are found by one forward pass. The network owns the modules.</summary>
+    public static Network FromModules(string name, IEnumerable<nn.Module<Tensor, Tensor>> blocks, IReadOnlyList<long> inputShape,
+        Loss loss = Loss.CrossEntropy, Precision precision = Precision.Float32, Device device = Device.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        ArgumentNullException.ThrowIfNull(inputShape);
+        var list = blocks.ToList();
+        return new(Guard.Run(() => Hybrid.NetworkModule.ofModules(name, ListModule.OfSeq(list), Core.Of(loss), inputShape.ToArray(), Core.Of(precision),
+            Hybrid.Runtime.device(Core.Of(device)))));
+    }
+
+    /// <summary>A built-in architecture for inputs of <paramref name="inputShape"/> and <paramref name="outputs"/> outputs,
+    /// weights drawn from <paramref name="seed"/>.</summary>
+    public static Network Create(Model model, IReadOnlyList<long> inputShape, int outputs, Loss loss = Loss.CrossEntropy,
+        WeightInit weightInit = WeightInit.Default, Precision precision = Precision.Float32, Device device = Device.Auto, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputShape);
+        return new(Guard.Run(() => Hybrid.NetworkModule.createWith(Core.Of(weightInit), model.Inner, Core.Of(loss), inputShape.ToArray(), outputs,
+            Core.Of(precision), Hybrid.Runtime.device(Core.Of(device)), seed)));
+    }
+
+    /// <summary>What the network is (<c>mlp[...]</c>, <c>custom 'name'</c>, ...).</summary>
+    public string Description => Inner.Architecture.ToString();
+    /// <summary>L, the number of blocks (weight layers); hidden layers are 1..L-1.</summary>
+    public int Depth => Inner.Depth;
+    /// <summary>One sample's input shape.</summary>
+    public IReadOnlyList<long> InputShape => Inner.InputShape;
+    /// <summary>Number of outputs.</summary>
+    public int Outputs => Inner.Outputs;
+    /// <summary>One sample's shape of each state, the input first (L + 1 entries, the output last).</summary>
+    public IReadOnlyList<IReadOnlyList<long>> StateShapes => Enumerable.Range(0, Inner.Depth + 1).Select(l => (IReadOnlyList<long>)Inner.StateShape(l)).ToList();
+    /// <summary>Number of scalar parameters.</summary>
+    public long ParameterCount => Inner.ParameterCount;
+    /// <summary>The output term of the energy.</summary>
+    public Loss Loss => Core.From(Inner.Loss);
+    /// <summary>The precision of the parameters.</summary>
+    public Precision Precision => Core.From(Inner.Precision);
+    /// <summary>The blocks as TorchSharp modules (owned by the network).</summary>
+    public IReadOnlyList<nn.Module<Tensor, Tensor>> Blocks => Inner.Blocks.Select(b => b.Module).ToList();
+
+    /// <summary>The plain forward pass of a batch <c>[n, ...InputShape]</c>: the outputs <c>[n, Outputs]</c> (a new tensor you own).</summary>
+    public Tensor Forward(Tensor inputs)
+    {
+        var net = Inner;
+        var x = Tensors.Batch(inputs, net, nameof(inputs));
+        using var _ = no_grad();
+        return Guard.Run(() => net.Forward(x).detach());
+    }
+
+    /// <summary>Predicts the class of each sample of <paramref name="inputs"/> (values sample after sample).</summary>
+    public Prediction Predict(float[] inputs) => Tensors.Predict(Inner, inputs);
+
+    /// <summary>Runs predictive-coding inference on a batch with <paramref name="algorithm"/>'s settings, from the forward pass;
+    /// with <paramref name="labels"/> the output is clamped to them (without, the output is free and the states stay the forward pass).</summary>
+    public InferenceResult Infer(float[] inputs, Algorithm algorithm, int[]? labels = null) => Tensors.Infer(Inner, inputs, labels, algorithm);
+
+    /// <summary>Every parameter, by name, with a copy of its values.</summary>
+    public IReadOnlyList<WeightTensor> Weights() => Tensors.Weights(Inner);
+
+    internal void TransferTo(Trainer owner) => _owner = owner;
+
+    /// <summary>Disposes the network and its modules (a network that belongs to a trainer goes with the trainer).</summary>
+    public void Dispose()
+    {
+        if (_owner is not null) return;
+        if (_net is { } n) ((IDisposable)n).Dispose();
+        _net = null;
+    }
+}
+
+/// <summary>Trains one configuration step by step; can be saved and resumed exactly. Owns the network, the data on its device
+/// and the optimiser: dispose it. Every long call takes an <see cref="IProgress{T}"/> and a <see cref="CancellationToken"/>
+/// and has an async variant; a cancelled run stops after its current batch and can go on.</summary>
 public sealed class Trainer : IDisposable
 {
-    readonly Hybrid.RunData _data;
-    readonly Hybrid.TrainingSession _session;
+    Hybrid.TrainingSession? _session;
+    Hybrid.RunData? _data;
+    Network? _network;
 
-    Trainer(Hybrid.RunData data, Hybrid.TrainingSession session) { _data = data; _session = session; }
+    Trainer(Hybrid.RunData data, Hybrid.TrainingSession session, Network? network)
+    {
+        _data = data; _session = session;
+        _network = network ?? new Network(session.Network, this);
+        _network.TransferTo(this);
+    }
 
-    /// <summary>Loads the data and starts a run.</summary>
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_session is null, this);
+
+    Hybrid.TrainingSession Session
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _session!;
+        }
+    }
+
+    /// <summary>Reads the options' dataset and starts a run of the options' model.</summary>
     public static Trainer Create(TrainingOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var cfg = options.ToConfig();
-        var data = Hybrid.Train.prepare(cfg);
-        try { return new Trainer(data, Hybrid.TrainingSession.Start(cfg, data)); }
+        var data = Guard.Run(() => Hybrid.Train.prepare(cfg));
+        return Start(cfg, data, null);
+    }
+
+    /// <summary>Starts a run of the options' model on <paramref name="data"/>.</summary>
+    public static Trainer Create(TrainingOptions options, TrainingData data)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(data);
+        var cfg = Renamed(options.ToConfig(), data);
+        var prepared = Guard.Run(() => Prepare(cfg, data.Inner, null));
+        return Start(cfg, prepared, null);
+    }
+
+    /// <summary>Starts a run that trains <paramref name="network"/> (your own modules, or a built-in one) on <paramref name="data"/>
+    /// (the options' dataset when null). The trainer owns the network from then on.</summary>
+    public static Trainer Create(TrainingOptions options, Network network, TrainingData? data = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(network);
+        var net = network.Inner;
+        var cfg = options.ToConfig(net.Architecture);
+        cfg = new Hybrid.TrainConfig(cfg.Name, cfg.Dataset, cfg.DataRoot, cfg.Fraction, cfg.Normalisation, net.Architecture, cfg.WeightInit, net.Loss,
+            cfg.Algorithm, cfg.Optimizer, cfg.Epochs, cfg.BatchSize, cfg.Batching, cfg.Seed, net.Precision, cfg.Device, cfg.EvalBatchSize);
+        if (data is not null) cfg = Renamed(cfg, data);
+        var dataset = data?.Inner ?? Guard.Run(() => Hybrid.Data.DatasetModule.load(cfg.DataRoot, cfg.Dataset));
+        var prepared = Guard.Run(() => Prepare(cfg, dataset, net));
+        try { return new Trainer(prepared, Guard.Run(() => Hybrid.TrainingSession.StartWith(cfg, prepared, net)), network); }
+        catch { ((IDisposable)prepared).Dispose(); throw; }
+    }
+
+    /// <summary>Continues a run of a built-in model from a checkpoint written by <see cref="Save"/> (its dataset is read again).</summary>
+    public static Trainer Resume(string checkpoint)
+    {
+        Guard.FileExists(checkpoint, "checkpoint");
+        var resumed = Guard.Run(() => Hybrid.Train.resume(checkpoint));
+        return new Trainer(resumed.Data, resumed.Session, null);
+    }
+
+    /// <summary>Continues a run from a checkpoint on data given again (<paramref name="data"/>; the checkpoint's dataset when null);
+    /// a run of your own modules needs <paramref name="network"/> built the same way (its parameters are loaded by name).</summary>
+    public static Trainer Resume(string checkpoint, TrainingData? data, Network? network = null)
+    {
+        Guard.FileExists(checkpoint, "checkpoint");
+        var cfg = Guard.Run(() => Hybrid.Train.savedConfig(checkpoint));
+        var dataset = data?.Inner ?? Guard.Run(() => Hybrid.Data.DatasetModule.load(cfg.DataRoot, cfg.Dataset));
+        var net = network?.Inner;
+        var prepared = Guard.Run(() => Prepare(cfg, dataset, net));
+        try
+        {
+            var session = Guard.Run(() => net is null ? Hybrid.TrainingSession.Restore(checkpoint, prepared) : Hybrid.TrainingSession.RestoreWith(checkpoint, prepared, net));
+            return new Trainer(prepared, session, network);
+        }
+        catch { ((IDisposable)prepared).Dispose(); throw; }
+    }
+
+    static Hybrid.TrainConfig Renamed(Hybrid.TrainConfig c, TrainingData data) =>
+        new(c.Name, data.Name, null, c.Fraction, c.Normalisation, c.Architecture, c.WeightInit, c.Loss, c.Algorithm, c.Optimizer, c.Epochs, c.BatchSize,
+            c.Batching, c.Seed, c.Precision, c.Device, c.EvalBatchSize);
+
+    static Hybrid.RunData Prepare(Hybrid.TrainConfig cfg, Hybrid.Data.Dataset dataset, Hybrid.Network? net)
+    {
+        Hybrid.Data.BatchingModule.validate(cfg.Batching, dataset.Classes, cfg.BatchSize);
+        var device = net?.Device ?? Hybrid.Runtime.device(cfg.Device);
+        return net is null
+            ? Hybrid.Training.prepare(cfg, device, dataset)
+            : Hybrid.Training.prepareShaped(cfg, net.InputShape.Length == 1, device, dataset);
+    }
+
+    static Trainer Start(Hybrid.TrainConfig cfg, Hybrid.RunData data, Network? network)
+    {
+        try { return new Trainer(data, Guard.Run(() => Hybrid.TrainingSession.Start(cfg, data)), network); }
         catch { ((IDisposable)data).Dispose(); throw; }
     }
 
-    /// <summary>Continues a run from a checkpoint written by <see cref="Save"/>.</summary>
-    public static Trainer Resume(string checkpoint)
-    {
-        var resumed = Hybrid.Train.resume(checkpoint);
-        return new Trainer(resumed.Data, resumed.Session);
-    }
-
     /// <summary>The run's options.</summary>
-    public TrainingOptions Options => new(_session.Config);
-    /// <summary>Completed epochs.</summary>
-    public IReadOnlyList<EpochResult> Epochs => _session.Records.Select(EpochResult.From).ToList();
-    /// <summary>Whether the run has finished (all epochs, or diverged).</summary>
-    public bool Finished => _session.Finished;
-    /// <summary>completed, diverged or cancelled; with the divergence message when it diverged.</summary>
-    public string Status => _session.Status is Hybrid.RunStatus.Diverged d ? $"diverged: {d.message}" : _session.Status.ToString();
-    /// <summary>Number of parameters of the network.</summary>
-    public long ParameterCount => _session.Network.ParameterCount;
-
-    /// <summary>Runs <paramref name="count"/> batches (fewer if the run finishes).</summary>
-    public IReadOnlyList<EpochResult> TrainBatches(int count, Action<Progress>? progress = null)
+    public TrainingOptions Options => new(Session.Config);
+    /// <summary>The network being trained (it belongs to the trainer).</summary>
+    public Network Network
     {
-        var done = new List<EpochResult>();
-        for (var i = 0; i < count && !Finished; i++)
+        get
         {
-            var (epoch, batch) = _session.Position;
-            var (energy, record) = _session.Step();
-            progress?.Invoke(new Progress(epoch, batch + 1, 0, energy));
+            ThrowIfDisposed();
+            return _network!;
+        }
+    }
+    /// <summary>Completed epochs.</summary>
+    public IReadOnlyList<EpochResult> Epochs => Session.Records.Select(EpochResult.From).ToList();
+    /// <summary>How the run stands.</summary>
+    public RunStatus Status
+    {
+        get
+        {
+            var s = Session;
+            return s.Status switch
+            {
+                Hybrid.RunStatus.Diverged => RunStatus.Diverged,
+                _ when s.Position.Item1 > s.Config.Epochs => RunStatus.Completed,
+                _ when s.Status.IsCancelled => RunStatus.Cancelled,
+                _ => RunStatus.Running,
+            };
+        }
+    }
+    /// <summary>Where and why the run diverged (null unless <see cref="Status"/> is <see cref="RunStatus.Diverged"/>).</summary>
+    public string? DivergenceMessage => Session.Status is Hybrid.RunStatus.Diverged d ? d.message : null;
+    /// <summary>Whether the run has finished (every epoch trained, or diverged); <see cref="Extend"/> adds epochs.</summary>
+    public bool Finished => Session.Finished;
+    /// <summary>Number of parameters of the network.</summary>
+    public long ParameterCount => Session.Network.ParameterCount;
+    /// <summary>Batches per epoch.</summary>
+    public int BatchesPerEpoch => Session.BatchesPerEpoch;
+
+    /// <summary>Runs <paramref name="count"/> batches (fewer if the run finishes or is cancelled); returns the epochs they completed.</summary>
+    public IReadOnlyList<EpochResult> TrainBatches(int count, IProgress<Progress>? progress = null, CancellationToken cancel = default)
+    {
+        if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), count, "the number of batches cannot be negative");
+        var s = Session;
+        var done = new List<EpochResult>();
+        for (var i = 0; i < count && !s.Finished && !cancel.IsCancellationRequested; i++)
+        {
+            var (epoch, batch) = s.Position;
+            var (energy, record) = Guard.Run(() => s.Step());
+            if (s.Status.IsDiverged) break;
+            progress?.Report(new Progress(epoch, batch + 1, s.BatchesPerEpoch, energy, s.Config.Epochs, s.Result.Seconds));
             if (record is not null) done.Add(EpochResult.From(record.Value));
         }
         return done;
     }
 
-    /// <summary>Runs to the end of the current epoch and returns it (null if the run had finished or diverged).</summary>
-    public EpochResult? TrainEpoch(Action<Progress>? progress = null)
+    /// <summary>Runs to the end of the current epoch and returns it (null if the run had finished, diverged or was cancelled first).</summary>
+    public EpochResult? TrainEpoch(IProgress<Progress>? progress = null, CancellationToken cancel = default)
     {
-        while (!Finished)
+        while (!Finished && !cancel.IsCancellationRequested)
         {
-            var done = TrainBatches(1, progress);
+            var done = TrainBatches(1, progress, cancel);
             if (done.Count > 0) return done[0];
         }
         return null;
     }
 
-    /// <summary>Runs every remaining epoch.</summary>
-    public IReadOnlyList<EpochResult> Run(Action<Progress>? progress = null, CancellationToken cancel = default)
+    /// <summary>Runs the remaining epochs (until a divergence, or cancellation between batches); returns the epochs this call completed.</summary>
+    public IReadOnlyList<EpochResult> Run(IProgress<Progress>? progress = null, CancellationToken cancel = default)
     {
-        var p = FuncConvert.FromAction<Hybrid.TrainProgress>(t => progress?.Invoke(Progress.From(t)));
-        _session.Run(p, FuncConvert.FromAction<Hybrid.EpochRecord>(_ => { }), cancel);
-        return Epochs;
+        var s = Session;
+        var before = s.Records.Length;
+        var p = FuncConvert.FromAction<Hybrid.TrainProgress>(t => progress?.Report(Progress.From(t)));
+        Guard.Run(() => s.Run(p, FuncConvert.FromAction<Hybrid.EpochRecord>(_ => { }), cancel));
+        return s.Records.Skip(before).Select(EpochResult.From).ToList();
     }
 
+    /// <summary><see cref="Run"/> on the thread pool.</summary>
+    public Task<IReadOnlyList<EpochResult>> RunAsync(IProgress<Progress>? progress = null, CancellationToken cancel = default) =>
+        Task.Run(() => Run(progress, cancel), CancellationToken.None);
+
+    /// <summary><see cref="TrainEpoch"/> on the thread pool.</summary>
+    public Task<EpochResult?> TrainEpochAsync(IProgress<Progress>? progress = null, CancellationToken cancel = default) =>
+        Task.Run(() => TrainEpoch(progress, cancel), CancellationToken.None);
+
+    /// <summary>One update per batch you give (outside the epochs: the same update as a step of the run, with the same
+    /// initializer state); returns each batch's energy per sample. A batch that diverges raises <see cref="TrainingDivergedException"/>
+    /// and leaves the weights as they were before it.</summary>
+    public IReadOnlyList<double> TrainOn(IEnumerable<Batch> batches, IProgress<Progress>? progress = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        var s = Session;
+        var net = s.Network;
+        var energies = new List<double>();
+        foreach (var b in batches)
+        {
+            if (cancel.IsCancellationRequested) break;
+            if (b is null) throw new ArgumentException($"batch {energies.Count} is null", nameof(batches));
+            using var scope = NewDisposeScope();
+            var x = Tensors.Values(b.Values, net, $"batch {energies.Count}");
+            if (b.Labels is null || b.Labels.Length != x.shape[0])
+                throw new ArgumentException($"batch {energies.Count} has {x.shape[0]} samples and {b.Labels?.Length ?? 0} labels", nameof(batches));
+            var labels = tensor(b.Labels.Select(l => (long)l).ToArray());
+            var energy = Guard.Run(() => s.TrainBatch(x, labels));
+            energies.Add(energy);
+            progress?.Report(new Progress(0, energies.Count, 0, energy, s.Config.Epochs, s.Result.Seconds));
+        }
+        return energies;
+    }
+
+    /// <summary><see cref="TrainOn"/> on the thread pool.</summary>
+    public Task<IReadOnlyList<double>> TrainOnAsync(IEnumerable<Batch> batches, IProgress<Progress>? progress = null, CancellationToken cancel = default) =>
+        Task.Run(() => TrainOn(batches, progress, cancel), CancellationToken.None);
+
+    /// <summary>Adds <paramref name="epochs"/> epochs to the run: a finished run goes on from where it ended.</summary>
+    public void Extend(int epochs) => Guard.Run(() => Session.Extend(epochs));
+
     /// <summary>Test accuracy (percent) of the current network (forward pass).</summary>
-    public double Evaluate() => _session.Evaluate();
+    public double Evaluate() => Guard.Run(() => Session.Evaluate());
+
+    /// <summary>Predicts the class of each sample of <paramref name="inputs"/> (values sample after sample, shaped like the data's).</summary>
+    public Prediction Predict(float[] inputs) => Tensors.Predict(Session.Network, inputs);
+
+    /// <summary>Runs the run's inference on a batch from the forward pass (with <paramref name="labels"/>: output clamped) and
+    /// returns the states, errors and energies where it ended. Backpropagation runs show the forward pass.</summary>
+    public InferenceResult Infer(float[] inputs, int[]? labels = null) =>
+        Tensors.Infer(Session.Network, inputs, labels, new Algorithm(Session.Config.Algorithm));
+
+    /// <summary>Every parameter of the network, by name, with a copy of its values.</summary>
+    public IReadOnlyList<WeightTensor> Weights() => Tensors.Weights(Session.Network);
 
     /// <summary>Saves everything needed to continue exactly (atomic write).</summary>
-    public void Save(string path) => _session.Save(path);
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        Guard.Run(() => Session.Save(path));
+    }
 
     /// <inheritdoc/>
     public void Dispose()
     {
-        ((IDisposable)_session).Dispose();
-        ((IDisposable)_data).Dispose();
+        if (_session is { } s) ((IDisposable)s).Dispose();
+        if (_data is { } d) ((IDisposable)d).Dispose();
+        _session = null;
+        _data = null;
     }
+}
+
+/// <summary>Arrays in and out of a network.</summary>
+internal static class Tensors
+{
+    /// <summary>A batch tensor <c>[n, ...InputShape]</c> of the network's type on its device (a view of the input when it already is).</summary>
+    public static Tensor Batch(Tensor inputs, Hybrid.Network net, string name)
+    {
+        ArgumentNullException.ThrowIfNull(inputs, name);
+        if (inputs.IsInvalid) throw new ObjectDisposedException(name, "the input tensor has been disposed");
+        var shape = net.InputShape;
+        if (inputs.dim() != shape.Length + 1 || !inputs.shape.Skip(1).SequenceEqual(shape))
+            throw new ArgumentException($"a batch of shape [n, {string.Join(", ", shape)}] was expected, got [{string.Join(", ", inputs.shape)}]", name);
+        if (!inputs.is_floating_point() && inputs.dtype != ScalarType.Int64 && inputs.dtype != ScalarType.Int32 && inputs.dtype != ScalarType.Byte)
+            throw new ArgumentException($"inputs must be numbers, got {inputs.dtype}", name);
+        return inputs.to(net.Precision.ScalarType).to(net.Device);
+    }
+
+    /// <summary>Values sample after sample as a batch tensor; the count must be a whole number of samples, every value finite.</summary>
+    public static Tensor Values(float[] values, Hybrid.Network net, string name)
+    {
+        ArgumentNullException.ThrowIfNull(values, name);
+        var size = net.InputShape.Aggregate(1L, (a, b) => a * b);
+        if (values.Length == 0 || values.Length % size != 0)
+            throw new ArgumentException($"{name}: {values.Length} values are not a whole number of samples of shape [{string.Join(", ", net.InputShape)}] ({size} values each)", name);
+        for (var i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) throw new ArgumentException($"{name}: value {i} (sample {i / size}) is {values[i]}, not a finite number", name);
+        return tensor(values).reshape([values.Length / size, .. net.InputShape]).to(net.Precision.ScalarType).to(net.Device);
+    }
+
+    static float[][] Rows(Tensor t)
+    {
+        var n = (int)t.shape[0];
+        var flat = t.detach().to(ScalarType.Float32).cpu().reshape(n, -1).data<float>().ToArray();
+        var size = n == 0 ? 0 : flat.Length / n;
+        return Enumerable.Range(0, n).Select(i => flat.AsSpan(i * size, size).ToArray()).ToArray();
+    }
+
+    public static Prediction Predict(Hybrid.Network net, float[] inputs)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = Values(inputs, net, nameof(inputs));
+        var outputs = Guard.Run(() => net.Forward(x));
+        var classes = outputs.argmax(1).data<long>().Select(c => (int)c).ToList();
+        return new Prediction(classes, Rows(outputs));
+    }
+
+    public static InferenceResult Infer(Hybrid.Network net, float[] inputs, int[]? labels, Algorithm algorithm)
+    {
+        ArgumentNullException.ThrowIfNull(algorithm);
+        using var scope = NewDisposeScope();
+        var x = Values(inputs, net, nameof(inputs));
+        var n = x.shape[0];
+        if (labels is not null && labels.Length != n) throw new ArgumentException($"{n} samples need {n} labels, got {labels.Length}", nameof(labels));
+        foreach (var l in labels ?? [])
+            if (l < 0 || l >= net.Outputs) throw new ArgumentException($"labels must be in 0..{net.Outputs - 1}, got {l}", nameof(labels));
+        var labelTensor = tensor((labels ?? new int[n]).Select(l => (long)l).ToArray()).to(net.Device);
+        var target = labels is null ? null : FSharpOption<Tensor>.Some(Hybrid.Data.TensorSplitModule.oneHot(net.Outputs, net.Precision, labelTensor));
+        return Guard.Run(() =>
+        {
+            using var g = Hybrid.Rng.generator(0, CPU);
+            using var state = new Hybrid.InitState(net.Outputs, 0);
+            var ctx = Hybrid.InitContextModule.supervised(net, x, labelTensor, net.Outputs, g);
+            var init = Hybrid.InitApply.apply(Hybrid.Init.forward, state, ctx, true);
+            var states = init.States;
+            var steps = 0;
+            if (algorithm.Inner is Hybrid.Algorithm.PredictiveCoding pc && net.Depth > 1)
+            {
+                var r = Hybrid.Inference.run(net, pc.Item.Inference, init, target, null);
+                states = r.States;
+                steps = r.Steps;
+            }
+            using var _ = no_grad();
+            var detached = states.Select(s => s.detach()).ToArray();
+            var mus = Hybrid.Energy.predictions(net, detached);
+            var terms = Hybrid.Energy.terms(net, detached, mus, target);
+            var values = Hybrid.Energy.values(terms);
+            var errors = Hybrid.Energy.errors(detached, mus);
+            return new InferenceResult(detached.Select(Rows).ToList(), errors.Select(Rows).ToList(), Rows(mus[^1]), values, values.Sum(), steps);
+        });
+    }
+
+    public static IReadOnlyList<WeightTensor> Weights(Hybrid.Network net) =>
+        Hybrid.Checkpoint.networkTensors(net)
+            .Select(t => new WeightTensor(t.Item1, t.Item2.shape, t.Item2.detach().to(ScalarType.Float32).cpu().reshape(-1).data<float>().ToArray()))
+            .ToList();
 }

@@ -29,7 +29,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
                 invalidArg "network" (sprintf "the network has %d outputs, and the data %d classes" net.Outputs data.Classes)
             if net.Loss <> cfg.Loss then invalidArg "network" (sprintf "the network's loss is %O, and the configuration's %O" net.Loss cfg.Loss)
             if net.Precision <> cfg.Precision then invalidArg "network" (sprintf "the network is %O, and the configuration %O" net.Precision cfg.Precision)
-            if net.Device <> device then invalidArg "network" (sprintf "the network is on %O, and the data on %O" net.Device device)
+            if string net.Device <> string device then invalidArg "network" (sprintf "the network is on %O, and the data on %O" net.Device device)
             cfg.ValidateDepth(net.Depth - 1)
             net
     let opt = Learning.optimizer cfg.Optimizer net
@@ -98,8 +98,12 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
     /// the session owns the network from then on.
     static member StartWith(cfg: TrainConfig, data: RunData, network: Network) = new TrainingSession(cfg, data, Some network)
 
-    /// The configuration.
+    /// The configuration (its epochs grow when the run is extended).
     member _.Config = cfg
+    /// Batches in one epoch.
+    member _.BatchesPerEpoch = batchesPerEpoch
+    /// The prepared data the session trains and evaluates on.
+    member _.Data = data
     /// The network being trained.
     member _.Network = net
     /// The initializer's state.
