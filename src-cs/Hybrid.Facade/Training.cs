@@ -451,7 +451,7 @@ public sealed class Network : IDisposable
         return Guard.Run(() => net.Forward(x).detach());
     }
 
-    /// <summary>Predicts the class of each sample of <paramref name="inputs"/> (values sample after sample).</summary>
+    /// <summary>Predicts the class of each sample of <paramref name="inputs"/> (values sample after sample, used as given).</summary>
     public Prediction Predict(float[] inputs) => Tensors.Predict(Inner, inputs);
 
     /// <summary>Runs predictive-coding inference on a batch with <paramref name="algorithm"/>'s settings, from the forward pass;
@@ -676,7 +676,7 @@ public sealed class Trainer : IDisposable
             if (cancel.IsCancellationRequested) break;
             if (b is null) throw new ArgumentException($"batch {energies.Count} is null", nameof(batches));
             using var scope = NewDisposeScope();
-            var x = Tensors.Values(b.Values, net, $"batch {energies.Count}");
+            var x = Tensors.Raw(b.Values, net.InputShape, $"batch {energies.Count}");
             if (b.Labels is null || b.Labels.Length != x.shape[0])
                 throw new ArgumentException($"batch {energies.Count} has {x.shape[0]} samples and {b.Labels?.Length ?? 0} labels", nameof(batches));
             var labels = tensor(b.Labels.Select(l => (long)l).ToArray());
@@ -697,13 +697,15 @@ public sealed class Trainer : IDisposable
     /// <summary>Test accuracy (percent) of the current network (forward pass).</summary>
     public double Evaluate() => Guard.Run(() => Session.Evaluate());
 
-    /// <summary>Predicts the class of each sample of <paramref name="inputs"/> (values sample after sample, shaped like the data's).</summary>
-    public Prediction Predict(float[] inputs) => Tensors.Predict(Session.Network, inputs);
+    /// <summary>Predicts the class of each sample of <paramref name="inputs"/>: values sample after sample as the data holds
+    /// them (they are normalised as the run's inputs are).</summary>
+    public Prediction Predict(float[] inputs) => Tensors.Predict(Session.Network, inputs, Session.Data);
 
-    /// <summary>Runs the run's inference on a batch from the forward pass (with <paramref name="labels"/>: output clamped) and
-    /// returns the states, errors and energies where it ended. Backpropagation runs show the forward pass.</summary>
+    /// <summary>Runs the run's inference on a batch (values as the data holds them) from the forward pass (with
+    /// <paramref name="labels"/>: output clamped) and returns the states, errors and energies where it ended.
+    /// Backpropagation runs show the forward pass.</summary>
     public InferenceResult Infer(float[] inputs, int[]? labels = null) =>
-        Tensors.Infer(Session.Network, inputs, labels, new Algorithm(Session.Config.Algorithm));
+        Tensors.Infer(Session.Network, inputs, labels, new Algorithm(Session.Config.Algorithm), Session.Data);
 
     /// <summary>Every parameter of the network, by name, with a copy of its values.</summary>
     public IReadOnlyList<WeightTensor> Weights() => Tensors.Weights(Session.Network);
@@ -741,17 +743,22 @@ internal static class Tensors
         return inputs.to(net.Precision.ScalarType).to(net.Device);
     }
 
-    /// <summary>Values sample after sample as a batch tensor; the count must be a whole number of samples, every value finite.</summary>
-    public static Tensor Values(float[] values, Hybrid.Network net, string name)
+    /// <summary>Values sample after sample as a float32 CPU tensor <c>[n, ...shape]</c>; the count must be a whole number of
+    /// samples, every value finite.</summary>
+    public static Tensor Raw(float[] values, long[] shape, string name)
     {
         ArgumentNullException.ThrowIfNull(values, name);
-        var size = net.InputShape.Aggregate(1L, (a, b) => a * b);
+        var size = shape.Aggregate(1L, (a, b) => a * b);
         if (values.Length == 0 || values.Length % size != 0)
-            throw new ArgumentException($"{name}: {values.Length} values are not a whole number of samples of shape [{string.Join(", ", net.InputShape)}] ({size} values each)", name);
+            throw new ArgumentException($"{name}: {values.Length} values are not a whole number of samples of shape [{string.Join(", ", shape)}] ({size} values each)", name);
         for (var i = 0; i < values.Length; i++)
             if (!float.IsFinite(values[i])) throw new ArgumentException($"{name}: value {i} (sample {i / size}) is {values[i]}, not a finite number", name);
-        return tensor(values).reshape([values.Length / size, .. net.InputShape]).to(net.Precision.ScalarType).to(net.Device);
+        return tensor(values).reshape([values.Length / size, .. shape]);
     }
+
+    /// <summary><see cref="Raw"/> in the network's precision on its device (values used as given).</summary>
+    public static Tensor Values(float[] values, Hybrid.Network net, string name) =>
+        Raw(values, net.InputShape, name).to(net.Precision.ScalarType).to(net.Device);
 
     static float[][] Rows(Tensor t)
     {
@@ -761,21 +768,21 @@ internal static class Tensors
         return Enumerable.Range(0, n).Select(i => flat.AsSpan(i * size, size).ToArray()).ToArray();
     }
 
-    public static Prediction Predict(Hybrid.Network net, float[] inputs)
+    public static Prediction Predict(Hybrid.Network net, float[] inputs, Hybrid.RunData? data = null)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var x = Values(inputs, net, nameof(inputs));
+        var x = data is null ? Values(inputs, net, nameof(inputs)) : Guard.Run(() => data.Prepare(Raw(inputs, net.InputShape, nameof(inputs))));
         var outputs = Guard.Run(() => net.Forward(x));
         var classes = outputs.argmax(1).data<long>().Select(c => (int)c).ToList();
         return new Prediction(classes, Rows(outputs));
     }
 
-    public static InferenceResult Infer(Hybrid.Network net, float[] inputs, int[]? labels, Algorithm algorithm)
+    public static InferenceResult Infer(Hybrid.Network net, float[] inputs, int[]? labels, Algorithm algorithm, Hybrid.RunData? data = null)
     {
         ArgumentNullException.ThrowIfNull(algorithm);
         using var scope = NewDisposeScope();
-        var x = Values(inputs, net, nameof(inputs));
+        var x = data is null ? Values(inputs, net, nameof(inputs)) : Guard.Run(() => data.Prepare(Raw(inputs, net.InputShape, nameof(inputs))));
         var n = x.shape[0];
         if (labels is not null && labels.Length != n) throw new ArgumentException($"{n} samples need {n} labels, got {labels.Length}", nameof(labels));
         foreach (var l in labels ?? [])

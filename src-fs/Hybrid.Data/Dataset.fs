@@ -297,6 +297,15 @@ type TensorSplit =
             this.Y.Dispose()
 
 module TensorSplit =
+    /// Per-channel standardisation of float32 values `[n; size]` with `stats` (mean and
+    /// std per channel): the transform a split's tensors get.
+    let standardise (stats: (float * float)[]) (x: torch.Tensor) : torch.Tensor =
+        let n = x.shape[0]
+        let c = int64 stats.Length
+        let mean = torch.tensor(stats |> Array.map (fst >> float32)).reshape(1L, c, 1L)
+        let std = torch.tensor(stats |> Array.map (snd >> float32)).reshape(1L, c, 1L)
+        ((x.reshape(n, c, -1L) - mean) / std).reshape(n, -1L)
+
     /// Converts a split to tensors: normalised with `stats` (per-channel mean and
     /// std, usually the training split's), flat `[n; d]` when `flat` else `[n; c; h; w]`.
     let create (device: torch.Device) (precision: Precision) (classes: int) (flat: bool) (stats: (float * float)[] option) (split: RawSplit) =
@@ -309,11 +318,8 @@ module TensorSplit =
             match stats with
             | None -> x
             | Some st ->
-                let c = int64 split.Shape[0]
-                let mean = torch.tensor(st |> Array.map (fst >> float32)).reshape(1L, c, 1L)
-                let std = torch.tensor(st |> Array.map (snd >> float32)).reshape(1L, c, 1L)
-                let x: torch.Tensor = x
-                ((x.reshape(n, c, -1L) - mean) / std).reshape(n, -1L)
+                if st.Length <> split.Shape[0] then invalidArg "stats" (sprintf "%d channel statistics for %d channels" st.Length split.Shape[0])
+                standardise st x
         let x = x.reshape(shape).``to``(precision.ScalarType).``to``(device)
         let y = torch.tensor(split.Labels |> Array.map int64).``to``(device)
         { X = x.MoveToOuterDisposeScope()

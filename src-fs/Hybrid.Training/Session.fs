@@ -148,8 +148,9 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
             if cursor.Advance energy then energy, Some(closeEpoch ())
             else energy, None
 
-    /// One update on a batch the caller provides (inputs shaped like the data's, labels
-    /// in 0..classes-1), outside the epochs: the same update as a step of the run, with
+    /// One update on a batch the caller provides (values as the data's files hold them,
+    /// `[n; ...]`, prepared like the run's inputs by `RunData.Prepare`; labels in
+    /// 0..classes-1), outside the epochs: the same update as a step of the run, with
     /// the same initializer state. Returns the energy per sample; raises
     /// `DivergenceError` when the update diverged (the network is left as it was before
     /// the optimiser step).
@@ -157,9 +158,6 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         match cursor.Status with
         | RunStatus.Diverged message -> invalidOp (sprintf "the session diverged (%s); it cannot train further" message)
         | RunStatus.Completed | RunStatus.Cancelled -> ()
-        let sample = x.shape[1..]
-        if x.dim () < 2L || sample <> data.InputShape then
-            invalidArg "x" (sprintf "a batch of inputs of shape [batch; %s] was expected, got [%s]" (String.Join("; ", data.InputShape)) (String.Join("; ", x.shape)))
         if labels.dim () <> 1L || labels.shape[0] <> x.shape[0] then
             invalidArg "labels" (sprintf "one label per sample was expected (%d), got shape [%s]" x.shape[0] (String.Join("; ", labels.shape)))
         use _ = torch.NewDisposeScope()
@@ -167,7 +165,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         let lo, hi = Scope.scalar (labels.min()), Scope.scalar (labels.max())
         if lo < 0.0 || hi >= float data.Classes then
             invalidArg "labels" (sprintf "labels must be in 0..%d, got values from %g to %g" (data.Classes - 1) lo hi)
-        let x = x.``to``(cfg.Precision.ScalarType).``to``(device)
+        let x = data.Prepare x
         let y = TensorSplit.oneHot data.Classes cfg.Precision labels
         let n = float x.shape[0]
         let watch = Stopwatch.StartNew()

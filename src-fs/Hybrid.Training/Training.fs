@@ -153,7 +153,22 @@ type RunData =
     { Train: TensorSplit
       Test: TensorSplit
       Classes: int
-      InputShape: int64[] }
+      InputShape: int64[]
+      /// The per-channel mean and std the inputs were standardised with (None: used as read).
+      Stats: (float * float)[] option }
+
+    /// Values as the data's files hold them (float32, `[n; ...]`, n first) prepared as
+    /// the run's inputs are: standardised like the training data, shaped `[n; InputShape]`,
+    /// in the run's precision on its device.
+    member this.Prepare(values: Tensor) : Tensor =
+        use _ = torch.NewDisposeScope()
+        let n = values.shape[0]
+        let size = this.InputShape |> Array.fold (*) 1L
+        if values.numel () <> n * size then
+            invalidArg "values" (sprintf "samples of %d values were expected, got shape [%s]" size (String.Join("; ", values.shape)))
+        let x = values.``to``(torch.float32).cpu().reshape(n, size)
+        let x = match this.Stats with Some st -> TensorSplit.standardise st x | None -> x
+        x.reshape(Array.append [| n |] this.InputShape).``to``(this.Train.X.dtype).``to``(this.Train.X.device).MoveToOuterDisposeScope()
 
     interface IDisposable with
         member this.Dispose() =
@@ -197,7 +212,7 @@ module Training =
         let tr = TensorSplit.create device cfg.Precision data.Classes flat stats train
         let te = TensorSplit.create device cfg.Precision data.Classes flat stats data.Test
         let shape = if flat then [| int64 train.SampleSize |] else train.Shape |> Array.map int64
-        { Train = tr; Test = te; Classes = data.Classes; InputShape = shape }
+        { Train = tr; Test = te; Classes = data.Classes; InputShape = shape; Stats = stats }
 
     /// Prepares a dataset for a run of a built-in architecture (flat inputs for MLPs).
     let prepare (cfg: TrainConfig) (device: Device) (data: Dataset) : RunData =

@@ -34,19 +34,36 @@ static class Synthetic
         Name = "facade",
         Epochs = epochs,
         BatchSize = batch,
-        Optimizer = OptimizerSettings.AdamW(3e-3),
+        Optimizer = OptimizerSettings.AdamW(1e-2),
         Algorithm = Algorithm.PredictiveCoding(steps: 5, stepSize: 0.1),
         Device = Device.Cpu,
     };
 
     /// <summary>Two conv blocks and two linear layers, as an application writes them.</summary>
-    public static Network ConvNet(int side = 6, int classes = 3, Precision precision = Precision.Float32) =>
-        Network.FromModules("two-conv", [
-            nn.Sequential(nn.Conv2d(1, 4, 3, padding: 1), nn.ReLU()),
-            nn.Sequential(nn.Conv2d(4, 8, 3, padding: 1), nn.ReLU(), nn.MaxPool2d(2)),
-            nn.Sequential(nn.Flatten(), nn.Linear(8 * (side / 2) * (side / 2), 16), nn.ReLU()),
-            nn.Linear(16, classes),
-        ], [1, side, side], precision: precision, device: Device.Cpu);
+    public static Network ConvNet(int side = 6, int classes = 3, Precision precision = Precision.Float32, long seed = 1) =>
+        Network.FromModules("two-conv", Seeded(seed, [
+            nn.Sequential(nn.Conv2d(1, 8, 3, padding: 1), nn.ReLU()),
+            nn.Sequential(nn.Conv2d(8, 16, 3, padding: 1), nn.ReLU(), nn.MaxPool2d(2)),
+            nn.Sequential(nn.Flatten(), nn.Linear(16 * (side / 2) * (side / 2), 32), nn.ReLU()),
+            nn.Linear(32, classes),
+        ]), [1, side, side], precision: precision, device: Device.Cpu);
+
+    /// <summary>Redraws every parameter from <paramref name="seed"/> (PyTorch's default, U(-1/sqrt(fan_in), 1/sqrt(fan_in))):
+    /// module constructors draw from libtorch's global generator, which tests running in parallel share.</summary>
+    public static nn.Module<Tensor, Tensor>[] Seeded(long seed, nn.Module<Tensor, Tensor>[] modules)
+    {
+        using var g = new Generator((ulong)seed);
+        using var _ = no_grad();
+        foreach (var m in modules)
+            foreach (var p in m.parameters())
+            {
+                var fanIn = p.dim() > 1 ? p.numel() / p.shape[0] : p.numel();
+                var bound = 1.0 / Math.Sqrt(fanIn);
+                using var u = rand(p.shape, generator: g);
+                p.copy_(u * (2 * bound) - bound);
+            }
+        return modules;
+    }
 }
 
 /// <summary>A user-written residual block: h + W2 relu(W1 h).</summary>
@@ -162,12 +179,12 @@ public class TrainerTests
     public void AResidualMlpOfYourOwnModulesTrainsWithSpcAndShowsStatesErrorsEnergiesAndWeights()
     {
         var data = Synthetic.Images(120, 30, side: 4);
-        var network = Network.FromModules("own-resmlp", [
+        var network = Network.FromModules("own-resmlp", Synthetic.Seeded(2, [
             nn.Sequential(nn.Linear(16, 12), nn.Tanh()),
             new Residual(12),
             new Residual(12),
             nn.Linear(12, 3),
-        ], [16], precision: Precision.Float64, device: Device.Cpu);
+        ]), [16], precision: Precision.Float64, device: Device.Cpu);
         var options = Synthetic.Options(epochs: 3);
         options.Precision = Precision.Float64;
         options.Algorithm = Algorithm.PredictiveCoding(steps: 8, stepSize: 0.1);

@@ -18,7 +18,7 @@ let private synthetic (n: int) (seed: int64) =
     { X = x; Y = y.DetachFromDisposeScope(); Labels = labels; Classes = 4 }
 
 let private data () =
-    { Train = synthetic 400 1L; Test = synthetic 200 2L; Classes = 4; InputShape = [| 8L |] }
+    { Train = synthetic 400 1L; Test = synthetic 200 2L; Classes = 4; InputShape = [| 8L |]; Stats = None }
 
 let private small =
     { Config.defaults with
