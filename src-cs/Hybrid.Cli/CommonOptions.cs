@@ -63,6 +63,8 @@ public static class CommonOptions
                 return null;
             }
         };
+        // The choice's own spellings, not the enum's member names.
+        option.CompletionSources.Clear();
         option.CompletionSources.Add(Facade.Choice.Spellings<T>().ToArray());
         return option;
     }
@@ -99,7 +101,7 @@ public static class CommonOptions
     /// <summary>Comma-separated items of an option, each parsed; the error names the option, the item and what it should be.</summary>
     public static List<T> Items<T>(string text, string option, (string What, Func<string, T?> Parse) item) where T : struct =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(t => item.Parse(t) ?? throw new ArgumentException($"{option}: '{t}' is not {item.What}")).ToList();
+            .Select(t => item.Parse(t) ?? throw new UsageException($"{option}: '{t}' is not {item.What}")).ToList();
 
     /// <summary>An integer item (32-bit).</summary>
     public static readonly (string, Func<string, int?>) Int =

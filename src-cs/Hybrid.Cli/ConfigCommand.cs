@@ -26,7 +26,13 @@ public static class ConfigCommand
         var list = new Command("list", "List the configuration forms and what reads each.");
         list.SetAction(pr =>
         {
-            Output.Table("Configuration forms", ["name", "read by"], ConfigSchemas.Forms.Select(f => (IReadOnlyList<string>)[f.Name, f.Title]));
+            if (pr.GetValue(CommonOptions.Json))
+                Output.Json(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["forms"] = new System.Text.Json.Nodes.JsonArray(ConfigSchemas.Forms
+                        .Select(f => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["name"] = f.Name, ["readBy"] = f.Title }).ToArray()),
+                });
+            else Output.Table("Configuration forms", ["name", "read by"], ConfigSchemas.Forms.Select(f => (IReadOnlyList<string>)[f.Name, f.Title]));
             return 0;
         });
         cmd.Subcommands.Add(schema);

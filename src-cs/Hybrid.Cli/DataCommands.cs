@@ -19,13 +19,16 @@ public static class DataCommands
             var items = Datasets.List(pr.GetValue(CommonOptions.Data));
             if (pr.GetValue(CommonOptions.Json))
             {
-                Output.Json(new JsonArray(items.Select(d => (JsonNode)new JsonObject
+                Output.Json(new JsonObject
                 {
-                    ["name"] = d.Name,
-                    ["description"] = d.Description,
-                    ["found"] = d.Found,
-                    ["fetch"] = d.Fetch,
-                }).ToArray()));
+                    ["datasets"] = new JsonArray(items.Select(d => (JsonNode)new JsonObject
+                    {
+                        ["name"] = d.Name,
+                        ["description"] = d.Description,
+                        ["found"] = d.Found,
+                        ["fetch"] = d.Fetch,
+                    }).ToArray()),
+                });
                 return 0;
             }
             PrintList(items);

@@ -30,30 +30,41 @@ try
     root.Subcommands.Add(HamCommand.Create());
     root.Subcommands.Add(CompareCommand.Create());
     root.Subcommands.Add(ConfigCommand.Create());
+    root.Subcommands.Add(CompletionCommand.Create());
 
     var parsed = root.Parse(args);
     if (parsed.Errors.Count > 0)
-    {
-        Output.Error(string.Join("; ", parsed.Errors.Select(e => e.Message)) + " (hybrid --help lists the commands and options)");
-        return ExitCodes.BadInput;
-    }
+        return Fail(ExitCodes.Usage, "usage", string.Join("; ", parsed.Errors.Select(e => e.Message)) + " (hybrid --help lists the commands and options)");
     var threads = parsed.GetValue(CommonOptions.Threads);
     if (threads != 0) HybridRuntime.Threads = threads;
     return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
+catch (UsageException e)
+{
+    return Fail(ExitCodes.Usage, "usage", e.Message + " (hybrid --help lists the commands and options)");
+}
 catch (Exception e) when (HybridErrors.IsUserError(e))
 {
-    Output.Error(HybridErrors.Describe(e));
-    return ExitCodes.BadInput;
+    return Fail(ExitCodes.BadInput, "input", HybridErrors.Describe(e));
 }
 catch (OperationCanceledException)
 {
-    Output.Error("interrupted before the work started");
-    return ExitCodes.Interrupted;
+    return Fail(ExitCodes.Interrupted, "interrupted", "interrupted before the work started");
 }
 catch (Exception e)
 {
-    Output.Error($"unexpected failure: {HybridErrors.Describe(e)} ({e.GetType().Name}; HYBRID_DEBUG=1 prints the stack)");
     if (Environment.GetEnvironmentVariable("HYBRID_DEBUG") == "1") Console.Error.WriteLine(e);
-    return ExitCodes.Failure;
+    return Fail(ExitCodes.Failure, "failure", $"unexpected failure: {HybridErrors.Describe(e)} ({e.GetType().Name}; HYBRID_DEBUG=1 prints the stack)");
+}
+
+// One line on stderr; with --json also the error as the one JSON document on stdout.
+int Fail(int code, string kind, string message)
+{
+    Output.Error(message);
+    if (args.Contains("--json"))
+        Output.Json(new System.Text.Json.Nodes.JsonObject
+        {
+            ["error"] = new System.Text.Json.Nodes.JsonObject { ["kind"] = kind, ["message"] = message, ["exitCode"] = code },
+        });
+    return code;
 }

@@ -70,7 +70,7 @@ public static class TrainCommand
             {
                 "adamw" => true,
                 "sgd" => false,
-                _ => throw new ArgumentException($"--optimizer: unknown optimiser '{name}' (known: adamw, sgd)"),
+                _ => throw new UsageException($"--optimizer: unknown optimiser '{name}' (known: adamw, sgd)"),
             }
             : current.IsAdamW;
         var lr = pr.GetValue(Lr) ?? current.LearningRate;

@@ -90,7 +90,10 @@ public static class ExitCodes
     public const int Success = Hybrid.Experiments.ExitCode.Success;
     /// <summary>An unexpected failure.</summary>
     public const int Failure = Hybrid.Experiments.ExitCode.Failure;
-    /// <summary>Bad input: an option, configuration, file, dataset or checkpoint (named in one line).</summary>
+    /// <summary>A usage error: the command line itself (an unknown command or option, a value that cannot be read as its type).</summary>
+    public const int Usage = Hybrid.Experiments.ExitCode.Usage;
+    /// <summary>Bad input: a value out of range, a configuration, file, dataset, checkpoint, run folder or file system problem
+    /// (named in one line).</summary>
     public const int BadInput = Hybrid.Experiments.ExitCode.BadInput;
     /// <summary>A run diverged.</summary>
     public const int Diverged = Hybrid.Experiments.ExitCode.Diverged;

@@ -51,9 +51,14 @@ module ExitCode =
     /// An unexpected failure (a bug, or a fault of the machine).
     [<Literal>]
     let Failure = 1
-    /// Bad input: an option, configuration, file, dataset or checkpoint (named in one line).
+    /// A usage error: the command line itself (an unknown command or option, a value that
+    /// cannot be read as its type, a missing value).
     [<Literal>]
-    let BadInput = 2
+    let Usage = 2
+    /// Bad input: a value out of range, a configuration, file, dataset, checkpoint or run
+    /// folder, the file system (named in one line).
+    [<Literal>]
+    let BadInput = 4
     /// A run diverged (its summary says where).
     [<Literal>]
     let Diverged = 3

@@ -120,15 +120,20 @@ let measure (s: Settings) : Row list =
 let report (s: Settings) (rows: Row list) : Report =
     let c = Report.culture
     { Report.ofJson (
-          JsonArray(
-              [| for r in rows ->
-                     Report.object
-                         [ "beta", Report.num r.Beta
-                           "accuracy", Report.num r.Accuracy
-                           "overlap", Report.num r.Overlap
-                           "meanIterations", Report.num r.MeanIterations
-                           "notConverged", Report.int r.NotConverged ]
-                     :> JsonNode |])
+          Report.object
+              [ "dataset", JsonValue.Create s.Dataset
+                "count", Report.int s.Count
+                "corrupt", JsonValue.Create(string s.Corruption)
+                "rows",
+                JsonArray(
+                    [| for r in rows ->
+                           Report.object
+                               [ "beta", Report.num r.Beta
+                                 "accuracy", Report.num r.Accuracy
+                                 "overlap", Report.num r.Overlap
+                                 "meanIterations", Report.num r.MeanIterations
+                                 "notConverged", Report.int r.NotConverged ]
+                           :> JsonNode |]) ]
       ) with
         Tables =
           [ { Title = sprintf "Retrieval of %d %s images from %O queries" s.Count s.Dataset s.Corruption

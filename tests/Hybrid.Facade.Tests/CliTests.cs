@@ -10,6 +10,9 @@ public static class Cli
     /// <summary>The runner of the same configuration as these tests (Release in CI).</summary>
     static readonly string Dll = FindDll();
 
+    /// <summary>Where the runner's hybrid.dll is.</summary>
+    public static string DllPath => Dll;
+
     static string FindDll()
     {
         // tests/Hybrid.Facade.Tests/bin/CONFIG/net10.0/linux-x64/ -> src-cs/Hybrid.Cli/bin/CONFIG/net10.0/linux-x64/hybrid.dll
@@ -134,60 +137,60 @@ public class BadInputTests
     public static TheoryData<string, int, string> Cases() => new()
     {
         // Datasets
-        { "train --dataset imagenet", 2, "unknown dataset 'imagenet'" },
-        { $"train --dataset folder:{Empty}", 2, "holds 0 images" },
-        { $"train --dataset folder:{Shapes}", 2, "the training images are 1x8x8 but the test images 1x5x5" },
-        { $"train --dataset folder:{BadMagic}", 2, "wrong magic number" },
-        { $"train --data {PartRoot} --dataset fashion-mnist", 2, "train-images-idx3-ubyte (a folder, not a file)" },
-        { $"train --dataset folder:{Root}/nowhere", 2, "folder not found" },
+        { "train --dataset imagenet", 4, "unknown dataset 'imagenet'" },
+        { $"train --dataset folder:{Empty}", 4, "holds 0 images" },
+        { $"train --dataset folder:{Shapes}", 4, "the training images are 1x8x8 but the test images 1x5x5" },
+        { $"train --dataset folder:{BadMagic}", 4, "wrong magic number" },
+        { $"train --data {PartRoot} --dataset fashion-mnist", 4, "train-images-idx3-ubyte (a folder, not a file)" },
+        { $"train --dataset folder:{Root}/nowhere", 4, "folder not found" },
         // Configurations and flags
-        { $"train --config {Root}/missing.json", 2, "missing.json not found" },
-        { $"train --config {Config("malformed.json", "{ \"epochs\": ")}", 2, "malformed JSON" },
-        { $"train --config {Config("unknown.json", "{ \"epoch\": 3 }")}", 2, "unknown config field 'epoch'" },
-        { $"train --config {Config("inf.json", "{ \"optimizer\": { \"lr\": \"Infinity\" } }")}", 2, "'optimizer.lr' must be a finite number" },
-        { $"train --config {Config("div0.json", "{ \"inference\": { \"divergenceFactor\": 0 } }")}", 2, "divergence factor must be at least 1" },
-        { $"train --config {Config("bigbatch.json", "{ \"batchSize\": 3e9 }")}", 2, "'batchSize' is out of range" },
-        { "train --lr NaN", 2, "learning rate must be positive and finite" },
-        { "train --lr Infinity", 2, "learning rate must be positive and finite" },
-        { "train --step-size Infinity", 2, "step size must be positive and finite" },
-        { "train --momentum NaN", 2, "momentum must be in [0,1)" },
-        { "train --tolerance NaN", 2, "tolerance must be positive and finite" },
+        { $"train --config {Root}/missing.json", 4, "missing.json not found" },
+        { $"train --config {Config("malformed.json", "{ \"epochs\": ")}", 4, "malformed JSON" },
+        { $"train --config {Config("unknown.json", "{ \"epoch\": 3 }")}", 4, "unknown config field 'epoch'" },
+        { $"train --config {Config("inf.json", "{ \"optimizer\": { \"lr\": \"Infinity\" } }")}", 4, "'optimizer.lr' must be a finite number" },
+        { $"train --config {Config("div0.json", "{ \"inference\": { \"divergenceFactor\": 0 } }")}", 4, "divergence factor must be at least 1" },
+        { $"train --config {Config("bigbatch.json", "{ \"batchSize\": 3e9 }")}", 4, "'batchSize' is out of range" },
+        { "train --lr NaN", 4, "learning rate must be positive and finite" },
+        { "train --lr Infinity", 4, "learning rate must be positive and finite" },
+        { "train --step-size Infinity", 4, "step size must be positive and finite" },
+        { "train --momentum NaN", 4, "momentum must be in [0,1)" },
+        { "train --tolerance NaN", 4, "tolerance must be positive and finite" },
         { "train --epochs 2147483648", 2, "--epochs: '2147483648' is not an integer from -2147483648 to 2147483647" },
         { "train --seed 1.5", 2, "--seed: '1.5' is not a 64-bit integer" },
         { "train --lr abc", 2, "--lr: 'abc' is not a number" },
-        { $"train --dataset folder:{Good} --batch-size 100", 2, "batch size 100 is larger than the 40 training samples" },
-        { $"train --dataset folder:{Good} --threads -3", 2, "threads must be at least 1" },
-        { $"train --dataset folder:{Good} --batch-size 10 --model alexnet", 2, "alexnet is the paper's network for 32x32 colour images" },
-        { "train --model resmlp --weight-init kaiming", 2, "residual MLP's initialisation is set by its parameterisation" },
-        { "train --algorithm bp --init forward", 2, "'init' applies to predictive coding" },
+        { $"train --dataset folder:{Good} --batch-size 100", 4, "batch size 100 is larger than the 40 training samples" },
+        { $"train --dataset folder:{Good} --threads -3", 4, "threads must be at least 1" },
+        { $"train --dataset folder:{Good} --batch-size 10 --model alexnet", 4, "alexnet is the paper's network for 32x32 colour images" },
+        { "train --model resmlp --weight-init kaiming", 4, "residual MLP's initialisation is set by its parameterisation" },
+        { "train --algorithm bp --init forward", 4, "'init' applies to predictive coding" },
         // Run folders and the filesystem
-        { $"train --resume {Root}", 2, "no checkpoint.ck to resume from" },
-        { $"train --resume {Root}/nowhere", 2, "not found" },
-        { $"train --dataset folder:{Good} --batch-size 10 --out {Blocker}/runs --device cpu", 2, "a-file" },
+        { $"train --resume {Root}", 4, "no checkpoint.ck to resume from" },
+        { $"train --resume {Root}/nowhere", 4, "not found" },
+        { $"train --dataset folder:{Good} --batch-size 10 --out {Blocker}/runs --device cpu", 4, "a-file" },
         // Experiment commands
-        { "ham bench --layers \"\"", 2, "layers needs at least one network" },
-        { "ham bench --layers 784,0,10", 2, "a layer needs at least 1 unit" },
-        { "ham bench --repeats 0", 2, "repeats must be at least 1" },
-        { "ham bench --epochs 0", 2, "epochs must be at least 1" },
-        { "ham bench --lr -1", 2, "lr must be positive" },
-        { "ham bench --batch-size 0", 2, "batchSize must be at least 1" },
-        { "ham bench --train-solver newton", 2, "unknown solver 'newton'" },
-        { $"hopfield retrieve --dataset folder:{Good} --count 1", 2, "count must be at least 2" },
+        { "ham bench --layers \"\"", 4, "layers needs at least one network" },
+        { "ham bench --layers 784,0,10", 4, "a layer needs at least 1 unit" },
+        { "ham bench --repeats 0", 4, "repeats must be at least 1" },
+        { "ham bench --epochs 0", 4, "epochs must be at least 1" },
+        { "ham bench --lr -1", 4, "lr must be positive" },
+        { "ham bench --batch-size 0", 4, "batchSize must be at least 1" },
+        { "ham bench --train-solver newton", 4, "unknown solver 'newton'" },
+        { $"hopfield retrieve --dataset folder:{Good} --count 1", 4, "count must be at least 2" },
         { $"hopfield retrieve --dataset folder:{Good} --beta Infinity", 2, "'Infinity' is not a finite number" },
-        { $"hopfield retrieve --dataset folder:{Good} --corrupt blur:3", 2, "unknown corruption 'blur'" },
-        { "hopfield phase --dim -5", 2, "dimension must be 0" },
-        { "hopfield phase --starts 0", 2, "starts must be at least 1" },
-        { "hopfield phase --count 1", 2, "1 is not a pattern count of at least 2" },
-        { "decay --depths 1", 2, "1 is not a depth of at least 2" },
+        { $"hopfield retrieve --dataset folder:{Good} --corrupt blur:3", 4, "unknown corruption 'blur'" },
+        { "hopfield phase --dim -5", 4, "dimension must be 0" },
+        { "hopfield phase --starts 0", 4, "starts must be at least 1" },
+        { "hopfield phase --count 1", 4, "1 is not a pattern count of at least 2" },
+        { "decay --depths 1", 4, "1 is not a depth of at least 2" },
         { "decay --depths x", 2, "--depths: 'x' is not an integer" },
-        { "decay --tolerance 2", 2, "tolerance must be in (0,1)" },
-        { "reproduce table1 --methods pc-foo", 2, "unknown Table 1 method 'pc-foo'" },
-        { "reproduce table1 --seeds 0", 2, "seeds must be at least 1" },
-        { "reproduce table1 --fraction 1.5", 2, "training fraction 1.5 is outside (0,1]" },
-        { "reproduce mupc --depths 2", 2, "depths must be at least 3" },
-        { "reproduce reconstruction --steps 0", 2, "0 is not a step count of at least 1" },
-        { "reproduce reconstruction --inits nothing", 2, "reconstruction/nothing.json not found" },
-        { "config schema nothing", 2, "unknown configuration form 'nothing'" },
+        { "decay --tolerance 2", 4, "tolerance must be in (0,1)" },
+        { "reproduce table1 --methods pc-foo", 4, "unknown Table 1 method 'pc-foo'" },
+        { "reproduce table1 --seeds 0", 4, "seeds must be at least 1" },
+        { "reproduce table1 --fraction 1.5", 4, "training fraction 1.5 is outside (0,1]" },
+        { "reproduce mupc --depths 2", 4, "depths must be at least 3" },
+        { "reproduce reconstruction --steps 0", 4, "0 is not a step count of at least 1" },
+        { "reproduce reconstruction --inits nothing", 4, "reconstruction/nothing.json not found" },
+        { "config schema nothing", 4, "unknown configuration form 'nothing'" },
         { "frobnicate", 2, "Unrecognized command or argument 'frobnicate'" },
         { "train --frobnicate 3", 2, "Unrecognized command or argument '--frobnicate'" },
     };
@@ -213,6 +216,85 @@ public class BadInputTests
 
     /// <summary>Splits a command line on spaces, keeping "" as an empty argument.</summary>
     static IEnumerable<string> Split(string args) => args.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => a == "\"\"" ? "" : a);
+}
+
+/// <summary>The command line's conventions: exit codes by what went wrong, one JSON document on stdout with --json
+/// whatever happens, JSON objects at the top of every command's document, and shell completion.</summary>
+public class ConventionTests
+{
+    [Theory]
+    [InlineData("train --epochs x", 2, "usage")]
+    [InlineData("train --activation swish", 2, "usage")]
+    [InlineData("nothing-such", 2, "usage")]
+    [InlineData("train --epochs 0", 4, "input")]
+    [InlineData("train --dataset imagenet", 4, "input")]
+    public void WithJsonEveryErrorIsOneJsonDocumentOnStdout(string args, int code, string kind)
+    {
+        var dir = Files.Temp("hybrid-json-");
+        var r = Cli.Run(dir, [.. args.Split(' '), "--json", "--out", Path.Combine(dir, "runs")]);
+        Assert.True(r.Code == code, $"exit {r.Code}: {r.Err}");
+        var doc = JsonNode.Parse(r.Out)!.AsObject();
+        Assert.Equal(kind, doc["error"]!["kind"]!.GetValue<string>());
+        Assert.Equal(code, doc["error"]!["exitCode"]!.GetValue<int>());
+        Assert.Equal(r.ErrLines.Single()["error: ".Length..], doc["error"]!["message"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("info")]
+    [InlineData("data list")]
+    [InlineData("config list")]
+    [InlineData("config schema train")]
+    [InlineData("hopfield phase --count 3 --norm 1 --points 6 --starts 4")]
+    public void EveryJsonDocumentIsAnObject(string args)
+    {
+        var dir = Files.Temp("hybrid-json-");
+        var argv = args.Split(' ').ToList();
+        if (argv[0] == "hopfield") argv.AddRange(["--out", Path.Combine(dir, "out")]);
+        var r = Cli.Run(dir, [.. argv, "--json"]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.IsType<JsonObject>(JsonNode.Parse(r.Out));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void BashCompletesCommandsOptionsAndOptionValues()
+    {
+        var dir = Files.Temp("hybrid-complete-");
+        // `hybrid` on PATH, as the dotnet tool puts it there.
+        var bin = Directory.CreateDirectory(Path.Combine(dir, "bin")).FullName;
+        var wrapper = Path.Combine(bin, "hybrid");
+        File.WriteAllText(wrapper, "#!/bin/sh\nexec dotnet '" + Cli.DllPath + "' \"$@\"\n");
+        File.SetUnixFileMode(wrapper, (UnixFileMode)Convert.ToInt32("755", 8));
+        var script = Cli.Run(dir, ["completion", "bash"]);
+        Assert.Equal(0, script.Code);
+        var source = Path.Combine(dir, "hybrid.bash");
+        File.WriteAllText(source, script.Out);
+
+        string[] Complete(string line)
+        {
+            var words = line.Split(' ');
+            var quoted = string.Join(" ", words.Select(w => "'" + w + "'"));
+            var probe = string.Join("\n",
+                "export PATH='" + bin + "':\"$PATH\"",
+                "source '" + source + "'",
+                $"COMP_LINE='{line}'; COMP_POINT={line.Length}; COMP_WORDS=({quoted}); COMP_CWORD={words.Length - 1}",
+                "_hybrid_complete",
+                "printf '%s\\n' \"${COMPREPLY[@]}\"");
+            var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add(probe);
+            using var p = Process.Start(psi)!;
+            var output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        }
+
+        Assert.Contains("reproduce", Complete("hybrid rep"));
+        Assert.Contains("--activation", Complete("hybrid train --activ"));
+        Assert.Equal(["leaky_relu"], Complete("hybrid train --activation le"));
+        Assert.Contains("mupc", Complete("hybrid train --parameterisation "));
+        Assert.Contains("fish", Complete("hybrid completion f"));
+    }
 }
 
 /// <summary>Files and folders the user may not read or write, run as an unprivileged user: each is named in
@@ -243,7 +325,7 @@ public class PermissionTests
         void Refused(string[] args, string fragment)
         {
             var r = Cli.Run(dir, args, user: user);
-            Assert.True(r.Code == 2, $"exit {r.Code}: {r.Err}");
+            Assert.True(r.Code == 4, $"exit {r.Code}: {r.Err}");
             Assert.True(r.ErrLines.Count == 1, r.Err);
             Assert.Contains(fragment, r.ErrLines[0]);
             Assert.False(Directory.Exists(outside) && Directory.GetFileSystemEntries(outside).Length > 0, "no run folder is left behind");
@@ -294,7 +376,7 @@ public class RunFolderTests
             File.WriteAllBytes(Path.Combine(x, "checkpoint.ck"), checkpoint);
             var before = Snapshot(x);
             var r = Cli.Run(dir, ["train", "--resume", x]);
-            Assert.True(r.Code == 2, $"exit {r.Code}: {r.Err}");
+            Assert.True(r.Code == 4, $"exit {r.Code}: {r.Err}");
             Assert.Single(r.ErrLines);
             Assert.Contains(fragment, r.ErrLines[0]);
             var after = Snapshot(x);
@@ -328,7 +410,7 @@ public class RunFolderTests
 
         // A second process cannot resume a folder in use.
         var second = Cli.Run(dir, ["train", "--resume", folder]);
-        Assert.True(second.Code == 2, $"exit {second.Code}: {second.Err}");
+        Assert.True(second.Code == 4, $"exit {second.Code}: {second.Err}");
         Assert.Contains("is in use by another process", second.ErrLines.Single());
 
         // SIGTERM: the run stops after its step, saves its checkpoint and summary, exits 130.
@@ -401,7 +483,7 @@ public class RunFolderTests
             catch (IOException) { }
             Signal(first, "CONT");
             Assert.True(first.WaitForExit(60_000), "stopped on the full disk");
-            Assert.True(first.ExitCode == 2, $"exit {first.ExitCode}: {firstErr.Result}");
+            Assert.True(first.ExitCode == 4, $"exit {first.ExitCode}: {firstErr.Result}");
             var errors = firstErr.Result.Split('\n').Where(l => l.StartsWith("error:")).ToList();
             Assert.True(errors.Count == 1, firstErr.Result);
             Assert.Contains("No space left on device", errors[0]);
