@@ -567,10 +567,9 @@ public sealed class Trainer : IDisposable
     static Hybrid.RunData Prepare(Hybrid.TrainConfig cfg, Hybrid.Data.Dataset dataset, Hybrid.Network? net)
     {
         Hybrid.Data.BatchingModule.validate(cfg.Batching, dataset.Classes, cfg.BatchSize);
-        var device = net?.Device ?? Hybrid.Runtime.device(cfg.Device);
         return net is null
-            ? Hybrid.Training.prepare(cfg, device, dataset)
-            : Hybrid.Training.prepareShaped(cfg, net.InputShape.Length == 1, device, dataset);
+            ? Hybrid.Training.prepare(cfg, Hybrid.Runtime.device(cfg.Device), dataset)
+            : Hybrid.Training.prepareFor(cfg, net, dataset);
     }
 
     static Trainer Start(Hybrid.TrainConfig cfg, Hybrid.RunData data, Network? network)

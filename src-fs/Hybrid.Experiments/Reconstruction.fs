@@ -48,7 +48,7 @@ type private Job = { Init: string; Steps: int; Seed: int; Config: Generative.Gen
 /// The runs: every initializer x T x seed, from the initializer's checked-in config.
 let private jobs (s: Settings) =
     [ for k in s.Inits do
-          let baseConfig = Generative.load (Configs.find (sprintf "reconstruction/%s.json" k)) Generative.defaults
+          let baseConfig = Configs.generative (sprintf "reconstruction/%s.json" k)
           for t in s.Steps do
               for seed in 0 .. s.Seeds - 1 ->
                   let cfg =

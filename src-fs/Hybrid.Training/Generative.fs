@@ -103,6 +103,9 @@ let validate (c: GenConfig) =
     Codec.wrap "" (fun () -> c.Validate())
     c
 
+/// Reads a generative configuration document onto `baseConfig` and validates it.
+let parse (json: string) (baseConfig: GenConfig) : GenConfig = Codec.read codec baseConfig json |> validate
+
 /// Reads a generative configuration file onto `baseConfig` and validates it; errors name the file.
 let load (path: string) (baseConfig: GenConfig) : GenConfig =
     let c = Codec.load codec baseConfig path

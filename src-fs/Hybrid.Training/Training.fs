@@ -218,6 +218,11 @@ module Training =
     let prepare (cfg: TrainConfig) (device: Device) (data: Dataset) : RunData =
         prepareShaped cfg (flatInput cfg.Architecture) device data
 
+    /// Prepares a dataset for a network built by the caller (`Network.ofModules`): flat
+    /// inputs when the network takes vectors, on the network's device.
+    let prepareFor (cfg: TrainConfig) (network: Network) (data: Dataset) : RunData =
+        prepareShaped cfg (network.InputShape.Length = 1) network.Device data
+
     /// One predictive-coding update: inference from `init` towards the minimum of F for
     /// the clamped `target`, the local weight gradient at the final states, and one step
     /// of `opt`. Returns the inference and F (summed over the batch), or where inference
