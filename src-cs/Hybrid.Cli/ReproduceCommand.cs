@@ -15,6 +15,9 @@ public static class ReproduceCommand
         cmd.Subcommands.Add(DeepMlp());
         cmd.Subcommands.Add(MuPC());
         cmd.Subcommands.Add(Reconstruction());
+        cmd.Subcommands.Add(Inits());
+        cmd.Subcommands.Add(Steps());
+        cmd.Subcommands.Add(Speed());
         return cmd;
     }
 
@@ -27,6 +30,8 @@ public static class ReproduceCommand
     }
 
     static List<int> Ints(string text, string option) => CommonOptions.Items(text, option, CommonOptions.Int);
+    static List<double> Numbers(string text, string option) => CommonOptions.Items(text, option, CommonOptions.Number);
+    static string[] Names(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>The flags every reproduction shares (dataset, fraction, epochs, --out, --data, --device), and their
     /// application to its options.</summary>
@@ -137,6 +142,87 @@ public static class ReproduceCommand
             if (pr.GetValue(steps) is { } t) o.Steps = Ints(t, "--steps");
             if (pr.GetValue(inits) is { } i) o.Inits = i.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             return Run(pr, (obs, ct) => PaperExperiments.Reconstruction(o, obs, ct));
+        });
+        return cmd;
+    }
+
+    static Command Inits()
+    {
+        var d = new InitsOptions();
+        var shared = new RunFlags(d, "fashion-mnist, mnist10k, mnist, kmnist", "Epochs per run (the paper: 16).");
+        var seeds = CommonOptions.Override<int?>("--seeds", "Seeds per cell (the paper: 3).", d.Seeds);
+        var inits = CommonOptions.Override<string>("--inits", "Initializers, comma-separated: forward, random, zero, keep, avg, mem.", d.Inits);
+        var steps = CommonOptions.Override<string>("--steps", "Values of T, comma-separated.", d.Steps);
+        var config = CommonOptions.ConfigFile("inits");
+        var cmd = new Command("inits", """
+            Pinchetti et al., Fig. 2: the 5-layer MLP of Table 1 trained with each initializer (random, zero, keep, forward; avg and
+            mem on request) at each T; prints best accuracy per initializer and T, and plots accuracy against T and the learning
+            curves at each T. The paper: forward is best at low T, and all meet at T = 100.
+            """);
+        AddOptions(cmd, shared, seeds, inits, steps, config);
+        cmd.SetAction(pr =>
+        {
+            var o = pr.GetValue(config) is { } file ? InitsOptions.FromFile(file) : new InitsOptions();
+            shared.Apply(pr, o);
+            if (pr.GetValue(seeds) is { } s) o.Seeds = s;
+            if (pr.GetValue(inits) is { } i) o.Inits = Names(i);
+            if (pr.GetValue(steps) is { } t) o.Steps = Ints(t, "--steps");
+            return Run(pr, (obs, ct) => PaperExperiments.Inits(o, obs, ct));
+        });
+        return cmd;
+    }
+
+    static Command Steps()
+    {
+        var d = new StepsOptions();
+        var shared = new RunFlags(d, "fashion-mnist, mnist10k, mnist, kmnist", "Epochs per run (the paper: 16).");
+        var seeds = CommonOptions.Override<int?>("--seeds", "Seeds per cell.", d.Seeds);
+        var methods = CommonOptions.Override<string>("--methods", "Methods (configs/table1/NAME.json), comma-separated: pc-fw, pc-avg, pc-mem.", d.Methods);
+        var fractions = CommonOptions.Override<string>("--fractions", "Fractions of the training set, comma-separated (--fraction is not used).", d.Fractions);
+        var steps = CommonOptions.Override<string>("--steps", "Values of T, comma-separated.", d.Steps);
+        var config = CommonOptions.ConfigFile("steps");
+        var cmd = new Command("steps", """
+            Pinchetti et al., Fig. 5: PC-fw and PC-avg at small T on 25%, 50% and 100% of the data; prints best accuracy per method,
+            fraction and T, and plots accuracy against T. The paper: PC-avg keeps its accuracy at low T where PC-fw does not.
+            """);
+        AddOptions(cmd, shared, seeds, methods, fractions, steps, config);
+        cmd.SetAction(pr =>
+        {
+            var o = pr.GetValue(config) is { } file ? StepsOptions.FromFile(file) : new StepsOptions();
+            shared.Apply(pr, o);
+            if (pr.GetValue(seeds) is { } s) o.Seeds = s;
+            if (pr.GetValue(methods) is { } m) o.Methods = Names(m);
+            if (pr.GetValue(fractions) is { } f) o.Fractions = Numbers(f, "--fractions");
+            if (pr.GetValue(steps) is { } t) o.Steps = Ints(t, "--steps");
+            return Run(pr, (obs, ct) => PaperExperiments.Steps(o, obs, ct));
+        });
+        return cmd;
+    }
+
+    static Command Speed()
+    {
+        var d = new SpeedOptions();
+        var shared = new RunFlags(d, "fashion-mnist, mnist10k, mnist, kmnist, cifar10", "Epochs per run (the paper: 16).");
+        var seeds = CommonOptions.Override<int?>("--seeds", "Seeds per method.", d.Seeds);
+        var methods = CommonOptions.Override<string>("--methods", "Methods (configs/table1/NAME.json), comma-separated: bp, pc-fw, pc-avg, pc-mem.", d.Methods);
+        var evalEvery = CommonOptions.Override<int?>("--eval-every", "Measure test accuracy every this many updates.", d.EvalEvery);
+        var errors = CommonOptions.Override<string>("--errors", "Relative errors in percent of the best accuracy, comma-separated.", d.Errors);
+        var config = CommonOptions.ConfigFile("speed");
+        var cmd = new Command("speed", """
+            Pinchetti et al., Fig. 6 (right) and Table 3: BP, PC-fw and PC-avg with the test accuracy measured every k updates;
+            prints, per method and relative error e, the SMMs, updates and training seconds to first reach (1 - e) x the best
+            accuracy of any run, and plots accuracy against SMMs and against seconds.
+            """);
+        AddOptions(cmd, shared, seeds, methods, evalEvery, errors, config);
+        cmd.SetAction(pr =>
+        {
+            var o = pr.GetValue(config) is { } file ? SpeedOptions.FromFile(file) : new SpeedOptions();
+            shared.Apply(pr, o);
+            if (pr.GetValue(seeds) is { } s) o.Seeds = s;
+            if (pr.GetValue(methods) is { } m) o.Methods = Names(m);
+            if (pr.GetValue(evalEvery) is { } k) o.EvalEvery = k;
+            if (pr.GetValue(errors) is { } e) o.Errors = Numbers(e, "--errors");
+            return Run(pr, (obs, ct) => PaperExperiments.Speed(o, obs, ct));
         });
         return cmd;
     }

@@ -19,6 +19,8 @@ public static class TrainCommand
     static readonly Option<double?> Fraction = CommonOptions.Override<double?>("--fraction", "Fraction of the training set, in (0,1].", Defaults.Fraction);
     static readonly Option<int?> Epochs = CommonOptions.Override<int?>("--epochs", "Epochs.", Defaults.Epochs);
     static readonly Option<int?> BatchSize = CommonOptions.Override<int?>("--batch-size", "Batch size.", Defaults.BatchSize);
+    static readonly Option<int?> EvalEvery = CommonOptions.Override<int?>("--eval-every",
+        "Also measure test accuracy every this many updates (0: epoch ends only); the points go into summary.json.", Defaults.EvalEvery);
     static readonly Option<Batching?> Batching = CommonOptions.Choice<Batching>("--batching", "random or stream (stream-aligned, needed by avg).", Defaults.Batching);
     static readonly Option<long?> Seed = CommonOptions.Override<long?>("--seed", "Seed of weights, batches and initializers.", Defaults.Seed);
     static readonly Option<AlgorithmKind?> Algorithm = CommonOptions.Choice<AlgorithmKind>("--algorithm", "bp or pc.", AlgorithmKind.PredictiveCoding);
@@ -45,7 +47,7 @@ public static class TrainCommand
     public static Command Create()
     {
         var cmd = new Command("train", "Train one configuration; writes a run folder with config.json, results.jsonl, checkpoint.ck, summary.json and plots.");
-        Option[] all = [ConfigFile, Out, Resume, Name, DatasetOpt, Fraction, Epochs, BatchSize, Batching, Seed, Algorithm, Reparam, Steps, StepSize, Momentum, Tolerance,
+        Option[] all = [ConfigFile, Out, Resume, Name, DatasetOpt, Fraction, Epochs, BatchSize, EvalEvery, Batching, Seed, Algorithm, Reparam, Steps, StepSize, Momentum, Tolerance,
             Init, Optimizer, Lr, WeightDecay, SgdMomentum, Model, Width, Hidden, Layers, Activation, Param, Loss, WeightInit, Precision];
         foreach (var o in all) cmd.Options.Add(o);
         cmd.SetAction(pr =>
@@ -90,6 +92,7 @@ public static class TrainCommand
         if (pr.GetValue(Fraction) is { } fraction) o.Fraction = fraction;
         if (pr.GetValue(Epochs) is { } epochs) o.Epochs = epochs;
         if (pr.GetValue(BatchSize) is { } batchSize) o.BatchSize = batchSize;
+        if (pr.GetValue(EvalEvery) is { } evalEvery) o.EvalEvery = evalEvery;
         if (pr.GetValue(Batching) is { } batching) o.Batching = batching;
         if (pr.GetValue(Seed) is { } seed) o.Seed = seed;
         if (pr.GetValue(Precision) is { } precision) o.Precision = precision;

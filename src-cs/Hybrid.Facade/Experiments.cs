@@ -158,6 +158,107 @@ public sealed class MuPCOptions : IRunOptions
     internal E.MuPC.Settings ToSettings() => new(RunOptions.Settings(this), ListModule.OfSeq(Depths), Names.Option(Steps));
 }
 
+/// <summary>Options of <c>reproduce inits</c>: Pinchetti et al., Fig. 2, initializers x T.</summary>
+public sealed class InitsOptions : IRunOptions
+{
+    /// <summary>The paper's grid: random, zero, keep and forward at T in {5, 10, 25, 50, 100}, 3 seeds, 16 epochs.</summary>
+    public InitsOptions() : this(E.Inits.defaults) { }
+    InitsOptions(E.Inits.Settings s)
+    {
+        RunOptions.Load(this, s.Runs); Seeds = s.Seeds; Inits = s.Inits.ToList(); Steps = s.Steps.ToList();
+    }
+    /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
+    public static InitsOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.Inits.codec, E.Inits.defaults, path)));
+    /// <summary>Dataset name or folder:PATH.</summary>
+    public string Dataset { get; set; } = "";
+    /// <summary>Data root (null: the standard folders).</summary>
+    public string? DataRoot { get; set; }
+    /// <summary>Fraction of the training set, in (0,1].</summary>
+    public double Fraction { get; set; }
+    /// <summary>Epochs per run.</summary>
+    public int Epochs { get; set; }
+    /// <summary>Parent folder of the experiment's folder.</summary>
+    public string Out { get; set; } = "";
+    /// <summary>The compute device.</summary>
+    public Device Device { get; set; }
+    /// <summary>Seeds per cell.</summary>
+    public int Seeds { get; set; }
+    /// <summary>Initializers: forward, random, zero, keep, avg, mem.</summary>
+    public IReadOnlyList<string> Inits { get; set; }
+    /// <summary>Values of T.</summary>
+    public IReadOnlyList<int> Steps { get; set; }
+    internal E.Inits.Settings ToSettings() => new(RunOptions.Settings(this), Seeds, ListModule.OfSeq(Inits), ListModule.OfSeq(Steps));
+}
+
+/// <summary>Options of <c>reproduce steps</c>: Pinchetti et al., Fig. 5, T against the data fraction.</summary>
+public sealed class StepsOptions : IRunOptions
+{
+    /// <summary>The paper's figure: PC-fw and PC-avg at T in {2..7} on 25%, 50% and 100% of the data, 16 epochs, one seed.</summary>
+    public StepsOptions() : this(E.Steps.defaults) { }
+    StepsOptions(E.Steps.Settings s)
+    {
+        RunOptions.Load(this, s.Runs); Seeds = s.Seeds; Methods = s.Methods.ToList(); Fractions = s.Fractions.ToList(); Steps = s.Steps.ToList();
+    }
+    /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
+    public static StepsOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.Steps.codec, E.Steps.defaults, path)));
+    /// <summary>Dataset name or folder:PATH.</summary>
+    public string Dataset { get; set; } = "";
+    /// <summary>Data root (null: the standard folders).</summary>
+    public string? DataRoot { get; set; }
+    /// <summary>Fraction of the training set, in (0,1].</summary>
+    public double Fraction { get; set; }
+    /// <summary>Epochs per run.</summary>
+    public int Epochs { get; set; }
+    /// <summary>Parent folder of the experiment's folder.</summary>
+    public string Out { get; set; } = "";
+    /// <summary>The compute device.</summary>
+    public Device Device { get; set; }
+    /// <summary>Seeds per cell.</summary>
+    public int Seeds { get; set; }
+    /// <summary>Table 1 methods: pc-fw, pc-avg, pc-mem.</summary>
+    public IReadOnlyList<string> Methods { get; set; }
+    /// <summary>Fractions of the training set (<see cref="Fraction"/> is not used).</summary>
+    public IReadOnlyList<double> Fractions { get; set; }
+    /// <summary>Values of T.</summary>
+    public IReadOnlyList<int> Steps { get; set; }
+    internal E.Steps.Settings ToSettings() =>
+        new(RunOptions.Settings(this), Seeds, ListModule.OfSeq(Methods), ListModule.OfSeq(Fractions), ListModule.OfSeq(Steps));
+}
+
+/// <summary>Options of <c>reproduce speed</c>: Pinchetti et al., Fig. 6 (right) and Table 3, the cost to reach a relative error.</summary>
+public sealed class SpeedOptions : IRunOptions
+{
+    /// <summary>BP, PC-fw and PC-avg on all of Fashion-MNIST, 16 epochs, one seed, accuracy every 10 updates, errors 0.5, 1, 2, 5%.</summary>
+    public SpeedOptions() : this(E.Speed.defaults) { }
+    SpeedOptions(E.Speed.Settings s)
+    {
+        RunOptions.Load(this, s.Runs); Seeds = s.Seeds; Methods = s.Methods.ToList(); EvalEvery = s.EvalEvery; Errors = s.Errors.ToList();
+    }
+    /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
+    public static SpeedOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.Speed.codec, E.Speed.defaults, path)));
+    /// <summary>Dataset name or folder:PATH.</summary>
+    public string Dataset { get; set; } = "";
+    /// <summary>Data root (null: the standard folders).</summary>
+    public string? DataRoot { get; set; }
+    /// <summary>Fraction of the training set, in (0,1].</summary>
+    public double Fraction { get; set; }
+    /// <summary>Epochs per run.</summary>
+    public int Epochs { get; set; }
+    /// <summary>Parent folder of the experiment's folder.</summary>
+    public string Out { get; set; } = "";
+    /// <summary>The compute device.</summary>
+    public Device Device { get; set; }
+    /// <summary>Seeds per method.</summary>
+    public int Seeds { get; set; }
+    /// <summary>Table 1 methods: bp, pc-fw, pc-avg, pc-mem.</summary>
+    public IReadOnlyList<string> Methods { get; set; }
+    /// <summary>Test accuracy is measured every this many updates.</summary>
+    public int EvalEvery { get; set; }
+    /// <summary>Relative errors in percent of the best accuracy.</summary>
+    public IReadOnlyList<double> Errors { get; set; }
+    internal E.Speed.Settings ToSettings() => new(RunOptions.Settings(this), Seeds, ListModule.OfSeq(Methods), EvalEvery, ListModule.OfSeq(Errors));
+}
+
 /// <summary>Options of <c>reproduce reconstruction</c>: a generative PCN with several initializers and T.</summary>
 public sealed class ReconstructionOptions : IRunOptions
 {
@@ -353,6 +454,18 @@ public static class PaperExperiments
     /// <summary>Residual MLPs at several depths under muPC and the standard parameterisation.</summary>
     public static ExperimentReport MuPC(MuPCOptions options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>
         ExperimentReport.From(E.Table.report(E.MuPC.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel)));
+
+    /// <summary>Pinchetti et al., Fig. 2: every initializer at several T.</summary>
+    public static ExperimentReport Inits(InitsOptions options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>
+        ExperimentReport.From(E.Inits.report(E.Inits.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel)));
+
+    /// <summary>Pinchetti et al., Fig. 5: accuracy against small T per data fraction, PC-fw against PC-avg.</summary>
+    public static ExperimentReport Steps(StepsOptions options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>
+        ExperimentReport.From(E.Steps.report(E.Steps.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel)));
+
+    /// <summary>Pinchetti et al., Fig. 6 (right) and Table 3: SMMs, updates and seconds to reach a relative error of the best accuracy.</summary>
+    public static ExperimentReport Speed(SpeedOptions options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>
+        ExperimentReport.From(E.Speed.report(E.Speed.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel)));
 
     /// <summary>Pinchetti et al., Fig. 7: reconstruction by a generative PCN.</summary>
     public static ExperimentReport Reconstruction(ReconstructionOptions options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>

@@ -233,6 +233,7 @@ public sealed class TrainingOptions
         Optimizer = new OptimizerSettings(c.Optimizer);
         Epochs = c.Epochs; BatchSize = c.BatchSize; Batching = Core.From(c.Batching); Seed = c.Seed;
         Precision = Core.From(c.Precision); Device = Core.From(c.Device); EvalBatchSize = c.EvalBatchSize;
+        EvalEvery = c.EvalEvery;
     }
 
     /// <summary>Run name.</summary>
@@ -269,6 +270,9 @@ public sealed class TrainingOptions
     public Device Device { get; set; }
     /// <summary>Samples per evaluation chunk (memory only).</summary>
     public int EvalBatchSize { get; set; }
+    /// <summary>Also measure the test accuracy every this many weight updates (0: at the end of each epoch only); the points are
+    /// <see cref="Trainer.Evaluations"/>.</summary>
+    public int EvalEvery { get; set; }
     /// <summary>The name of the network of the run's own modules (read from a run of one; null for a built-in model).</summary>
     public string? Custom { get; private set; }
 
@@ -278,7 +282,7 @@ public sealed class TrainingOptions
         var cfg = new Hybrid.TrainConfig(Name, Dataset, Names.Option(DataRoot), Fraction, Core.Of(Normalisation), arch, Core.Of(WeightInit), Core.Of(Loss),
             (Algorithm ?? throw new ArgumentException("Algorithm is null", nameof(Algorithm))).Inner,
             (Optimizer ?? throw new ArgumentException("Optimizer is null", nameof(Optimizer))).Inner,
-            Epochs, BatchSize, Core.Of(Batching), Seed, Core.Of(Precision), Core.Of(Device), EvalBatchSize);
+            Epochs, BatchSize, Core.Of(Batching), Seed, Core.Of(Precision), Core.Of(Device), EvalBatchSize, EvalEvery);
         Guard.Run(() => cfg.Validate());
         return cfg;
     }
@@ -341,6 +345,18 @@ public sealed class TrainingData
 public sealed record EpochResult(int Epoch, double TestAccuracy, double TrainEnergy, IReadOnlyList<double> LayerEnergies, long Smm, double Seconds)
 {
     internal static EpochResult From(Hybrid.EpochRecord r) => new(r.Epoch, r.TestAccuracy, r.TrainEnergy, r.LayerEnergies, r.Smm, r.Seconds);
+}
+
+/// <summary>A test accuracy measured during training, with the cost of training up to it.</summary>
+/// <param name="Epoch">The epoch (1-based) it falls in.</param>
+/// <param name="Batch">Batches of that epoch done.</param>
+/// <param name="Updates">Weight updates so far.</param>
+/// <param name="Smm">Sequential matrix multiplications so far.</param>
+/// <param name="Seconds">Training seconds so far (evaluation excluded).</param>
+/// <param name="TestAccuracy">Test accuracy in percent.</param>
+public sealed record EvalPoint(int Epoch, int Batch, long Updates, long Smm, double Seconds, double TestAccuracy)
+{
+    internal static EvalPoint From(Hybrid.EvalPoint p) => new(p.Epoch, p.Batch, p.Updates, p.Smm, p.Seconds, p.TestAccuracy);
 }
 
 /// <summary>Progress after a batch.</summary>
@@ -527,7 +543,7 @@ public sealed class Trainer : IDisposable
         var net = network.Inner;
         var cfg = options.ToConfig(net.Architecture);
         cfg = new Hybrid.TrainConfig(cfg.Name, cfg.Dataset, cfg.DataRoot, cfg.Fraction, cfg.Normalisation, net.Architecture, cfg.WeightInit, net.Loss,
-            cfg.Algorithm, cfg.Optimizer, cfg.Epochs, cfg.BatchSize, cfg.Batching, cfg.Seed, net.Precision, cfg.Device, cfg.EvalBatchSize);
+            cfg.Algorithm, cfg.Optimizer, cfg.Epochs, cfg.BatchSize, cfg.Batching, cfg.Seed, net.Precision, cfg.Device, cfg.EvalBatchSize, cfg.EvalEvery);
         if (data is not null) cfg = Renamed(cfg, data);
         var dataset = data?.Inner ?? Guard.Run(() => Hybrid.Data.DatasetModule.load(cfg.DataRoot, cfg.Dataset));
         var prepared = Guard.Run(() => Prepare(cfg, dataset, net));
@@ -562,7 +578,7 @@ public sealed class Trainer : IDisposable
 
     static Hybrid.TrainConfig Renamed(Hybrid.TrainConfig c, TrainingData data) =>
         new(c.Name, data.Name, null, c.Fraction, c.Normalisation, c.Architecture, c.WeightInit, c.Loss, c.Algorithm, c.Optimizer, c.Epochs, c.BatchSize,
-            c.Batching, c.Seed, c.Precision, c.Device, c.EvalBatchSize);
+            c.Batching, c.Seed, c.Precision, c.Device, c.EvalBatchSize, c.EvalEvery);
 
     static Hybrid.RunData Prepare(Hybrid.TrainConfig cfg, Hybrid.Data.Dataset dataset, Hybrid.Network? net)
     {
@@ -591,6 +607,9 @@ public sealed class Trainer : IDisposable
     }
     /// <summary>Completed epochs.</summary>
     public IReadOnlyList<EpochResult> Epochs => Session.Records.Select(EpochResult.From).ToList();
+    /// <summary>Every measured test accuracy so far, in order: the end of each epoch, and every
+    /// <see cref="TrainingOptions.EvalEvery"/> updates.</summary>
+    public IReadOnlyList<EvalPoint> Evaluations => Session.Result.Evaluations.Select(EvalPoint.From).ToList();
     /// <summary>How the run stands.</summary>
     public RunStatus Status
     {

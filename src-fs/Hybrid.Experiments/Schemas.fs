@@ -12,6 +12,9 @@ let all: (string * string * (unit -> JsonObject)) list =
       "table1", "hybrid reproduce table1 --config", fun () -> Codec.schemaDocument "Hybrid Table 1" Table1.codec
       "deep-mlp", "hybrid reproduce deep-mlp --config", fun () -> Codec.schemaDocument "Hybrid deep MLP" DeepMlp.codec
       "mupc", "hybrid reproduce mupc --config", fun () -> Codec.schemaDocument "Hybrid muPC" MuPC.codec
+      "inits", "hybrid reproduce inits --config", fun () -> Codec.schemaDocument "Hybrid initializers x T" Inits.codec
+      "steps", "hybrid reproduce steps --config", fun () -> Codec.schemaDocument "Hybrid T x data fraction" Steps.codec
+      "speed", "hybrid reproduce speed --config", fun () -> Codec.schemaDocument "Hybrid speed to a target" Speed.codec
       "reconstruction", "hybrid reproduce reconstruction --config", fun () -> Codec.schemaDocument "Hybrid reconstruction" Reconstruction.codec
       "decay", "hybrid decay --config", fun () -> Codec.schemaDocument "Hybrid signal decay" Decay.codec
       "phase", "hybrid hopfield phase --config", fun () -> Codec.schemaDocument "Hybrid Hopfield phase transition" Phase.codec

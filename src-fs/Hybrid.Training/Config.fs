@@ -27,7 +27,8 @@ let defaults: TrainConfig =
       Seed = 0L
       Precision = Precision.Float32
       Device = DeviceChoice.Auto
-      EvalBatchSize = Training.evaluationBatch }
+      EvalBatchSize = Training.evaluationBatch
+      EvalEvery = 0 }
 
 let private fail fmt = Printf.kprintf (fun s -> raise (ConfigError s)) fmt
 
@@ -397,7 +398,8 @@ let train: Codec<TrainConfig> =
           Codec.field "seed" "seeds weights, fraction, batches and initializers" Codec.int64 (fun c -> c.Seed) (fun v c -> { c with Seed = v })
           Codec.field "precision" "float32 or float64" (Codec.choice Choices.precision) (fun c -> c.Precision) (fun v c -> { c with Precision = v })
           Codec.field "device" "auto, cpu or cuda" (Codec.choice Choices.device) (fun c -> c.Device) (fun v c -> { c with Device = v })
-          Codec.field "evalBatchSize" "evaluation chunk size (memory only)" Codec.int (fun c -> c.EvalBatchSize) (fun v c -> { c with EvalBatchSize = v }) ]
+          Codec.field "evalBatchSize" "evaluation chunk size (memory only)" Codec.int (fun c -> c.EvalBatchSize) (fun v c -> { c with EvalBatchSize = v })
+          Codec.field "evalEvery" "also measure test accuracy every this many updates (0: epoch ends only)" Codec.int (fun c -> c.EvalEvery) (fun v c -> { c with EvalEvery = v }) ]
 
 /// Validates a configuration; the error is a `ConfigError` naming the field.
 let validate (c: TrainConfig) =

@@ -46,7 +46,28 @@ let epochOfJson (o: JsonNode) : EpochRecord =
       MeanSteps = readNumber o["meanSteps"]
       Seconds = readNumber o["seconds"] }
 
-/// A run's summary as a JSON object.
+/// An evaluation point as a JSON object.
+let evalJson (p: EvalPoint) : JsonObject =
+    let o = JsonObject()
+    o["epoch"] <- p.Epoch
+    o["batch"] <- p.Batch
+    o["updates"] <- p.Updates
+    o["smm"] <- p.Smm
+    o["seconds"] <- number p.Seconds
+    o["testAccuracy"] <- number p.TestAccuracy
+    o
+
+/// An evaluation point read back from `evalJson`'s object.
+let evalOfJson (o: JsonNode) : EvalPoint =
+    { Epoch = o["epoch"].GetValue<int>()
+      Batch = o["batch"].GetValue<int>()
+      Updates = o["updates"].GetValue<int64>()
+      Smm = o["smm"].GetValue<int64>()
+      Seconds = readNumber o["seconds"]
+      TestAccuracy = readNumber o["testAccuracy"] }
+
+/// A run's summary as a JSON object (with its evaluation points when it measured
+/// accuracy within epochs, `evalEvery` > 0).
 let summaryJson (r: TrainResult) : JsonObject =
     let o = JsonObject()
     o["name"] <- r.Config.Name
@@ -60,6 +81,8 @@ let summaryJson (r: TrainResult) : JsonObject =
     o["smm"] <- r.Smm
     o["seconds"] <- number r.Seconds
     o["algorithm"] <- string r.Config.Algorithm
+    if r.Config.EvalEvery > 0 then
+        o["evaluations"] <- JsonArray(r.Evaluations |> List.map (fun p -> evalJson p :> JsonNode) |> Array.ofList)
     o
 
 /// The lock file of a run folder: held open with an exclusive OS lock while a process owns the folder.

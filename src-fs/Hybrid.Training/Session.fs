@@ -39,6 +39,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
     let learner: Checkpoint.Learner = { Network = net; Optimizer = opt; InitState = initState; Generator = gen }
     let batchesPerEpoch = Batching.count cfg.Batching data.Classes cfg.BatchSize data.Train.Labels
     let records = ResizeArray<EpochRecord>()
+    let evaluations = ResizeArray<EvalPoint>()
     let cursor = Cursor(cfg.Epochs, fun e -> Batching.epoch cfg.Batching data.Classes cfg.BatchSize (Rng.derive cfg.Seed "batches") e data.Train.Labels)
     let mutable smm = 0L
     let mutable updates = 0L
@@ -72,6 +73,10 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
                 layerSum <- Energy.values (Energy.terms net r.States (Energy.predictions net r.States) (Some y)) |> Array.map (fun v -> v / n)
             F / n)
 
+    /// A measured test accuracy with the cost of training so far.
+    let point (accuracy: float) =
+        { Epoch = cursor.Epoch; Batch = cursor.Batch; Updates = updates; Smm = smm; Seconds = cursor.Seconds; TestAccuracy = accuracy }
+
     /// Evaluates the epoch that just ended, records it and starts the next.
     let closeEpoch () =
         let record =
@@ -84,6 +89,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
               MeanSteps = float stepsSum / float (max 1 cursor.Batches.Length)
               Seconds = cursor.Seconds }
         records.Add record
+        evaluations.Add { point record.TestAccuracy with Batch = cursor.Batches.Length }
         cursor.NextEpoch()
         stepsSum <- 0
         layerSum <- [||]
@@ -146,7 +152,10 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         | Ok energy ->
             updates <- updates + 1L
             if cursor.Advance energy then energy, Some(closeEpoch ())
-            else energy, None
+            else
+                if cfg.EvalEvery > 0 && updates % int64 cfg.EvalEvery = 0L then
+                    evaluations.Add(point (Training.accuracy net data.Test cfg.EvalBatchSize))
+                energy, None
 
     /// One update on a batch the caller provides (values as the data's files hold them,
     /// `[n; ...]`, prepared like the run's inputs by `RunData.Prepare`; labels in
@@ -216,6 +225,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
           Epochs = List.ofSeq records
           BestAccuracy = if accs.IsEmpty then None else Some(List.max accs)
           FinalAccuracy = List.tryLast accs
+          Evaluations = List.ofSeq evaluations
           Smm = smm
           Seconds = cursor.Seconds }
 
@@ -238,6 +248,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         p["stepsSum"] <- stepsSum
         meta["progress"] <- p
         meta["records"] <- JsonArray(records |> Seq.map (fun r -> Runs.epochJson r :> JsonNode) |> Array.ofSeq)
+        meta["evaluations"] <- JsonArray(evaluations |> Seq.map (fun p -> Runs.evalJson p :> JsonNode) |> Array.ofSeq)
         let tensors =
             ("layerSum", torch.tensor(if layerSum.Length = 0 then [| nan |] else layerSum))
             :: Checkpoint.learnerTensors learner meta p
@@ -276,6 +287,13 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         layerSum <- if ls.Length = 1 && Double.IsNaN ls[0] then [||] else ls
         records.Clear()
         for r in c.Meta["records"].AsArray() do records.Add(Runs.epochOfJson r)
+        evaluations.Clear()
+        match c.Meta["evaluations"] with
+        | null ->
+            // Checkpoints written before evaluation points: the epoch ends are the points.
+            for r in records do
+                evaluations.Add { Epoch = r.Epoch; Batch = batchesPerEpoch; Updates = r.Updates; Smm = r.Smm; Seconds = r.Seconds; TestAccuracy = r.TestAccuracy }
+        | node -> for p in node.AsArray() do evaluations.Add(Runs.evalOfJson p)
 
     interface IDisposable with
         member _.Dispose() =

@@ -50,7 +50,10 @@ type TrainConfig =
       Precision: Precision
       Device: DeviceChoice
       /// Batch size for evaluation (memory only; results do not depend on it).
-      EvalBatchSize: int }
+      EvalBatchSize: int
+      /// Test accuracy is also measured every this many weight updates (0: only at the
+      /// end of each epoch); the points are the run's `Evaluations`.
+      EvalEvery: int }
 
     /// Checks everything that can be checked before data is read; the message names the field.
     member this.Validate() =
@@ -66,6 +69,7 @@ type TrainConfig =
         if this.Epochs < 1 then invalidArg "epochs" (sprintf "epochs must be at least 1, got %d" this.Epochs)
         if this.BatchSize < 1 then invalidArg "batchSize" (sprintf "batch size must be at least 1, got %d" this.BatchSize)
         if this.EvalBatchSize < 1 then invalidArg "evalBatchSize" (sprintf "evaluation batch size must be at least 1, got %d" this.EvalBatchSize)
+        if this.EvalEvery < 0 then invalidArg "evalEvery" (sprintf "evalEvery must be 0 (epoch ends only) or a number of updates, got %d" this.EvalEvery)
         match this.Algorithm with
         | Algorithm.Backprop -> ()
         | Algorithm.PredictiveCoding pc ->
@@ -110,6 +114,22 @@ type EpochRecord =
       /// Training seconds so far (evaluation excluded).
       Seconds: float }
 
+/// A test accuracy measured during training (every `EvalEvery` updates, and at the
+/// end of each epoch), with the cost of training up to it.
+type EvalPoint =
+    { /// The epoch (1-based) the point falls in.
+      Epoch: int
+      /// Batches of that epoch done.
+      Batch: int
+      /// Weight updates so far.
+      Updates: int64
+      /// Sequential matrix multiplications so far.
+      Smm: int64
+      /// Training seconds so far (evaluation excluded).
+      Seconds: float
+      /// Test accuracy in percent.
+      TestAccuracy: float }
+
 /// Progress reported during training.
 type TrainProgress =
     { Epoch: int
@@ -145,6 +165,8 @@ type TrainResult =
       BestAccuracy: float option
       /// Test accuracy after the last completed epoch, if any.
       FinalAccuracy: float option
+      /// Every measured test accuracy in order (epoch ends, and every `EvalEvery` updates).
+      Evaluations: EvalPoint list
       Smm: int64
       Seconds: float }
 

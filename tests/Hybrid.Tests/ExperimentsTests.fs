@@ -34,6 +34,9 @@ let tests =
             roundTrip "decay" Decay.codec { Decay.defaults with Weights = Decay.ChainWeights.Orthogonal }
             roundTrip "phase" Phase.codec Phase.defaults
             roundTrip "retrieve" Retrieval.codec { Retrieval.defaults with Corruption = Retrieval.Corruption.Noise 0.3 }
+            roundTrip "inits" Inits.codec { Inits.defaults with Inits = [ "avg"; "keep" ]; Steps = [ 3 ] }
+            roundTrip "steps" Steps.codec { Steps.defaults with Fractions = [ 0.5 ] }
+            roundTrip "speed" Speed.codec { Speed.defaults with Errors = [ 1.0 ]; EvalEvery = 7 }
             roundTrip "ham-bench" HamBench.codec { HamBench.defaults with TrainSolver = Ham.Solver.Damped 0.25 }
             // Lists also read from comma-separated text, as flags write them.
             let d = Codec.read Decay.codec Decay.defaults """{ "depths": "3, 4" }"""
@@ -119,5 +122,90 @@ let tests =
                 let r = Reconstruction.report o
                 let v = r.Json["memVsZero"]
                 Expect.equal (v["memSteps"].GetValue<int>()) 2 "reported"
+        }
+    
+        test "speed: the cost to a relative error is read at the first point of each curve that reaches it" {
+            let pt u acc = { Epoch = 1; Batch = int u; Updates = u; Smm = 10L * u; Seconds = 0.5 * float u; TestAccuracy = acc }
+            // A curve that rises, dips back below the target and rises again: the first crossing counts.
+            let a1 = [ pt 5L 50.0; pt 10L 79.0; pt 15L 80.0; pt 20L 78.0; pt 25L 90.0 ]
+            let a2 = [ pt 5L 60.0; pt 10L 85.0; pt 15L 88.0 ]
+            let b = [ pt 5L 40.0; pt 10L 70.0 ]
+            Expect.equal (Speed.firstReaching 80.0 a1) (Some(pt 15L 80.0)) "at or above the target"
+            Expect.equal (Speed.firstReaching 95.0 a1) None "never reached"
+            let readings = Speed.read 90.0 [ 2.0; 50.0 ] [ "A", [ a1; a2 ]; "B", [ b ] ]
+            let get m e = readings |> List.find (fun r -> r.Method = m && r.Error = e)
+            let r = get "A" 2.0
+            Expect.floatClose Accuracy.high r.Target 88.2 "90 x (1 - 2%)"
+            Expect.equal (r.Reached, r.Runs) (1, 2) "only the first run reaches 88.2"
+            Expect.equal r.Updates (Some 25.0) "at its 25th update"
+            Expect.equal r.Smm (Some 250.0) "SMMs of that point"
+            Expect.equal r.Seconds (Some 12.5) "seconds of that point"
+            let r = get "A" 50.0
+            Expect.equal (r.Reached, r.Updates) (2, Some 5.0) "45% is reached at once by both runs"
+            let r = get "B" 2.0
+            Expect.equal (r.Reached, r.Smm, r.Seconds) (0, None, None) "B never reaches 88.2"
+        }
+
+        test "evalEvery: test accuracy every k updates and at epoch ends, training unchanged, points kept by a resumed run" {
+            let data = DataTests.idxFolder 60 20 false
+            let cfg =
+                { Config.defaults with
+                    Name = "eval-every"
+                    Dataset = "folder:" + data
+                    Architecture = Architecture.Mlp([ 8 ], Activation.Tanh)
+                    Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 3 0.1; Init = Init.forward }
+                    Normalisation = Data.Normalisation.Unit
+                    Epochs = 3
+                    BatchSize = 10
+                    Device = DeviceChoice.Cpu }
+            let plain = Runner.runOne cfg (tempDir ()) Observer.silent CancellationToken.None
+            let every = Runner.runOne { cfg with EvalEvery = 4 } (tempDir ()) Observer.silent CancellationToken.None
+            let numbers (r: TrainResult) = r.Epochs |> List.map (fun e -> e.Epoch, e.TestAccuracy, e.TrainEnergy, e.Smm, e.Updates)
+            Expect.equal (numbers every.Result) (numbers plain.Result) "measuring accuracy does not change training"
+            Expect.equal (plain.Result.Evaluations |> List.map (fun p -> p.Updates)) [ 6L; 12L; 18L ] "epoch ends only (6 batches an epoch)"
+            let points = every.Result.Evaluations
+            Expect.equal (points |> List.map (fun p -> p.Updates)) [ 4L; 6L; 8L; 12L; 16L; 18L ] "every 4 updates, and the epoch ends"
+            Expect.equal (points |> List.map (fun p -> p.Epoch, p.Batch)) [ 1, 4; 1, 6; 2, 2; 2, 6; 3, 4; 3, 6 ] "epoch and batch of each"
+            for p in points do
+                match every.Result.Epochs |> List.tryFind (fun e -> e.Updates = p.Updates) with
+                | Some e -> Expect.equal (p.TestAccuracy, p.Smm, p.Seconds) (e.TestAccuracy, e.Smm, e.Seconds) "an epoch end is its record"
+                | None -> Expect.isTrue (p.Seconds > 0.0 && p.Smm > 0L) "a point within an epoch has its cost"
+            let summary = JsonNode.Parse(File.ReadAllText(Path.Combine(every.Folder, "summary.json")))
+            Expect.equal (summary["evaluations"].AsArray().Count) 6 "summary.json holds the points"
+            Expect.isNull (JsonNode.Parse(File.ReadAllText(Path.Combine(plain.Folder, "summary.json")))["evaluations"]) "and only when asked"
+            use cts = new CancellationTokenSource()
+            let stopped = Runner.runOne { cfg with EvalEvery = 4 } (tempDir ()) { Observer.silent with Epoch = fun _ -> cts.Cancel() } cts.Token
+            let resumed = Runner.resume stopped.Folder Observer.silent CancellationToken.None
+            Expect.equal (resumed.Result.Evaluations |> List.map (fun p -> p.Updates, p.TestAccuracy)) (points |> List.map (fun p -> p.Updates, p.TestAccuracy)) "a resumed run has every point"
+        }
+
+        test "inits, steps and speed: short versions on Fashion-MNIST write their tables and plots" {
+            match Data.Dataset.locate None "fashion-mnist" with
+            | None -> skiptest "fashion-mnist is not installed (CI installs it)"
+            | Some _ ->
+                let runs = { Table1.defaults.Runs with Fraction = 0.02; Epochs = 1; Out = tempDir (); Device = DeviceChoice.Cpu }
+                let i = Inits.run { Inits.defaults with Runs = runs; Seeds = 1; Inits = [ "forward"; "zero" ]; Steps = [ 2; 4 ] } Observer.silent CancellationToken.None
+                let r = Inits.report i
+                Expect.equal i.Table.Rows.Length 4 "2 initializers x 2 T"
+                Expect.equal r.Tables[0].Rows.Length 2 "one row per initializer"
+                Expect.equal r.Tables[0].Header [ ""; "T=2"; "T=4" ] "one column per T"
+                let fw = i.Table.Rows |> List.find (fun row -> row.Method = "forward T=4")
+                let zero = i.Table.Rows |> List.find (fun row -> row.Method = "zero T=4")
+                Expect.isGreaterThan (List.head fw.Best) (List.head zero.Best + 10.0) "forward beats zero clearly at T = 4 (the paper's claim at low T)"
+                let plots = r.Json["plots"].AsArray() |> Seq.map (fun p -> p.GetValue<string>()) |> List.ofSeq
+                Expect.equal plots.Length 3 "accuracy against T, and curves at each T"
+                for p in plots do Expect.isTrue (File.Exists p) p
+                let st = Steps.run { Steps.defaults with Runs = runs; Fractions = [ 0.02 ]; Steps = [ 2; 3 ] } Observer.silent CancellationToken.None
+                let r = Steps.report st
+                Expect.equal (r.Tables[0].Rows |> List.map List.head) [ "PC-fw 2%"; "PC-avg 2%" ] "method and fraction rows"
+                let sp = Speed.run { Speed.defaults with Runs = runs; EvalEvery = 2 } Observer.silent CancellationToken.None
+                let r = Speed.report sp
+                Expect.equal (sp.Curves |> List.map fst) [ "BP"; "PC-fw"; "PC-avg" ] "a curve per method"
+                let best = sp.Curves |> List.collect snd |> List.concat |> List.map (fun p -> p.TestAccuracy) |> List.max
+                Expect.equal sp.Reference best "the reference is the best point of any run"
+                Expect.equal sp.Readings.Length 12 "3 methods x 4 errors"
+                Expect.isTrue (sp.Readings |> List.exists (fun rd -> rd.Reached = 1)) "the best run reaches every target"
+                Expect.equal (r.Json["readings"].AsArray().Count) 12 "reported"
+                for p in r.Json["plots"].AsArray() do Expect.isTrue (File.Exists(p.GetValue<string>())) "plot written"
         }
     ]
