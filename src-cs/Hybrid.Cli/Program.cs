@@ -43,6 +43,10 @@ catch (UsageException e)
 {
     return Fail(ExitCodes.Usage, "usage", e.Message + " (hybrid --help lists the commands and options)");
 }
+catch (DownloadFailedException e)
+{
+    return Fail(ExitCodes.Download, "download", e.Message);
+}
 catch (Exception e) when (HybridErrors.IsUserError(e))
 {
     return Fail(ExitCodes.BadInput, "input", HybridErrors.Describe(e));

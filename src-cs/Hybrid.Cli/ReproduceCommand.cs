@@ -18,6 +18,7 @@ public static class ReproduceCommand
         cmd.Subcommands.Add(Inits());
         cmd.Subcommands.Add(Steps());
         cmd.Subcommands.Add(Speed());
+        cmd.Subcommands.Add(Conv());
         return cmd;
     }
 
@@ -127,13 +128,15 @@ public static class ReproduceCommand
         var seeds = CommonOptions.Override<int?>("--seeds", "Seeds per cell (the paper: 3).", d.Seeds);
         var steps = CommonOptions.Override<string>("--steps", "T_train = T_eval values, comma-separated.", d.Steps);
         var inits = CommonOptions.Override<string>("--inits", "Initializers (configs/reconstruction/NAME.json), comma-separated.", d.Inits);
+        var evalSteps = CommonOptions.Override<string>("--eval-steps",
+            "T_eval values, comma-separated: also evaluate every model at each after every epoch (the T_train x T_eval grid and heatmaps).", null);
         var config = CommonOptions.ConfigFile("reconstruction");
         var cmd = new Command("reconstruction", """
             Pinchetti et al., Fig. 7: a generative PCN (latent 64, three layers of 256) trained with the random, zero, keep and
             memory initializers for T_train = T_eval in {3,5,10,20}; prints the best test reconstruction MSE per cell and writes the
             loss-vs-T plot and image grids (originals above reconstructions) for the smallest T.
             """);
-        AddOptions(cmd, shared, seeds, steps, inits, config);
+        AddOptions(cmd, shared, seeds, steps, inits, evalSteps, config);
         cmd.SetAction(pr =>
         {
             var o = pr.GetValue(config) is { } file ? ReconstructionOptions.FromFile(file) : new ReconstructionOptions();
@@ -141,6 +144,7 @@ public static class ReproduceCommand
             if (pr.GetValue(seeds) is { } s) o.Seeds = s;
             if (pr.GetValue(steps) is { } t) o.Steps = Ints(t, "--steps");
             if (pr.GetValue(inits) is { } i) o.Inits = i.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (pr.GetValue(evalSteps) is { } e) o.EvalSteps = Ints(e, "--eval-steps");
             return Run(pr, (obs, ct) => PaperExperiments.Reconstruction(o, obs, ct));
         });
         return cmd;
@@ -223,6 +227,34 @@ public static class ReproduceCommand
             if (pr.GetValue(evalEvery) is { } k) o.EvalEvery = k;
             if (pr.GetValue(errors) is { } e) o.Errors = Numbers(e, "--errors");
             return Run(pr, (obs, ct) => PaperExperiments.Speed(o, obs, ct));
+        });
+        return cmd;
+    }
+
+    static Command Conv()
+    {
+        var d = new ConvOptions();
+        var shared = new RunFlags(d, "cifar10 (the paper), fashion-mnist, mnist10k, mnist, kmnist", "Epochs per run.");
+        var seeds = CommonOptions.Override<int?>("--seeds", "Seeds per model and method.", d.Seeds);
+        var models = CommonOptions.Override<string>("--models", "Models, comma-separated: vgg5, vgg7, resnet18.", d.Models);
+        var methods = CommonOptions.Override<string>("--methods", "Methods (configs/conv/NAME.json), comma-separated: bp, spc, epc.", d.Methods);
+        var divisor = CommonOptions.Override<int?>("--divisor", "Divide every layer's channels by this (1: the paper's widths; it must divide 64).", d.Divisor);
+        var config = CommonOptions.ConfigFile("conv");
+        var cmd = new Command("conv", """
+            VGG-5, VGG-7 and ResNet-18 under BP, sPC and ePC with the ePC paper's setup (configs/conv: batch 256, GELU, ePC T = 5
+            with error step 1e-3, sPC T = 8); prints best accuracy per model and method and each PC method's gap to BP beside the
+            paper's (CIFAR-10). The paper: ePC keeps up with BP as the nets deepen, sPC falls behind.
+            """);
+        AddOptions(cmd, shared, seeds, models, methods, divisor, config);
+        cmd.SetAction(pr =>
+        {
+            var o = pr.GetValue(config) is { } file ? ConvOptions.FromFile(file) : new ConvOptions();
+            shared.Apply(pr, o);
+            if (pr.GetValue(seeds) is { } s) o.Seeds = s;
+            if (pr.GetValue(models) is { } m) o.Models = Names(m);
+            if (pr.GetValue(methods) is { } me) o.Methods = Names(me);
+            if (pr.GetValue(divisor) is { } dv) o.Divisor = dv;
+            return Run(pr, (obs, ct) => PaperExperiments.Conv(o, obs, ct));
         });
         return cmd;
     }

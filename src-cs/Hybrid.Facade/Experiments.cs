@@ -259,6 +259,40 @@ public sealed class SpeedOptions : IRunOptions
     internal E.Speed.Settings ToSettings() => new(RunOptions.Settings(this), Seeds, ListModule.OfSeq(Methods), EvalEvery, ListModule.OfSeq(Errors));
 }
 
+/// <summary>Options of <c>reproduce conv</c>: VGG-5, VGG-7 and ResNet-18 under BP, sPC and ePC.</summary>
+public sealed class ConvOptions : IRunOptions
+{
+    /// <summary>The ePC paper's table: the three models under BP, sPC and ePC on CIFAR-10 at full width, one seed, 10 epochs.</summary>
+    public ConvOptions() : this(E.Conv.defaults) { }
+    ConvOptions(E.Conv.Settings s)
+    {
+        RunOptions.Load(this, s.Runs); Seeds = s.Seeds; Models = s.Models.ToList(); Methods = s.Methods.ToList(); Divisor = s.Divisor;
+    }
+    /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
+    public static ConvOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.Conv.codec, E.Conv.defaults, path)));
+    /// <summary>Dataset name or folder:PATH.</summary>
+    public string Dataset { get; set; } = "";
+    /// <summary>Data root (null: the standard folders).</summary>
+    public string? DataRoot { get; set; }
+    /// <summary>Fraction of the training set, in (0,1].</summary>
+    public double Fraction { get; set; }
+    /// <summary>Epochs per run.</summary>
+    public int Epochs { get; set; }
+    /// <summary>Parent folder of the experiment's folder.</summary>
+    public string Out { get; set; } = "";
+    /// <summary>The compute device.</summary>
+    public Device Device { get; set; }
+    /// <summary>Seeds per model and method.</summary>
+    public int Seeds { get; set; }
+    /// <summary>Models: vgg5, vgg7, resnet18.</summary>
+    public IReadOnlyList<string> Models { get; set; }
+    /// <summary>Methods: bp, spc, epc (configs/conv/NAME.json).</summary>
+    public IReadOnlyList<string> Methods { get; set; }
+    /// <summary>Every layer's channels are divided by this (1: the paper's widths; it must divide 64).</summary>
+    public int Divisor { get; set; }
+    internal E.Conv.Settings ToSettings() => new(RunOptions.Settings(this), Seeds, ListModule.OfSeq(Models), ListModule.OfSeq(Methods), Divisor);
+}
+
 /// <summary>Options of <c>reproduce reconstruction</c>: a generative PCN with several initializers and T.</summary>
 public sealed class ReconstructionOptions : IRunOptions
 {
@@ -266,7 +300,7 @@ public sealed class ReconstructionOptions : IRunOptions
     public ReconstructionOptions() : this(E.Reconstruction.defaults) { }
     ReconstructionOptions(E.Reconstruction.Settings s)
     {
-        RunOptions.Load(this, s.Runs); Seeds = s.Seeds; Steps = s.Steps.ToList(); Inits = s.Inits.ToList();
+        RunOptions.Load(this, s.Runs); Seeds = s.Seeds; Steps = s.Steps.ToList(); Inits = s.Inits.ToList(); EvalSteps = s.EvalSteps.ToList();
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static ReconstructionOptions FromFile(string path) =>
@@ -289,7 +323,10 @@ public sealed class ReconstructionOptions : IRunOptions
     public string Out { get; set; } = "";
     /// <summary>The compute device.</summary>
     public Device Device { get; set; }
-    internal E.Reconstruction.Settings ToSettings() => new(RunOptions.Settings(this), Seeds, ListModule.OfSeq(Steps), ListModule.OfSeq(Inits));
+    /// <summary>T_eval values of the T_train x T_eval grid (empty: T_eval = T_train only).</summary>
+    public IReadOnlyList<int> EvalSteps { get; set; }
+    internal E.Reconstruction.Settings ToSettings() =>
+        new(RunOptions.Settings(this), Seeds, ListModule.OfSeq(Steps), ListModule.OfSeq(Inits), ListModule.OfSeq(EvalSteps));
 }
 
 /// <summary>Options of <c>decay</c>: signal decay of sPC versus ePC on deep chains.</summary>
@@ -466,6 +503,10 @@ public static class PaperExperiments
     /// <summary>Pinchetti et al., Fig. 6 (right) and Table 3: SMMs, updates and seconds to reach a relative error of the best accuracy.</summary>
     public static ExperimentReport Speed(SpeedOptions options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>
         ExperimentReport.From(E.Speed.report(E.Speed.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel)));
+
+    /// <summary>VGG-5, VGG-7 and ResNet-18 under BP, sPC and ePC (the ePC paper's CIFAR-10 table).</summary>
+    public static ExperimentReport Conv(ConvOptions options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>
+        ExperimentReport.From(E.Conv.report(E.Conv.run(Validated(options.ToSettings, s => s.Validate()), Adapt(observer), cancel)));
 
     /// <summary>Pinchetti et al., Fig. 7: reconstruction by a generative PCN.</summary>
     public static ExperimentReport Reconstruction(ReconstructionOptions options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>

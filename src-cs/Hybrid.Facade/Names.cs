@@ -56,6 +56,7 @@ internal static class Guard
         Hybrid.Checkpoint.CheckpointError c => new InvalidDataException(c.Message, e),
         Hybrid.Data.DataError d => new InvalidDataException(d.Message, e),
         Hybrid.DivergenceError d => new TrainingDivergedException(d.Message, e),
+        Hybrid.Data.Download.DownloadError d => new DownloadFailedException(d.Message, e),
         System.Runtime.InteropServices.ExternalException x =>
             new ArgumentException("libtorch refused the input: " + x.Message.Split('\n', 2)[0].Trim(), x),
         _ => null,
@@ -97,6 +98,8 @@ public static class ExitCodes
     public const int BadInput = Hybrid.Experiments.ExitCode.BadInput;
     /// <summary>A run diverged.</summary>
     public const int Diverged = Hybrid.Experiments.ExitCode.Diverged;
+    /// <summary>A download failed (no network, an HTTP error, a transfer cut short, a checksum mismatch): <see cref="DownloadFailedException"/>.</summary>
+    public const int Download = Hybrid.Experiments.ExitCode.Download;
     /// <summary>Interrupted (Ctrl-C, SIGTERM): the runs stopped after their current step, saved and summarised.</summary>
     public const int Interrupted = Hybrid.Experiments.ExitCode.Interrupted;
 }

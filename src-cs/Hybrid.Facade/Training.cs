@@ -40,8 +40,10 @@ public sealed class Model
     /// <summary>VGG-7 (3x3 convolutions of 128, 128, 256, 256, 512, 512 channels, a max-pool after every second, then a linear layer).</summary>
     public static Model Vgg7(Activation activation = Activation.Relu) => new(Hybrid.Architecture.Vgg7(Core.Of(activation)));
 
-    /// <summary>ResNet-18 for 28x28 and 32x32 images: ten predictive coding layers (stem, eight basic blocks, head).</summary>
-    public static Model ResNet18(Activation activation = Activation.Relu) => new(Hybrid.Architecture.NewResNet18(Core.Of(activation)));
+    /// <summary>ResNet-18 for 28x28 and 32x32 images: ten predictive coding layers (stem, eight basic blocks, head); <paramref name="width"/>
+    /// is the stem's channels (64 in the standard network; the stages have 1, 2, 4 and 8 times as many).</summary>
+    public static Model ResNet18(Activation activation = Activation.Relu, int width = 64) =>
+        Checked(Hybrid.Architecture.NewResNet18(width, Core.Of(activation)));
 
     /// <summary>Which architecture this is.</summary>
     public ModelKind Kind => Inner switch

@@ -94,7 +94,7 @@ type Architecture =
     /// 256 and 512 channels (stride 2 at the first block of stages 2-4, with a 1x1
     /// projection on the skip), then global average pooling and a linear layer. Each
     /// of the ten blocks is one layer of the predictive coding network.
-    | ResNet18 of activation: Activation
+    | ResNet18 of width: int * activation: Activation
     /// A network of the user's own TorchSharp modules (`Network.ofModules`), by name.
     | Custom of name: string
 
@@ -131,7 +131,8 @@ type Architecture =
         | ConvNet(cs, ds, a) ->
             let c = cs |> List.map (fun c -> if c.Pool then sprintf "%dp" c.Channels else string c.Channels)
             sprintf "conv[%s] dense[%s] %O" (String.Join(",", c)) (String.Join(",", ds)) a
-        | ResNet18 a -> sprintf "resnet18 %O" a
+        | ResNet18(64, a) -> sprintf "resnet18 %O" a
+        | ResNet18(w, a) -> sprintf "resnet18 width %d %O" w a
         | Custom name -> sprintf "custom '%s'" name
 
     /// Checks the architecture; the message names what is wrong.
@@ -146,7 +147,7 @@ type Architecture =
             if cs.IsEmpty then invalidArg "architecture" "a conv net needs at least one convolution"
             cs |> List.iteri (fun i c -> positive (sprintf "channels of convolution %d" (i + 1)) c.Channels)
             ds |> List.iteri (fun i w -> positive (sprintf "width of dense layer %d" (i + 1)) w)
-        | ResNet18 _ -> ()
+        | ResNet18(w, _) -> positive "width" w
         | Custom name -> if String.IsNullOrWhiteSpace name then invalidArg "architecture" "a custom network needs a name"
 
 /// How the weights of plain (non-residual) networks are drawn.
@@ -389,20 +390,21 @@ module Network =
         blocks @ denseChain draw ((c * h * w) :: (denses |> List.map int64) @ [ int64 outputs ]) act
 
     /// ResNet-18 for small images (see `Architecture.ResNet18`).
-    let private resnetBlocks (draw: Drawer) (inputShape: int64[]) (outputs: int) (act: Activation) =
+    let private resnetBlocks (draw: Drawer) (inputShape: int64[]) (outputs: int) (width: int) (act: Activation) =
         if inputShape.Length <> 3 then
             invalidArg "architecture" (sprintf "resnet18 needs image inputs [channels; height; width], got a shape of rank %d" inputShape.Length)
         let out (n: int64) (stride: int64) = (n - 1L) / stride + 1L
-        let stem = draw.Conv(inputShape[0], 64L, 3L, act, false, 1L)
-        let first = { Kind = BlockKind.Conv(act, false); Module = stem; OutShape = [| 64L; inputShape[1]; inputShape[2] |] }
+        let w = int64 width
+        let stem = draw.Conv(inputShape[0], w, 3L, act, false, 1L)
+        let first = { Kind = BlockKind.Conv(act, false); Module = stem; OutShape = [| w; inputShape[1]; inputShape[2] |] }
         let basic (c, h, w) (outC: int64, stride: int64) =
             let conv1 = draw.Conv(c, outC, 3L, act, false, stride)
             let conv2 = draw.Conv(outC, outC, 3L, Activation.Identity, false, 1L)
             let projection = if stride <> 1L || c <> outC then Some(draw.Conv(c, outC, 1L, Activation.Identity, false, stride)) else None
             let h, w = out h stride, out w stride
             { Kind = BlockKind.Module "basic"; Module = new BlockModules.Basic(conv1, conv2, projection, act); OutShape = [| outC; h; w |] }, (outC, h, w)
-        let stages = [ 64L, 1L; 64L, 1L; 128L, 2L; 128L, 1L; 256L, 2L; 256L, 1L; 512L, 2L; 512L, 1L ]
-        let blocks, (c, _, _) = stages |> List.mapFold basic (64L, inputShape[1], inputShape[2])
+        let stages = [ w, 1L; w, 1L; 2L * w, 2L; 2L * w, 1L; 4L * w, 2L; 4L * w, 1L; 8L * w, 2L; 8L * w, 1L ]
+        let blocks, (c, _, _) = stages |> List.mapFold basic (w, inputShape[1], inputShape[2])
         let weight, bias = draw.Plain(c, [| int64 outputs; c |])
         let head = { Kind = BlockKind.Module "head"; Module = new BlockModules.Head(draw.Param weight, draw.Param bias); OutShape = [| int64 outputs |] }
         first :: blocks @ [ head ]
@@ -427,7 +429,7 @@ module Network =
             | Architecture.Mlp(widths, act) -> denseChain draw (inputSize :: (widths |> List.map int64) @ [ int64 outputs ]) act
             | Architecture.ResidualMlp(width, layers, act, p) -> residualBlocks draw inputSize outputs width layers act p
             | Architecture.ConvNet(convs, denses, act) -> convBlocks draw inputShape outputs convs denses act
-            | Architecture.ResNet18 act -> resnetBlocks draw inputShape outputs act
+            | Architecture.ResNet18(width, act) -> resnetBlocks draw inputShape outputs width act
             | Architecture.Custom name ->
                 invalidArg "architecture" (sprintf "the custom network '%s' is built from its modules (Network.ofModules), not from a configuration" name)
         { Architecture = architecture

@@ -70,12 +70,13 @@ namespace Hybrid
         | ConvNet of
           convs: ConvLayer list * dense: int list * activation: Activation
         
-        /// ResNet-18 for small images (28x28, 32x32): a 3x3 stem convolution of 64 channels,
-        /// eight basic blocks (two 3x3 convolutions and a skip) in four stages of 64, 128,
-        /// 256 and 512 channels (stride 2 at the first block of stages 2-4, with a 1x1
-        /// projection on the skip), then global average pooling and a linear layer. Each
-        /// of the ten blocks is one layer of the predictive coding network.
-        | ResNet18 of activation: Activation
+        /// ResNet-18 for small images (28x28, 32x32): a 3x3 stem convolution of `width`
+        /// channels (64 in the standard network), eight basic blocks (two 3x3 convolutions
+        /// and a skip) in four stages of width, 2 width, 4 width and 8 width channels
+        /// (stride 2 at the first block of stages 2-4, with a 1x1 projection on the skip),
+        /// then global average pooling and a linear layer. Each of the ten blocks is one
+        /// layer of the predictive coding network.
+        | ResNet18 of width: int * activation: Activation
         
         /// A network of the user's own TorchSharp modules (`Network.ofModules`), by name.
         | Custom of name: string

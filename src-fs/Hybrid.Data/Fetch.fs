@@ -101,13 +101,32 @@ let fashionMnist (root: string option) : FetchResult =
         else
             { Name = "fashion-mnist"; Folder = None; Message = sprintf "not root: run 'sudo %s'" command }
 
-/// Fetches a registered dataset by name.
-let fetch (root: string option) (name: string) : FetchResult =
+/// Downloads a published set (mnist, kmnist, cifar10) from its official location, or
+/// from `HYBRID_MIRROR`/NAME/ when that is set.
+let published (root: string option) (name: string) (progress: Download.Progress -> unit) : FetchResult =
+    match Dataset.locate root name with
+    | Some dir -> { Name = name; Folder = Some dir; Message = sprintf "already present in %s" dir }
+    | None ->
+        let set = Download.sets |> List.find (fun s -> s.Dataset = name)
+        let set =
+            match Environment.GetEnvironmentVariable "HYBRID_MIRROR" with
+            | m when not (String.IsNullOrWhiteSpace m) -> Download.withMirror m set
+            | _ -> set
+        let folder = Download.fetchSet set (target root) (TimeSpan.FromSeconds 20.0) progress
+        { Name = name; Folder = Some folder
+          Message = sprintf "downloaded %d file(s) from %s, checksums verified, into %s" set.Files.Length (List.head set.Bases) folder }
+
+/// Fetches a registered dataset by name, reporting the progress of downloads.
+let fetchWith (root: string option) (name: string) (progress: Download.Progress -> unit) : FetchResult =
     match name with
     | "mnist10k" -> mnist10k root
     | "fashion-mnist" -> fashionMnist root
+    | n when Download.sets |> List.exists (fun s -> s.Dataset = n) -> published root n progress
     | other ->
         match Dataset.registered |> List.tryFind (fun (n, _, _) -> n = other) with
         | Some(n, _, how) ->
             { Name = n; Folder = Dataset.locate root n; Message = sprintf "cannot be fetched on this machine: %s" how }
         | None -> invalidArg "name" (sprintf "unknown dataset '%s'" other)
+
+/// Fetches a registered dataset by name.
+let fetch (root: string option) (name: string) : FetchResult = fetchWith root name ignore

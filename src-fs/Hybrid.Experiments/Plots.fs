@@ -89,6 +89,33 @@ let writeSized (width: int) (height: int) (f: Figure) =
 /// Writes a line plot (900 x 600) to its path.
 let write (f: Figure) = writeSized 900 600 f
 
+/// Writes a heatmap of `values` (rows x columns, NaN: no value) with each cell's value
+/// written in it, row labels top to bottom and column labels left to right.
+let heatmap (path: string) (title: string) (xLabel: string) (yLabel: string) (rowLabels: string list) (columnLabels: string list) (values: float[,]) =
+    let rows, columns = Array2D.length1 values, Array2D.length2 values
+    if rows <> rowLabels.Length || columns <> columnLabels.Length then
+        invalidArg "values" (sprintf "a %d x %d heatmap needs %d row and %d column labels" rows columns rows columns)
+    use plot = new Plot()
+    let hm = plot.Add.Heatmap(values)
+    hm.Colormap <- Colormaps.Viridis()
+    hm.Extent <- CoordinateRect(0.0, float columns, 0.0, float rows)
+    plot.Add.ColorBar(hm) |> ignore
+    for r in 0 .. rows - 1 do
+        for c in 0 .. columns - 1 do
+            let v = values[r, c]
+            if Double.IsFinite v then
+                let t = plot.Add.Text(v.ToString("G3", Globalization.CultureInfo.InvariantCulture), float c + 0.5, float (rows - r) - 0.5)
+                t.LabelAlignment <- Alignment.MiddleCenter
+                t.LabelFontColor <- Colors.White
+    plot.Axes.Bottom.SetTicks([| for c in 0 .. columns - 1 -> float c + 0.5 |], Array.ofList columnLabels)
+    plot.Axes.Left.SetTicks([| for r in 0 .. rows - 1 -> float (rows - r) - 0.5 |], Array.ofList rowLabels)
+    plot.Title(title) |> ignore
+    plot.XLabel(xLabel) |> ignore
+    plot.YLabel(yLabel) |> ignore
+    ensureFolder path
+    plot.SavePng(path, 900, 700) |> ignore
+    path
+
 /// Writes rows of grey images side by side: each image is `width` x `height`
 /// values in [0,1] (values outside are clipped), each pixel a `scale` x `scale`
 /// square, with a 2-pixel gap.

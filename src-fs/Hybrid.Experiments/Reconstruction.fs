@@ -1,7 +1,9 @@
 /// Pinchetti et al., Fig. 7: a generative PCN (latent 64, three layers of 256)
 /// trained with several initializers (configs/reconstruction/NAME.json) for
 /// T_train = T_eval in a list of values; the best test reconstruction error per
-/// initializer and T, the loss-vs-T plot and image grids for the smallest T.
+/// initializer and T, the loss-vs-T plot and image grids for the smallest T. With
+/// `EvalSteps`, every trained model is also evaluated at each T_eval after every
+/// epoch: the T_train x T_eval grid of best errors and its heatmaps (Fig. 7 left).
 module Hybrid.Experiments.Reconstruction
 
 open System
@@ -19,7 +21,9 @@ type Settings =
       /// T_train = T_eval values.
       Steps: int list
       /// Initializers (configs/reconstruction/NAME.json).
-      Inits: string list }
+      Inits: string list
+      /// T_eval values of the T_train x T_eval grid (empty: T_eval = T_train only).
+      EvalSteps: int list }
 
     /// Checks the settings; the message names the field.
     member this.Validate() =
@@ -29,9 +33,11 @@ type Settings =
         for t in this.Steps do
             if t < 1 then invalidArg "steps" (sprintf "steps: %d is not a step count of at least 1" t)
         if this.Inits.IsEmpty then invalidArg "inits" "inits needs at least one initializer"
+        for t in this.EvalSteps do
+            if t < 1 then invalidArg "evalSteps" (sprintf "evalSteps: %d is not a step count of at least 1" t)
 
 /// The paper's grid: random, zero, keep and memory at T in {3, 5, 10, 20}, 3 seeds, 16 epochs.
-let defaults = { Runs = Common.runs "fashion-mnist" 16; Seeds = 3; Steps = [ 3; 5; 10; 20 ]; Inits = [ "random"; "zero"; "keep"; "mem" ] }
+let defaults = { Runs = Common.runs "fashion-mnist" 16; Seeds = 3; Steps = [ 3; 5; 10; 20 ]; Inits = [ "random"; "zero"; "keep"; "mem" ]; EvalSteps = [] }
 
 /// The JSON form of the settings.
 let codec: Codec<Settings> =
@@ -39,7 +45,8 @@ let codec: Codec<Settings> =
         Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
         @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
             Codec.field "steps" "T_train = T_eval values" (Codec.items Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v })
-            Codec.field "inits" "initializers (configs/reconstruction/NAME.json)" (Codec.items Codec.string) (fun s -> s.Inits) (fun v s -> { s with Inits = v }) ])
+            Codec.field "inits" "initializers (configs/reconstruction/NAME.json)" (Codec.items Codec.string) (fun s -> s.Inits) (fun v s -> { s with Inits = v })
+            Codec.field "evalSteps" "T_eval values of the T_train x T_eval grid (empty: T_eval = T_train only)" (Codec.items Codec.int) (fun s -> s.EvalSteps) (fun v s -> { s with EvalSteps = v }) ])
     |> Codec.check (fun s -> s.Validate())
 
 /// One run of the grid.
@@ -81,6 +88,10 @@ type Outcome =
       /// Memory at the smallest T against zero initialisation at the largest (their
       /// MSEs), when both ran: can a memory save inference steps?
       MemoryVsZero: (float * float) option
+      /// (initializer, T_train, T_eval, mean best test MSE per pixel) with `EvalSteps`.
+      Grid: (string * int * int * float) list
+      /// One heatmap per initializer of the T_train x T_eval grid.
+      Heatmaps: string list
       Plot: string
       Grids: string list
       Folder: string
@@ -112,6 +123,12 @@ let private json (o: Outcome) : JsonObject =
                      "zeroMse", Report.num zero; "difference", Report.num (mem - zero) ]
                :> JsonNode
            | None -> null)
+          if not s.EvalSteps.IsEmpty then
+              "grid",
+              JsonArray(
+                  [| for k, tt, te, v in o.Grid ->
+                         Report.object [ "init", Report.str k; "trainSteps", Report.int tt; "evalSteps", Report.int te; "bestMse", Report.number v ] :> JsonNode |])
+              "heatmaps", Report.strings o.Heatmaps
           "plot", Report.str o.Plot
           "grids", Report.strings o.Grids
           "runs", Report.str o.Folder
@@ -141,10 +158,20 @@ let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Outcome
                 let train = Generative.images device cfg.Precision (Dataset.fraction cfg.Fraction (Rng.derive cfg.Seed "fraction") data.Train)
                 let lines = ResizeArray()
                 let samples = if j.Steps = tMin && j.Seed = 0 then 10 else 0
-                let r = Generative.trainWithSamples cfg train testImages samples observer.Batch (epochLine >> lines.Add) cancel
+                use session = Generative.GenerativeSession.Start(cfg, train, testImages)
+                // The best error at each T_eval over the epochs (NaN: never finite).
+                let best = Collections.Generic.Dictionary<int, float>()
+                let onEpoch (e: Generative.GenEpoch) =
+                    lines.Add(epochLine e)
+                    for te in s.EvalSteps do
+                        let mse = try session.EvaluateAt te with DivergenceError _ -> nan
+                        let old = match best.TryGetValue te with | true, v -> v | _ -> nan
+                        if Double.IsFinite mse && not (mse >= old) then best[te] <- mse
+                session.Run(observer.Batch, onEpoch, cancel)
                 File.WriteAllLines(Path.Combine(outRoot, cfg.Name + ".jsonl"), lines)
-                Some r)
-    let done' = List.zip jobs results
+                Some(session.Result samples, [ for te in s.EvalSteps -> te, (match best.TryGetValue te with | true, v -> v | _ -> nan) ]))
+    let evalBest = List.zip jobs results |> List.map (fun (j, r) -> j, r |> Option.map snd)
+    let done' = List.zip jobs (results |> List.map (Option.map fst))
     let cell k t =
         let best =
             done'
@@ -178,10 +205,30 @@ let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Outcome
             let mem, zero = cell "mem" tMin, cell "zero" tMax
             if Double.IsNaN mem || Double.IsNaN zero then None else Some(mem, zero)
         else None
+    // The T_train x T_eval grid: mean over the completed seeds of each run's best error at T_eval.
+    let gridCell k tt te =
+        let v =
+            List.zip evalBest done'
+            |> List.choose (fun ((j, eb), (_, r)) ->
+                match eb, r with
+                | Some eb, Some r when j.Init = k && j.Steps = tt && r.Status = RunStatus.Completed ->
+                    eb |> List.tryFind (fun (t, _) -> t = te) |> Option.map snd |> Option.filter Double.IsFinite
+                | _ -> None)
+        if v.IsEmpty then nan else List.average v
+    let grid = [ for k in s.Inits do for tt in s.Steps do for te in s.EvalSteps -> k, tt, te, gridCell k tt te ]
+    let heatmaps =
+        if s.EvalSteps.IsEmpty then []
+        else
+            [ for k in s.Inits ->
+                  let values = Array2D.init s.Steps.Length s.EvalSteps.Length (fun a b -> gridCell k s.Steps[a] s.EvalSteps[b])
+                  Plots.heatmap (Path.Combine(outRoot, sprintf "grid-%s.png" k)) (sprintf "Best test reconstruction MSE per pixel, %s initializer" k)
+                      "T_eval" "T_train" [ for t in s.Steps -> string t ] [ for t in s.EvalSteps -> string t ] values ]
     let o =
         { Settings = s
           Cells = [ for k in s.Inits do for t in s.Steps -> k, t, cell k t ]
           MemoryVsZero = verdict
+          Grid = grid
+          Heatmaps = heatmaps
           Plot = plot
           Grids = grids
           Folder = outRoot
@@ -204,11 +251,18 @@ let report (o: Outcome) : Report =
         Notes = [ for name, msg in o.Diverged -> sprintf "%s: diverged: %s" name msg ]
         ExitCode = if not o.Diverged.IsEmpty then ExitCode.Diverged elif o.Interrupted then ExitCode.Interrupted else ExitCode.Success
         Tables =
-          [ { Title =
-                sprintf "Best test reconstruction MSE per pixel (%s, fraction %g, %d epoch(s), mean over %d seed(s)); rows: initializer, columns: T_train = T_eval"
-                    r.Dataset r.Fraction r.Epochs s.Seeds
-              Header = "init" :: [ for t in s.Steps -> sprintf "T=%d" t ]
-              Rows = [ for k in s.Inits -> k :: [ for t in s.Steps -> f5 (o.Cell(k, t)) ] ] } ]
+          [ yield
+                { Title =
+                    sprintf "Best test reconstruction MSE per pixel (%s, fraction %g, %d epoch(s), mean over %d seed(s)); rows: initializer, columns: T_train = T_eval"
+                        r.Dataset r.Fraction r.Epochs s.Seeds
+                  Header = "init" :: [ for t in s.Steps -> sprintf "T=%d" t ]
+                  Rows = [ for k in s.Inits -> k :: [ for t in s.Steps -> f5 (o.Cell(k, t)) ] ] }
+            for k in (if s.EvalSteps.IsEmpty then [] else s.Inits) ->
+                { Title = sprintf "%s: best test reconstruction MSE per pixel; rows: T_train, columns: T_eval" k
+                  Header = "T_train" :: [ for t in s.EvalSteps -> sprintf "T_eval=%d" t ]
+                  Rows =
+                    [ for tt in s.Steps ->
+                          string tt :: [ for te in s.EvalSteps -> o.Grid |> List.pick (fun (k', a, b, v) -> if k' = k && a = tt && b = te then Some(f5 v) else None) ] ] } ]
         Lines =
           [ match o.MemoryVsZero with
             | Some(mem, zero) ->
@@ -216,4 +270,5 @@ let report (o: Outcome) : Report =
                     sprintf "memory at T=%d %s zero initialisation at T=%d (%s vs %s)" tMin
                         (if mem <= zero then "reconstructs at least as well as" else "is worse than") tMax (f5 mem) (f5 zero)
             | None -> ()
-            yield sprintf "plot: %s; image grids: %s; runs: %s" o.Plot (String.Join(", ", o.Grids)) o.Folder ] }
+            yield sprintf "plot: %s; image grids: %s; runs: %s" o.Plot (String.Join(", ", o.Grids)) o.Folder
+            for h in o.Heatmaps -> "heatmap: " + h ] }

@@ -62,6 +62,10 @@ module ExitCode =
     /// A run diverged (its summary says where).
     [<Literal>]
     let Diverged = 3
+    /// A download failed: no network, an HTTP error, a transfer cut short (run the same
+    /// command again to resume it) or a checksum mismatch.
+    [<Literal>]
+    let Download = 5
     /// Interrupted (Ctrl-C, SIGTERM): the runs stopped after their current step, saved and summarised.
     [<Literal>]
     let Interrupted = 130

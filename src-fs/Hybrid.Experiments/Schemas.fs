@@ -15,6 +15,7 @@ let all: (string * string * (unit -> JsonObject)) list =
       "inits", "hybrid reproduce inits --config", fun () -> Codec.schemaDocument "Hybrid initializers x T" Inits.codec
       "steps", "hybrid reproduce steps --config", fun () -> Codec.schemaDocument "Hybrid T x data fraction" Steps.codec
       "speed", "hybrid reproduce speed --config", fun () -> Codec.schemaDocument "Hybrid speed to a target" Speed.codec
+      "conv", "hybrid reproduce conv --config", fun () -> Codec.schemaDocument "Hybrid conv nets under BP, sPC and ePC" Conv.codec
       "reconstruction", "hybrid reproduce reconstruction --config", fun () -> Codec.schemaDocument "Hybrid reconstruction" Reconstruction.codec
       "decay", "hybrid decay --config", fun () -> Codec.schemaDocument "Hybrid signal decay" Decay.codec
       "phase", "hybrid hopfield phase --config", fun () -> Codec.schemaDocument "Hybrid Hopfield phase transition" Phase.codec

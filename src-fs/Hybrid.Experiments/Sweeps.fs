@@ -116,7 +116,7 @@ module Inits =
     /// The configuration of one cell.
     let config (runs: RunSettings) (init: string) (steps: int) (seed: int64) =
         let name, file, text = find init
-        let cfg = Configs.train (Path.Combine("table1", file + ".json")) |> Common.withRuns runs seed |> Common.withSteps (Some steps)
+        let cfg = Configs.train (Path.Combine(Table1.configFolder runs.Dataset, file + ".json")) |> Common.withRuns runs seed |> Common.withSteps (Some steps)
         let cfg =
             match text, cfg.Algorithm with
             | Some t, Algorithm.PredictiveCoding pc -> { cfg with Algorithm = Algorithm.PredictiveCoding { pc with Init = InitText.parse t } }
@@ -220,7 +220,7 @@ module Steps =
                   for name, m, f in names do
                       for t in s.Steps ->
                           let runs = { r with Fraction = f }
-                          let cfg = Configs.train (Path.Combine("table1", snd (Table1.method m) + ".json")) |> Common.withRuns runs (int64 seed) |> Common.withSteps (Some t)
+                          let cfg = Configs.train (Path.Combine(Table1.configFolder runs.Dataset, snd (Table1.method m) + ".json")) |> Common.withRuns runs (int64 seed) |> Common.withSteps (Some t)
                           Grid.cellLabel name t, { cfg with Name = sprintf "steps-%s-f%g-T%d-s%d" (snd (Table1.method m)) f t seed } ]
         let table =
             Table.run
@@ -400,3 +400,137 @@ module Speed =
             { rep with
                 Lines = rep.Lines @ [ sprintf "paper, Table 3 (GPU, time to the best shared accuracy): PC-fw %gs, PC-avg %gs; ratio %.2f" fw avg (fw / avg) ] }
         | None -> rep
+
+/// Conv nets under BP, sPC and ePC (the ePC paper's CIFAR-10 table): VGG-5, VGG-7 and
+/// ResNet-18 with the paper's setup (configs/conv: batch 256, GELU, cross-entropy; ePC
+/// T = 5 with error step 1e-3, sPC T = 8). The paper's claim: ePC keeps up with BP as
+/// the nets deepen, and sPC falls behind. `Divisor` narrows every layer (1: the paper's
+/// widths), so that the comparison fits a small machine.
+module Conv =
+    /// The ePC paper's test accuracies on CIFAR-10 (cross-entropy): BP, sPC, ePC per model.
+    let paper = Map.ofList [ "vgg5", (87.95, 84.66, 88.27); "vgg7", (89.60, 77.98, 88.84); "resnet18", (91.85, 43.19, 91.73) ]
+
+    let private models = [ "vgg5", "VGG-5"; "vgg7", "VGG-7"; "resnet18", "ResNet-18" ]
+    let private methods = [ "bp", "BP"; "spc", "sPC"; "epc", "ePC" ]
+
+    let private label (known: (string * string) list) (what: string) (name: string) =
+        match known |> List.tryFind (fun (k, _) -> k = name.Trim().ToLowerInvariant()) with
+        | Some(_, l) -> l
+        | None -> invalidArg what (sprintf "unknown %s '%s' (known: %s)" (what.TrimEnd 's') name (String.Join(", ", known |> List.map fst)))
+
+    /// What `reproduce conv` runs.
+    type Settings =
+        { Runs: RunSettings
+          Seeds: int
+          /// vgg5, vgg7, resnet18.
+          Models: string list
+          /// bp, spc, epc (configs/conv/NAME.json).
+          Methods: string list
+          /// Every layer's channels are divided by this (1: the paper's widths).
+          Divisor: int }
+
+        /// Checks the settings; the message names the field.
+        member this.Validate() =
+            this.Runs.Validate()
+            Common.atLeast "seeds" 1 this.Seeds
+            if this.Models.IsEmpty then invalidArg "models" "models needs at least one model"
+            for m in this.Models do label models "models" m |> ignore
+            if this.Methods.IsEmpty then invalidArg "methods" "methods needs at least one method"
+            for m in this.Methods do label methods "methods" m |> ignore
+            Common.atLeast "divisor" 1 this.Divisor
+            if 64 % this.Divisor <> 0 then invalidArg "divisor" (sprintf "divisor must divide 64 (the narrowest layer), got %d" this.Divisor)
+
+    /// The paper's table: the three models under BP, sPC and ePC on CIFAR-10 at full
+    /// width, one seed, 10 epochs.
+    let defaults = { Runs = Common.runs "cifar10" 10; Seeds = 1; Models = List.map fst models; Methods = List.map fst methods; Divisor = 1 }
+
+    /// The JSON form of the settings.
+    let codec: Codec<Settings> =
+        Codec.record (
+            Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
+            @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
+                Codec.field "models" "vgg5, vgg7, resnet18" (Codec.items Codec.string) (fun s -> s.Models) (fun v s -> { s with Models = v })
+                Codec.field "methods" "bp, spc, epc (configs/conv/NAME.json)" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v })
+                Codec.field "divisor" "every layer's channels are divided by this (1: the paper's widths)" Codec.int (fun s -> s.Divisor) (fun v s -> { s with Divisor = v }) ])
+        |> Codec.check (fun s -> s.Validate())
+
+    /// A model's architecture, narrowed by `divisor`.
+    let architecture (model: string) (divisor: int) (act: Activation) =
+        let narrow (a: Architecture) =
+            match a with
+            | Architecture.ConvNet(cs, ds, a) -> Architecture.ConvNet(cs |> List.map (fun c -> { c with Channels = c.Channels / divisor }), ds, a)
+            | a -> a
+        match model.Trim().ToLowerInvariant() with
+        | "vgg5" -> narrow (Architecture.Vgg5 act)
+        | "vgg7" -> narrow (Architecture.Vgg7 act)
+        | _ -> Architecture.ResNet18(64 / divisor, act)
+
+    /// A row label: model and method.
+    let rowLabel (model: string) (methodName: string) = sprintf "%s %s" (label models "models" model) (label methods "methods" methodName)
+
+    /// The outcome: the table of every run.
+    type Outcome = { Settings: Settings; Table: Table.Outcome }
+
+    /// Runs every model under every method.
+    let run (s: Settings) (observer: Observer) (cancel: CancellationToken) : Outcome =
+        s.Validate()
+        let r = s.Runs
+        let jobs =
+            [ for seed in 0 .. s.Seeds - 1 do
+                  for model in s.Models do
+                      for m in s.Methods ->
+                          let cfg = Configs.train (sprintf "conv/%s.json" (m.Trim().ToLowerInvariant())) |> Common.withRuns r (int64 seed)
+                          let act = match cfg.Architecture with Architecture.ConvNet(_, _, a) | Architecture.ResNet18(_, a) -> a | _ -> Activation.Gelu
+                          rowLabel model m,
+                          { cfg with
+                              Architecture = architecture model s.Divisor act
+                              Name = sprintf "conv-%s-%s-d%d-s%d" (model.Trim().ToLowerInvariant()) (m.Trim().ToLowerInvariant()) s.Divisor seed } ]
+        let paperFor (model: string) (m: string) =
+            if r.Dataset = "cifar10" && s.Divisor = 1 then
+                paper |> Map.tryFind (model.Trim().ToLowerInvariant())
+                |> Option.map (fun (bp, spc, epc) -> match m.Trim().ToLowerInvariant() with "bp" -> bp | "spc" -> spc | _ -> epc)
+            else None
+        let table =
+            Table.run
+                { Name = sprintf "conv-%s-d%d" r.Dataset s.Divisor
+                  Title = sprintf "Conv nets under BP, sPC and ePC: %s, fraction %g, channels / %d, %d seed(s), %d epoch(s); test accuracy %%" r.Dataset r.Fraction s.Divisor s.Seeds r.Epochs
+                  Settings = r
+                  Jobs = jobs
+                  Methods = [ for model in s.Models do for m in s.Methods -> rowLabel model m, paperFor model m ] }
+                observer
+                cancel
+        { Settings = s; Table = table }
+
+    /// The report: best accuracy per model and method, each PC method's gap to BP beside
+    /// the paper's (CIFAR-10), and the table of every run.
+    let report (o: Outcome) : Report =
+        let s = o.Settings
+        let best model m =
+            o.Table.Rows |> List.tryFind (fun r -> r.Method = rowLabel model m) |> Option.bind (fun r -> if r.Best.IsEmpty then None else Some(List.average r.Best))
+        let f (x: float option) = match x with Some v -> v.ToString("F2", Report.culture) | None -> "-"
+        let gap model m = match best model m, best model "bp" with Some a, Some b -> Some(a - b) | _ -> None
+        let paperGap (model: string) (m: string) =
+            paper |> Map.tryFind (model.Trim().ToLowerInvariant())
+            |> Option.map (fun (bp, spc, epc) -> (if m = "spc" then spc else epc) - bp)
+        let has m = s.Methods |> List.exists (fun x -> x.Trim().ToLowerInvariant() = m)
+        let pcs = [ "spc"; "epc" ] |> List.filter has
+        let signed (x: float option) = match x with Some v -> v.ToString("+0.00;-0.00", Report.culture) | None -> "-"
+        let table =
+            { Title = "Best test accuracy (%) per model, mean over seeds; PC minus BP, ours and the paper's (CIFAR-10, full width)"
+              Header =
+                "model" :: [ for m in s.Methods -> label methods "methods" m ]
+                @ [ for m in pcs do
+                        yield sprintf "%s - BP" (label methods "methods" m)
+                        yield sprintf "paper %s - BP" (label methods "methods" m) ]
+              Rows =
+                [ for model in s.Models ->
+                      label models "models" model :: [ for m in s.Methods -> f (best model m) ]
+                      @ [ for m in pcs do
+                              yield signed (gap model m)
+                              yield signed (paperGap model m) ] ] }
+        let gaps =
+            Report.object
+                [ for model in s.Models ->
+                      model.Trim().ToLowerInvariant(),
+                      Report.object [ for m in pcs -> m + "MinusBp", (match gap model m with Some v -> Report.num v | None -> null) ] :> JsonNode ]
+        Grid.extend o.Table [ table ] [ "divisor", Report.int s.Divisor; "gaps", gaps ] []

@@ -145,7 +145,7 @@ let modelKeys =
       "alexnet", [ "kind"; "activation"; "loss"; "weightInit" ]
       "vgg5", [ "kind"; "activation"; "loss"; "weightInit" ]
       "vgg7", [ "kind"; "activation"; "loss"; "weightInit" ]
-      "resnet18", [ "kind"; "activation"; "loss"; "weightInit" ]
+      "resnet18", [ "kind"; "width"; "activation"; "loss"; "weightInit" ]
       "custom", [ "kind"; "name"; "loss"; "weightInit" ]
       "conv", [ "kind"; "convs"; "dense"; "activation"; "loss"; "weightInit" ] ]
 
@@ -161,7 +161,7 @@ let private activationOf (a: Architecture) =
     | Architecture.Mlp(_, a)
     | Architecture.ResidualMlp(_, _, a, _)
     | Architecture.ConvNet(_, _, a)
-    | Architecture.ResNet18 a -> a
+    | Architecture.ResNet18(_, a) -> a
     | Architecture.Custom _ -> Activation.Relu
 
 let private kindOf (a: Architecture) =
@@ -224,7 +224,9 @@ let changeModel (c: ModelChanges) ((arch, loss, weightInit): Model) : Model =
         | "alexnet" -> Architecture.AlexNet activation
         | "vgg5" -> Architecture.Vgg5 activation
         | "vgg7" -> Architecture.Vgg7 activation
-        | "resnet18" -> Architecture.ResNet18 activation
+        | "resnet18" ->
+            let w0 = match arch with Architecture.ResNet18(w, _) -> w | _ -> 64
+            Architecture.ResNet18(defaultArg c.Width w0, activation)
         | "custom" ->
             match c.Name, arch with
             | Some n, _ -> Architecture.Custom n
@@ -288,8 +290,9 @@ let private writeModel ((arch, loss, weightInit): Model) : JsonNode =
         o["convs"] <- convLayers.Write cs
         o["dense"] <- ints ds
         o["activation"] <- string act
-    | Architecture.ResNet18 act ->
+    | Architecture.ResNet18(w, act) ->
         o["kind"] <- "resnet18"
+        if w <> 64 then o["width"] <- w
         o["activation"] <- string act
     | Architecture.Custom name ->
         o["kind"] <- "custom"

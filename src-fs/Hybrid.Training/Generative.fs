@@ -232,6 +232,13 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
                 Runtime.releaseMemory ()
                 energy, Some r
 
+    /// Test reconstruction MSE per pixel of the decoder as it stands, with `steps`
+    /// inference steps (T_eval) at the configuration's evaluation step size; the final
+    /// states are recorded for `keep`, as an epoch's evaluation records them.
+    member _.EvaluateAt(steps: int) : float =
+        if steps < 1 then invalidArg "steps" (sprintf "steps must be at least 1, got %d" steps)
+        evaluate net cfg.Init state testImages steps cfg.EvalStepSize cfg.BatchSize cfg.Seed
+
     /// Runs until the last epoch, a divergence, or cancellation (checked between batches).
     member this.Run(progress: TrainProgress -> unit, onEpoch: GenEpoch -> unit, cancel: CancellationToken) =
         while not this.Finished && not cancel.IsCancellationRequested do

@@ -35,9 +35,10 @@ public static class Cli
 
     /// <summary>Runs `hybrid ARGS` in <paramref name="dir"/> and waits for it (at most <paramref name="seconds"/>);
     /// as another user when <paramref name="user"/> is given (through runuser: the tests must run as root).</summary>
-    public static Result Run(string dir, IEnumerable<string> args, int seconds = 120, string? user = null)
+    public static Result Run(string dir, IEnumerable<string> args, int seconds = 120, string? user = null,
+        IReadOnlyDictionary<string, string>? env = null)
     {
-        using var p = Start(dir, args, user);
+        using var p = Start(dir, args, user, env);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(seconds * 1000))
@@ -49,7 +50,7 @@ public static class Cli
     }
 
     /// <summary>Starts `hybrid ARGS` in <paramref name="dir"/> without waiting.</summary>
-    public static Process Start(string dir, IEnumerable<string> args, string? user = null)
+    public static Process Start(string dir, IEnumerable<string> args, string? user = null, IReadOnlyDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo(user is null ? "dotnet" : "runuser")
         {
@@ -69,6 +70,7 @@ public static class Cli
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";
         psi.Environment["HYBRID_PROPERTY_SEED"] = "";
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         return Process.Start(psi)!;
     }
 }
@@ -194,6 +196,9 @@ public class BadInputTests
         { "reproduce speed --eval-every 0", 4, "evalEvery must be at least 1" },
         { "reproduce speed --errors 1,x", 2, "--errors: 'x' is not a finite number" },
         { "train --eval-every -1", 4, "evalEvery must be 0" },
+        { "reproduce conv --divisor 3", 4, "divisor must divide 64" },
+        { "reproduce conv --models vgg9", 4, "unknown model 'vgg9'" },
+        { "reproduce reconstruction --eval-steps 3,0", 4, "evalSteps: 0 is not a step count of at least 1" },
         { "reproduce mupc --depths 2", 4, "depths must be at least 3" },
         { "reproduce reconstruction --steps 0", 4, "0 is not a step count of at least 1" },
         { "reproduce reconstruction --inits nothing", 4, "reconstruction/nothing.json not found" },
@@ -244,6 +249,23 @@ public class ConventionTests
         Assert.Equal(kind, doc["error"]!["kind"]!.GetValue<string>());
         Assert.Equal(code, doc["error"]!["exitCode"]!.GetValue<int>());
         Assert.Equal(r.ErrLines.Single()["error: ".Length..], doc["error"]!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void AFailedDownloadExitsWith5AndSaysWhyLeavingNoDataset()
+    {
+        var dir = Files.Temp("hybrid-fetch-");
+        // A port nothing listens on: the connection is refused at once.
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        var r = Cli.Run(dir, ["data", "fetch", "kmnist", "--data", dir, "--json"], env: new Dictionary<string, string> { ["HYBRID_MIRROR"] = $"http://127.0.0.1:{port}" });
+        Assert.True(r.Code == ExitCodes.Download, $"exit {r.Code}: {r.Err}");
+        var doc = JsonNode.Parse(r.Out)!.AsObject();
+        Assert.Equal("download", doc["error"]!["kind"]!.GetValue<string>());
+        Assert.Contains($"could not connect to 127.0.0.1:{port}", doc["error"]!["message"]!.GetValue<string>());
+        Assert.False(Directory.Exists(Path.Combine(dir, "kmnist")));
     }
 
     [Theory]

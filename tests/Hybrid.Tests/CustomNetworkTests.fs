@@ -142,7 +142,7 @@ let tests =
                 Equilibrium.distance s.States e.States < 1e-9 && Array.forall2 (fun a b -> close 1e-5 1e-8 a b) gs ge))
 
         test "the built-in VGG-5, VGG-7 and ResNet-18 build for 28x28 and 32x32 images, and forward init gives F = 0" {
-            for arch, depth in [ Architecture.Vgg5 Activation.Relu, 5; Architecture.Vgg7 Activation.Relu, 7; Architecture.ResNet18 Activation.Relu, 10 ] do
+            for arch, depth in [ Architecture.Vgg5 Activation.Relu, 5; Architecture.Vgg7 Activation.Relu, 7; Architecture.ResNet18(64, Activation.Relu), 10 ] do
                 for shape in [ [| 1L; 28L; 28L |]; [| 3L; 32L; 32L |] ] do
                     Scope.run (fun () ->
                         use net = Network.create arch Loss.CrossEntropy shape 10 Precision.Float32 cpu 1L

@@ -37,6 +37,8 @@ let tests =
             roundTrip "inits" Inits.codec { Inits.defaults with Inits = [ "avg"; "keep" ]; Steps = [ 3 ] }
             roundTrip "steps" Steps.codec { Steps.defaults with Fractions = [ 0.5 ] }
             roundTrip "speed" Speed.codec { Speed.defaults with Errors = [ 1.0 ]; EvalEvery = 7 }
+            roundTrip "conv" Conv.codec { Conv.defaults with Models = [ "resnet18" ]; Divisor = 8 }
+            roundTrip "reconstruction grid" Reconstruction.codec { Reconstruction.defaults with EvalSteps = [ 3; 20 ] }
             roundTrip "ham-bench" HamBench.codec { HamBench.defaults with TrainSolver = Ham.Solver.Damped 0.25 }
             // Lists also read from comma-separated text, as flags write them.
             let d = Codec.read Decay.codec Decay.defaults """{ "depths": "3, 4" }"""
@@ -207,5 +209,49 @@ let tests =
                 Expect.isTrue (sp.Readings |> List.exists (fun rd -> rd.Reached = 1)) "the best run reaches every target"
                 Expect.equal (r.Json["readings"].AsArray().Count) 12 "reported"
                 for p in r.Json["plots"].AsArray() do Expect.isTrue (File.Exists(p.GetValue<string>())) "plot written"
+        }
+    
+        test "conv: narrowed models, and a short run of every model under BP, sPC and ePC" {
+            let channels a = match a with Architecture.ConvNet(cs, _, _) -> cs |> List.map (fun c -> c.Channels) | _ -> []
+            Expect.equal (channels (Conv.architecture "vgg5" 8 Activation.Gelu)) [ 16; 32; 64; 64 ] "VGG-5 / 8"
+            Expect.equal (channels (Conv.architecture "vgg7" 1 Activation.Gelu)) [ 128; 128; 256; 256; 512; 512 ] "VGG-7 at the paper's width"
+            Expect.equal (Conv.architecture "resnet18" 16 Activation.Gelu) (Architecture.ResNet18(4, Activation.Gelu)) "ResNet-18 / 16"
+            let e = Util.throws<ArgumentException> (fun () -> Conv.defaults.Validate() |> ignore; { Conv.defaults with Divisor = 3 }.Validate())
+            Expect.stringContains e.Message "divisor must divide 64" "named"
+            match Data.Dataset.locate None "fashion-mnist" with
+            | None -> skiptest "fashion-mnist is not installed (CI installs it)"
+            | Some _ ->
+                let runs = { Conv.defaults.Runs with Dataset = "fashion-mnist"; Fraction = 0.02; Epochs = 1; Out = tempDir (); Device = DeviceChoice.Cpu }
+                let o = Conv.run { Conv.defaults with Runs = runs; Divisor = 16 } Observer.silent CancellationToken.None
+                Expect.equal o.Table.Rows.Length 9 "3 models x 3 methods"
+                // Four updates of batch 256 each: a smoke run, not a comparison (docs/reproduce.md has the measured one).
+                for row in o.Table.Rows do
+                    Expect.equal row.Failed 0 (row.Method + " completed")
+                    Expect.isTrue (List.head row.Best >= 0.0 && List.head row.Best <= 100.0) (row.Method + " has a test accuracy")
+                let r = Conv.report o
+                Expect.equal (r.Tables[0].Rows |> List.map List.head) [ "VGG-5"; "VGG-7"; "ResNet-18" ] "a row per model"
+                Expect.equal r.Tables[0].Header [ "model"; "BP"; "sPC"; "ePC"; "sPC - BP"; "paper sPC - BP"; "ePC - BP"; "paper ePC - BP" ] "columns"
+                Expect.equal (r.Tables[0].Rows[2] |> List.item 5) "-48.66" "the paper's ResNet-18 sPC gap"
+                let gaps = r.Json["gaps"]
+                Expect.isNotNull (gaps["vgg5"]["epcMinusBp"]) "gaps reported"
+        }
+
+        test "reconstruction: the T_train x T_eval grid, its diagonal equal to the T_train = T_eval cells, and its heatmaps" {
+            match Data.Dataset.locate None "mnist10k" with
+            | None -> skiptest "mnist10k is not installed (hybrid data fetch mnist10k)"
+            | Some _ ->
+                let runs = { Reconstruction.defaults.Runs with Dataset = "mnist10k"; Fraction = 0.05; Epochs = 1; Out = tempDir (); Device = DeviceChoice.Cpu }
+                let s = { Reconstruction.defaults with Runs = runs; Seeds = 1; Steps = [ 2; 4 ]; Inits = [ "zero"; "random" ]; EvalSteps = [ 2; 4; 8 ] }
+                let o = Reconstruction.run s Observer.silent CancellationToken.None
+                Expect.equal o.Grid.Length 12 "2 initializers x 2 T_train x 3 T_eval"
+                for k, tt, te, v in o.Grid do
+                    Expect.isTrue (Double.IsFinite v) (sprintf "%s %d/%d" k tt te)
+                    // Zero and random starts do not depend on earlier evaluations: the diagonal is the plain cell.
+                    if tt = te then Expect.equal v (o.Cell(k, tt)) (sprintf "%s at T_train = T_eval = %d" k tt)
+                Expect.equal o.Heatmaps.Length 2 "a heatmap per initializer"
+                for h in o.Heatmaps do Expect.isTrue (File.Exists h) h
+                let r = Reconstruction.report o
+                Expect.equal r.Tables.Length 3 "the T table and a grid per initializer"
+                Expect.equal (r.Json["grid"].AsArray().Count) 12 "reported"
         }
     ]
