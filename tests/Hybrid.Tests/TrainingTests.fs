@@ -138,6 +138,18 @@ let configs =
             match (snd cfgs.Head).Algorithm with
             | Algorithm.PredictiveCoding pc -> Expect.isTrue (pc.Init.Uses(function InitKind.Memory _ -> true | _ -> false)) "the memory config"
             | a -> failtestf "PC-mem is %A" a
+            // The other datasets of the paper's table: its numbers per fraction, mnist10k standing in for MNIST,
+            // and CIFAR-10 with its own AlexNet configurations.
+            Expect.equal (Experiments.Table1.paperNumber "kmnist" 0.25 "bp") (Some 87.18) "KMNIST at 25%"
+            Expect.equal (Experiments.Table1.paperNumber "cifar10" 0.5 "pc-fw") (Some 64.25) "CIFAR-10 at 50%"
+            Expect.equal (Experiments.Table1.paperNumber "mnist10k" 1.0 "pc-avg") (Experiments.Table1.paperNumber "mnist" 1.0 "pc-avg") "mnist10k stands in for MNIST"
+            let cifar = Experiments.Table1.configs [ "bp"; "pc-avg" ] { Experiments.Table1.defaults.Runs with Dataset = "cifar10"; Epochs = 24 } 0L
+            for _, c in cifar do
+                Expect.equal c.Architecture (Architecture.AlexNet Activation.Gelu) "AlexNet on CIFAR-10"
+                Expect.equal c.Epochs 24 "the run's epochs"
+            match (snd cifar[1]).Algorithm with
+            | Algorithm.PredictiveCoding pc -> Expect.equal pc.Init (InitText.parse "forward[1..5] + avg[6..]") "m = 5"
+            | a -> failtestf "PC-avg is %A" a
         }
 
         test "config errors name the field" {
