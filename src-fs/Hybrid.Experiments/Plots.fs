@@ -89,26 +89,33 @@ let writeSized (width: int) (height: int) (f: Figure) =
 /// Writes a line plot (900 x 600) to its path.
 let write (f: Figure) = writeSized 900 600 f
 
-/// Writes a heatmap of `values` (rows x columns, NaN: no value) with each cell's value
-/// written in it, row labels top to bottom and column labels left to right.
+/// Writes a heatmap of `values` (rows x columns, NaN: no value, grey) with each cell's
+/// value written in it (colours: viridis from the smallest value to the largest), row
+/// labels top to bottom and column labels left to right.
 let heatmap (path: string) (title: string) (xLabel: string) (yLabel: string) (rowLabels: string list) (columnLabels: string list) (values: float[,]) =
     let rows, columns = Array2D.length1 values, Array2D.length2 values
     if rows <> rowLabels.Length || columns <> columnLabels.Length then
         invalidArg "values" (sprintf "a %d x %d heatmap needs %d row and %d column labels" rows columns rows columns)
     use plot = new Plot()
-    let hm = plot.Add.Heatmap(values)
-    hm.Colormap <- Colormaps.Viridis()
-    hm.Extent <- CoordinateRect(0.0, float columns, 0.0, float rows)
-    plot.Add.ColorBar(hm) |> ignore
+    let finite = [ for v in Seq.cast<float> values do if Double.IsFinite v then yield v ]
+    let lo, hi = (if finite.IsEmpty then 0.0, 1.0 else List.min finite, List.max finite)
+    let fraction v = if hi > lo then (v - lo) / (hi - lo) else 0.5
+    let colormap = Colormaps.Viridis()
+    // Unit cells centred on whole numbers: column c at x = c, row r at y = rows - 1 - r (row 0 on top).
     for r in 0 .. rows - 1 do
         for c in 0 .. columns - 1 do
             let v = values[r, c]
+            let y = float (rows - 1 - r)
+            let cell = plot.Add.Rectangle(float c - 0.5, float c + 0.5, y - 0.5, y + 0.5)
+            cell.FillColor <- (if Double.IsFinite v then colormap.GetColor(fraction v) else Colors.LightGray)
+            cell.LineWidth <- 0.0f
             if Double.IsFinite v then
-                let t = plot.Add.Text(v.ToString("G3", Globalization.CultureInfo.InvariantCulture), float c + 0.5, float (rows - r) - 0.5)
+                let t = plot.Add.Text(v.ToString("G4", Globalization.CultureInfo.InvariantCulture), float c, y)
                 t.LabelAlignment <- Alignment.MiddleCenter
-                t.LabelFontColor <- Colors.White
-    plot.Axes.Bottom.SetTicks([| for c in 0 .. columns - 1 -> float c + 0.5 |], Array.ofList columnLabels)
-    plot.Axes.Left.SetTicks([| for r in 0 .. rows - 1 -> float (rows - r) - 0.5 |], Array.ofList rowLabels)
+                t.LabelFontColor <- (if fraction v > 0.6 then Colors.Black else Colors.White)
+    plot.Axes.Bottom.SetTicks([| for c in 0 .. columns - 1 -> float c |], Array.ofList columnLabels)
+    plot.Axes.Left.SetTicks([| for r in 0 .. rows - 1 -> float (rows - 1 - r) |], Array.ofList rowLabels)
+    plot.Axes.SetLimits(-0.5, float columns - 0.5, -0.5, float rows - 0.5)
     plot.Title(title) |> ignore
     plot.XLabel(xLabel) |> ignore
     plot.YLabel(yLabel) |> ignore
