@@ -57,6 +57,24 @@ public interface IRunOptions
     Device Device { get; set; }
 }
 
+/// <summary>The <see cref="IRunOptions"/> every experiment's options share.</summary>
+public abstract class RunOptionsBase : IRunOptions
+{
+    private protected RunOptionsBase() { }
+    /// <summary>Dataset name or folder:PATH.</summary>
+    public string Dataset { get; set; } = "";
+    /// <summary>Data root (null: the standard folders).</summary>
+    public string? DataRoot { get; set; }
+    /// <summary>Fraction of the training set, in (0,1].</summary>
+    public double Fraction { get; set; }
+    /// <summary>Epochs per run.</summary>
+    public int Epochs { get; set; }
+    /// <summary>Parent folder of the experiment's folder.</summary>
+    public string Out { get; set; } = "";
+    /// <summary>The compute device.</summary>
+    public Device Device { get; set; }
+}
+
 internal static class RunOptions
 {
     public static void Load(IRunOptions o, E.RunSettings r)
@@ -69,7 +87,7 @@ internal static class RunOptions
 }
 
 /// <summary>Options of <c>reproduce table1</c>: Pinchetti et al., Table 1.</summary>
-public sealed class Table1Options : IRunOptions
+public sealed class Table1Options : RunOptionsBase
 {
     /// <summary>The paper's three columns on Fashion-MNIST, 3 seeds, 16 epochs.</summary>
     public Table1Options() : this(E.Table1.defaults) { }
@@ -79,27 +97,15 @@ public sealed class Table1Options : IRunOptions
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static Table1Options FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.Table1.codec, E.Table1.defaults, path)));
-    /// <summary>Dataset name or folder:PATH.</summary>
-    public string Dataset { get; set; } = "";
-    /// <summary>Data root (null: the standard folders).</summary>
-    public string? DataRoot { get; set; }
-    /// <summary>Fraction of the training set, in (0,1].</summary>
-    public double Fraction { get; set; }
     /// <summary>Seeds per method.</summary>
     public int Seeds { get; set; }
-    /// <summary>Epochs per run.</summary>
-    public int Epochs { get; set; }
     /// <summary>Methods (configs/table1/NAME.json): bp, pc-fw, pc-avg, pc-mem.</summary>
     public IReadOnlyList<string> Methods { get; set; }
-    /// <summary>Parent folder of the experiment's folder.</summary>
-    public string Out { get; set; } = "";
-    /// <summary>The compute device.</summary>
-    public Device Device { get; set; }
     internal E.Table1.Settings ToSettings() => new(RunOptions.Settings(this), Seeds, ListModule.OfSeq(Methods));
 }
 
 /// <summary>Options of <c>reproduce deep-mlp</c>: a 20-layer MLP trained by BP, sPC and ePC.</summary>
-public sealed class DeepMlpOptions : IRunOptions
+public sealed class DeepMlpOptions : RunOptionsBase
 {
     /// <summary>Fashion-MNIST, one seed, 5 epochs.</summary>
     public DeepMlpOptions() : this(E.DeepMlp.defaults) { }
@@ -109,27 +115,15 @@ public sealed class DeepMlpOptions : IRunOptions
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static DeepMlpOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.DeepMlp.codec, E.DeepMlp.defaults, path)));
-    /// <summary>Dataset name or folder:PATH.</summary>
-    public string Dataset { get; set; } = "";
-    /// <summary>Data root (null: the standard folders).</summary>
-    public string? DataRoot { get; set; }
-    /// <summary>Fraction of the training set, in (0,1].</summary>
-    public double Fraction { get; set; }
     /// <summary>Seeds per method.</summary>
     public int Seeds { get; set; }
-    /// <summary>Epochs per run.</summary>
-    public int Epochs { get; set; }
     /// <summary>Inference steps of sPC and ePC (null: the configs').</summary>
     public int? Steps { get; set; }
-    /// <summary>Parent folder of the experiment's folder.</summary>
-    public string Out { get; set; } = "";
-    /// <summary>The compute device.</summary>
-    public Device Device { get; set; }
     internal E.DeepMlp.Settings ToSettings() => new(RunOptions.Settings(this), Seeds, Names.Option(Steps));
 }
 
 /// <summary>Options of <c>reproduce mupc</c>: residual MLPs under muPC and the standard parameterisation.</summary>
-public sealed class MuPCOptions : IRunOptions
+public sealed class MuPCOptions : RunOptionsBase
 {
     /// <summary>Depths 8, 32 and 128, one epoch.</summary>
     public MuPCOptions() : this(E.MuPC.defaults) { }
@@ -139,27 +133,15 @@ public sealed class MuPCOptions : IRunOptions
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static MuPCOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.MuPC.codec, E.MuPC.defaults, path)));
-    /// <summary>Dataset name or folder:PATH.</summary>
-    public string Dataset { get; set; } = "";
-    /// <summary>Data root (null: the standard folders).</summary>
-    public string? DataRoot { get; set; }
-    /// <summary>Fraction of the training set, in (0,1].</summary>
-    public double Fraction { get; set; }
-    /// <summary>Epochs per run.</summary>
-    public int Epochs { get; set; }
     /// <summary>Numbers of weight layers.</summary>
     public IReadOnlyList<int> Depths { get; set; }
     /// <summary>Inference steps (null: the configs').</summary>
     public int? Steps { get; set; }
-    /// <summary>Parent folder of the experiment's folder.</summary>
-    public string Out { get; set; } = "";
-    /// <summary>The compute device.</summary>
-    public Device Device { get; set; }
     internal E.MuPC.Settings ToSettings() => new(RunOptions.Settings(this), ListModule.OfSeq(Depths), Names.Option(Steps));
 }
 
 /// <summary>Options of <c>reproduce inits</c>: Pinchetti et al., Fig. 2, initializers x T.</summary>
-public sealed class InitsOptions : IRunOptions
+public sealed class InitsOptions : RunOptionsBase
 {
     /// <summary>The paper's grid: random, zero, keep and forward at T in {5, 10, 25, 50, 100}, 3 seeds, 16 epochs.</summary>
     public InitsOptions() : this(E.Inits.defaults) { }
@@ -169,18 +151,6 @@ public sealed class InitsOptions : IRunOptions
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static InitsOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.Inits.codec, E.Inits.defaults, path)));
-    /// <summary>Dataset name or folder:PATH.</summary>
-    public string Dataset { get; set; } = "";
-    /// <summary>Data root (null: the standard folders).</summary>
-    public string? DataRoot { get; set; }
-    /// <summary>Fraction of the training set, in (0,1].</summary>
-    public double Fraction { get; set; }
-    /// <summary>Epochs per run.</summary>
-    public int Epochs { get; set; }
-    /// <summary>Parent folder of the experiment's folder.</summary>
-    public string Out { get; set; } = "";
-    /// <summary>The compute device.</summary>
-    public Device Device { get; set; }
     /// <summary>Seeds per cell.</summary>
     public int Seeds { get; set; }
     /// <summary>Initializers: forward, random, zero, keep, avg, mem.</summary>
@@ -191,7 +161,7 @@ public sealed class InitsOptions : IRunOptions
 }
 
 /// <summary>Options of <c>reproduce steps</c>: Pinchetti et al., Fig. 5, T against the data fraction.</summary>
-public sealed class StepsOptions : IRunOptions
+public sealed class StepsOptions : RunOptionsBase
 {
     /// <summary>The paper's figure: PC-fw and PC-avg at T in {2..7} on 25%, 50% and 100% of the data, 16 epochs, one seed.</summary>
     public StepsOptions() : this(E.Steps.defaults) { }
@@ -201,23 +171,11 @@ public sealed class StepsOptions : IRunOptions
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static StepsOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.Steps.codec, E.Steps.defaults, path)));
-    /// <summary>Dataset name or folder:PATH.</summary>
-    public string Dataset { get; set; } = "";
-    /// <summary>Data root (null: the standard folders).</summary>
-    public string? DataRoot { get; set; }
-    /// <summary>Fraction of the training set, in (0,1].</summary>
-    public double Fraction { get; set; }
-    /// <summary>Epochs per run.</summary>
-    public int Epochs { get; set; }
-    /// <summary>Parent folder of the experiment's folder.</summary>
-    public string Out { get; set; } = "";
-    /// <summary>The compute device.</summary>
-    public Device Device { get; set; }
     /// <summary>Seeds per cell.</summary>
     public int Seeds { get; set; }
     /// <summary>Table 1 methods: pc-fw, pc-avg, pc-mem.</summary>
     public IReadOnlyList<string> Methods { get; set; }
-    /// <summary>Fractions of the training set (<see cref="Fraction"/> is not used).</summary>
+    /// <summary>Fractions of the training set (<see cref="RunOptionsBase.Fraction"/> is not used).</summary>
     public IReadOnlyList<double> Fractions { get; set; }
     /// <summary>Values of T.</summary>
     public IReadOnlyList<int> Steps { get; set; }
@@ -226,7 +184,7 @@ public sealed class StepsOptions : IRunOptions
 }
 
 /// <summary>Options of <c>reproduce speed</c>: Pinchetti et al., Fig. 6 (right) and Table 3, the cost to reach a relative error.</summary>
-public sealed class SpeedOptions : IRunOptions
+public sealed class SpeedOptions : RunOptionsBase
 {
     /// <summary>BP, PC-fw and PC-avg on all of Fashion-MNIST, 16 epochs, one seed, accuracy every 10 updates, errors 0.5, 1, 2, 5%.</summary>
     public SpeedOptions() : this(E.Speed.defaults) { }
@@ -236,18 +194,6 @@ public sealed class SpeedOptions : IRunOptions
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static SpeedOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.Speed.codec, E.Speed.defaults, path)));
-    /// <summary>Dataset name or folder:PATH.</summary>
-    public string Dataset { get; set; } = "";
-    /// <summary>Data root (null: the standard folders).</summary>
-    public string? DataRoot { get; set; }
-    /// <summary>Fraction of the training set, in (0,1].</summary>
-    public double Fraction { get; set; }
-    /// <summary>Epochs per run.</summary>
-    public int Epochs { get; set; }
-    /// <summary>Parent folder of the experiment's folder.</summary>
-    public string Out { get; set; } = "";
-    /// <summary>The compute device.</summary>
-    public Device Device { get; set; }
     /// <summary>Seeds per method.</summary>
     public int Seeds { get; set; }
     /// <summary>Table 1 methods: bp, pc-fw, pc-avg, pc-mem.</summary>
@@ -260,7 +206,7 @@ public sealed class SpeedOptions : IRunOptions
 }
 
 /// <summary>Options of <c>reproduce conv</c>: VGG-5, VGG-7 and ResNet-18 under BP, sPC and ePC.</summary>
-public sealed class ConvOptions : IRunOptions
+public sealed class ConvOptions : RunOptionsBase
 {
     /// <summary>The ePC paper's table: the three models under BP, sPC and ePC on CIFAR-10 at full width, one seed, 10 epochs.</summary>
     public ConvOptions() : this(E.Conv.defaults) { }
@@ -270,18 +216,6 @@ public sealed class ConvOptions : IRunOptions
     }
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static ConvOptions FromFile(string path) => new(Names.Config(() => Hybrid.CodecModule.load(E.Conv.codec, E.Conv.defaults, path)));
-    /// <summary>Dataset name or folder:PATH.</summary>
-    public string Dataset { get; set; } = "";
-    /// <summary>Data root (null: the standard folders).</summary>
-    public string? DataRoot { get; set; }
-    /// <summary>Fraction of the training set, in (0,1].</summary>
-    public double Fraction { get; set; }
-    /// <summary>Epochs per run.</summary>
-    public int Epochs { get; set; }
-    /// <summary>Parent folder of the experiment's folder.</summary>
-    public string Out { get; set; } = "";
-    /// <summary>The compute device.</summary>
-    public Device Device { get; set; }
     /// <summary>Seeds per model and method.</summary>
     public int Seeds { get; set; }
     /// <summary>Models: vgg5, vgg7, resnet18.</summary>
@@ -294,7 +228,7 @@ public sealed class ConvOptions : IRunOptions
 }
 
 /// <summary>Options of <c>reproduce reconstruction</c>: a generative PCN with several initializers and T.</summary>
-public sealed class ReconstructionOptions : IRunOptions
+public sealed class ReconstructionOptions : RunOptionsBase
 {
     /// <summary>The paper's grid: random, zero, keep and memory at T in {3, 5, 10, 20}, 3 seeds, 16 epochs.</summary>
     public ReconstructionOptions() : this(E.Reconstruction.defaults) { }
@@ -305,24 +239,12 @@ public sealed class ReconstructionOptions : IRunOptions
     /// <summary>Reads the options from a JSON file (fields absent keep the defaults).</summary>
     public static ReconstructionOptions FromFile(string path) =>
         new(Names.Config(() => Hybrid.CodecModule.load(E.Reconstruction.codec, E.Reconstruction.defaults, path)));
-    /// <summary>Dataset name or folder:PATH.</summary>
-    public string Dataset { get; set; } = "";
-    /// <summary>Data root (null: the standard folders).</summary>
-    public string? DataRoot { get; set; }
-    /// <summary>Fraction of the training set, in (0,1].</summary>
-    public double Fraction { get; set; }
-    /// <summary>Epochs per run.</summary>
-    public int Epochs { get; set; }
     /// <summary>Seeds per cell.</summary>
     public int Seeds { get; set; }
     /// <summary>T_train = T_eval values.</summary>
     public IReadOnlyList<int> Steps { get; set; }
     /// <summary>Initializers (configs/reconstruction/NAME.json).</summary>
     public IReadOnlyList<string> Inits { get; set; }
-    /// <summary>Parent folder of the experiment's folder.</summary>
-    public string Out { get; set; } = "";
-    /// <summary>The compute device.</summary>
-    public Device Device { get; set; }
     /// <summary>T_eval values of the T_train x T_eval grid (empty: T_eval = T_train only).</summary>
     public IReadOnlyList<int> EvalSteps { get; set; }
     internal E.Reconstruction.Settings ToSettings() =>

@@ -21,6 +21,18 @@ let private roundTrip (name: string) (codec: Codec<'T>) (value: 'T) =
 
 let private number (node: JsonNode) = node.GetValue<float>()
 
+/// Three epochs of a small sPC MLP on an IDX folder of 60 samples (6 batches an epoch).
+let private tinyRun (data: string) (name: string) =
+    { Config.defaults with
+        Name = name
+        Dataset = "folder:" + data
+        Architecture = Architecture.Mlp([ 8 ], Activation.Tanh)
+        Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 3 0.1; Init = Init.forward }
+        Normalisation = Data.Normalisation.Unit
+        Epochs = 3
+        BatchSize = 10
+        Device = DeviceChoice.Cpu }
+
 [<Tests>]
 let tests =
     testList "Experiments" [
@@ -80,16 +92,7 @@ let tests =
 
         test "a stopped run folder resumes to the same epochs as an uninterrupted run" {
             let data = DataTests.idxFolder 60 20 false
-            let cfg =
-                { Config.defaults with
-                    Name = "runner"
-                    Dataset = "folder:" + data
-                    Architecture = Architecture.Mlp([ 8 ], Activation.Tanh)
-                    Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 3 0.1; Init = Init.forward }
-                    Normalisation = Data.Normalisation.Unit
-                    Epochs = 3
-                    BatchSize = 10
-                    Device = DeviceChoice.Cpu }
+            let cfg = tinyRun data "runner"
             let whole = Runner.runOne cfg (tempDir ()) Observer.silent CancellationToken.None
             use cts = new CancellationTokenSource()
             let stopAfterFirst = { Observer.silent with Epoch = fun _ -> cts.Cancel() }
@@ -150,16 +153,7 @@ let tests =
 
         test "evalEvery: test accuracy every k updates and at epoch ends, training unchanged, points kept by a resumed run" {
             let data = DataTests.idxFolder 60 20 false
-            let cfg =
-                { Config.defaults with
-                    Name = "eval-every"
-                    Dataset = "folder:" + data
-                    Architecture = Architecture.Mlp([ 8 ], Activation.Tanh)
-                    Algorithm = Algorithm.PredictiveCoding { Inference = InferenceOptions.spc 3 0.1; Init = Init.forward }
-                    Normalisation = Data.Normalisation.Unit
-                    Epochs = 3
-                    BatchSize = 10
-                    Device = DeviceChoice.Cpu }
+            let cfg = tinyRun data "eval-every"
             let plain = Runner.runOne cfg (tempDir ()) Observer.silent CancellationToken.None
             let every = Runner.runOne { cfg with EvalEvery = 4 } (tempDir ()) Observer.silent CancellationToken.None
             let numbers (r: TrainResult) = r.Epochs |> List.map (fun e -> e.Epoch, e.TestAccuracy, e.TrainEnergy, e.Smm, e.Updates)
