@@ -66,6 +66,10 @@ module ExitCode =
     /// command again to resume it) or a checksum mismatch.
     [<Literal>]
     let Download = 5
+    /// The sweep storage failed or refused: unreachable, a schema newer than this
+    /// version, a sweep name taken by another spec, no such sweep.
+    [<Literal>]
+    let Storage = 6
     /// Interrupted (Ctrl-C, SIGTERM): the runs stopped after their current step, saved and summarised.
     [<Literal>]
     let Interrupted = 130

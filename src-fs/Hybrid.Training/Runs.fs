@@ -115,6 +115,8 @@ let private takeLock (dir: string) =
 /// checkpoints written for the run carry the id.
 type RunFolder private (path: string, id: string, lock: FileStream) =
     let results = Path.Combine(path, "results.jsonl")
+    // TensorBoard's event file of this process's part of the run, opened at the first epoch.
+    let events = lazy (TensorBoard.create path)
 
     /// The folder.
     member _.Path = path
@@ -187,6 +189,7 @@ type RunFolder private (path: string, id: string, lock: FileStream) =
         with _ ->
             (try s.SetLength before with _ -> ())
             reraise ()
+        events.Value.Scalars(int64 r.Epoch, TensorBoard.epochScalars r)
 
     /// Brings the results file to exactly these epochs (a checkpoint's), which must
     /// continue what it holds: lines it holds that differ from them are another run's
@@ -208,9 +211,14 @@ type RunFolder private (path: string, id: string, lock: FileStream) =
     /// Writes the summary (atomically).
     member _.Finish(r: TrainResult) =
         AtomicFile.writeText (Path.Combine(path, "summary.json")) ((summaryJson r).ToJsonString(options true))
+        // Every measured test accuracy (epoch ends and every evalEvery updates), at step = weight updates.
+        for p in r.Evaluations do
+            events.Value.Scalars(p.Updates, [ "eval/testAccuracy", p.TestAccuracy ])
 
     interface IDisposable with
-        member _.Dispose() = lock.Dispose()
+        member _.Dispose() =
+            if events.IsValueCreated then (events.Value :> IDisposable).Dispose()
+            lock.Dispose()
 
 /// Reads the epoch records of a run folder's results file.
 let readResults (dir: string) : JsonObject list =
