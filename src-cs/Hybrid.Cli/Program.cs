@@ -29,6 +29,7 @@ try
     root.Subcommands.Add(HopfieldCommand.Create());
     root.Subcommands.Add(HamCommand.Create());
     root.Subcommands.Add(CompareCommand.Create());
+    root.Subcommands.Add(SweepCommand.Create());
     root.Subcommands.Add(ConfigCommand.Create());
     root.Subcommands.Add(CompletionCommand.Create());
 
@@ -46,6 +47,10 @@ catch (UsageException e)
 catch (DownloadFailedException e)
 {
     return Fail(ExitCodes.Download, "download", e.Message);
+}
+catch (SweepStorageException e)
+{
+    return Fail(ExitCodes.Storage, "storage", e.Message);
 }
 catch (Exception e) when (HybridErrors.IsUserError(e))
 {

@@ -100,6 +100,9 @@ public static class ExitCodes
     public const int Diverged = Hybrid.Experiments.ExitCode.Diverged;
     /// <summary>A download failed (no network, an HTTP error, a transfer cut short, a checksum mismatch): <see cref="DownloadFailedException"/>.</summary>
     public const int Download = Hybrid.Experiments.ExitCode.Download;
+    /// <summary>The sweep storage failed or refused (unreachable, a newer schema, a sweep name taken by another spec, no
+    /// such sweep): <see cref="SweepStorageException"/>.</summary>
+    public const int Storage = Hybrid.Experiments.ExitCode.Storage;
     /// <summary>Interrupted (Ctrl-C, SIGTERM): the runs stopped after their current step, saved and summarised.</summary>
     public const int Interrupted = Hybrid.Experiments.ExitCode.Interrupted;
 }
