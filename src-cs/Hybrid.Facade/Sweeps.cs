@@ -99,14 +99,15 @@ public sealed class SweepStorage
     /// <summary>The storage, without its password.</summary>
     public string Where => _store.Where;
 
-    /// <summary>Expands a spec file into trials and stores them, all pending; a sweep of the same name and spec is
-    /// left as it is. <paramref name="name"/> replaces the spec's name.</summary>
+    /// <summary>Expands a spec (a JSON or YAML file, or a checked-in spec such as <c>sweeps/table1-mlp</c>) into trials
+    /// and stores them, all pending; a sweep of the same name and spec is left as it is. <paramref name="name"/>
+    /// replaces the spec's name.</summary>
     public SweepCreated Create(string specPath, string? name = null) => CreateWithReport(specPath, name).Created;
 
     /// <summary><see cref="Create"/>, and what to show for it.</summary>
     public (SweepCreated Created, ExperimentReport Report) CreateWithReport(string specPath, string? name = null)
     {
-        Guard.FileExists(specPath, "sweep spec");
+        ArgumentException.ThrowIfNullOrWhiteSpace(specPath);
         var (c, r) = SweepGuard.Run(() => S.SweepReport.create(_store, specPath, Names.Option(name)).ToValueTuple());
         return (new SweepCreated(c.Name, c.Trials, c.Created, c.Methods.ToList(), c.Storage), ExperimentReport.From(r));
     }

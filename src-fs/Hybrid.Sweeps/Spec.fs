@@ -58,8 +58,10 @@ type Method = { Name: string; Config: JsonObject; Axes: Axis list }
 /// A sweep.
 type SweepSpec =
     { Name: string
-      /// The base configuration, as a full configuration object.
+      /// The base configuration (a configuration object; fields it lacks keep their defaults).
       Base: JsonObject
+      /// Fields set for every method, after the method's own configuration.
+      Overrides: JsonObject
       /// Methods compared in the report (one named after the sweep when none are given).
       Methods: Method list
       /// Axes of every method.
@@ -112,6 +114,9 @@ let patch (path: string) (value: JsonNode) : JsonObject =
     leaf[parts[parts.Length - 1]] <- value.DeepClone()
     Array.foldBack (fun (p: string) (inner: JsonObject) -> let o = JsonObject() in o[p] <- inner; o) parts[.. parts.Length - 2] leaf
 
+/// A JSON number as a float, however the node was made (parsed or created from an int).
+let toFloat (v: JsonNode) : float = Double.Parse(v.ToJsonString(), Globalization.CultureInfo.InvariantCulture)
+
 /// A value as text for keys and tables: numbers in their shortest form, strings bare.
 let text (n: JsonNode) =
     match n with
@@ -119,7 +124,7 @@ let text (n: JsonNode) =
     | :? JsonValue as v ->
         match v.GetValueKind() with
         | Text.Json.JsonValueKind.String -> v.GetValue<string>()
-        | Text.Json.JsonValueKind.Number -> (v.GetValue<float>()).ToString("G6", Globalization.CultureInfo.InvariantCulture)
+        | Text.Json.JsonValueKind.Number -> (toFloat v).ToString("G6", Globalization.CultureInfo.InvariantCulture)
         | _ -> v.ToJsonString()
     | _ -> n.ToJsonString()
 
@@ -127,7 +132,7 @@ let text (n: JsonNode) =
 
 let private number (path: string) (n: JsonNode) =
     match n with
-    | :? JsonValue as v when v.GetValueKind() = Text.Json.JsonValueKind.Number -> v.GetValue<float>()
+    | :? JsonValue as v when v.GetValueKind() = Text.Json.JsonValueKind.Number -> toFloat v
     | _ -> fail "sweep field '%s' must be a number" path
 
 let private pair (path: string) (n: JsonNode) =
@@ -224,10 +229,11 @@ let parse (folder: string) (json: string) : SweepSpec =
     if name.Trim() = "" || name |> Seq.exists (fun c -> not (Char.IsLetterOrDigit c || c = '-' || c = '_' || c = '.')) then
         fail "sweep field 'name' must be letters, digits, '-', '_' or '.' (it names folders): '%s'" name
     let baseObj = match get o "base" with Some n -> configObject folder "base" n | None -> JsonObject()
-    match get o "config" with
-    | Some(:? JsonObject as c) -> merge baseObj c
-    | Some _ -> fail "sweep field 'config' must be an object"
-    | None -> ()
+    let overrides =
+        match get o "config" with
+        | Some(:? JsonObject as c) -> c.DeepClone() :?> JsonObject
+        | Some _ -> fail "sweep field 'config' must be an object"
+        | None -> JsonObject()
     let methods =
         match get o "methods" with
         | None -> [ { Name = name; Config = JsonObject(); Axes = [] } ]
@@ -310,6 +316,7 @@ let parse (folder: string) (json: string) : SweepSpec =
     if maxAttempts < 1L then fail "sweep field 'maxAttempts' must be at least 1"
     { Name = name
       Base = baseObj
+      Overrides = overrides
       Methods = methods
       Axes = axes
       Samples = int samples
@@ -321,13 +328,58 @@ let parse (folder: string) (json: string) : SweepSpec =
       Asha = asha
       MaxAttempts = int maxAttempts }
 
-/// Reads a spec file (`ConfigError`s name the file).
+/// YAML text as JSON text: mappings become objects, sequences arrays; plain scalars
+/// that read as numbers, booleans or null become those, every other scalar a string.
+let yamlToJson (yaml: string) : string =
+    let stream = YamlDotNet.RepresentationModel.YamlStream()
+    try stream.Load(new StringReader(yaml))
+    with :? YamlDotNet.Core.YamlException as e -> fail "malformed YAML at line %d: %s" e.Start.Line e.Message
+    let rec convert (n: YamlDotNet.RepresentationModel.YamlNode) : JsonNode =
+        match n with
+        | :? YamlDotNet.RepresentationModel.YamlMappingNode as m ->
+            let o = JsonObject()
+            for kv in m.Children do
+                match kv.Key with
+                | :? YamlDotNet.RepresentationModel.YamlScalarNode as k -> o[k.Value] <- convert kv.Value
+                | _ -> fail "YAML line %d: keys must be plain text" kv.Key.Start.Line
+            o
+        | :? YamlDotNet.RepresentationModel.YamlSequenceNode as sq -> JsonArray([| for c in sq.Children -> convert c |])
+        | :? YamlDotNet.RepresentationModel.YamlScalarNode as sc ->
+            let v = sc.Value
+            if sc.Style <> YamlDotNet.Core.ScalarStyle.Plain then JsonValue.Create v
+            else
+                let mutable f = 0.0
+                match v with
+                | null | "" | "~" | "null" -> null
+                | "true" -> JsonValue.Create true
+                | "false" -> JsonValue.Create false
+                | _ when Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture, &f) ->
+                    let mutable i = 0L
+                    if Int64.TryParse(v, Globalization.NumberStyles.Integer, Globalization.CultureInfo.InvariantCulture, &i) then JsonValue.Create i
+                    else JsonValue.Create f
+                | _ -> JsonValue.Create v
+        | _ -> fail "YAML line %d: aliases and tags are not supported" n.Start.Line
+    match List.ofSeq stream.Documents with
+    | [ d ] -> (convert d.RootNode).ToJsonString()
+    | [] -> fail "the YAML document is empty"
+    | _ -> fail "the YAML text holds several documents; a spec is one"
+
+/// Reads a spec file, JSON or YAML (`.yaml`/`.yml`), or a checked-in spec
+/// (`sweeps/table1-mlp`); `ConfigError`s name the file.
 let load (path: string) : SweepSpec =
-    if not (File.Exists path) then fail "sweep spec %s not found" path
-    let text =
-        try File.ReadAllText path
-        with :? IOException | :? UnauthorizedAccessException as e -> fail "sweep spec %s cannot be read: %s" path e.Message
-    try parse (Path.GetDirectoryName(Path.GetFullPath path)) text
+    let isYaml (p: string) = p.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || p.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
+    let folder, text =
+        if File.Exists path then
+            let text =
+                try File.ReadAllText path
+                with :? IOException | :? UnauthorizedAccessException as e -> fail "sweep spec %s cannot be read: %s" path e.Message
+            Path.GetDirectoryName(Path.GetFullPath path), text
+        elif Path.IsPathRooted path || path.StartsWith "." then fail "sweep spec %s not found" path
+        else
+            let relative = if path.EndsWith ".json" then path else path + ".json"
+            try "", snd (Configs.text relative)
+            with ConfigError _ -> fail "sweep spec %s not found (a file, or a checked-in spec such as sweeps/table1-mlp)" path
+    try parse folder (if isYaml path then yamlToJson text else text)
     with ConfigError msg -> fail "%s: %s" path msg
 
 // ---- expansion ----
@@ -350,7 +402,7 @@ let private product (axes: (string * JsonNode list) list) : (string * JsonNode) 
 
 /// Every trial of a spec, in order: method, grid point, sample, seed (the seed
 /// fastest). Each trial's configuration is the default configuration with the base,
-/// the method, the axis values and the seed read onto it, validated; an error names
+/// the method, the spec's `config`, the axis values and the seed read onto it, validated; an error names
 /// the method and values of the first trial that is not a valid configuration.
 let expand (spec: SweepSpec) : Trial list =
     let mutable index = 0
@@ -360,6 +412,7 @@ let expand (spec: SweepSpec) : Trial list =
           let random = axes |> List.choose (function Axis.Random(p, r) -> Some(p, r) | _ -> None)
           let methodConfig = spec.Base.DeepClone() :?> JsonObject
           merge methodConfig m.Config
+          merge methodConfig spec.Overrides
           let start =
               try Config.apply methodConfig Config.defaults
               with ConfigError msg -> fail "method %s: %s" m.Name msg
@@ -411,6 +464,7 @@ let toJson (spec: SweepSpec) : JsonObject =
     let o = JsonObject()
     o["name"] <- spec.Name
     o["base"] <- spec.Base.DeepClone()
+    o["config"] <- spec.Overrides.DeepClone()
     let ms = JsonObject()
     for m in spec.Methods do
         let mo = JsonObject()

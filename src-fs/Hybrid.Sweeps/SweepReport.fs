@@ -186,10 +186,10 @@ let private plots (spec: Spec.SweepSpec) (trials: TrialRow list) (folder: string
                   && (match a with
                       | Spec.Axis.Random(_, Spec.Range.LogUniform _) -> true
                       | _ ->
-                          let xs = values |> List.map (fun (_, v) -> v.GetValue<float>())
+                          let xs = values |> List.map (fun (_, v) -> Spec.toFloat v)
                           List.min xs > 0.0 && List.max xs / List.min xs >= 30.0)
               let x (v: JsonNode) =
-                  if numeric then (let f = v.GetValue<float>() in if logX then log10 f else f)
+                  if numeric then (let f = Spec.toFloat v in if logX then log10 f else f)
                   else float (List.findIndex ((=) (Spec.text v)) categories)
               let series =
                   [ for m in values |> List.map (fun (t, _) -> t.Method) |> List.distinct ->
