@@ -125,7 +125,7 @@ public static class SweepCommand
         {
             var json = pr.GetValue(CommonOptions.Json);
             var files = Open(pr).Export(pr.GetValue(folder)!, pr.GetValue(Sweep));
-            if (json) Output.Json(new JsonArray(files.Select(f => (JsonNode)JsonValue.Create(f)!).ToArray()));
+            if (json) Output.Json(new JsonObject { ["files"] = new JsonArray(files.Select(f => (JsonNode)JsonValue.Create(f)!).ToArray()) });
             else foreach (var f in files) Console.WriteLine($"wrote {f}");
             return ExitCodes.Success;
         });
@@ -138,8 +138,9 @@ public static class SweepCommand
         cmd.SetAction(pr =>
         {
             var json = pr.GetValue(CommonOptions.Json);
-            var names = Open(pr).Sweeps();
-            if (json) Output.Json(new JsonArray(names.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()));
+            var storage = Open(pr);
+            var names = storage.Sweeps();
+            if (json) Output.Json(new JsonObject { ["storage"] = storage.Where, ["sweeps"] = new JsonArray(names.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()) });
             else foreach (var n in names) Console.WriteLine(n);
             return ExitCodes.Success;
         });

@@ -318,7 +318,10 @@ type SweepStore(backend: Backend) =
 
     /// The sweeps stored, oldest first.
     member this.Sweeps() : SweepRow list =
-        if this.Version() = 0 then []
+        let version = this.Version()
+        if version > schemaVersion then
+            fail "sweep storage %s has schema version %d, newer than this hybrid's %d: upgrade hybrid" where version schemaVersion
+        if version = 0 then []
         else
             guard (fun () ->
                 use c = openConnection ()

@@ -203,6 +203,17 @@ public class BadInputTests
         { "reproduce reconstruction --steps 0", 4, "0 is not a step count of at least 1" },
         { "reproduce reconstruction --inits nothing", 4, "reconstruction/nothing.json not found" },
         { "config schema nothing", 4, "unknown configuration form 'nothing'" },
+        // Sweeps
+        { $"sweep create {Root}/missing.json --storage {Root}/s1.db", 4, "missing.json not found" },
+        { $"sweep create {Config("sweep-field.json", "{ \"axis\": {} }")} --storage {Root}/s2.db", 4, "unknown sweep field 'axis'" },
+        { $"sweep create {Config("sweep-axis.json", "{ \"axes\": { \"optimizer.lr\": [0.1, -1] } }")} --storage {Root}/s3.db", 4, "optimizer.lr=-1" },
+        { $"sweep create {Config("sweep-path.json", "{ \"axes\": { \"optimiser.lr\": [0.1] } }")} --storage {Root}/s4.db", 4, "unknown config field 'optimiser'" },
+        { $"sweep create {Config("sweep-bp.json", "{ \"base\": { \"algorithm\": \"bp\" }, \"axes\": { \"inference.steps\": [2] } }")} --storage {Root}/s5.db", 4, "'inference' applies to predictive coding" },
+        { $"sweep status --storage {Root}/s6.db", 6, "no sweep in sqlite:" },
+        { $"sweep work --storage {Root}/nowhere/s.db", 6, "does not exist" },
+        { $"sweep work --storage {Root}/s7.db --lease 0", 4, "the lease must be at least 1 second" },
+        { "sweep status --storage postgres://nobody@127.0.0.1:1/none?Timeout=3", 6, "127.0.0.1:1" },
+        { "sweep report --storage redis://host/x", 6, "unknown kind" },
         { "frobnicate", 2, "Unrecognized command or argument 'frobnicate'" },
         { "train --frobnicate 3", 2, "Unrecognized command or argument '--frobnicate'" },
     };
@@ -252,6 +263,17 @@ public class ConventionTests
     }
 
     [Fact]
+    public void AStorageFailureExitsWith6AsAJsonErrorOfKindStorage()
+    {
+        var dir = Files.Temp("hybrid-json-");
+        var r = Cli.Run(dir, ["sweep", "status", "--storage", "postgres://nobody@127.0.0.1:1/none?Timeout=3", "--json"]);
+        Assert.True(r.Code == ExitCodes.Storage, $"exit {r.Code}: {r.Err}");
+        var doc = JsonNode.Parse(r.Out)!.AsObject();
+        Assert.Equal("storage", doc["error"]!["kind"]!.GetValue<string>());
+        Assert.Contains("127.0.0.1:1", doc["error"]!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void AFailedDownloadExitsWith5AndSaysWhyLeavingNoDataset()
     {
         var dir = Files.Temp("hybrid-fetch-");
@@ -274,6 +296,7 @@ public class ConventionTests
     [InlineData("config list")]
     [InlineData("config schema train")]
     [InlineData("hopfield phase --count 3 --norm 1 --points 6 --starts 4")]
+    [InlineData("sweep list")]
     public void EveryJsonDocumentIsAnObject(string args)
     {
         var dir = Files.Temp("hybrid-json-");

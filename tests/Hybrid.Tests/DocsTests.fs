@@ -69,6 +69,10 @@ let tests =
                 let root = Path.GetDirectoryName(Path.GetDirectoryName bp)
                 for f in Directory.GetFiles(root, "*.json", SearchOption.AllDirectories) do
                     if f.Contains "reconstruction" then Generative.load f Generative.defaults |> ignore
+                    elif f.Contains "sweeps" then
+                        // Sweep specs: every trial's configuration is validated when the spec expands.
+                        let spec = Hybrid.Sweeps.Spec.load f
+                        Expect.isNonEmpty (Hybrid.Sweeps.Spec.expand spec) (sprintf "%s expands into trials" f)
                     else Config.load f Config.defaults |> ignore
         }
     ]
