@@ -10,8 +10,10 @@ open Hybrid
 /// A method whose step is timed.
 type Case =
     { Name: string
-      /// The operation-count bound on the step's cost relative to BP (None for BP).
+      /// The dense operation-count bound on the step's cost relative to BP (None for BP).
       Bound: float option
+      /// The target on the step's cost relative to BP, where the case has one.
+      Target: float option
       Algorithm: Algorithm
       Depth: int }
 
@@ -20,6 +22,8 @@ type Measured =
     { Case: Case
       MedianMs: float
       Ratio: float
+      /// Block (matrix) products the last timed step computed.
+      Products: int
       /// Live tensors on the thread after the last round minus after the first.
       LiveGrowth: int64 }
 
@@ -34,12 +38,13 @@ let private stepper (case: Case) (width: int) (batch: int) (seed: int64) =
     let labels = torch.tensor(Array.init batch (fun i -> int64 (i * 10 / batch))).DetachFromDisposeScope()
     let y = torch.nn.functional.one_hot(labels, 10L).to_type(torch.float32).DetachFromDisposeScope()
     let state = new InitState(10, 0L)
-    let step () =
+    let step () : int =
         use _ = torch.NewDisposeScope()
         match case.Algorithm with
         | Algorithm.Backprop ->
             Learning.backpropGradients net x y |> ignore
             opt.Step()
+            Smm.backpropProducts case.Depth
         | Algorithm.PredictiveCoding pc ->
             let ctx = InitContext.supervised net x labels 10 g
             let init = InitApply.apply pc.Init state ctx true
@@ -47,6 +52,7 @@ let private stepper (case: Case) (width: int) (batch: int) (seed: int64) =
             Learning.weightGradients net r.States r.Predictions (Some y) |> ignore
             opt.Step()
             state.Record(net, pc.Init, r.States, Some labels, ctx.Observation)
+            Smm.products init r
     step
 
 /// Times `rounds` interleaved rounds of every case after `warmup` rounds; the
@@ -54,9 +60,10 @@ let private stepper (case: Case) (width: int) (batch: int) (seed: int64) =
 let measure (cases: Case list) (width: int) (batch: int) (warmup: int) (rounds: int) (seed: int64) : Measured list =
     let steps = cases |> List.map (fun c -> c, stepper c width batch seed)
     for _ in 1 .. warmup do
-        for _, s in steps do s ()
+        for _, s in steps do s () |> ignore
     let times = Collections.Generic.Dictionary<string, ResizeArray<float>>()
     let live = Collections.Generic.Dictionary<string, ResizeArray<int64>>()
+    let products = Collections.Generic.Dictionary<string, int>()
     for c, _ in steps do
         times[c.Name] <- ResizeArray()
         live[c.Name] <- ResizeArray()
@@ -64,7 +71,7 @@ let measure (cases: Case list) (width: int) (batch: int) (warmup: int) (rounds: 
     for _ in 1 .. rounds do
         for c, s in steps do
             let sw = Stopwatch.StartNew()
-            s ()
+            products[c.Name] <- s ()
             sw.Stop()
             times[c.Name].Add sw.Elapsed.TotalMilliseconds
             live[c.Name].Add stats.ThreadTotalLiveCount
@@ -75,4 +82,4 @@ let measure (cases: Case list) (width: int) (batch: int) (warmup: int) (rounds: 
     [ for c in cases ->
           let m = median times[c.Name]
           let l = live[c.Name]
-          { Case = c; MedianMs = m; Ratio = m / baseline[c.Depth]; LiveGrowth = l[l.Count - 1] - l[0] } ]
+          { Case = c; MedianMs = m; Ratio = m / baseline[c.Depth]; Products = products[c.Name]; LiveGrowth = l[l.Count - 1] - l[0] } ]

@@ -29,6 +29,10 @@ public static class TrainCommand
     static readonly Option<double?> StepSize = CommonOptions.Override<double?>("--step-size", "Inference step size (alpha for sPC, eta for ePC).", 0.1);
     static readonly Option<double?> Momentum = CommonOptions.Override<double?>("--momentum", "Inference momentum.", 0.0);
     static readonly Option<double?> Tolerance = CommonOptions.Override<double?>("--tolerance", "Stop inference early below this relative energy change.", null);
+    static readonly Option<bool> DenseInference = new("--dense-inference")
+    {
+        Description = "sPC: recompute every prediction and product at every inference step (the reference path; by default only what can have changed is computed, with the same results).",
+    };
     static readonly Option<string?> Init = CommonOptions.Override<string>("--init", "Initializer, e.g. forward, avg, keep, zero, random(0,1), 'forward[1..2] + avg[3..]'.", "forward");
     static readonly Option<string?> Optimizer = CommonOptions.Override<string>("--optimizer", "adamw or sgd.", "adamw");
     static readonly Option<double?> Lr = CommonOptions.Override<double?>("--lr", "Weight learning rate.", Defaults.Optimizer.LearningRate);
@@ -47,7 +51,7 @@ public static class TrainCommand
     public static Command Create()
     {
         var cmd = new Command("train", "Train one configuration; writes a run folder with config.json, results.jsonl, checkpoint.ck, summary.json and plots.");
-        Option[] all = [ConfigFile, Out, Resume, Name, DatasetOpt, Fraction, Epochs, BatchSize, EvalEvery, Batching, Seed, Algorithm, Reparam, Steps, StepSize, Momentum, Tolerance,
+        Option[] all = [ConfigFile, Out, Resume, Name, DatasetOpt, Fraction, Epochs, BatchSize, EvalEvery, Batching, Seed, Algorithm, Reparam, Steps, StepSize, Momentum, Tolerance, DenseInference,
             Init, Optimizer, Lr, WeightDecay, SgdMomentum, Model, Width, Hidden, Layers, Activation, Param, Loss, WeightInit, Precision];
         foreach (var o in all) cmd.Options.Add(o);
         cmd.SetAction(pr =>
@@ -101,7 +105,7 @@ public static class TrainCommand
         o.Optimizer = ChangedOptimizer(o.Optimizer, pr);
         o.Model = o.Model.With(pr.GetValue(Model), pr.GetValue(Width), pr.GetValue(Hidden), pr.GetValue(Layers), pr.GetValue(Activation), pr.GetValue(Param));
         o.Algorithm = o.Algorithm.With(pr.GetValue(Algorithm), pr.GetValue(Reparam), pr.GetValue(Steps), pr.GetValue(StepSize), pr.GetValue(Momentum),
-            pr.GetValue(Tolerance), pr.GetValue(Init) is { } init ? Initializer.Parse(init) : null);
+            pr.GetValue(Tolerance), pr.GetValue(Init) is { } init ? Initializer.Parse(init) : null, pr.GetValue(DenseInference) ? true : null);
         if (pr.GetValue(CommonOptions.Data) is { } data) o.DataRoot = data;
         if (CommonOptions.GivenDevice(pr) is { } device) o.Device = device;
         return o;

@@ -139,12 +139,14 @@ public sealed class Algorithm
 
     /// <summary>Predictive coding: <paramref name="steps"/> inference steps of size <paramref name="stepSize"/> on the states
     /// (<see cref="Reparam.States"/>, sPC) or the errors (<see cref="Reparam.Errors"/>, ePC), from <paramref name="init"/>
-    /// (the forward pass when null); <paramref name="tolerance"/> stops inference early below that relative energy change.</summary>
+    /// (the forward pass when null); <paramref name="tolerance"/> stops inference early below that relative energy change.
+    /// sPC computes only the predictions, errors and products that can have changed since the last step; <paramref name="dense"/>
+    /// recomputes everything at every step (the reference path: the same results, more work).</summary>
     public static Algorithm PredictiveCoding(int steps, double stepSize, Initializer? init = null, Reparam reparam = Reparam.States,
-        double momentum = 0, double? tolerance = null)
+        double momentum = 0, double? tolerance = null, bool dense = false)
     {
         var d = Hybrid.InferenceOptionsModule.spc(steps, stepSize);
-        var inference = new Hybrid.InferenceOptions(steps, stepSize, momentum, Names.Option(tolerance), d.Record, Core.Of(reparam), d.DivergenceFactor, d.InputFree);
+        var inference = new Hybrid.InferenceOptions(steps, stepSize, momentum, Names.Option(tolerance), d.Record, Core.Of(reparam), d.DivergenceFactor, d.InputFree, dense);
         Guard.Run(() => inference.Validate());
         return new(Hybrid.Algorithm.NewPredictiveCoding(new Hybrid.PcSpec(inference, (init ?? Initializer.Forward).Inner)));
     }
@@ -164,16 +166,18 @@ public sealed class Algorithm
     public double? Tolerance => Pc is { } p ? Names.Value(p.Inference.Tolerance) : null;
     /// <summary>The initializer (predictive coding; null for backpropagation).</summary>
     public Initializer? Init => Pc is { } p ? new Initializer(p.Init) : null;
+    /// <summary>sPC recomputes everything at every step (the dense reference path).</summary>
+    public bool Dense => Pc?.Inference.Dense ?? false;
 
     /// <summary>This algorithm with some settings changed (null: keep). Switching to predictive coding starts from
     /// sPC, T = 5, step 0.1, forward initialisation; the other settings apply to predictive coding only.</summary>
     public Algorithm With(AlgorithmKind? kind = null, Reparam? reparam = null, int? steps = null, double? stepSize = null,
-        double? momentum = null, double? tolerance = null, Initializer? init = null)
+        double? momentum = null, double? tolerance = null, Initializer? init = null, bool? dense = null)
     {
-        var anyInference = reparam is not null || steps is not null || stepSize is not null || momentum is not null || tolerance is not null;
+        var anyInference = reparam is not null || steps is not null || stepSize is not null || momentum is not null || tolerance is not null || dense is not null;
         var edit = FuncConvert.FromFunc<Hybrid.InferenceOptions, Hybrid.InferenceOptions>(i => new Hybrid.InferenceOptions(
             steps ?? i.Steps, stepSize ?? i.StepSize, momentum ?? i.Momentum, tolerance is null ? i.Tolerance : FSharpOption<double>.Some(tolerance.Value),
-            i.Record, reparam is { } r ? Core.Of(r) : i.Reparam, i.DivergenceFactor, i.InputFree));
+            i.Record, reparam is { } r ? Core.Of(r) : i.Reparam, i.DivergenceFactor, i.InputFree, dense ?? i.Dense));
         var changes = new Hybrid.Config.AlgorithmChanges(
             kind is { } k ? FSharpOption<string>.Some(k == AlgorithmKind.PredictiveCoding ? "pc" : "bp") : null,
             anyInference ? FSharpOption<FSharpFunc<Hybrid.InferenceOptions, Hybrid.InferenceOptions>>.Some(edit) : null,
@@ -344,9 +348,11 @@ public sealed class TrainingData
 /// <param name="LayerEnergies">Per-layer energies of the epoch's last batch, per sample.</param>
 /// <param name="Smm">Sequential matrix multiplications so far.</param>
 /// <param name="Seconds">Training seconds so far.</param>
-public sealed record EpochResult(int Epoch, double TestAccuracy, double TrainEnergy, IReadOnlyList<double> LayerEnergies, long Smm, double Seconds)
+/// <param name="Products">Block products actually computed so far (matrix products for an MLP): below the dense count
+/// when sPC's sparse inference skipped work.</param>
+public sealed record EpochResult(int Epoch, double TestAccuracy, double TrainEnergy, IReadOnlyList<double> LayerEnergies, long Smm, double Seconds, long Products = 0)
 {
-    internal static EpochResult From(Hybrid.EpochRecord r) => new(r.Epoch, r.TestAccuracy, r.TrainEnergy, r.LayerEnergies, r.Smm, r.Seconds);
+    internal static EpochResult From(Hybrid.EpochRecord r) => new(r.Epoch, r.TestAccuracy, r.TrainEnergy, r.LayerEnergies, r.Smm, r.Seconds, r.Products);
 }
 
 /// <summary>A test accuracy measured during training, with the cost of training up to it.</summary>

@@ -36,7 +36,10 @@ type InferenceOptions =
       /// The energy may not exceed this multiple of its starting value (divergence).
       DivergenceFactor: float
       /// Whether h_0 is a free variable too (generative models).
-      InputFree: bool }
+      InputFree: bool
+      /// sPC only: recompute every prediction, error and vector-Jacobian product at every
+      /// step (the reference path). By default sPC recomputes only what can have changed.
+      Dense: bool }
 
     /// Checks the settings; the message names the bad value.
     member this.Validate() =
@@ -63,7 +66,8 @@ module InferenceOptions =
           Record = false
           Reparam = Reparam.States
           DivergenceFactor = 1e4
-          InputFree = false }
+          InputFree = false
+          Dense = false }
 
     /// T steps of plain SGD with step size `stepSize` on the errors.
     let epc (steps: int) (stepSize: float) = { spc steps stepSize with Reparam = Reparam.Errors }
@@ -137,7 +141,15 @@ type InferenceResult =
       /// Per step, the energy terms (hidden layers, then the output; recorded runs only).
       LayerEnergies: float[][]
       /// Per step, ||h_l^(t) - h_l^(t-1)|| for each hidden layer (recorded runs only; index 0 is h_0 when it is free).
-      UpdateNorms: float[][] }
+      UpdateNorms: float[][]
+      /// Block products inference computed: block evaluations (predictions) and
+      /// vector-Jacobian products to the states, including the final predictions it hands
+      /// to the weight update (`Predictions`). Matrix products for an MLP.
+      Products: int
+      /// Blocks whose weight gradient can be nonzero at the final states (those whose
+      /// output's energy term is not known to be exactly zero); the weight update
+      /// computes one product for each.
+      LiveBlocks: int }
 
 /// Gradient descent with optional heavy-ball momentum on a set of variables,
 /// updated in place: v <- momentum v + g; x <- x - stepSize v. Owns its velocities.
@@ -161,6 +173,30 @@ type private Descent(count: int, stepSize: float, momentum: float) =
                     else g
                 vars[i].add_(update, alpha = negStep) |> ignore
                 if norms then out[i] <- stepSize * Scope.scalar (update.norm())
+        out
+
+    /// Whether variable `i` has a velocity (momentum carries it on without a gradient).
+    member _.HasVelocity(i: int) = momentum > 0.0 && not (isNull velocity[i])
+
+    /// One step on the variables marked in `moving` (call under no_grad); a null
+    /// gradient is an exact zero: the variable then moves only by its velocity, and
+    /// not at all without one. The same arithmetic as `Step` with zero gradients.
+    member _.StepSome(vars: Tensor[], grads: Tensor[], moving: bool[], norms: bool) : float[] =
+        let out = Array.zeroCreate vars.Length
+        for i in 0 .. vars.Length - 1 do
+            if moving[i] then
+                let g = grads[i]
+                let update =
+                    if momentum > 0.0 then
+                        if isNull velocity[i] then
+                            if not (isNull g) then velocity[i] <- g.clone().DetachFromDisposeScope()
+                        elif isNull g then velocity[i].mul_(mom) |> ignore
+                        else velocity[i].mul_(mom).add_(g) |> ignore
+                        velocity[i]
+                    else g
+                if not (isNull update) then
+                    vars[i].add_(update, alpha = negStep) |> ignore
+                    if norms then out[i] <- stepSize * Scope.scalar (update.norm())
         out
 
     interface IDisposable with
@@ -227,6 +263,7 @@ module Inference =
         let mutable previous = nan
         let mutable steps = 0
         let mutable stop = false
+        let mutable products = 0
         while not stop && steps < opts.Steps do
             let t = steps + 1
             use _ = torch.NewDisposeScope()
@@ -236,7 +273,10 @@ module Inference =
                 Array.init L (fun i ->
                     match init.Predictions[i] with
                     | Some p when fromInit -> p
-                    | _ -> net.Blocks[i].Forward at[i])
+                    | _ ->
+                        products <- products + 1
+                        net.Blocks[i].Forward at[i])
+            products <- products + (L - first)
             let F, value = log.Observe(t, Energy.terms net at mus target)
             let grads =
                 if fromInit then torch.autograd.grad([| F |], initVars, retain_graph = true, allow_unused = true)
@@ -255,19 +295,157 @@ module Inference =
           Steps = steps
           Energies = log.Energies
           LayerEnergies = log.LayerEnergies
-          UpdateNorms = norms.ToArray() }
+          UpdateNorms = norms.ToArray()
+          // The weight update computes every prediction again.
+          Products = products + L
+          LiveBlocks = if target.IsSome then L else L - 1 }
+
+    /// sPC on the sparse path: the same iterates as `states`, computing only what can
+    /// differ. Per block it keeps the prediction mu_{i+1} = f_i(h_i) with its graph while
+    /// h_i has not moved; per hidden layer it knows when the error e_l = h_l - mu_l is
+    /// exactly zero (checked when first computed, kept while neither h_l nor mu_l moves).
+    /// A zero error adds exact zeros to F and to every gradient, so its term, the
+    /// vector-Jacobian product through its block and that block's weight gradient are
+    /// skipped; a state whose gradient is exactly zero and that has no velocity does not
+    /// move, so the prediction from it stays valid. After a forward initialisation only
+    /// the output error is nonzero and the change travels down one layer per step (the
+    /// signal decay of the ePC paper, seen from the other side). Blocks must be
+    /// deterministic functions of their input (no dropout, no batch statistics).
+    let private sparseStates (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) (observe: (int -> Tensor[] -> bool) option) =
+        let L = net.Depth
+        let first = if opts.InputFree then 0 else 1
+        let nv = L - first
+        // Tensors that live across steps are kept out of the per-step scopes and disposed here.
+        let owned = Collections.Generic.List<Tensor>()
+        let keep (t: Tensor) =
+            t.DetachFromDisposeScope() |> ignore
+            owned.Add t
+            t
+        // The states: init's own tensors until they first move (init's predictions have
+        // their graphs to them; init is never changed), private copies after.
+        let hs =
+            init.States
+            |> Array.mapi (fun l h -> if l < first || (h.requires_grad && h.is_leaf) then h else keep (h.detach().requires_grad_(true)))
+        let copied = Array.create L false
+        // mus[i] = f_i(h_i): `fresh` while h_i has not moved; `graphed` when its graph leads to hs[i].
+        let mus: Tensor[] = Array.zeroCreate L
+        let fresh = Array.create L false
+        let graphed = Array.create L false
+        for i in 0 .. L - 1 do
+            match init.Predictions[i] with
+            | Some p ->
+                mus[i] <- p
+                fresh[i] <- true
+                graphed[i] <- i < first || (obj.ReferenceEquals(hs[i], init.States[i]) && hs[i].requires_grad)
+            | None -> ()
+        // For hidden layer l: `known` when zero[l] holds for the current h_l and mu_l.
+        let zero = Array.create L false
+        let known = Array.create L false
+        let mutable products = 0
+        let predict (i: int) =
+            if owned.Remove mus[i] then mus[i].Dispose()
+            mus[i] <- keep (net.Blocks[i].Forward hs[i])
+            fresh[i] <- true
+            graphed[i] <- true
+            products <- products + 1
+        let live (l: int) = if l = L then target.IsSome else not zero[l]
+        use descent = new Descent(nv, opts.StepSize, opts.Momentum)
+        let log = EnergyLog(opts, batch, check)
+        let norms = ResizeArray()
+        let mutable previous = nan
+        let mutable steps = 0
+        let mutable stop = false
+        try
+            while not stop && steps < opts.Steps do
+                let t = steps + 1
+                use _ = torch.NewDisposeScope()
+                // Predictions whose input moved (or that init did not make).
+                for i in 0 .. L - 1 do
+                    if not fresh[i] then predict i
+                // Which errors are exactly zero (checked once for each new h_l, mu_l).
+                for l in 1 .. L - 1 do
+                    if not known[l] then
+                        use _ = torch.no_grad ()
+                        zero[l] <- not ((Ops.minus hs[l] mus[l - 1]).any().item<bool> ())
+                        known[l] <- true
+                // A product through block l needs its prediction's graph from hs[l].
+                for l in first .. L - 1 do
+                    if live (l + 1) && not graphed[l] then predict l
+                let terms =
+                    Array.init L (fun i ->
+                        let l = i + 1
+                        if l = L then
+                            match target with
+                            | Some y -> Network.outputLoss net.Loss mus[L - 1] y
+                            | None -> torch.zeros([||], dtype = net.Precision.ScalarType, device = net.Device)
+                        elif zero[l] then torch.zeros([||], dtype = net.Precision.ScalarType, device = net.Device)
+                        else Ops.halfSquaredNorm (Ops.minus hs[l] mus[l - 1]))
+                let _, value = log.Observe(t, terms)
+                // dF/dh_l = e_l - J_l^T e_{l+1}: only the live terms contribute.
+                let needs = [| for l in first .. L - 1 do if (l >= 1 && live l) || live (l + 1) then yield l |]
+                let grads: Tensor[] = Array.zeroCreate nv
+                let liveTerms = [| for l in 1 .. L do if live l then yield terms[l - 1] |]
+                if needs.Length > 0 && liveTerms.Length > 0 then
+                    let gs = torch.autograd.grad([| Energy.total liveTerms |], needs |> Array.map (fun l -> hs[l]), retain_graph = true, allow_unused = true)
+                    needs |> Array.iteri (fun k l -> grads[l - first] <- gs[k])
+                    products <- products + (needs |> Array.filter (fun l -> live (l + 1)) |> Array.length)
+                use _ = torch.no_grad ()
+                let moving = Array.init nv (fun k -> not (isNull grads[k]) || descent.HasVelocity k)
+                for k in 0 .. nv - 1 do
+                    let l = k + first
+                    if moving[k] then
+                        if not copied[l] then
+                            hs[l] <- keep (hs[l].detach().clone().requires_grad_(true))
+                            copied[l] <- true
+                        fresh[l] <- false
+                        known[l] <- false
+                        if l + 1 < L then known[l + 1] <- false
+                let stepNorms = descent.StepSome(hs[first..], grads, moving, opts.Record)
+                if opts.Record then norms.Add stepNorms
+                steps <- t
+                if converged opts previous value then stop <- true
+                match observe with
+                | Some f -> if f t (hs |> Array.map (fun h -> h.detach())) then stop <- true
+                | None -> ()
+                previous <- value
+            // The predictions the weight update needs, at the final states: with their graph
+            // to the parameters for the blocks whose term can be nonzero, plain values for
+            // the others (their errors are exactly zero: so are their weight gradients).
+            let liveBlock i = if i = L - 1 then target.IsSome else not (known[i + 1] && zero[i + 1])
+            let finals =
+                Array.init L (fun i ->
+                    if liveBlock i then
+                        products <- products + 1
+                        net.Blocks[i].Forward(hs[i].detach())
+                    elif fresh[i] then mus[i].detach()
+                    else
+                        products <- products + 1
+                        using (torch.no_grad ()) (fun _ -> net.Blocks[i].Forward(hs[i].detach())))
+            { States = hs |> Array.map (fun h -> h.detach())
+              Predictions = Some finals
+              Steps = steps
+              Energies = log.Energies
+              LayerEnergies = log.LayerEnergies
+              UpdateNorms = norms.ToArray()
+              Products = products
+              LiveBlocks = Array.init L liveBlock |> Array.filter id |> Array.length }
+        finally
+            for t in owned do t.Dispose()
 
     /// ePC: SGD on the errors, starting from e_l = h_l^(0) - f(h_{l-1}^(0)).
     let private errors (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) (observe: (int -> Tensor[] -> bool) option) =
         let L = net.Depth
         let x = init.States[0]
+        let mutable initial = 0
         let es =
             use _ = torch.no_grad ()
             Array.init (L - 1) (fun i ->
                 let mu =
                     match init.Predictions[i] with
                     | Some p -> p.detach()
-                    | None -> net.Blocks[i].Forward init.States[i]
+                    | None ->
+                        initial <- initial + 1
+                        net.Blocks[i].Forward init.States[i]
                 (Ops.minus (init.States[i + 1].detach()) mu).detach().requires_grad_(true))
         use descent = new Descent(es.Length, opts.StepSize, opts.Momentum)
         let log = EnergyLog(opts, batch, check)
@@ -304,14 +482,18 @@ module Inference =
           Steps = steps
           Energies = log.Energies
           LayerEnergies = log.LayerEnergies
-          UpdateNorms = norms.ToArray() }
+          UpdateNorms = norms.ToArray()
+          // Each step: a forward sweep and a backward sweep to the errors; then the closing sweep.
+          Products = initial + steps * (2 * L - 1) + L
+          LiveBlocks = L }
 
     /// Runs inference from `init` towards the minimum of F for the clamped `target`
     /// (None: output free). `batch` is named in divergence errors.
     let run (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) : InferenceResult =
         opts.Validate()
         match opts.Reparam with
-        | Reparam.States -> states net opts init target batch None
+        | Reparam.States when opts.Dense -> states net opts init target batch None
+        | Reparam.States -> sparseStates net opts init target batch None
         | Reparam.Errors -> errors net opts init target batch None
 
     /// `run`, calling `observe step states` after every step with the current states
@@ -319,5 +501,6 @@ module Inference =
     let observed (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (observe: int -> Tensor[] -> bool) : InferenceResult =
         opts.Validate()
         match opts.Reparam with
-        | Reparam.States -> states net opts init target None (Some observe)
+        | Reparam.States when opts.Dense -> states net opts init target None (Some observe)
+        | Reparam.States -> sparseStates net opts init target None (Some observe)
         | Reparam.Errors -> errors net opts init target None (Some observe)

@@ -39,6 +39,10 @@ namespace Hybrid
           
           /// Whether h_0 is a free variable too (generative models).
           InputFree: bool
+          
+          /// sPC only: recompute every prediction, error and vector-Jacobian product at every
+          /// step (the reference path). By default sPC recomputes only what can have changed.
+          Dense: bool
         }
         
         /// Checks the settings; the message names the bad value.
@@ -118,6 +122,16 @@ namespace Hybrid
           
           /// Per step, ||h_l^(t) - h_l^(t-1)|| for each hidden layer (recorded runs only; index 0 is h_0 when it is free).
           UpdateNorms: float array array
+          
+          /// Block products inference computed: block evaluations (predictions) and
+          /// vector-Jacobian products to the states, including the final predictions it hands
+          /// to the weight update (`Predictions`). Matrix products for an MLP.
+          Products: int
+          
+          /// Blocks whose weight gradient can be nonzero at the final states (those whose
+          /// output's energy term is not known to be exactly zero); the weight update
+          /// computes one product for each.
+          LiveBlocks: int
         }
 
     module Inference =

@@ -24,7 +24,13 @@ module Learning =
         let n = float states[0].shape[0]
         for p in net.Parameters do
             if not (isNull p.grad) then p.grad.zero_() |> ignore
-        (Ops.div F n).backward()
+        if F.requires_grad then (Ops.div F n).backward()
+        // A prediction handed over without a graph (sPC's sparse path: its error is exactly
+        // zero) has a zero weight gradient; its block gets zeros, as the full computation gives.
+        for i in 0 .. net.Depth - 1 do
+            if not mus[i].requires_grad && (i < net.Depth - 1 || target.IsSome) then
+                for p in net.Blocks[i].Parameters do
+                    if isNull p.grad then p.grad <- torch.zeros_like(p).DetachFromDisposeScope()
         Scope.scalar F
 
     /// The backpropagation gradient of the forward loss / n. Returns the summed loss.

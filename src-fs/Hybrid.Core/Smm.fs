@@ -30,6 +30,17 @@ let initialisation (init: Initializer) (depth: int) : int =
 /// One backpropagation update: L forward products and L-1 backward ones.
 let backprop (depth: int) = 2 * depth - 1
 
+/// Block products one backpropagation update computes (not only its critical path): L
+/// forward, L - 1 to the inputs, L to the weights.
+let backpropProducts (depth: int) = 3 * depth - 1
+
+/// Block products one predictive-coding update computed: the initialisation's
+/// predictions, inference's predictions and products to the states (`Products`), and
+/// one weight product per block whose gradient can be nonzero. With sPC's sparse path
+/// this is what was actually computed, below the dense count when errors are exactly zero.
+let products (init: InitResult) (r: InferenceResult) =
+    (init.Predictions |> Array.filter Option.isSome |> Array.length) + r.Products + r.LiveBlocks
+
 /// One predictive-coding update with `steps` inference steps. sPC: 2 per step
 /// (prediction and error exchange, all layers in parallel) plus the
 /// initialisation. ePC: each step is a full forward and backward sweep

@@ -21,3 +21,13 @@ val backprop: depth: int -> int
 /// (2L - 1), plus the closing sweep that rebuilds the states (L).
 val predictiveCoding:
   reparam: Reparam -> init: Initializer -> depth: int -> steps: int -> int
+
+/// Block products one backpropagation update computes (not only its critical path): L
+/// forward, L - 1 to the inputs, L to the weights.
+val backpropProducts: depth: int -> int
+
+/// Block products one predictive-coding update computed: the initialisation's
+/// predictions, inference's predictions and products to the states (`Products`), and
+/// one weight product per block whose gradient can be nonzero. With sPC's sparse path
+/// this is what was actually computed, below the dense count when errors are exactly zero.
+val products: init: InitResult -> r: InferenceResult -> int

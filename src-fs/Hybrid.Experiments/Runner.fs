@@ -107,10 +107,10 @@ let report (runs: FolderRun list) : Report =
     let c = Report.culture
     let table (r: FolderRun) =
         { Title = sprintf "%s: %O (%s)" r.Result.Config.Name r.Result.Status r.Folder
-          Header = [ "epoch"; "test acc %"; "train energy"; "SMM"; "seconds" ]
+          Header = [ "epoch"; "test acc %"; "train energy"; "SMM"; "products"; "seconds" ]
           Rows =
             [ for e in r.Result.Epochs ->
-                  [ string e.Epoch; e.TestAccuracy.ToString("F2", c); e.TrainEnergy.ToString("G4", c); string e.Smm; e.Seconds.ToString("F1", c) ] ] }
+                  [ string e.Epoch; e.TestAccuracy.ToString("F2", c); e.TrainEnergy.ToString("G4", c); string e.Smm; string e.Products; e.Seconds.ToString("F1", c) ] ] }
     let errors = runs |> List.choose (fun r -> match r.Result.Status with RunStatus.Diverged msg -> Some msg | _ -> None)
     let interrupted = runs |> List.exists (fun r -> r.Result.Status = RunStatus.Cancelled)
     { Report.ofJson json with

@@ -70,7 +70,8 @@ let inference: Codec<InferenceOptions> =
           Codec.field "stepSize" "alpha (sPC) or eta (ePC)" Codec.float (fun i -> i.StepSize) (fun v i -> { i with StepSize = v })
           Codec.field "momentum" "heavy-ball momentum in [0,1)" Codec.float (fun i -> i.Momentum) (fun v i -> { i with Momentum = v })
           Codec.field "tolerance" "stop early below this relative energy change (null: never)" (Codec.option Codec.float) (fun i -> i.Tolerance) (fun v i -> { i with Tolerance = v })
-          Codec.field "divergenceFactor" "the energy may not exceed this multiple of its value at step 1" Codec.float (fun i -> i.DivergenceFactor) (fun v i -> { i with DivergenceFactor = v }) ]
+          Codec.field "divergenceFactor" "the energy may not exceed this multiple of its value at step 1" Codec.float (fun i -> i.DivergenceFactor) (fun v i -> { i with DivergenceFactor = v })
+          Codec.field "dense" "sPC: recompute every prediction and product at every step (the reference path; the default computes only what changed)" Codec.bool (fun i -> i.Dense) (fun v i -> { i with Dense = v }) ]
 
 // ---- optimiser ----
 

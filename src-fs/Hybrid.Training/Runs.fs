@@ -24,6 +24,7 @@ let epochJson (r: EpochRecord) : JsonObject =
     o["trainEnergy"] <- number r.TrainEnergy
     o["layerEnergies"] <- JsonArray(r.LayerEnergies |> Array.map number)
     o["smm"] <- r.Smm
+    o["products"] <- r.Products
     o["updates"] <- r.Updates
     o["meanSteps"] <- number r.MeanSteps
     o["seconds"] <- number r.Seconds
@@ -42,6 +43,8 @@ let epochOfJson (o: JsonNode) : EpochRecord =
       TrainEnergy = readNumber o["trainEnergy"]
       LayerEnergies = o["layerEnergies"].AsArray() |> Seq.map readNumber |> Array.ofSeq
       Smm = o["smm"].GetValue<int64>()
+      // Records written before products were counted have none.
+      Products = (match o["products"] with null -> 0L | p -> p.GetValue<int64>())
       Updates = o["updates"].GetValue<int64>()
       MeanSteps = readNumber o["meanSteps"]
       Seconds = readNumber o["seconds"] }
@@ -79,6 +82,7 @@ let summaryJson (r: TrainResult) : JsonObject =
     o["bestAccuracy"] <- (match r.BestAccuracy with Some a -> number a | None -> null)
     o["finalAccuracy"] <- (match r.FinalAccuracy with Some a -> number a | None -> null)
     o["smm"] <- r.Smm
+    o["products"] <- r.Products
     o["seconds"] <- number r.Seconds
     o["algorithm"] <- string r.Config.Algorithm
     if r.Config.EvalEvery > 0 then

@@ -42,6 +42,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
     let evaluations = ResizeArray<EvalPoint>()
     let cursor = Cursor(cfg.Epochs, fun e -> Batching.epoch cfg.Batching data.Classes cfg.BatchSize (Rng.derive cfg.Seed "batches") e data.Train.Labels)
     let mutable smm = 0L
+    let mutable products = 0L
     let mutable updates = 0L
     let mutable stepsSum = 0
     let mutable layerSum: float[] = [||]
@@ -55,6 +56,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         else
             opt.Step()
             smm <- smm + int64 (Smm.backprop depth)
+            products <- products + int64 (Smm.backpropProducts depth)
             Ok(loss / n)
 
     /// One predictive-coding update (initialise, infer, learn, record the states for
@@ -66,6 +68,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         |> Result.map (fun (r, F) ->
             initState.Record(net, pc.Init, r.States, Some labels, ctx.Observation)
             smm <- smm + int64 (Smm.predictiveCoding pc.Inference.Reparam pc.Init depth r.Steps)
+            products <- products + int64 (Smm.products init r)
             stepsSum <- stepsSum + r.Steps
             if lastOfEpoch then
                 // Per-layer energies of the epoch's last batch, per sample.
@@ -85,6 +88,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
               TrainEnergy = cursor.EpochEnergy
               LayerEnergies = layerSum
               Smm = smm
+              Products = products
               Updates = updates
               MeanSteps = float stepsSum / float (max 1 cursor.Batches.Length)
               Seconds = cursor.Seconds }
@@ -227,6 +231,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
           FinalAccuracy = List.tryLast accs
           Evaluations = List.ofSeq evaluations
           Smm = smm
+          Products = products
           Seconds = cursor.Seconds }
 
     /// Saves everything needed to continue exactly: weights, optimiser state,
@@ -244,6 +249,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         let p = JsonObject()
         cursor.Write p
         p["smm"] <- smm
+        p["products"] <- products
         p["updates"] <- updates
         p["stepsSum"] <- stepsSum
         meta["progress"] <- p
@@ -281,6 +287,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         let p = c.Meta["progress"]
         cursor.Read p
         smm <- p["smm"].GetValue<int64>()
+        products <- (match p["products"] with null -> 0L | n -> n.GetValue<int64>())
         updates <- p["updates"].GetValue<int64>()
         stepsSum <- p["stepsSum"].GetValue<int>()
         let ls = (Checkpoint.tensor path c "layerSum").data<float>().ToArray()

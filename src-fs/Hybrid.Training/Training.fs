@@ -107,6 +107,8 @@ type EpochRecord =
       LayerEnergies: float[]
       /// Sequential matrix multiplications so far.
       Smm: int64
+      /// Block products actually computed so far (matrix products for an MLP; see `Smm.products`).
+      Products: int64
       /// Weight updates so far.
       Updates: int64
       /// Mean inference steps per batch this epoch (PC only).
@@ -168,6 +170,8 @@ type TrainResult =
       /// Every measured test accuracy in order (epoch ends, and every `EvalEvery` updates).
       Evaluations: EvalPoint list
       Smm: int64
+      /// Block products actually computed.
+      Products: int64
       Seconds: float }
 
 /// Loaded data for a run, on its device. Owns its tensors.
