@@ -49,7 +49,7 @@ let private stepper (case: Case) (width: int) (batch: int) (seed: int64) =
             let ctx = InitContext.supervised net x labels 10 g
             let init = InitApply.apply pc.Init state ctx true
             let r = Inference.run net pc.Inference init (Some y) None
-            Learning.weightGradients net r.States r.Predictions (Some y) |> ignore
+            Learning.weightGradientsOf net r (Some y) |> ignore
             opt.Step()
             state.Record(net, pc.Init, r.States, Some labels, ctx.Observation)
             Smm.products init r

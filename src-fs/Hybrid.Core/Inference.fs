@@ -149,7 +149,11 @@ type InferenceResult =
       /// Blocks whose weight gradient can be nonzero at the final states (those whose
       /// output's energy term is not known to be exactly zero); the weight update
       /// computes one product for each.
-      LiveBlocks: int }
+      LiveBlocks: int
+      /// The energy terms at the final states (hidden layers, then the output), with
+      /// their graph to the parameters where they can be nonzero, when inference
+      /// computed them (sPC's sparse path); else None.
+      Terms: Tensor[] option }
 
 /// Gradient descent with optional heavy-ball momentum on a set of variables,
 /// updated in place: v <- momentum v + g; x <- x - stepSize v. Owns its velocities.
@@ -214,8 +218,10 @@ type private EnergyLog(opts: InferenceOptions, batch: int option, check: Inferen
     let mutable start = nan
 
     /// The total energy of step `t`'s terms, checked and recorded; returns it and its value.
-    member _.Observe(t: int, terms: Tensor[]) =
-        let total = Energy.total terms
+    member this.Observe(t: int, terms: Tensor[]) = this.Observe(t, terms, Energy.total terms)
+
+    /// `Observe` with the total already summed (of the terms that are not known zeros).
+    member _.Observe(t: int, terms: Tensor[], total: Tensor) =
         let value = Scope.scalar total
         if t = 1 then start <- value
         check opts batch t start terms value
@@ -298,7 +304,8 @@ module Inference =
           UpdateNorms = norms.ToArray()
           // The weight update computes every prediction again.
           Products = products + L
-          LiveBlocks = if target.IsSome then L else L - 1 }
+          LiveBlocks = if target.IsSome then L else L - 1
+          Terms = None }
 
     /// sPC on the sparse path: the same iterates as `states`, computing only what can
     /// differ. Per block it keeps the prediction mu_{i+1} = f_i(h_i) with its graph while
@@ -338,7 +345,9 @@ module Inference =
                 fresh[i] <- true
                 graphed[i] <- i < first || (obj.ReferenceEquals(hs[i], init.States[i]) && hs[i].requires_grad)
             | None -> ()
-        // For hidden layer l: `known` when zero[l] holds for the current h_l and mu_l.
+        // For hidden layer l: `zero` when e_l is known to be exactly zero; `known` once that
+        // was checked. A layer that moves makes its error and the one above it count as
+        // nonzero without a check: at worst that computes exact zeros, as the dense path does.
         let zero = Array.create L false
         let known = Array.create L false
         let mutable products = 0
@@ -349,6 +358,8 @@ module Inference =
             graphed[i] <- true
             products <- products + 1
         let live (l: int) = if l = L then target.IsSome else not zero[l]
+        // The value of a term known to be zero.
+        let nothing = keep (torch.zeros([||], dtype = net.Precision.ScalarType, device = net.Device))
         use descent = new Descent(nv, opts.StepSize, opts.Momentum)
         let log = EnergyLog(opts, batch, check)
         let norms = ResizeArray()
@@ -363,10 +374,11 @@ module Inference =
                 for i in 0 .. L - 1 do
                     if not fresh[i] then predict i
                 // Which errors are exactly zero (checked once for each new h_l, mu_l).
+                // A state that is its prediction's own storage (a forward initialisation) needs no
+                // pass; else |h_l - mu_l| <= 0 elementwise, exactly when h_l - mu_l is zero.
                 for l in 1 .. L - 1 do
                     if not known[l] then
-                        use _ = torch.no_grad ()
-                        zero[l] <- not ((Ops.minus hs[l] mus[l - 1]).any().item<bool> ())
+                        zero[l] <- Scope.sameData hs[l] mus[l - 1] || hs[l].allclose(mus[l - 1], rtol = 0.0, atol = 0.0)
                         known[l] <- true
                 // A product through block l needs its prediction's graph from hs[l].
                 for l in first .. L - 1 do
@@ -377,14 +389,14 @@ module Inference =
                         if l = L then
                             match target with
                             | Some y -> Network.outputLoss net.Loss mus[L - 1] y
-                            | None -> torch.zeros([||], dtype = net.Precision.ScalarType, device = net.Device)
-                        elif zero[l] then torch.zeros([||], dtype = net.Precision.ScalarType, device = net.Device)
+                            | None -> nothing
+                        elif zero[l] then nothing
                         else Ops.halfSquaredNorm (Ops.minus hs[l] mus[l - 1]))
-                let _, value = log.Observe(t, terms)
+                let liveTerms = [| for l in 1 .. L do if live l then yield terms[l - 1] |]
+                let _, value = log.Observe(t, terms, (if liveTerms.Length = 0 then nothing else Energy.total liveTerms))
                 // dF/dh_l = e_l - J_l^T e_{l+1}: only the live terms contribute.
                 let needs = [| for l in first .. L - 1 do if (l >= 1 && live l) || live (l + 1) then yield l |]
                 let grads: Tensor[] = Array.zeroCreate nv
-                let liveTerms = [| for l in 1 .. L do if live l then yield terms[l - 1] |]
                 if needs.Length > 0 && liveTerms.Length > 0 then
                     let gs = torch.autograd.grad([| Energy.total liveTerms |], needs |> Array.map (fun l -> hs[l]), retain_graph = true, allow_unused = true)
                     needs |> Array.iteri (fun k l -> grads[l - first] <- gs[k])
@@ -398,8 +410,8 @@ module Inference =
                             hs[l] <- keep (hs[l].detach().clone().requires_grad_(true))
                             copied[l] <- true
                         fresh[l] <- false
-                        known[l] <- false
-                        if l + 1 < L then known[l + 1] <- false
+                        if l >= 1 then zero[l] <- false
+                        if l + 1 < L then zero[l + 1] <- false
                 let stepNorms = descent.StepSome(hs[first..], grads, moving, opts.Record)
                 if opts.Record then norms.Add stepNorms
                 steps <- t
@@ -411,7 +423,7 @@ module Inference =
             // The predictions the weight update needs, at the final states: with their graph
             // to the parameters for the blocks whose term can be nonzero, plain values for
             // the others (their errors are exactly zero: so are their weight gradients).
-            let liveBlock i = if i = L - 1 then target.IsSome else not (known[i + 1] && zero[i + 1])
+            let liveBlock i = if i = L - 1 then target.IsSome else not zero[i + 1]
             let finals =
                 Array.init L (fun i ->
                     if liveBlock i then
@@ -421,6 +433,15 @@ module Inference =
                     else
                         products <- products + 1
                         using (torch.no_grad ()) (fun _ -> net.Blocks[i].Forward(hs[i].detach())))
+            // The energy terms at the final states: the weight update differentiates these.
+            let finalTerms =
+                Array.init L (fun i ->
+                    if i = L - 1 then
+                        match target with
+                        | Some y -> Network.outputLoss net.Loss finals[L - 1] y
+                        | None -> torch.zeros([||], dtype = net.Precision.ScalarType, device = net.Device)
+                    elif liveBlock i then Ops.halfSquaredNorm (Ops.minus (hs[i + 1].detach()) finals[i])
+                    else torch.zeros([||], dtype = net.Precision.ScalarType, device = net.Device))
             { States = hs |> Array.map (fun h -> h.detach())
               Predictions = Some finals
               Steps = steps
@@ -428,7 +449,8 @@ module Inference =
               LayerEnergies = log.LayerEnergies
               UpdateNorms = norms.ToArray()
               Products = products
-              LiveBlocks = Array.init L liveBlock |> Array.filter id |> Array.length }
+              LiveBlocks = Array.init L liveBlock |> Array.filter id |> Array.length
+              Terms = Some finalTerms }
         finally
             for t in owned do t.Dispose()
 
@@ -485,7 +507,8 @@ module Inference =
           UpdateNorms = norms.ToArray()
           // Each step: a forward sweep and a backward sweep to the errors; then the closing sweep.
           Products = initial + steps * (2 * L - 1) + L
-          LiveBlocks = L }
+          LiveBlocks = L
+          Terms = None }
 
     /// Runs inference from `init` towards the minimum of F for the clamped `target`
     /// (None: output free). `batch` is named in divergence errors.

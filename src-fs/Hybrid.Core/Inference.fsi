@@ -132,6 +132,11 @@ namespace Hybrid
           /// output's energy term is not known to be exactly zero); the weight update
           /// computes one product for each.
           LiveBlocks: int
+          
+          /// The energy terms at the final states (hidden layers, then the output), with
+          /// their graph to the parameters where they can be nonzero, when inference
+          /// computed them (sPC's sparse path); else None.
+          Terms: Tensor array option
         }
 
     module Inference =

@@ -6,6 +6,19 @@ open System
 open TorchSharp
 
 module Learning =
+    /// Sets the gradients to dF/dθ / n; returns F. A prediction without a graph (sPC's
+    /// sparse path: its error is exactly zero) has a zero weight gradient: its block gets
+    /// zeros, as the full computation gives.
+    let private differentiate (net: Network) (F: Tensor) (n: float) (mus: Tensor[]) (target: Tensor option) : float =
+        for p in net.Parameters do
+            if not (isNull p.grad) then p.grad.zero_() |> ignore
+        if F.requires_grad then (Ops.div F n).backward()
+        for i in 0 .. net.Depth - 1 do
+            if not mus[i].requires_grad && (i < net.Depth - 1 || target.IsSome) then
+                for p in net.Blocks[i].Parameters do
+                    if isNull p.grad then p.grad <- torch.zeros_like(p).DetachFromDisposeScope()
+        Scope.scalar F
+
     /// Creates the optimiser over the network's parameters.
     let optimizer (spec: OptimizerSpec) (net: Network) : Optimizer = new Optimizer(spec, net.Parameters)
 
@@ -20,18 +33,15 @@ module Learning =
             match predictions with
             | Some p -> p
             | None -> Energy.predictions net states
-        let F = Energy.total (Energy.terms net states mus target)
-        let n = float states[0].shape[0]
-        for p in net.Parameters do
-            if not (isNull p.grad) then p.grad.zero_() |> ignore
-        if F.requires_grad then (Ops.div F n).backward()
-        // A prediction handed over without a graph (sPC's sparse path: its error is exactly
-        // zero) has a zero weight gradient; its block gets zeros, as the full computation gives.
-        for i in 0 .. net.Depth - 1 do
-            if not mus[i].requires_grad && (i < net.Depth - 1 || target.IsSome) then
-                for p in net.Blocks[i].Parameters do
-                    if isNull p.grad then p.grad <- torch.zeros_like(p).DetachFromDisposeScope()
-        Scope.scalar F
+        differentiate net (Energy.total (Energy.terms net states mus target)) (float states[0].shape[0]) mus target
+
+    /// `weightGradients` for an inference result: its final energy terms when it has them.
+    let weightGradientsOf (net: Network) (r: InferenceResult) (target: Tensor option) : float =
+        match r.Terms, r.Predictions with
+        | Some terms, Some mus ->
+            use _ = torch.NewDisposeScope()
+            differentiate net (Energy.total terms) (float r.States[0].shape[0]) mus target
+        | _ -> weightGradients net r.States r.Predictions target
 
     /// The backpropagation gradient of the forward loss / n. Returns the summed loss.
     let backpropGradients (net: Network) (x: Tensor) (target: Tensor) : float =

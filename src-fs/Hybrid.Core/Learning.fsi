@@ -14,6 +14,12 @@ namespace Hybrid
             states: Tensor array ->
             predictions: Tensor array option -> target: Tensor option -> float
         
+        /// `weightGradients` for an inference result: differentiates the final energy terms
+        /// inference handed over (sPC's sparse path: only those that can be nonzero carry
+        /// a graph) or, without them, computes them from its states and predictions.
+        val weightGradientsOf:
+          net: Network -> r: InferenceResult -> target: Tensor option -> float
+        
         /// The backpropagation gradient of the forward loss / n. Returns the summed loss.
         val backpropGradients:
           net: Network -> x: Tensor -> target: Tensor -> float

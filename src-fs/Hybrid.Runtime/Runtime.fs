@@ -201,3 +201,25 @@ module Scope =
 
     /// Reads a scalar tensor as a float.
     let scalar (t: torch.Tensor) : float = t.to_type(torch.ScalarType.Float64).item<float> ()
+
+    /// True when two tensors are views of the same memory with the same layout (so
+    /// they are equal element by element); a check of pointers, without reading data.
+    let sameData (a: torch.Tensor) (b: torch.Tensor) : bool =
+        let pointer (t: torch.Tensor) =
+            match t.dtype with
+            | torch.ScalarType.Float32 ->
+                use s = t.storage<float32> ()
+                Some(s.data_ptr ())
+            | torch.ScalarType.Float64 ->
+                use s = t.storage<float> ()
+                Some(s.data_ptr ())
+            | _ -> None
+        obj.ReferenceEquals(a, b)
+        || (a.dtype = b.dtype
+            && a.device_type = b.device_type
+            && a.shape = b.shape
+            && a.stride() = b.stride()
+            && a.storage_offset() = b.storage_offset()
+            && (match pointer a, pointer b with
+                | Some p, Some q -> p = q
+                | _ -> false))

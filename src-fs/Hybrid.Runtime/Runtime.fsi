@@ -139,3 +139,7 @@ namespace Hybrid
         
         /// Reads a scalar tensor as a float.
         val scalar: t: TorchSharp.torch.Tensor -> float
+        
+        /// True when two tensors are views of the same memory with the same layout (so
+        /// they are equal element by element); a check of pointers, without reading data.
+        val sameData: a: TorchSharp.torch.Tensor -> b: TorchSharp.torch.Tensor -> bool

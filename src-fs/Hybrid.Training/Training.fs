@@ -260,7 +260,7 @@ module Training =
             Error { info with Cause = DivergenceCause.LearningRate opt.Spec.LearningRate }
         | Error info -> Error info
         | Ok r ->
-            let F = Learning.weightGradients net r.States r.Predictions (Some target)
+            let F = Learning.weightGradientsOf net r (Some target)
             if not (Double.IsFinite F) then
                 Error { Layer = None; Step = r.Steps + 1; Batch = Some batch; Energy = F; StepSize = opts.StepSize; Reparam = opts.Reparam; Cause = DivergenceCause.StepSize }
             else
