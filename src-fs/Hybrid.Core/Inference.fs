@@ -323,10 +323,11 @@ module Inference =
         let first = if opts.InputFree then 0 else 1
         let nv = L - first
         // Tensors that live across steps are kept out of the per-step scopes and disposed here.
-        let owned = Collections.Generic.List<Tensor>()
+        // (By reference: a Tensor's Equals compares values.)
+        let owned = Collections.Generic.HashSet<Tensor>(HashIdentity.Reference)
         let keep (t: Tensor) =
             t.DetachFromDisposeScope() |> ignore
-            owned.Add t
+            owned.Add t |> ignore
             t
         // The states: init's own tensors until they first move (init's predictions have
         // their graphs to them; init is never changed), private copies after.
