@@ -17,7 +17,7 @@ let check ok (what: string) =
     printfn "%s %s" (if ok then "ok  " else "FAIL") what
     if ok then passed <- passed + 1 else failed <- failed + 1
 
-let libraries = [ "Hybrid.Runtime"; "Hybrid.Core"; "Hybrid.Data"; "Hybrid.Training"; "Hybrid.Experiments"; "Hybrid.Sweeps"; "Hybrid.Facade" ]
+let libraries = [ "Hybrid.Runtime"; "Hybrid.Core"; "Hybrid.Data"; "Hybrid.Training"; "Hybrid.Experiments"; "Hybrid.Sweeps"; "Hybrid.Verification"; "Hybrid.Facade" ]
 let tool = "hybrid"
 let version = "0.1.0"
 

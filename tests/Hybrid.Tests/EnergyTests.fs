@@ -47,20 +47,9 @@ let private analyticStateGradients (net: Network) (act: Activation) (states: tor
 [<Tests>]
 let tests =
     testList "Energy" [
+        // One definition of the invariant: the verification kit's (Hybrid.Verification).
         testPropertyWithConfig config "forward initialisation: F = 0 with the output free, F = the BP loss with it clamped"
-        <| Prop.forAll smallMlpArb (fun m ->
-            Scope.run (fun () ->
-                use net = network m
-                let x, labels, y = batch m
-                use g = Rng.generator m.Seed cpu
-                use st = new InitState(m.Outputs, 0L)
-                let init = InitApply.apply Init.forward st (context net x labels g) false
-                let free = Scope.scalar (Energy.spc net init.States None)
-                let clamped = Scope.scalar (Energy.spc net init.States (Some y))
-                let bp = Scope.scalar (Energy.forwardLoss net x y)
-                // Forward init reproduces the forward pass exactly: every hidden error is an
-                // exact zero, so F = Loss to the last bit of float64.
-                free = 0.0 && clamped = bp))
+            (Hybrid.Verification.Invariants.forwardInitialisation Hybrid.Verification.Model.mlp)
 
         testPropertyWithConfig config "the state gradient used by inference equals the written-out gradient dF/dh"
         <| Prop.forAll smallMlpArb (fun m ->

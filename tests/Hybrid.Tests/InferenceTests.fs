@@ -19,19 +19,9 @@ let private initialise (net: Network) (x: torch.Tensor) (labels: torch.Tensor) (
 [<Tests>]
 let tests =
     testList "Inference" [
+        // The verification kit's invariant: sPC and ePC, from the forward pass, zero and random states.
         testPropertyWithConfig config "small-step inference never increases the energy (sPC and ePC, any initializer)"
-        <| Prop.forAll (Arb.fromGen (Gen.zip smallMlp (Gen.elements [ Init.forward; Init.zero; Init.random 0.0 1.0 ]))) (fun (m, init) ->
-            Scope.run (fun () ->
-                use net = network m
-                let x, labels, y = batch m
-                [ InferenceOptions.spc 25 0.01; InferenceOptions.epc 25 0.01 ]
-                |> List.forall (fun opts ->
-                    let r = Inference.run net { opts with Record = true } (initialise net x labels init m.Seed) (Some y) None
-                    let final = Scope.scalar (Energy.spc net r.States (Some y))
-                    let es = Array.append r.Energies [| final |]
-                    // Gradient descent with a step far below 2/curvature decreases F
-                    // monotonically; 1e-12 relative allows for float64 rounding only.
-                    es |> Array.pairwise |> Array.forall (fun (a, b) -> b <= a + 1e-12 * abs a))))
+            (Hybrid.Verification.Invariants.descent Hybrid.Verification.Model.mlp)
 
         testPropertyWithConfig config "inference leaves its initialisation unchanged, so running it twice gives the same states"
         <| Prop.forAll

@@ -1,0 +1,122 @@
+/// The invariants of predictive coding as named FsCheck properties over small networks
+/// of a `Model` (Hybrid's own, or made of your blocks). Each is checked in float64 on
+/// the CPU; each says the equation it checks and its tolerance. A failing case shrinks
+/// to fewer and narrower layers and is printed with its seed.
+namespace Hybrid.Verification
+
+open System
+open FsCheck
+open FsCheck.FSharp
+open TorchSharp
+open Hybrid
+
+module Invariants =
+    let private cpu = torch.CPU
+
+    /// Runs a check on the case of a spec inside its own dispose scope, labelled with the
+    /// model and the spec (the counterexample a failure prints).
+    let private onCase (model: Model) (check: Case -> bool) (spec: NetSpec) : Property =
+        let ok =
+            Scope.run (fun () ->
+                use c = Case.build model spec
+                check c)
+        ok |> Prop.label (sprintf "%s %O" model.Name spec)
+
+    let private forAll (model: Model) (check: Case -> bool) : Property =
+        Prop.forAll Generate.netSpecs (onCase model check)
+
+    /// The forward initialisation from `c`'s batch (states and predictions with graphs when `leaves`).
+    let private forwardInit (c: Case) (leaves: bool) =
+        use g = Rng.generator c.Spec.Seed cpu
+        use st = new InitState(c.Spec.Outputs, 0L)
+        InitApply.apply Init.forward st (InitContext.supervised c.Network c.Input c.Labels c.Spec.Outputs g) leaves
+
+    /// Forward initialisation reproduces the forward pass: every hidden error is exactly
+    /// zero, so F = 0 with the output free and F = Loss(f(x), y), the BP loss, with it
+    /// clamped, to the last bit (SPEC.md 1.1). Fails for a block whose forward is not a
+    /// function of its input (dropout left active, batch statistics).
+    let forwardInitialisation (model: Model) : Property =
+        forAll model (fun c ->
+            let init = forwardInit c false
+            let free = Scope.scalar (Energy.spc c.Network init.States None)
+            let clamped = Scope.scalar (Energy.spc c.Network init.States (Some c.Target))
+            let bp = Scope.scalar (Energy.forwardLoss c.Network c.Input c.Target)
+            free = 0.0 && clamped = bp)
+
+    /// The state gradient inference descends on is the derivative of F: for states away
+    /// from the forward pass and a random direction v, sum_l <dF/dh_l, v_l> by autograd
+    /// equals the central difference (F(h + eps v) - F(h - eps v)) / 2 eps, eps = 1e-6, to
+    /// 1e-6 relative (of max(|F|, 1)). Fails for a block whose hand-written backward is
+    /// wrong, or an energy term whose gradient is.
+    let stateGradient (model: Model) : Property =
+        forAll model (fun c ->
+            let net = c.Network
+            use g = Rng.generator (Rng.derive c.Spec.Seed "states") cpu
+            let shape l = Array.append [| int64 c.Spec.Batch |] (net.StateShape l)
+            let states =
+                Array.init net.Depth (fun l ->
+                    if l = 0 then c.Input else torch.randn(shape l, dtype = torch.float64, generator = g).requires_grad_(true))
+            let F = Energy.spc net states (Some c.Target)
+            let grads = torch.autograd.grad([| F |], states[1..]) |> Array.ofSeq
+            let dirs = Array.init (net.Depth - 1) (fun i -> torch.randn(shape (i + 1), dtype = torch.float64, generator = g))
+            let analytic = Array.fold2 (fun acc (gr: torch.Tensor) (d: torch.Tensor) -> acc + Scope.scalar ((gr * d).sum())) 0.0 grads dirs
+            let eps = 1e-6
+            let at (sign: float) =
+                use _ = torch.no_grad ()
+                let moved = Array.init net.Depth (fun l -> if l = 0 then c.Input else Ops.plus (states[l].detach()) (Ops.mul dirs[l - 1] (sign * eps)))
+                Scope.scalar (Energy.spc net moved (Some c.Target))
+            let numeric = (at 1.0 - at -1.0) / (2.0 * eps)
+            abs (numeric - analytic) <= 1e-6 * max (abs (Scope.scalar F)) 1.0)
+
+    /// Small-step inference never raises the energy: 25 steps of size 0.01 of sPC and of
+    /// ePC from the forward pass, from zero states and from N(0, 1) states give energies
+    /// that never grow by more than 1e-12 relative (gradient descent below 2/curvature;
+    /// float64 rounding).
+    let descent (model: Model) : Property =
+        forAll model (fun c ->
+            [ Init.forward; Init.zero; Init.random 0.0 1.0 ]
+            |> List.forall (fun init ->
+                [ InferenceOptions.spc 25 0.01; InferenceOptions.epc 25 0.01 ]
+                |> List.forall (fun opts ->
+                    use g = Rng.generator c.Spec.Seed cpu
+                    use st = new InitState(c.Spec.Outputs, 0L)
+                    let start = InitApply.apply init st (InitContext.supervised c.Network c.Input c.Labels c.Spec.Outputs g) true
+                    let r = Inference.run c.Network { opts with Record = true } start (Some c.Target) None
+                    let final = Scope.scalar (Energy.spc c.Network r.States (Some c.Target))
+                    Array.append r.Energies [| final |] |> Array.pairwise |> Array.forall (fun (a, b) -> b <= a + 1e-12 * abs a))))
+
+    /// sPC's sparse inference (the default) gives what the dense reference path gives:
+    /// from forward and zero initialisations, T = 1..6 steps with and without momentum,
+    /// the same states, per-step energies and weight gradients to 1e-12 relative. Fails
+    /// for a block that is not a deterministic function of its input.
+    let sparseMatchesDense (model: Model) : Property =
+        let cases = Gen.zip3 Generate.netSpec (Gen.choose (1, 6)) (Gen.elements [ 0.0; 0.5 ])
+        let shrinkCase (s, t, m) = seq { for s' in Generate.shrink s -> s', t, m }
+        Prop.forAll (Arb.fromGenShrink (cases, shrinkCase)) (fun (spec, steps, momentum) ->
+            let ok =
+                Scope.run (fun () ->
+                    use c = Case.build model spec
+                    let rel (a: torch.Tensor) (b: torch.Tensor) = Scope.scalar ((a - b).norm()) <= 1e-12 * max (Scope.scalar (b.norm())) 1e-300
+                    [ Init.forward; Init.zero ]
+                    |> List.forall (fun init ->
+                        use g = Rng.generator c.Spec.Seed cpu
+                        use st = new InitState(c.Spec.Outputs, 0L)
+                        let start = InitApply.apply init st (InitContext.supervised c.Network c.Input c.Labels c.Spec.Outputs g) true
+                        let opts = { InferenceOptions.spc steps 0.05 with Momentum = momentum; Record = true }
+                        let run (o: InferenceOptions) =
+                            let r = Inference.run c.Network o start (Some c.Target) None
+                            Learning.weightGradientsOf c.Network r (Some c.Target) |> ignore
+                            r, Learning.gradients c.Network
+                        let dense, gd = run { opts with Dense = true }
+                        let sparse, gs = run opts
+                        Array.forall2 rel sparse.States dense.States
+                        && Array.forall2 (fun (a: float) b -> abs (a - b) <= 1e-12 * max (abs b) 1e-300) sparse.Energies dense.Energies
+                        && Array.forall2 rel gs gd))
+            ok |> Prop.label (sprintf "%s %O, T=%d, momentum %g" model.Name spec steps momentum))
+
+    /// Every invariant of this kit for a model, by name (for runners that list them).
+    let all (model: Model) : (string * Property) list =
+        [ "forward initialisation: F = 0 free, F = BP loss clamped", forwardInitialisation model
+          "the state gradient is the derivative of F (central differences)", stateGradient model
+          "small-step inference never raises F (sPC and ePC)", descent model
+          "sparse sPC inference equals the dense path", sparseMatchesDense model ]

@@ -1,0 +1,168 @@
+/// What the invariants run on: small networks described by values (printed in a
+/// counterexample, shrunk towards fewer and narrower layers), built-in or made of your
+/// own blocks, each with one batch, in float64 on the CPU.
+namespace Hybrid.Verification
+
+open System
+open FsCheck
+open FsCheck.FSharp
+open TorchSharp
+open Hybrid
+
+/// A small network to check, as a value.
+type NetSpec =
+    { /// Input features.
+      Input: int
+      /// Hidden widths, first to last (at least one hidden layer).
+      Widths: int list
+      Outputs: int
+      Activation: Activation
+      Loss: Loss
+      /// Seeds the parameters and the batch.
+      Seed: int64
+      /// Samples in the batch.
+      Batch: int }
+
+    override this.ToString() =
+        sprintf "%d-[%s]-%d %O %O seed %d batch %d" this.Input (String.Join(",", this.Widths)) this.Outputs this.Activation this.Loss this.Seed this.Batch
+
+/// What a block factory is asked for: block `Index` (0-based) from `Inputs` to `Outputs`
+/// features; `Last` for the output block (no activation expected after it).
+type BlockSpec =
+    { Index: int
+      Inputs: int
+      Outputs: int
+      Last: bool
+      Activation: Activation
+      Seed: int64 }
+
+/// How to build the network of a spec.
+type Model =
+    { /// Shown in property names and counterexamples.
+      Name: string
+      /// The network of a spec, in float64 on the CPU.
+      Build: NetSpec -> Network }
+
+/// A network built from a spec, with one batch. Owns the network.
+type Case =
+    { Spec: NetSpec
+      Network: Network
+      /// `[Batch; Input]`, N(0, 1).
+      Input: torch.Tensor
+      /// Class labels in 0..Outputs-1.
+      Labels: torch.Tensor
+      /// One-hot labels (cross-entropy) or N(0, 1) values (squared error).
+      Target: torch.Tensor }
+
+    interface IDisposable with
+        member this.Dispose() = (this.Network :> IDisposable).Dispose()
+
+module Model =
+    /// Hybrid's own MLP (`Architecture.Mlp`) with the spec's widths and activation.
+    let mlp: Model =
+        { Name = "mlp"
+          Build =
+            fun s ->
+                Network.create (Architecture.Mlp(s.Widths, s.Activation)) s.Loss [| int64 s.Input |] s.Outputs Precision.Float64 torch.CPU s.Seed }
+
+    /// Redraws every parameter from `seed`, N(0, 1/fan_in): module constructors draw from
+    /// libtorch's global generator, which concurrent code shares, so a counterexample
+    /// would not replay without this.
+    let private reseed (seed: int64) (modules: torch.nn.Module<torch.Tensor, torch.Tensor> list) =
+        use g = Rng.generator seed torch.CPU
+        use _ = torch.no_grad ()
+        for m in modules do
+            for p in m.parameters () do
+                let fanIn = if p.dim () > 1L then p.numel () / p.shape[0] else p.numel ()
+                use draw = torch.randn(p.shape, dtype = p.dtype, generator = g)
+                use scaled = Ops.div draw (sqrt (float (max 1L fanIn)))
+                p.copy_(scaled) |> ignore
+
+    /// Networks made of your own blocks: `factory` builds each block for the spec's
+    /// widths (every block, the output block included); the parameters are then redrawn
+    /// from the spec's seed, N(0, 1/fan_in), so that every case replays.
+    let ofBlocks (name: string) (factory: Func<BlockSpec, torch.nn.Module<torch.Tensor, torch.Tensor>>) : Model =
+        { Name = name
+          Build =
+            fun s ->
+                let sizes = s.Input :: s.Widths @ [ s.Outputs ]
+                let blocks =
+                    sizes
+                    |> List.pairwise
+                    |> List.mapi (fun i (a, b) ->
+                        factory.Invoke
+                            { Index = i; Inputs = a; Outputs = b; Last = i = sizes.Length - 2; Activation = s.Activation; Seed = Rng.derive s.Seed (sprintf "block%d" i) })
+                let net = Network.ofModules name blocks s.Loss [| int64 s.Input |] Precision.Float64 torch.CPU
+                reseed s.Seed [ for b in net.Blocks -> b.Module ]
+                net }
+
+module Case =
+    /// Builds the spec's network and draws its batch from the spec's seed.
+    let build (model: Model) (spec: NetSpec) : Case =
+        let net = model.Build spec
+        use g = Rng.generator (Rng.derive spec.Seed "batch") torch.CPU
+        let x = torch.randn([| int64 spec.Batch; int64 spec.Input |], dtype = torch.float64, generator = g)
+        let labels = torch.randint(int64 spec.Outputs, [| int64 spec.Batch |], generator = g)
+        let y =
+            match spec.Loss with
+            | Loss.CrossEntropy -> torch.nn.functional.one_hot(labels, int64 spec.Outputs).to_type(torch.float64)
+            | Loss.SquaredError -> torch.randn([| int64 spec.Batch; int64 spec.Outputs |], dtype = torch.float64, generator = g)
+        { Spec = spec; Network = net; Input = x; Labels = labels; Target = y }
+
+/// Generators and shrinkers of the domain.
+module Generate =
+    /// A non-negative seed.
+    let seed: Gen<int64> = Gen.choose (0, 1_000_000) |> Gen.map int64
+
+    /// Every activation.
+    let activation: Gen<Activation> = Gen.elements Activation.All
+
+    /// Both output losses.
+    let loss: Gen<Loss> = Gen.elements [ Loss.SquaredError; Loss.CrossEntropy ]
+
+    /// Small networks: input 1..6, 1..4 hidden layers of width 1..6, 1..4 outputs, every
+    /// activation, both losses, batch 1..5.
+    let netSpec: Gen<NetSpec> =
+        gen {
+            let! input = Gen.choose (1, 6)
+            let! hidden = Gen.choose (1, 4)
+            let! widths = Gen.listOfLength hidden (Gen.choose (1, 6))
+            let! outputs = Gen.choose (1, 4)
+            let! act = activation
+            let! l = loss
+            let! s = seed
+            let! batch = Gen.choose (1, 5)
+            return { Input = input; Widths = widths; Outputs = outputs; Activation = act; Loss = l; Seed = s; Batch = batch }
+        }
+
+    /// Smaller specs first: fewer hidden layers, then narrower ones, then smaller input,
+    /// outputs and batch, then the identity activation and squared error (the simplest
+    /// network that still fails is what a counterexample shows).
+    let shrink (s: NetSpec) : seq<NetSpec> =
+        seq {
+            if s.Widths.Length > 1 then
+                for i in 0 .. s.Widths.Length - 1 do
+                    yield { s with Widths = List.removeAt i s.Widths }
+            for i in 0 .. s.Widths.Length - 1 do
+                if s.Widths[i] > 1 then yield { s with Widths = List.updateAt i (s.Widths[i] - 1) s.Widths }
+            if s.Input > 1 then yield { s with Input = s.Input - 1 }
+            if s.Outputs > 1 then yield { s with Outputs = s.Outputs - 1 }
+            if s.Batch > 1 then yield { s with Batch = s.Batch - 1 }
+            if s.Activation <> Activation.Identity then yield { s with Activation = Activation.Identity }
+            if s.Loss <> Loss.SquaredError then yield { s with Loss = Loss.SquaredError }
+        }
+
+    /// Arbitrary small networks with shrinking.
+    let netSpecs: Arbitrary<NetSpec> = Arb.fromGenShrink (netSpec, shrink)
+
+    /// Initializer expressions for a network with `hidden` hidden layers: every kind
+    /// alone, and forward below a split over the others.
+    let initializer (hidden: int) : Gen<string> =
+        let single = [ "forward"; "zero"; "random(0,1)"; "keep"; "avg"; "mem(slots=4,dim=4)" ]
+        if hidden < 2 then Gen.elements single
+        else
+            gen {
+                let! m = Gen.choose (1, hidden - 1)
+                let! upper = Gen.elements [ "zero"; "avg"; "random(0,1)"; "mem(slots=4,dim=4)" ]
+                return! Gen.elements (sprintf "forward[1..%d] + %s[%d..]" m upper (m + 1) :: sprintf "%s[1..%d] + forward[%d..]" upper m (m + 1) :: single)
+            }

@@ -1,0 +1,54 @@
+/// The kit from C# (or any .NET language): no F# function, list or option types in the
+/// signatures. Properties are FsCheck's `Property`; `Verify.Check` runs one and throws
+/// with FsCheck's report (the shrunk counterexample and the seed that replays it).
+namespace Hybrid.Verification
+
+open System
+open System.Collections.Generic
+open FsCheck
+open TorchSharp
+
+[<AbstractClass; Sealed>]
+type Verify =
+    /// Hybrid's own MLPs (`Architecture.Mlp`).
+    static member Mlp: Model = Model.mlp
+
+    /// Networks made of your own blocks (`Model.ofBlocks`): `factory` builds each block
+    /// for its `BlockSpec`; the parameters are redrawn from the case's seed.
+    static member Blocks(name: string, factory: Func<BlockSpec, torch.nn.Module<torch.Tensor, torch.Tensor>>) : Model =
+        ArgumentException.ThrowIfNullOrWhiteSpace name
+        ArgumentNullException.ThrowIfNull factory
+        Model.ofBlocks name factory
+
+    /// `Invariants.forwardInitialisation`.
+    static member ForwardInitialisation(model: Model) : Property = Invariants.forwardInitialisation model
+
+    /// `Invariants.stateGradient`.
+    static member StateGradient(model: Model) : Property = Invariants.stateGradient model
+
+    /// `Invariants.descent`.
+    static member Descent(model: Model) : Property = Invariants.descent model
+
+    /// `Invariants.sparseMatchesDense`.
+    static member SparseMatchesDense(model: Model) : Property = Invariants.sparseMatchesDense model
+
+    /// Every invariant for a model, by name.
+    static member All(model: Model) : IReadOnlyList<KeyValuePair<string, Property>> =
+        Invariants.all model |> List.map (fun (n, p) -> KeyValuePair(n, p)) |> ResizeArray :> IReadOnlyList<_>
+
+    /// Checks a property on `maxTest` cases; throws with FsCheck's report when it fails.
+    /// `replay` ("S,G", the pair a failure prints) reruns exactly the failing cases; null
+    /// draws from a fixed seed, so that every run checks the same cases.
+    static member Check(property: Property, maxTest: int, replay: string) : unit =
+        if maxTest < 1 then raise (ArgumentOutOfRangeException(nameof maxTest, "check at least one case"))
+        let rnd =
+            match replay with
+            | null | "" -> Rnd(20261122UL, 1234567891UL)
+            | s ->
+                match s.Trim('(', ')', ' ').Split(',') with
+                | [| a; b |] -> Rnd(UInt64.Parse(a.Trim()), UInt64.Parse(b.Trim()))
+                | _ -> raise (ArgumentException(sprintf "replay must be 'S,G' (the two numbers a failure prints), got '%s'" s, nameof replay))
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(maxTest).WithReplay(Some { Rnd = rnd; Size = None }), property)
+
+    /// `Check` from the fixed seed.
+    static member Check(property: Property, maxTest: int) : unit = Verify.Check(property, maxTest, null)

@@ -1,0 +1,87 @@
+/// The verification kit (Hybrid.Verification) on Hybrid's own MLPs and on user blocks:
+/// a correct block passes every invariant; a block with dropout left active and a block
+/// whose backward is wrong fail with a shrunk counterexample.
+module Hybrid.Tests.VerificationTests
+
+open System
+open Expecto
+open FsCheck
+open TorchSharp
+open Hybrid
+open Hybrid.Verification
+
+let private config = Util.propertyConfig 40
+
+/// A block as a user writes it: tanh(W h + b), or the plain affine map for the output block.
+type TanhBlock(inputs: int64, outputs: int64, last: bool) as this =
+    inherit torch.nn.Module<torch.Tensor, torch.Tensor>("tanh-block")
+    let linear = torch.nn.Linear(inputs, outputs)
+    do this.RegisterComponents()
+    override _.forward(h) = if last then linear.forward h else torch.tanh (linear.forward h)
+
+/// Dropout left active: the forward pass is not a function of its input.
+type DropoutBlock(inputs: int64, outputs: int64, last: bool) as this =
+    inherit torch.nn.Module<torch.Tensor, torch.Tensor>("dropout-block")
+    let linear = torch.nn.Linear(inputs, outputs)
+    do this.RegisterComponents()
+    override _.forward(h) =
+        let z = linear.forward h
+        if last then z else torch.nn.functional.dropout(torch.tanh z, 0.5, true)
+
+/// A hand-written backward that is wrong: the value is tanh(z), the gradient that of z / 2.
+type WrongBackwardBlock(inputs: int64, outputs: int64, last: bool) as this =
+    inherit torch.nn.Module<torch.Tensor, torch.Tensor>("wrong-backward-block")
+    let linear = torch.nn.Linear(inputs, outputs)
+    do this.RegisterComponents()
+    override _.forward(h) =
+        let z = linear.forward h
+        if last then z else Ops.plus (torch.tanh(z).detach()) (Ops.mul (Ops.minus z (z.detach())) 0.5)
+
+let private blocks (make: int64 -> int64 -> bool -> torch.nn.Module<torch.Tensor, torch.Tensor>) =
+    Func<BlockSpec, torch.nn.Module<torch.Tensor, torch.Tensor>>(fun s -> make (int64 s.Inputs) (int64 s.Outputs) s.Last)
+
+let private tanhModel = Model.ofBlocks "tanh-block" (blocks (fun i o last -> new TanhBlock(i, o, last)))
+
+/// Runs a property that must fail; returns FsCheck's report.
+let private failure (prop: Property) =
+    let cfg = Config.QuickThrowOnFailure.WithMaxTest(40).WithReplay(Some { Rnd = Rnd(20261122UL, 1234567891UL); Size = None })
+    try
+        Check.One(cfg, prop)
+        failtest "the property held, but the block is broken"
+    with e when not (e :? AssertException) -> e.Message
+
+[<Tests>]
+let tests =
+    testList "Verification kit" [
+        testPropertyWithConfig config "a user's tanh block: forward initialisation" (Invariants.forwardInitialisation tanhModel)
+        testPropertyWithConfig config "a user's tanh block: the state gradient is the derivative of F" (Invariants.stateGradient tanhModel)
+        testPropertyWithConfig config "a user's tanh block: small-step inference never raises F" (Invariants.descent tanhModel)
+        testPropertyWithConfig config "a user's tanh block: sparse inference equals dense" (Invariants.sparseMatchesDense tanhModel)
+        testPropertyWithConfig (Util.propertyConfig 80) "Hybrid's MLPs: the state gradient is the derivative of F (central differences)" (Invariants.stateGradient Model.mlp)
+        testPropertyWithConfig (Util.propertyConfig 60) "Hybrid's MLPs: sparse inference equals dense" (Invariants.sparseMatchesDense Model.mlp)
+
+        test "dropout left active fails the forward-initialisation invariant, shrunk to a small network" {
+            let model = Model.ofBlocks "dropout-block" (blocks (fun i o last -> new DropoutBlock(i, o, last)))
+            let report = failure (Invariants.forwardInitialisation model)
+            Expect.stringContains report "Falsifiable" "FsCheck reports a counterexample"
+            Expect.stringContains report "dropout-block" "the label names the model"
+            // Shrinking removes hidden layers down to one: the counterexample has a single hidden width.
+            Expect.isTrue (Text.RegularExpressions.Regex.IsMatch(report, @"dropout-block \d+-\[\d+\]-\d+")) (sprintf "a one-hidden-layer counterexample: %s" report)
+        }
+
+        test "a wrong hand-written backward fails the state-gradient invariant" {
+            let model = Model.ofBlocks "wrong-backward-block" (blocks (fun i o last -> new WrongBackwardBlock(i, o, last)))
+            let report = failure (Invariants.stateGradient model)
+            Expect.stringContains report "Falsifiable" "FsCheck reports a counterexample"
+            Expect.stringContains report "wrong-backward-block" "the label names the model"
+        }
+
+        test "shrinking goes towards fewer and narrower layers" {
+            let s = { Input = 3; Widths = [ 4; 2 ]; Outputs = 2; Activation = Activation.Gelu; Loss = Loss.CrossEntropy; Seed = 1L; Batch = 3 }
+            let smaller = Generate.shrink s |> List.ofSeq
+            Expect.contains smaller { s with Widths = [ 2 ] } "a layer removed"
+            Expect.contains smaller { s with Widths = [ 3; 2 ] } "a layer narrowed"
+            Expect.isTrue (smaller |> List.forall (fun t -> t <> s)) "every candidate differs"
+            Expect.isEmpty (Generate.shrink { s with Input = 1; Widths = [ 1 ]; Outputs = 1; Batch = 1; Activation = Activation.Identity; Loss = Loss.SquaredError } |> List.ofSeq) "the smallest spec"
+        }
+    ]
