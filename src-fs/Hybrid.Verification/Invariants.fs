@@ -114,9 +114,59 @@ module Invariants =
                         && Array.forall2 rel gs gd))
             ok |> Prop.label (sprintf "%s %O, T=%d, momentum %g" model.Name spec steps momentum))
 
+    /// The gradients of each block's parameters, cloned.
+    let private blockGradients (net: Network) : torch.Tensor[][] =
+        [| for b in net.Blocks -> [| for p in b.Parameters -> if isNull p.grad then torch.zeros_like p else p.grad.clone() |] |]
+
+    /// ||a - b|| <= rel * max(||b||, floor).
+    let private close (rel: float) (floor: float) (a: torch.Tensor) (b: torch.Tensor) =
+        Scope.scalar ((a - b).norm()) <= rel * max (Scope.scalar (b.norm())) floor
+
+    /// Weight gradients after inference from the forward pass.
+    let private pcGradients (c: Case) (opts: InferenceOptions) =
+        let init = forwardInit c true
+        let r = Inference.run c.Network opts init (Some c.Target) None
+        Learning.weightGradientsOf c.Network r (Some c.Target) |> ignore
+        r, blockGradients c.Network
+
+    /// One ePC step of size eta = 1e-7 from zero errors (the forward pass) gives every
+    /// hidden block eta times its backpropagation gradient: e_l = -eta dLoss/dh_l exactly
+    /// after one step, and the states below moved by O(eta). Tolerance 1e-4 relative (of
+    /// max(||BP gradient||, 1e-2)), three orders above the O(eta) terms.
+    let epcFirstStep (model: Model) : Property =
+        forAll model (fun c ->
+            let net = c.Network
+            let eta = 1e-7
+            Learning.backpropGradients net c.Input c.Target |> ignore
+            let bp = blockGradients net
+            let _, pc = pcGradients c (InferenceOptions.epc 1 eta)
+            [ 0 .. net.Depth - 2 ]
+            |> List.forall (fun i -> Array.forall2 (fun (a: torch.Tensor) b -> close 1e-4 1e-2 (Ops.div a eta) b) pc[i] bp[i]))
+
+    /// sPC and ePC descend on the same energy: from the forward pass of a network with
+    /// halved weights (strongly convex around it), 1500 steps of each (step 0.2, momentum
+    /// 0.8) reach the same equilibrium (state distance below 1e-9) and give the same
+    /// weight gradients there, to 1e-5 relative (of max(||g||, 1e-8)). The activation is
+    /// tanh for every case.
+    let spcEpcEquilibrium (model: Model) : Property =
+        let specs = Generate.netSpecs |> Arb.convert (fun s -> { s with Activation = Activation.Tanh }) id
+        Prop.forAll specs (onCase model (fun c ->
+            let net = c.Network
+            do
+                use _ = torch.no_grad ()
+                use half = (0.5).ToScalar()
+                for p in net.Parameters do p.mul_(half) |> ignore
+            let opts r = { InferenceOptions.spc 1500 0.2 with Momentum = 0.8; Reparam = r; DivergenceFactor = infinity }
+            let s, gs = pcGradients c (opts Reparam.States)
+            let e, ge = pcGradients c (opts Reparam.Errors)
+            Equilibrium.distance s.States e.States < 1e-9
+            && Array.forall2 (Array.forall2 (close 1e-5 1e-8)) gs ge))
+
     /// Every invariant of this kit for a model, by name (for runners that list them).
     let all (model: Model) : (string * Property) list =
         [ "forward initialisation: F = 0 free, F = BP loss clamped", forwardInitialisation model
           "the state gradient is the derivative of F (central differences)", stateGradient model
           "small-step inference never raises F (sPC and ePC)", descent model
-          "sparse sPC inference equals the dense path", sparseMatchesDense model ]
+          "sparse sPC inference equals the dense path", sparseMatchesDense model
+          "one ePC step from zero errors gives eta times the BP gradient", epcFirstStep model
+          "sPC and ePC reach the same equilibrium with the same weight gradients", spcEpcEquilibrium model ]

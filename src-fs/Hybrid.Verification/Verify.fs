@@ -32,6 +32,12 @@ type Verify =
     /// `Invariants.sparseMatchesDense`.
     static member SparseMatchesDense(model: Model) : Property = Invariants.sparseMatchesDense model
 
+    /// `Invariants.epcFirstStep`.
+    static member EpcFirstStep(model: Model) : Property = Invariants.epcFirstStep model
+
+    /// `Invariants.spcEpcEquilibrium`.
+    static member SpcEpcEquilibrium(model: Model) : Property = Invariants.spcEpcEquilibrium model
+
     /// Every invariant for a model, by name.
     static member All(model: Model) : IReadOnlyList<KeyValuePair<string, Property>> =
         Invariants.all model |> List.map (fun (n, p) -> KeyValuePair(n, p)) |> ResizeArray :> IReadOnlyList<_>

@@ -74,24 +74,9 @@ let tests =
                 && Array.forall2 (fun a b -> close 1e-6 1e-8 a b) gs go
                 && Array.forall2 (fun a b -> close 1e-6 1e-8 a b) ge go))
 
+        // The verification kit's invariant (one definition).
         testPropertyWithConfig config "nonlinear nets: from the same start, sPC and ePC reach the same equilibrium with the same weight gradients"
-        <| Prop.forAll (Arb.fromGen (smallMlp |> Gen.map (fun m -> { m with Activation = Activation.Tanh }))) (fun m ->
-            Scope.run (fun () ->
-                use net = network m
-                // Halve the weights: the energy is then strongly convex around the forward
-                // pass, so both descents must find the one equilibrium there.
-                do
-                    use _ = torch.no_grad ()
-                    use half = (0.5).ToScalar()
-                    for p in net.Parameters do p.mul_(half) |> ignore
-                let x, labels, y = batch m
-                let opts r = { InferenceOptions.spc 1500 0.2 with Momentum = 0.8; Reparam = r; DivergenceFactor = infinity }
-                let s = converge net x labels y (opts Reparam.States)
-                let e = converge net x labels y (opts Reparam.Errors)
-                let gs = weightGradients net s y
-                let ge = weightGradients net e y
-                let sameEquilibrium = Equilibrium.distance s.States e.States < 1e-9
-                sameEquilibrium && Array.forall2 (fun a b -> close 1e-5 1e-8 a b) gs ge))
+            (Hybrid.Verification.Invariants.spcEpcEquilibrium Hybrid.Verification.Model.mlp)
 
         test "the oracle refuses networks that are not linear chains" {
             let m = { Input = 2; Widths = [ 3 ]; Outputs = 2; Activation = Activation.Tanh; Loss = Loss.SquaredError; Seed = 1L; Batch = 2 }

@@ -48,20 +48,9 @@ let tests =
                 && below |> List.forall (fun i -> close 1e-6 1e-2 (Ops.div pc[i] alpha) bp[i])
                 && deeper |> List.forall (fun i -> Scope.scalar (pc[i].abs().max()) = 0.0)))
 
+        // The verification kit's invariant (one definition): every hidden block, every parameter.
         testPropertyWithConfig config "one ePC step of size eta from zero errors gives eta times the BP gradient below the output"
-        <| Prop.forAll smallMlpArb (fun m ->
-            Scope.run (fun () ->
-                use net = network m
-                let x, labels, y = batch m
-                let eta = 1e-7
-                let bp = bpGradients net x y
-                let pc = pcGradients net (InferenceOptions.epc 1 eta) x labels y
-                let L = net.Depth
-                // e_l = -eta dLoss/dh_l exactly after one step; the states below moved by O(eta),
-                // so the hidden blocks' gradients are eta * BP up to O(eta) = 1e-7 times
-                // curvature factors: 1e-4 relative (floored at 1e-2) leaves three orders of margin.
-                [ 0 .. 2 * (L - 1) - 1 ]
-                |> List.forall (fun i -> close 1e-4 1e-2 (Ops.div pc[i] eta) bp[i])))
+            (Hybrid.Verification.Invariants.epcFirstStep Hybrid.Verification.Model.mlp)
 
         test "the weight gradient is divided by the batch size" {
             Scope.run (fun () ->
