@@ -38,6 +38,15 @@ type Verify =
     /// `Invariants.spcEpcEquilibrium`.
     static member SpcEpcEquilibrium(model: Model) : Property = Invariants.spcEpcEquilibrium model
 
+    /// `MemoryInvariants.hopfieldDescent`: the modern Hopfield update never raises the energy.
+    static member HopfieldDescent: Property = MemoryInvariants.hopfieldDescent
+
+    /// `MemoryInvariants.hamEvenOddDescent`: a HAM's even/odd half-sweeps never raise its energy.
+    static member HamEvenOddDescent: Property = MemoryInvariants.hamEvenOddDescent
+
+    /// `MemoryInvariants.hamSolversAgree`: every DEQ solver reaches the one fixed point of a contractive HAM.
+    static member HamSolversAgree: Property = MemoryInvariants.hamSolversAgree
+
     /// Every invariant for a model, by name.
     static member All(model: Model) : IReadOnlyList<KeyValuePair<string, Property>> =
         Invariants.all model |> List.map (fun (n, p) -> KeyValuePair(n, p)) |> ResizeArray :> IReadOnlyList<_>

@@ -10,16 +10,6 @@ open Hybrid.Tests.Fixtures
 
 let private config = Util.propertyConfig 30
 
-/// Small HAMs (2..5 layers of 1..12 units) with weights scaled by 0.5..3, and a batch of inputs in [0,1].
-let private setup =
-    gen {
-        let! depth = Gen.choose (2, 5)
-        let! sizes = Gen.listOfLength depth (Gen.choose (1, 12))
-        let! scale = Gen.choose (1, 6) |> Gen.map (fun k -> 0.5 * float k)
-        let! seed = Generators.seed
-        return sizes, scale, seed
-    }
-
 let private build (sizes: int list) (scale: float) (seed: int64) =
     let net = Ham.Network.create sizes Precision.Float64 cpu seed
     do
@@ -35,48 +25,9 @@ let private build (sizes: int list) (scale: float) (seed: int64) =
 [<Tests>]
 let tests =
     testList "Ham" [
-        testPropertyWithConfig config "the energy never increases along even/odd updates"
-        <| Prop.forAll (Arb.fromGen setup) (fun (sizes, scale, seed) ->
-            Scope.run (fun () ->
-                let net, x = build sizes scale seed
-                use _ = net
-                let mutable state = Ham.initial net x
-                let mutable ok = true
-                for _ in 1 .. 15 do
-                    let e0 = (Ham.energy net state).data<float>().ToArray()
-                    let s = Ham.solve net Ham.Solver.EvenOdd state 0.0 1
-                    state <- s.States
-                    let e1 = (Ham.energy net state).data<float>().ToArray()
-                    // Each half-sweep is an exact block minimisation: E(t+1) <= E(t) up to rounding.
-                    ok <- ok && Array.forall2 (fun a b -> b <= a + 1e-10 * (1.0 + abs a)) e0 e1
-                ok))
-
-        testPropertyWithConfig config "all solvers reach the same fixed point"
-        <| Prop.forAll (Arb.fromGen setup) (fun (sizes, _, seed) ->
-            Scope.run (fun () ->
-                // A contraction has one fixed point, which every convergent solver must
-                // find: g' <= 1, so with every weight's spectral norm at 0.45 the map
-                // moves each layer by at most 0.9 times the largest change of its
-                // neighbours. (Unscaled weights are not enough: a 5-layer net of width 12
-                // can have several fixed points, and Picard can cycle between two.)
-                let net, x = build sizes 1.0 seed
-                use _ = net
-                do
-                    use _ = torch.no_grad ()
-                    for w in net.Weights do
-                        let norm = Scope.scalar (torch.linalg.svdvals(w).max())
-                        if norm > 0.0 then
-                            use factor = (0.45 / norm).ToScalar()
-                            w.mul_(factor) |> ignore
-                let solutions =
-                    [ Ham.Solver.Picard; Ham.Solver.Damped 0.5; Ham.Solver.EvenOdd; Ham.Solver.Anderson(4, 1e-8); Ham.Solver.EvenOddAnderson(4, 1e-8) ]
-                    |> List.map (fun s -> Ham.solve net s (Ham.initial net x) 1e-11 5000)
-                let flat (s: Ham.Solution) = torch.cat(s.States[1..], 1L)
-                let reference = flat solutions.Head
-                solutions |> List.forall (fun s ->
-                    Array.forall id s.Converged
-                    // Stopping at 1e-11 relative change of a contraction leaves distances of that order.
-                    && Scope.scalar ((flat s - reference).abs().max()) < 1e-8 * (1.0 + Scope.scalar (reference.abs().max())))))
+        // The verification kit's invariants (one definition each).
+        testPropertyWithConfig config "the energy never increases along even/odd updates" Hybrid.Verification.MemoryInvariants.hamEvenOddDescent
+        testPropertyWithConfig config "all solvers reach the same fixed point" Hybrid.Verification.MemoryInvariants.hamSolversAgree
 
         test "even/odd needs fewer iterations than the synchronous update" {
             Scope.run (fun () ->

@@ -1,0 +1,143 @@
+/// Invariants of Hybrid's associative memories: modern Hopfield networks and
+/// hierarchical associative memories (HAMs) solved as deep equilibrium models.
+namespace Hybrid.Verification
+
+open System
+open FsCheck
+open FsCheck.FSharp
+open TorchSharp
+open Hybrid
+
+/// A set of stored patterns and a query batch for a modern Hopfield network.
+type HopfieldSpec =
+    { Patterns: int
+      Dimension: int
+      Norm: float
+      Beta: float
+      Seed: int64 }
+
+    override this.ToString() =
+        sprintf "%d patterns in %d dimensions, norm %g, beta %g, seed %d" this.Patterns this.Dimension this.Norm this.Beta this.Seed
+
+/// A small HAM: layer sizes, a weight scale and a seed.
+type HamSpec =
+    { Sizes: int list
+      Scale: float
+      Seed: int64 }
+
+    override this.ToString() = sprintf "HAM [%s] weights x%g seed %d" (String.Join(",", this.Sizes)) this.Scale this.Seed
+
+module MemoryGenerate =
+    /// N in 2..8 patterns of dimension 2..10, norm 0.5..3, beta from 0.27 to 9.5 (log-spaced).
+    let hopfield: Arbitrary<HopfieldSpec> =
+        let g =
+            gen {
+                let! n = Gen.choose (2, 8)
+                let! d = Gen.choose (2, 10)
+                let! norm = Gen.choose (1, 6) |> Gen.map (fun k -> 0.5 * float k)
+                let! beta = Gen.choose (-23, 39) |> Gen.map (fun k -> Math.Pow(10.0, float k / 40.0))
+                let! seed = Generate.seed
+                return { Patterns = n; Dimension = d; Norm = norm; Beta = beta; Seed = seed }
+            }
+        let shrink (s: HopfieldSpec) =
+            seq {
+                if s.Patterns > 2 then yield { s with Patterns = s.Patterns - 1 }
+                if s.Dimension > 2 then yield { s with Dimension = s.Dimension - 1 }
+            }
+        Arb.fromGenShrink (g, shrink)
+
+    /// 2..5 layers of 1..12 units, weights scaled by 0.5..3.
+    let ham: Arbitrary<HamSpec> =
+        let g =
+            gen {
+                let! depth = Gen.choose (2, 5)
+                let! sizes = Gen.listOfLength depth (Gen.choose (1, 12))
+                let! scale = Gen.choose (1, 6) |> Gen.map (fun k -> 0.5 * float k)
+                let! seed = Generate.seed
+                return { Sizes = sizes; Scale = scale; Seed = seed }
+            }
+        let shrink (s: HamSpec) =
+            seq {
+                if s.Sizes.Length > 2 then
+                    for i in 0 .. s.Sizes.Length - 1 do
+                        yield { s with Sizes = List.removeAt i s.Sizes }
+                for i in 0 .. s.Sizes.Length - 1 do
+                    if s.Sizes[i] > 1 then yield { s with Sizes = List.updateAt i (s.Sizes[i] - 1) s.Sizes }
+            }
+        Arb.fromGenShrink (g, shrink)
+
+module MemoryInvariants =
+    let private cpu = torch.CPU
+
+    /// The HAM of a spec (float64) with N(0, 0.25) biases, and a batch of 6 inputs in [0, 1].
+    let private build (s: HamSpec) (scale: float) =
+        let net = Ham.Network.create s.Sizes Precision.Float64 cpu s.Seed
+        do
+            use _ = torch.no_grad ()
+            use k = scale.ToScalar()
+            for w in net.Weights do w.mul_(k) |> ignore
+            use g = Rng.generator (s.Seed + 7L) cpu
+            for b in net.Biases do b.copy_(Ops.mul (torch.randn(b.shape, dtype = torch.float64, generator = g)) 0.5) |> ignore
+        use g = Rng.generator (s.Seed + 3L) cpu
+        let x = torch.rand([| 6L; int64 s.Sizes.Head |], dtype = torch.float64, generator = g)
+        net, x
+
+    /// True when `step` never raises any of the energies `energy` reads (one per sample)
+    /// over `steps` steps by more than tol (1 + |E|).
+    let private neverRises (steps: int) (tol: float) (energy: unit -> float[]) (step: unit -> unit) =
+        let mutable ok = true
+        for _ in 1 .. steps do
+            let e0 = energy ()
+            step ()
+            let e1 = energy ()
+            ok <- ok && Array.forall2 (fun a b -> b <= a + tol * (1.0 + abs a)) e0 e1
+        ok
+
+    /// The CCCP update of a modern Hopfield network never raises its energy: 20 updates
+    /// of 16 random states, E(t+1) <= E(t) + 1e-12 (1 + |E(t)|) for each state.
+    let hopfieldDescent: Property =
+        Prop.forAll MemoryGenerate.hopfield (fun s ->
+            Scope.run (fun () ->
+                let p = Hopfield.Patterns.random s.Patterns s.Norm s.Dimension s.Seed
+                use g = Rng.generator (s.Seed + 1L) cpu
+                let mutable xi = Ops.mul (torch.randn([| 16L; int64 s.Dimension |], dtype = torch.float64, generator = g)) s.Norm
+                neverRises 20 1e-12 (fun () -> (Hopfield.energy p s.Beta xi).data<float>().ToArray()) (fun () -> xi <- Hopfield.update p s.Beta xi))
+            |> Prop.label (string s))
+
+    /// A HAM's even/odd half-sweeps never raise its energy (each is an exact block
+    /// minimisation): 15 sweeps, E(t+1) <= E(t) + 1e-10 (1 + |E(t)|).
+    let hamEvenOddDescent: Property =
+        Prop.forAll MemoryGenerate.ham (fun s ->
+            Scope.run (fun () ->
+                let net, x = build s s.Scale
+                use _ = net
+                let mutable state = Ham.initial net x
+                neverRises 15 1e-10 (fun () -> (Ham.energy net state).data<float>().ToArray()) (fun () ->
+                    state <- (Ham.solve net Ham.Solver.EvenOdd state 0.0 1).States))
+            |> Prop.label (string s))
+
+    /// Every DEQ solver (Picard, damped, even/odd, Anderson, even/odd + Anderson) reaches
+    /// the one fixed point of a contractive HAM (every weight's spectral norm 0.45): all
+    /// converge to 1e-11 and agree to 1e-8 (1 + max |state|).
+    let hamSolversAgree: Property =
+        Prop.forAll MemoryGenerate.ham (fun s ->
+            Scope.run (fun () ->
+                let net, x = build s 1.0
+                use _ = net
+                do
+                    use _ = torch.no_grad ()
+                    for w in net.Weights do
+                        let norm = Scope.scalar (torch.linalg.svdvals(w).max())
+                        if norm > 0.0 then
+                            use factor = (0.45 / norm).ToScalar()
+                            w.mul_(factor) |> ignore
+                let solutions =
+                    [ Ham.Solver.Picard; Ham.Solver.Damped 0.5; Ham.Solver.EvenOdd; Ham.Solver.Anderson(4, 1e-8); Ham.Solver.EvenOddAnderson(4, 1e-8) ]
+                    |> List.map (fun solver -> Ham.solve net solver (Ham.initial net x) 1e-11 5000)
+                let flat (sol: Ham.Solution) = torch.cat(sol.States[1..], 1L)
+                let reference = flat solutions.Head
+                solutions
+                |> List.forall (fun sol ->
+                    Array.forall id sol.Converged
+                    && Scope.scalar ((flat sol - reference).abs().max()) < 1e-8 * (1.0 + Scope.scalar (reference.abs().max()))))
+            |> Prop.label (string s))
