@@ -113,13 +113,25 @@ let private runTrial (store: SweepStore) (spec: Spec.SweepSpec) (opts: WorkerOpt
     use stop = CancellationTokenSource.CreateLinkedTokenSource cancel
     let mutable lost = false
     let mutable pruned = false
+    // The lease's heartbeat runs on a timer thread. It stops for good before the trial's
+    // end is written (`stopBeating`), and it never throws: an exception on a timer thread
+    // would end the process (a storage outage is retried at the next beat; the lease
+    // covers it).
+    let gate = obj ()
+    let mutable ended = false
     let beat _ =
-        try
-            if not (store.Heartbeat(claim, opts.LeaseSeconds)) then
-                lost <- true
-                stop.Cancel()
-        with StoreError _ -> () // try again at the next beat; the lease covers a short outage
-    use _timer = new Timer(TimerCallback beat, null, TimeSpan.FromSeconds(opts.LeaseSeconds / 3.0), TimeSpan.FromSeconds(opts.LeaseSeconds / 3.0))
+        lock gate (fun () ->
+            if not ended then
+                try
+                    if not (store.Heartbeat(claim, opts.LeaseSeconds)) then
+                        lost <- true
+                        stop.Cancel()
+                with _ -> ())
+    let timer = new Timer(TimerCallback beat, null, TimeSpan.FromSeconds(opts.LeaseSeconds / 3.0), TimeSpan.FromSeconds(opts.LeaseSeconds / 3.0))
+    let stopBeating () =
+        lock gate (fun () -> ended <- true)
+        timer.Dispose()
+    use _ = { new IDisposable with member _.Dispose() = stopBeating () }
     let outcome status metric epochs error =
         { Index = claim.Index; Status = status; Metric = metric; Epochs = epochs; Seconds = started.Elapsed.TotalSeconds; Error = error; Folder = folder }
     let records = ResizeArray<EpochRecord>()
@@ -152,6 +164,7 @@ let private runTrial (store: SweepStore) (spec: Spec.SweepSpec) (opts: WorkerOpt
                     pruned <- true
                     stop.Cancel()
         let result = session.Run(observer.Batch, onEpoch, stop.Token)
+        stopBeating ()
         run.Finish result
         let metric = metricSoFar spec.Metric result.Epochs
         let n = result.Epochs.Length
@@ -171,6 +184,7 @@ let private runTrial (store: SweepStore) (spec: Spec.SweepSpec) (opts: WorkerOpt
     | StoreError _ -> reraise ()
     | e when not (e :? OperationCanceledException) ->
         // The trial's own failure (its config, its data, the run folder, the run): recorded, not retried.
+        stopBeating ()
         let message = sprintf "%s: %s" (e.GetType().Name) e.Message
         let n = records.Count
         let metric = metricSoFar spec.Metric (List.ofSeq records)

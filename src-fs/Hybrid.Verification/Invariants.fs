@@ -162,6 +162,51 @@ module Invariants =
             Equilibrium.distance s.States e.States < 1e-9
             && Array.forall2 (Array.forall2 (close 1e-5 1e-8)) gs ge))
 
+    /// `keep` recalls the states it was given: after inference on a batch and recording
+    /// them, initialising the same batch with `keep` gives exactly those final states.
+    let keepRecalls (model: Model) : Property =
+        forAll model (fun c ->
+            use g = Rng.generator c.Spec.Seed cpu
+            use st = new InitState(c.Spec.Outputs, 0L)
+            let ctx = InitContext.supervised c.Network c.Input c.Labels c.Spec.Outputs g
+            let first = InitApply.apply Init.keep st ctx true
+            let r = Inference.run c.Network (InferenceOptions.spc 3 0.05) first (Some c.Target) None
+            st.Record(c.Network, Init.keep, r.States, Some c.Labels, None)
+            let next = InitApply.apply Init.keep st ctx false
+            Array.forall2 (fun (a: torch.Tensor) (b: torch.Tensor) -> a.allclose(b, rtol = 0.0, atol = 0.0)) next.States[1..] r.States[1..])
+
+    /// The stream average gives every sample of a class the mean of that class's final
+    /// states in the previous batch, in every hidden layer (a mean of at most 5 values:
+    /// 1e-12 relative, or 1e-14 absolute near zero).
+    let streamAverageRecalls (model: Model) : Property =
+        forAll model (fun c ->
+            use g = Rng.generator c.Spec.Seed cpu
+            use st = new InitState(c.Spec.Outputs, 0L)
+            let ctx = InitContext.supervised c.Network c.Input c.Labels c.Spec.Outputs g
+            let r = Inference.run c.Network (InferenceOptions.spc 3 0.05) (InitApply.apply Init.forward st ctx true) (Some c.Target) None
+            st.Record(c.Network, Init.streamAverage, r.States, Some c.Labels, None)
+            let next = InitApply.apply Init.streamAverage st ctx false
+            let ls = c.Labels.data<int64>().ToArray()
+            [ for l in 1 .. c.Network.Depth - 1 do
+                  for k in Array.distinct ls do
+                      let members = [| for i in 0 .. ls.Length - 1 do if ls[i] = k then int64 i |]
+                      let mean = r.States[l].index_select(0L, torch.tensor members).mean([| 0L |])
+                      for i in members do
+                          let d = next.States[l][i] - mean
+                          yield Scope.scalar (d.norm()) <= 1e-12 * Scope.scalar (mean.norm()) || Scope.scalar (d.abs().max()) < 1e-14 ]
+            |> List.forall id)
+
+    /// Linear chains with a squared-error output (the spec's activation and loss are
+    /// replaced): the closed-form equilibrium `Equilibrium.linear` is a critical point of
+    /// F (every state gradient below 1e-10, rounding of a well-conditioned system).
+    let linearEquilibrium: Property =
+        let specs = Generate.netSpecs |> Arb.convert (fun s -> { s with Activation = Activation.Identity; Loss = Loss.SquaredError }) id
+        Prop.forAll specs (onCase Model.mlp (fun c ->
+            let exact = Equilibrium.linear c.Network c.Input c.Target
+            let leaves = exact |> Array.mapi (fun i h -> if i = 0 then h else h.detach().requires_grad_(true))
+            let F = Energy.spc c.Network leaves (Some c.Target)
+            torch.autograd.grad([| F |], leaves[1..]) |> Seq.forall (fun g -> Scope.scalar (g.abs().max()) < 1e-10)))
+
     /// Every invariant of this kit for a model, by name (for runners that list them).
     let all (model: Model) : (string * Property) list =
         [ "forward initialisation: F = 0 free, F = BP loss clamped", forwardInitialisation model
@@ -169,4 +214,6 @@ module Invariants =
           "small-step inference never raises F (sPC and ePC)", descent model
           "sparse sPC inference equals the dense path", sparseMatchesDense model
           "one ePC step from zero errors gives eta times the BP gradient", epcFirstStep model
-          "sPC and ePC reach the same equilibrium with the same weight gradients", spcEpcEquilibrium model ]
+          "sPC and ePC reach the same equilibrium with the same weight gradients", spcEpcEquilibrium model
+          "keep recalls the last batch's final states", keepRecalls model
+          "the stream average recalls each class's mean state", streamAverageRecalls model ]

@@ -38,6 +38,15 @@ type Verify =
     /// `Invariants.spcEpcEquilibrium`.
     static member SpcEpcEquilibrium(model: Model) : Property = Invariants.spcEpcEquilibrium model
 
+    /// `Invariants.keepRecalls`.
+    static member KeepRecalls(model: Model) : Property = Invariants.keepRecalls model
+
+    /// `Invariants.streamAverageRecalls`.
+    static member StreamAverageRecalls(model: Model) : Property = Invariants.streamAverageRecalls model
+
+    /// `Invariants.linearEquilibrium`: the closed-form equilibrium of a linear chain is a critical point of F.
+    static member LinearEquilibrium: Property = Invariants.linearEquilibrium
+
     /// `MemoryInvariants.hopfieldDescent`: the modern Hopfield update never raises the energy.
     static member HopfieldDescent: Property = MemoryInvariants.hopfieldDescent
 

@@ -38,17 +38,8 @@ let private weightGradients (net: Network) (r: InferenceResult) (y: torch.Tensor
 [<Tests>]
 let tests =
     testList "Equilibrium" [
-        testPropertyWithConfig config "the closed-form linear equilibrium is a critical point of F"
-        <| Prop.forAll (Arb.fromGen linearChain) (fun m ->
-            Scope.run (fun () ->
-                use net = network m
-                let x, _, y = batch m
-                let exact = Equilibrium.linear net x y
-                let leaves = exact |> Array.mapi (fun i s -> if i = 0 then s else s.detach().requires_grad_(true))
-                let F = Energy.spc net leaves (Some y)
-                let grads = torch.autograd.grad([| F |], leaves[1..])
-                // The gradient at the solution of a well-conditioned (lambda in [1, ~4]) float64 system: rounding only.
-                grads |> Seq.forall (fun g -> Scope.scalar (g.abs().max()) < 1e-10)))
+        // The verification kit's invariant (one definition).
+        testPropertyWithConfig config "the closed-form linear equilibrium is a critical point of F" Hybrid.Verification.Invariants.linearEquilibrium
 
         testPropertyWithConfig config "linear chains: sPC and ePC reach the exact equilibrium and give the same weight gradients"
         <| Prop.forAll (Arb.fromGen linearChain) (fun m ->

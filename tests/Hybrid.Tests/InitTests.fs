@@ -92,41 +92,11 @@ let algebra =
 [<Tests>]
 let invariants =
     testList "Init.Invariants" [
+        // The verification kit's invariants (one definition each).
         testPropertyWithConfig config "keep after a batch equals that batch's final states"
-        <| Prop.forAll smallMlpArb (fun m ->
-            Scope.run (fun () ->
-                use net = network m
-                let x, labels, y = batch m
-                use g = Rng.generator m.Seed cpu
-                use st = new InitState(m.Outputs, 0L)
-                let ctx = context net x labels g
-                let first = InitApply.apply Init.keep st ctx true
-                let r = Inference.run net (InferenceOptions.spc 3 0.05) first (Some y) None
-                st.Record(net, Init.keep, r.States, Some labels, None)
-                let next = InitApply.apply Init.keep st ctx false
-                Array.forall2 (fun (a: torch.Tensor) (b: torch.Tensor) -> same a b) next.States[1..] r.States[1..]))
-
+            (Hybrid.Verification.Invariants.keepRecalls Hybrid.Verification.Model.mlp)
         testPropertyWithConfig config "the stream average gives every sample of a class the class mean of the previous batch"
-        <| Prop.forAll smallMlpArb (fun m ->
-            Scope.run (fun () ->
-                use net = network m
-                let x, labels, y = batch m
-                use g = Rng.generator m.Seed cpu
-                use st = new InitState(m.Outputs, 0L)
-                let ctx = context net x labels g
-                let r = Inference.run net (InferenceOptions.spc 3 0.05) (InitApply.apply Init.forward st ctx true) (Some y) None
-                st.Record(net, Init.streamAverage, r.States, Some labels, None)
-                let next = InitApply.apply Init.streamAverage st ctx false
-                let ls = labels.data<int64>().ToArray()
-                [ for l in 1 .. net.Depth - 1 do
-                      for c in Array.distinct ls do
-                          let members = [| for i in 0 .. ls.Length - 1 do if ls[i] = c then int64 i |]
-                          let idx = torch.tensor members
-                          let mean = r.States[l].index_select(0L, idx).mean([| 0L |])
-                          for i in members do
-                              // A mean of at most 5 float64 values: agreement to 1e-12 is rounding.
-                              yield relErr (next.States[l][i]) mean < 1e-12 || Scope.scalar ((next.States[l][i] - mean).abs().max()) < 1e-14 ]
-                |> List.forall id))
+            (Hybrid.Verification.Invariants.streamAverageRecalls Hybrid.Verification.Model.mlp)
 
         test "avg falls back to forward for classes it has not seen, keep for batches of another size" {
             Scope.run (fun () ->

@@ -59,6 +59,8 @@ let tests =
         testPropertyWithConfig config "a user's tanh block: sparse inference equals dense" (Invariants.sparseMatchesDense tanhModel)
         testPropertyWithConfig config "a user's tanh block: one ePC step gives eta times the BP gradient" (Invariants.epcFirstStep tanhModel)
         testPropertyWithConfig (Util.propertyConfig 15) "a user's tanh block: sPC and ePC share their equilibrium and weight gradients" (Invariants.spcEpcEquilibrium tanhModel)
+        testPropertyWithConfig config "a user's tanh block: keep recalls the last batch's final states" (Invariants.keepRecalls tanhModel)
+        testPropertyWithConfig config "a user's tanh block: the stream average recalls each class's mean state" (Invariants.streamAverageRecalls tanhModel)
         testPropertyWithConfig (Util.propertyConfig 80) "Hybrid's MLPs: the state gradient is the derivative of F (central differences)" (Invariants.stateGradient Model.mlp)
         testPropertyWithConfig (Util.propertyConfig 60) "Hybrid's MLPs: sparse inference equals dense" (Invariants.sparseMatchesDense Model.mlp)
 
