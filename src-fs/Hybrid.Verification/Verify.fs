@@ -56,6 +56,12 @@ type Verify =
     /// `MemoryInvariants.hamSolversAgree`: every DEQ solver reaches the one fixed point of a contractive HAM.
     static member HamSolversAgree: Property = MemoryInvariants.hamSolversAgree
 
+    /// `MemoryInvariants.criticalBeta`: the measured Hopfield phase transition matches N/(M^2 - c).
+    static member CriticalBeta: Property = MemoryInvariants.criticalBeta
+
+    /// `MemoryInvariants.hamImplicitGradients`: implicit gradients of a HAM equal finite differences.
+    static member HamImplicitGradients: Property = MemoryInvariants.hamImplicitGradients
+
     /// Every invariant for a model, by name.
     static member All(model: Model) : IReadOnlyList<KeyValuePair<string, Property>> =
         Invariants.all model |> List.map (fun (n, p) -> KeyValuePair(n, p)) |> ResizeArray :> IReadOnlyList<_>

@@ -48,6 +48,10 @@ let tests =
                 Expect.isTrue (s.Iterations |> Array.forall (fun i -> i <= 2)) "iterations within the cap")
         }
 
+        // The verification kit's invariant, over random contractive HAMs (the test below keeps the fixed case).
+        testPropertyWithConfig (Util.propertyConfig 12) "implicit gradients of random contractive HAMs match finite differences"
+            Hybrid.Verification.MemoryInvariants.hamImplicitGradients
+
         test "implicit gradients match finite differences of the readout loss" {
             Scope.run (fun () ->
                 let net, x = build [ 5; 4; 3 ] 1.0 5L

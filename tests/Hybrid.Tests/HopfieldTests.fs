@@ -40,6 +40,10 @@ let tests =
                 Expect.isFalse (high |> List.exists (fun f -> f.Kind = Hopfield.FixedPointKind.Global && f.IsMinimum)) "the centroid is no longer a minimum")
         }
 
+        // The verification kit's invariant, over random simplex sets (the test below keeps the fixed ones and the onset).
+        testPropertyWithConfig (Util.propertyConfig 8) "the measured transition of random simplex sets is within 2% of N/(M^2 - c)"
+            Hybrid.Verification.MemoryInvariants.criticalBeta
+
         test "the measured transition of simplex patterns is within 2% of N/(M^2 - c)" {
             for n in [ 3; 5; 10 ] do
                 for m in [ 1.0; 2.0 ] do
