@@ -249,6 +249,17 @@ module Inference =
         | Some tol -> abs (previous - current) <= tol * max (abs previous) 1e-30
         | None -> false
 
+    /// The end of an sPC step: records its update norms (recorded runs), shows the states
+    /// to the observer; true when inference stops (converged, or the observer asks).
+    let private finishStep (opts: InferenceOptions) (norms: ResizeArray<float[]>) (stepNorms: float[]) (observe: (int -> Tensor[] -> bool) option)
+                           (t: int) (hs: Tensor[]) (previous: float) (value: float) =
+        if opts.Record then norms.Add stepNorms
+        let asked =
+            match observe with
+            | Some f -> f t (hs |> Array.map (fun h -> h.detach()))
+            | None -> false
+        converged opts previous value || asked
+
     /// sPC: SGD on the states from `init`. Inference descends on its own copies of the
     /// free states: `init` is never changed and can be run again. The first step may
     /// reuse the forward sweep's predictions, whose graph leads to `init`'s states: it
@@ -289,12 +300,8 @@ module Inference =
                 else torch.autograd.grad([| F |], vars, allow_unused = true)
             use _ = torch.no_grad ()
             let stepNorms = descent.Step(vars, grads, opts.Record)
-            if opts.Record then norms.Add stepNorms
             steps <- t
-            if converged opts previous value then stop <- true
-            match observe with
-            | Some f -> if f t (hs |> Array.map (fun h -> h.detach())) then stop <- true
-            | None -> ()
+            stop <- finishStep opts norms stepNorms observe t hs previous value
             previous <- value
         { States = hs |> Array.map (fun h -> h.detach())
           Predictions = None
@@ -414,12 +421,8 @@ module Inference =
                         if l >= 1 then zero[l] <- false
                         if l + 1 < L then zero[l + 1] <- false
                 let stepNorms = descent.StepSome(hs[first..], grads, moving, opts.Record)
-                if opts.Record then norms.Add stepNorms
                 steps <- t
-                if converged opts previous value then stop <- true
-                match observe with
-                | Some f -> if f t (hs |> Array.map (fun h -> h.detach())) then stop <- true
-                | None -> ()
+                stop <- finishStep opts norms stepNorms observe t hs previous value
                 previous <- value
             // The predictions the weight update needs, at the final states: with their graph
             // to the parameters for the blocks whose term can be nonzero, plain values for

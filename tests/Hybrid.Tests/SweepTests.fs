@@ -215,6 +215,16 @@ let private trialsOf (n: int) =
     [ for i in 0 .. n - 1 ->
           ({ Index = i; Method = "m"; Group = ""; Key = sprintf "k=%d" (i / 2); Seed = int64 (i % 2); Config = { Config.defaults with Seed = int64 (i % 2) } }: Spec.Trial) ]
 
+/// Runs `f` on a fresh SQLite storage holding sweep "s" of `trials` trials (none: 0),
+/// then removes it.
+let private withStore (trials: int) (f: string -> Store.SweepStore -> unit) =
+    let dir, db = tempDb ()
+    let store = Store.connect db
+    if trials > 0 then store.Create("s", "{}", trialsOf trials) |> ignore
+    f db store
+    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools()
+    Directory.Delete(dir, true)
+
 [<Tests>]
 let storeTests =
     testList "sweep storage (SQLite)" [
@@ -240,76 +250,61 @@ let storeTests =
         }
 
         test "a sweep is stored once; the same name with another spec is refused" {
-            let dir, db = tempDb ()
-            let store = Store.connect db
-            Expect.isTrue (store.Create("s", "{}", trialsOf 4)) "created"
-            Expect.isFalse (store.Create("s", "{}", trialsOf 4)) "same spec: left as it is"
-            Expect.throws (fun () -> store.Create("s", "{\"x\":1}", trialsOf 4) |> ignore) "another spec"
-            Expect.equal (store.Trials "s" |> List.length) 4 "trials stored once"
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools()
-            Directory.Delete(dir, true)
+            withStore 0 (fun _ store ->
+                Expect.isTrue (store.Create("s", "{}", trialsOf 4)) "created"
+                Expect.isFalse (store.Create("s", "{}", trialsOf 4)) "same spec: left as it is"
+                Expect.throws (fun () -> store.Create("s", "{\"x\":1}", trialsOf 4) |> ignore) "another spec"
+                Expect.equal (store.Trials "s" |> List.length) 4 "trials stored once")
         }
 
         test "concurrent claims from 8 threads hand out every trial exactly once" {
-            let dir, db = tempDb ()
-            let store = Store.connect db
-            store.Create("s", "{}", trialsOf 40) |> ignore
-            let claimed = Collections.Concurrent.ConcurrentBag<int * string>()
-            let workers =
-                [ for w in 1..8 ->
-                      Thread(fun () ->
-                          let own = Store.connect db
-                          let mutable go = true
-                          while go do
-                              match own.Claim("s", sprintf "w%d" w, 60.0, 3) with
-                              | Some c ->
-                                  claimed.Add(c.Index, c.Worker)
-                                  Expect.isTrue (own.Finish(c, Store.Status.Completed, Some 1.0, 1, 0.0, None, None)) "the holder finishes"
-                              | None -> go <- false) ]
-            for t in workers do t.Start()
-            for t in workers do t.Join()
-            Expect.equal (claimed |> Seq.map fst |> Seq.sort |> List.ofSeq) [ 0..39 ] "each trial claimed once"
-            Expect.isTrue (store.Trials "s" |> List.forall (fun t -> t.Status = "completed" && t.Completions = 1)) "each completed once"
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools()
-            Directory.Delete(dir, true)
+            withStore 40 (fun db store ->
+                let claimed = Collections.Concurrent.ConcurrentBag<int * string>()
+                let workers =
+                    [ for w in 1..8 ->
+                          Thread(fun () ->
+                              let own = Store.connect db
+                              let mutable go = true
+                              while go do
+                                  match own.Claim("s", sprintf "w%d" w, 60.0, 3) with
+                                  | Some c ->
+                                      claimed.Add(c.Index, c.Worker)
+                                      Expect.isTrue (own.Finish(c, Store.Status.Completed, Some 1.0, 1, 0.0, None, None)) "the holder finishes"
+                                  | None -> go <- false) ]
+                for t in workers do t.Start()
+                for t in workers do t.Join()
+                Expect.equal (claimed |> Seq.map fst |> Seq.sort |> List.ofSeq) [ 0..39 ] "each trial claimed once"
+                Expect.isTrue (store.Trials "s" |> List.forall (fun t -> t.Status = "completed" && t.Completions = 1)) "each completed once")
         }
 
         test "an expired lease is claimed again; the old holder can neither renew nor finish" {
-            let dir, db = tempDb ()
-            let store = Store.connect db
-            store.Create("s", "{}", trialsOf 1) |> ignore
-            let first = (store.Claim("s", "a", 1.0, 3)).Value
-            Expect.isNone (store.Claim("s", "b", 1.0, 3)) "held while the lease runs"
-            Thread.Sleep 1300
-            let second = (store.Claim("s", "b", 60.0, 3)).Value
-            Expect.equal (second.Index, second.Attempt) (0, 2) "the same trial, attempt 2"
-            Expect.isFalse (store.Heartbeat(first, 60.0)) "the old holder cannot renew"
-            Expect.isFalse (store.Epoch(first, 1, 50.0, 1.0, 1.0, 50.0)) "nor record epochs"
-            Expect.isFalse (store.Finish(first, Store.Status.Completed, Some 1.0, 1, 1.0, None, None)) "nor finish"
-            Expect.isTrue (store.Finish(second, Store.Status.Completed, Some 2.0, 1, 1.0, None, None)) "the new holder finishes"
-            let t = (store.Trials "s").Head
-            Expect.equal (t.Status, t.Metric, t.Completions, t.Worker) ("completed", Some 2.0, 1, Some "b") "completed once, by b"
-            let events = store.Events "s" |> List.map (fun e -> e.Event, e.Worker, e.Attempt)
-            Expect.equal events [ "claimed", "a", 1; "claimed", "b", 2; "completed", "b", 2 ] "the log"
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools()
-            Directory.Delete(dir, true)
+            withStore 1 (fun _ store ->
+                let first = (store.Claim("s", "a", 1.0, 3)).Value
+                Expect.isNone (store.Claim("s", "b", 1.0, 3)) "held while the lease runs"
+                Thread.Sleep 1300
+                let second = (store.Claim("s", "b", 60.0, 3)).Value
+                Expect.equal (second.Index, second.Attempt) (0, 2) "the same trial, attempt 2"
+                Expect.isFalse (store.Heartbeat(first, 60.0)) "the old holder cannot renew"
+                Expect.isFalse (store.Epoch(first, 1, 50.0, 1.0, 1.0, 50.0)) "nor record epochs"
+                Expect.isFalse (store.Finish(first, Store.Status.Completed, Some 1.0, 1, 1.0, None, None)) "nor finish"
+                Expect.isTrue (store.Finish(second, Store.Status.Completed, Some 2.0, 1, 1.0, None, None)) "the new holder finishes"
+                let t = (store.Trials "s").Head
+                Expect.equal (t.Status, t.Metric, t.Completions, t.Worker) ("completed", Some 2.0, 1, Some "b") "completed once, by b"
+                let events = store.Events "s" |> List.map (fun e -> e.Event, e.Worker, e.Attempt)
+                Expect.equal events [ "claimed", "a", 1; "claimed", "b", 2; "completed", "b", 2 ] "the log")
         }
 
         test "a trial whose workers keep vanishing fails after maxAttempts instead of running forever" {
-            let dir, db = tempDb ()
-            let store = Store.connect db
-            store.Create("s", "{}", trialsOf 1) |> ignore
-            for attempt in 1..2 do
-                let c = (store.Claim("s", sprintf "w%d" attempt, 1.0, 2)).Value
-                Expect.equal c.Attempt attempt "attempt number"
-                Thread.Sleep 1200
-            Expect.isNone (store.Claim("s", "w3", 1.0, 2)) "nothing left to claim"
-            let t = (store.Trials "s").Head
-            Expect.equal t.Status "failed" "failed"
-            Expect.stringContains (defaultArg t.Error "") "lost 2 times" "says why"
-            Expect.equal (store.Open "s") 0 "no open trial"
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools()
-            Directory.Delete(dir, true)
+            withStore 1 (fun _ store ->
+                for attempt in 1..2 do
+                    let c = (store.Claim("s", sprintf "w%d" attempt, 1.0, 2)).Value
+                    Expect.equal c.Attempt attempt "attempt number"
+                    Thread.Sleep 1200
+                Expect.isNone (store.Claim("s", "w3", 1.0, 2)) "nothing left to claim"
+                let t = (store.Trials "s").Head
+                Expect.equal t.Status "failed" "failed"
+                Expect.stringContains (defaultArg t.Error "") "lost 2 times" "says why"
+                Expect.equal (store.Open "s") 0 "no open trial")
         }
 
         test "storage URLs" {

@@ -6,57 +6,44 @@ using static TorchSharp.torch;
 
 namespace VerifyCSharp;
 
-/// <summary>A block as a user writes it: tanh(W h + b), the plain affine map for the output block.</summary>
-public sealed class TanhBlock : nn.Module<Tensor, Tensor>
+/// <summary>A block as a user writes it: a linear map, then <see cref="Activate"/> (none for the output block).</summary>
+public abstract class LinearBlock : nn.Module<Tensor, Tensor>
 {
-    readonly TorchSharp.Modules.Linear _linear;
+    // Protected, so that RegisterComponents (run for the derived type) finds the parameters.
+    protected readonly TorchSharp.Modules.Linear _linear;
     readonly bool _last;
 
-    public TanhBlock(BlockSpec spec) : base("tanh-block")
+    protected LinearBlock(string name, BlockSpec spec) : base(name)
     {
         _linear = nn.Linear(spec.Inputs, spec.Outputs);
         _last = spec.Last;
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor h) => _last ? _linear.forward(h) : tanh(_linear.forward(h));
+    protected abstract Tensor Activate(Tensor z);
+
+    public override Tensor forward(Tensor h) => _last ? _linear.forward(h) : Activate(_linear.forward(h));
+
+    /// <summary>The block's weights and biases, as the kit sees them.</summary>
+    public int ParameterCount => parameters().Count();
+}
+
+/// <summary>tanh(W h + b): a correct block.</summary>
+public sealed class TanhBlock(BlockSpec spec) : LinearBlock("tanh-block", spec)
+{
+    protected override Tensor Activate(Tensor z) => tanh(z);
 }
 
 /// <summary>Dropout left active in training mode: the forward pass is not a function of its input.</summary>
-public sealed class DropoutBlock : nn.Module<Tensor, Tensor>
+public sealed class DropoutBlock(BlockSpec spec) : LinearBlock("dropout-block", spec)
 {
-    readonly TorchSharp.Modules.Linear _linear;
-    readonly bool _last;
-
-    public DropoutBlock(BlockSpec spec) : base("dropout-block")
-    {
-        _linear = nn.Linear(spec.Inputs, spec.Outputs);
-        _last = spec.Last;
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor h) =>
-        _last ? _linear.forward(h) : nn.functional.dropout(tanh(_linear.forward(h)), 0.5, training: true);
+    protected override Tensor Activate(Tensor z) => nn.functional.dropout(tanh(z), 0.5, training: true);
 }
 
 /// <summary>A hand-written gradient that is wrong: the value is tanh(z), the gradient that of z / 2.</summary>
-public sealed class WrongBackwardBlock : nn.Module<Tensor, Tensor>
+public sealed class WrongBackwardBlock(BlockSpec spec) : LinearBlock("wrong-backward-block", spec)
 {
-    readonly TorchSharp.Modules.Linear _linear;
-    readonly bool _last;
-
-    public WrongBackwardBlock(BlockSpec spec) : base("wrong-backward-block")
-    {
-        _linear = nn.Linear(spec.Inputs, spec.Outputs);
-        _last = spec.Last;
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor h)
-    {
-        var z = _linear.forward(h);
-        return _last ? z : tanh(z).detach() + (z - z.detach()) * 0.5;
-    }
+    protected override Tensor Activate(Tensor z) => tanh(z).detach() + (z - z.detach()) * 0.5;
 }
 
 public class BlockTests(ITestOutputHelper output)
@@ -69,6 +56,10 @@ public class BlockTests(ITestOutputHelper output)
     [MemberData(nameof(Invariants))]
     public void TheTanhBlockKeepsEveryInvariant(string name) =>
         Verify.Check(Verify.All(Tanh).Single(p => p.Key == name).Value, 30);
+
+    [Fact]
+    public void TheBlocksParametersAreRegistered() =>
+        Assert.Equal(2, new TanhBlock(new BlockSpec(0, 3, 4, false, Hybrid.Activation.Tanh, 0L)).ParameterCount);
 
     [Fact]
     public void ADropoutBlockFailsForwardInitialisationWithAShrunkCounterexample()
