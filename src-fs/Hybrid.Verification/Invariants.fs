@@ -16,14 +16,18 @@ module Invariants =
     /// Runs a check on the case of a spec inside its own dispose scope, labelled with the
     /// model and the spec (the counterexample a failure prints).
     let private onCase (model: Model) (check: Case -> bool) (spec: NetSpec) : Property =
-        let ok =
+        let ok () =
             Scope.run (fun () ->
                 use c = Case.build model spec
                 check c)
-        ok |> Prop.label (sprintf "%s %O" model.Name spec)
+        lazy (ok ()) |> Prop.label (sprintf "%s %O" model.Name spec)
 
     let private forAll (model: Model) (check: Case -> bool) : Property =
         Prop.forAll Generate.netSpecs (onCase model check)
+
+    /// ||a - b|| <= rel * max(||b||, floor).
+    let private close (rel: float) (floor: float) (a: torch.Tensor) (b: torch.Tensor) =
+        Scope.scalar ((a - b).norm()) <= rel * max (Scope.scalar (b.norm())) floor
 
     /// The forward initialisation from `c`'s batch (states and predictions with graphs when `leaves`).
     let private forwardInit (c: Case) (leaves: bool) =
@@ -85,42 +89,105 @@ module Invariants =
                     let final = Scope.scalar (Energy.spc c.Network r.States (Some c.Target))
                     Array.append r.Energies [| final |] |> Array.pairwise |> Array.forall (fun (a, b) -> b <= a + 1e-12 * abs a))))
 
-    /// sPC's sparse inference (the default) gives what the dense reference path gives:
-    /// from forward and zero initialisations, T = 1..6 steps with and without momentum,
-    /// the same states, per-step energies and weight gradients to 1e-12 relative. Fails
-    /// for a block that is not a deterministic function of its input.
+    /// A start for inference from `init` on an initializer state that has seen one
+    /// batch (so that keep, avg and mem have something to recall): the batch is
+    /// initialised, run for 2 dense steps and recorded, then initialised again.
+    let private warmStart (c: Case) (init: Initializer) (st: InitState) (g: torch.Generator) =
+        let ctx = InitContext.supervised c.Network c.Input c.Labels c.Spec.Outputs g
+        let warm = InitApply.apply init st ctx true
+        let r = Inference.run c.Network { InferenceOptions.spc 2 0.1 with Dense = true } warm (Some c.Target) None
+        st.Record(c.Network, init, r.States, Some c.Labels, ctx.Observation)
+        InitApply.apply init st ctx true
+
+    /// sPC's sparse inference (the default) gives what the dense reference path gives,
+    /// from every initializer (`Generate.initializer`, after one recorded batch), for
+    /// T = 1..7 steps of 0.05, momentum 0 and 0.5, with and without early stopping
+    /// (tolerance 1e-3), clamped and free outputs: the same number of steps, and the same
+    /// states, per-step and per-layer energies, update norms, final F and weight
+    /// gradients to 1e-12 relative (float64 rounding of the same sums in another order).
+    /// Fails for a block that is not a deterministic function of its input.
     let sparseMatchesDense (model: Model) : Property =
-        let cases = Gen.zip3 Generate.netSpec (Gen.choose (1, 6)) (Gen.elements [ 0.0; 0.5 ])
-        let shrinkCase (s, t, m) = seq { for s' in Generate.shrink s -> s', t, m }
-        Prop.forAll (Arb.fromGenShrink (cases, shrinkCase)) (fun (spec, steps, momentum) ->
-            let ok =
+        let cases =
+            gen {
+                let! spec = Generate.netSpec
+                let! init = Generate.initializer spec.Widths.Length
+                let! steps = Gen.choose (1, 7)
+                let! momentum = Gen.elements [ 0.0; 0.5 ]
+                let! tolerance = Gen.elements [ None; Some 1e-3 ]
+                let! free = Gen.elements [ false; false; true ]
+                return spec, init, steps, momentum, tolerance, free
+            }
+        // A split initializer names layers: keep the number of hidden layers while it shrinks.
+        let shrinkCase (spec: NetSpec, init: Initializer, steps: int, momentum: float, tolerance: float option, free: bool) =
+            seq {
+                for s in Generate.shrink spec do
+                    if init.Segments.Length = 1 || s.Widths.Length = spec.Widths.Length then
+                        yield s, init, steps, momentum, tolerance, free
+                if steps > 1 then yield spec, init, steps - 1, momentum, tolerance, free
+                if momentum <> 0.0 then yield spec, init, steps, 0.0, tolerance, free
+                if tolerance.IsSome then yield spec, init, steps, momentum, None, free
+                if free then yield spec, init, steps, momentum, tolerance, false
+            }
+        Prop.forAll (Arb.fromGenShrink (cases, shrinkCase)) (fun (spec, init, steps, momentum, tolerance, free) ->
+            let ok () =
                 Scope.run (fun () ->
                     use c = Case.build model spec
-                    let rel (a: torch.Tensor) (b: torch.Tensor) = Scope.scalar ((a - b).norm()) <= 1e-12 * max (Scope.scalar (b.norm())) 1e-300
-                    [ Init.forward; Init.zero ]
-                    |> List.forall (fun init ->
+                    use g = Rng.generator c.Spec.Seed cpu
+                    use st = new InitState(c.Spec.Outputs, c.Spec.Seed)
+                    let start = warmStart c init st g
+                    let target = if free then None else Some c.Target
+                    let opts = { InferenceOptions.spc steps 0.05 with Momentum = momentum; Tolerance = tolerance; Record = true }
+                    let run (o: InferenceOptions) =
+                        let r = Inference.run c.Network o start target None
+                        let F = Learning.weightGradientsOf c.Network r target
+                        r, F, Learning.gradients c.Network
+                    let dense, fd, gd = run { opts with Dense = true }
+                    let sparse, fs, gs = run opts
+                    let near (a: float) b = abs (a - b) <= 1e-12 * max (abs b) 1e-300
+                    let floats (a: float[]) (b: float[]) = a.Length = b.Length && Array.forall2 near a b
+                    let tensors (a: torch.Tensor[]) (b: torch.Tensor[]) = a.Length = b.Length && Array.forall2 (close 1e-12 1e-300) a b
+                    dense.Steps = sparse.Steps
+                    && tensors sparse.States dense.States
+                    && floats sparse.Energies dense.Energies
+                    && Array.forall2 floats sparse.LayerEnergies dense.LayerEnergies
+                    && Array.forall2 floats sparse.UpdateNorms dense.UpdateNorms
+                    && near fs fd
+                    && tensors gs gd)
+            lazy (ok ()) |> Prop.label (sprintf "%s %O, init %O, T=%d, momentum %g, tolerance %A, free output %b" model.Name spec init steps momentum tolerance free))
+
+    /// Inference leaves its start alone: from every initializer (after one recorded
+    /// batch), 4 steps of 0.05 of sPC and of ePC, momentum 0 and 0.5, leave the initial
+    /// states bit for bit as they were, so a second run from them gives bit for bit the
+    /// same states. Fails for a block that writes into its input (an in-place activation).
+    let initialisationUnchanged (model: Model) : Property =
+        let cases = Gen.zip Generate.netSpec (Gen.elements [ 0.0; 0.5 ]) |> Gen.bind (fun (spec, m) -> Generate.initializer spec.Widths.Length |> Gen.map (fun i -> spec, i, m))
+        let shrinkCase (spec: NetSpec, init: Initializer, momentum: float) =
+            seq {
+                for s in Generate.shrink spec do
+                    if init.Segments.Length = 1 || s.Widths.Length = spec.Widths.Length then yield s, init, momentum
+                if momentum <> 0.0 then yield spec, init, 0.0
+            }
+        Prop.forAll (Arb.fromGenShrink (cases, shrinkCase)) (fun (spec: NetSpec, init: Initializer, momentum: float) ->
+            let same (a: torch.Tensor) (b: torch.Tensor) = a.shape = b.shape && a.allclose(b, 0.0, 0.0)
+            let ok () =
+                Scope.run (fun () ->
+                    use c = Case.build model spec
+                    [ InferenceOptions.spc 4 0.05; InferenceOptions.epc 4 0.05 ]
+                    |> List.forall (fun opts ->
                         use g = Rng.generator c.Spec.Seed cpu
-                        use st = new InitState(c.Spec.Outputs, 0L)
-                        let start = InitApply.apply init st (InitContext.supervised c.Network c.Input c.Labels c.Spec.Outputs g) true
-                        let opts = { InferenceOptions.spc steps 0.05 with Momentum = momentum; Record = true }
-                        let run (o: InferenceOptions) =
-                            let r = Inference.run c.Network o start (Some c.Target) None
-                            Learning.weightGradientsOf c.Network r (Some c.Target) |> ignore
-                            r, Learning.gradients c.Network
-                        let dense, gd = run { opts with Dense = true }
-                        let sparse, gs = run opts
-                        Array.forall2 rel sparse.States dense.States
-                        && Array.forall2 (fun (a: float) b -> abs (a - b) <= 1e-12 * max (abs b) 1e-300) sparse.Energies dense.Energies
-                        && Array.forall2 rel gs gd))
-            ok |> Prop.label (sprintf "%s %O, T=%d, momentum %g" model.Name spec steps momentum))
+                        use st = new InitState(c.Spec.Outputs, c.Spec.Seed)
+                        let start = warmStart c init st g
+                        let opts = { opts with Momentum = momentum }
+                        let before = start.States |> Array.map (fun h -> h.detach().clone())
+                        let first = Inference.run c.Network opts start (Some c.Target) None
+                        let unchanged = Array.forall2 same before (start.States |> Array.map (fun h -> h.detach()))
+                        let second = Inference.run c.Network opts start (Some c.Target) None
+                        unchanged && Array.forall2 same first.States second.States))
+            lazy (ok ()) |> Prop.label (sprintf "%s %O, init %O, momentum %g" model.Name spec init momentum))
 
     /// The gradients of each block's parameters, cloned.
     let private blockGradients (net: Network) : torch.Tensor[][] =
         [| for b in net.Blocks -> [| for p in b.Parameters -> if isNull p.grad then torch.zeros_like p else p.grad.clone() |] |]
-
-    /// ||a - b|| <= rel * max(||b||, floor).
-    let private close (rel: float) (floor: float) (a: torch.Tensor) (b: torch.Tensor) =
-        Scope.scalar ((a - b).norm()) <= rel * max (Scope.scalar (b.norm())) floor
 
     /// Weight gradients after inference from the forward pass.
     let private pcGradients (c: Case) (opts: InferenceOptions) =
@@ -196,6 +263,21 @@ module Invariants =
                           yield Scope.scalar (d.norm()) <= 1e-12 * Scope.scalar (mean.norm()) || Scope.scalar (d.abs().max()) < 1e-14 ]
             |> List.forall id)
 
+    /// A memory's first recall is the forward pass: on the first batch, `mem` with at
+    /// least as many slots as samples (16 slots, delta 1, embedding 16) sets its values to
+    /// V = pinv(A) H_forward, and A (n x p softmax rows of n distinct observations, n <= p)
+    /// has full row rank, so A pinv(A) = I and every recalled hidden state equals the
+    /// forward state to 1e-8 relative (rounding of the pseudo-inverse).
+    let memoryStart (model: Model) : Property =
+        forAll model (fun c ->
+            use g = Rng.generator c.Spec.Seed cpu
+            use st = new InitState(c.Spec.Outputs, c.Spec.Seed)
+            let ctx = InitContext.supervised c.Network c.Input c.Labels c.Spec.Outputs g
+            let mem = Init.memory { MemorySpec.Default with Slots = 16; Delta = 1.0; Embedding = 16 }
+            let recalled = InitApply.apply mem st ctx false
+            let fw = InitApply.apply Init.forward st ctx false
+            [ 1 .. c.Network.Depth - 1 ] |> List.forall (fun l -> close 1e-8 1e-300 recalled.States[l] fw.States[l]))
+
     /// Linear chains with a squared-error output (the spec's activation and loss are
     /// replaced): the closed-form equilibrium `Equilibrium.linear` is a critical point of
     /// F (every state gradient below 1e-10, rounding of a well-conditioned system).
@@ -207,13 +289,52 @@ module Invariants =
             let F = Energy.spc c.Network leaves (Some c.Target)
             torch.autograd.grad([| F |], leaves[1..]) |> Seq.forall (fun g -> Scope.scalar (g.abs().max()) < 1e-10)))
 
+    /// Heavy-ball settings with the optimal rate for curvatures in [lo, hi].
+    let private heavyBall (lo: float) (hi: float) (steps: int) (reparam: Reparam) =
+        let a = 4.0 / (sqrt hi + sqrt lo) ** 2.0
+        let k = sqrt (hi / lo)
+        let mu = ((k - 1.0) / (k + 1.0)) ** 2.0
+        { InferenceOptions.spc steps a with Momentum = mu; Reparam = reparam; DivergenceFactor = infinity }
+
+    /// The extreme eigenvalues of the symmetric part of `m`.
+    let private extremes (m: torch.Tensor) =
+        let ev = torch.linalg.eigvalsh(Ops.mul (m + m.t()) 0.5)
+        Scope.scalar (ev.min()), Scope.scalar (ev.max())
+
+    /// Linear chains with a squared-error output (the spec's activation and loss are
+    /// replaced): sPC and ePC, each with heavy ball at the optimal rate for its own
+    /// Hessian (H for the states, B^-T H B^-1 for the errors, `Equilibrium.hessian` and
+    /// `Equilibrium.errorMap`), reach the closed-form equilibrium in 1000 steps (state
+    /// distance below 1e-9), and both give the weight gradients of that equilibrium to
+    /// 1e-6 relative (of max(||g||, 1e-8)): sPC and ePC learn alike, exactly, where the
+    /// equilibrium is known in closed form.
+    let linearChains: Property =
+        let specs = Generate.netSpecs |> Arb.convert (fun s -> { s with Activation = Activation.Identity; Loss = Loss.SquaredError }) id
+        Prop.forAll specs (onCase Model.mlp (fun c ->
+            let net = c.Network
+            let exact = Equilibrium.linear net c.Input c.Target
+            let H = Equilibrium.hessian net
+            let Binv = torch.linalg.inv(Equilibrium.errorMap net)
+            let slo, shi = extremes H
+            let elo, ehi = extremes (Binv.t().mm(H).mm(Binv))
+            let s, gs = pcGradients c (heavyBall slo shi 1000 Reparam.States)
+            let e, ge = pcGradients c (heavyBall elo ehi 1000 Reparam.Errors)
+            Learning.weightGradients net exact None (Some c.Target) |> ignore
+            let go = blockGradients net
+            Equilibrium.distance s.States exact < 1e-9
+            && Equilibrium.distance e.States exact < 1e-9
+            && Array.forall2 (Array.forall2 (close 1e-6 1e-8)) gs go
+            && Array.forall2 (Array.forall2 (close 1e-6 1e-8)) ge go))
+
     /// Every invariant of this kit for a model, by name (for runners that list them).
     let all (model: Model) : (string * Property) list =
         [ "forward initialisation: F = 0 free, F = BP loss clamped", forwardInitialisation model
           "the state gradient is the derivative of F (central differences)", stateGradient model
           "small-step inference never raises F (sPC and ePC)", descent model
+          "inference leaves its start unchanged", initialisationUnchanged model
           "sparse sPC inference equals the dense path", sparseMatchesDense model
           "one ePC step from zero errors gives eta times the BP gradient", epcFirstStep model
           "sPC and ePC reach the same equilibrium with the same weight gradients", spcEpcEquilibrium model
           "keep recalls the last batch's final states", keepRecalls model
-          "the stream average recalls each class's mean state", streamAverageRecalls model ]
+          "the stream average recalls each class's mean state", streamAverageRecalls model
+          "a memory's first recall is the forward pass", memoryStart model ]

@@ -84,6 +84,10 @@ module MemoryInvariants =
 
     /// True when `step` never raises any of the energies `energy` reads (one per sample)
     /// over `steps` steps by more than tol (1 + |E|).
+    /// A check run when FsCheck evaluates the case, in its own dispose scope, so that an
+    /// exception is reported with the case's label.
+    let private checkedIn (check: unit -> bool) : Lazy<bool> = lazy (Scope.run check)
+
     let private neverRises (steps: int) (tol: float) (energy: unit -> float[]) (step: unit -> unit) =
         let mutable ok = true
         for _ in 1 .. steps do
@@ -107,7 +111,7 @@ module MemoryInvariants =
     /// of 16 random states, E(t+1) <= E(t) + 1e-12 (1 + |E(t)|) for each state.
     let hopfieldDescent: Property =
         Prop.forAll MemoryGenerate.hopfield (fun s ->
-            Scope.run (fun () ->
+            checkedIn (fun () ->
                 let p = Hopfield.Patterns.random s.Patterns s.Norm s.Dimension s.Seed
                 use g = Rng.generator (s.Seed + 1L) cpu
                 let mutable xi = Ops.mul (torch.randn([| 16L; int64 s.Dimension |], dtype = torch.float64, generator = g)) s.Norm
@@ -118,7 +122,7 @@ module MemoryInvariants =
     /// minimisation): 15 sweeps, E(t+1) <= E(t) + 1e-10 (1 + |E(t)|).
     let hamEvenOddDescent: Property =
         Prop.forAll MemoryGenerate.ham (fun s ->
-            Scope.run (fun () ->
+            checkedIn (fun () ->
                 let net, x = build s s.Scale
                 use _ = net
                 let mutable state = Ham.initial net x
@@ -131,7 +135,7 @@ module MemoryInvariants =
     /// converge to 1e-11 and agree to 1e-8 (1 + max |state|).
     let hamSolversAgree: Property =
         Prop.forAll MemoryGenerate.ham (fun s ->
-            Scope.run (fun () ->
+            checkedIn (fun () ->
                 let net, x = build s 1.0
                 use _ = net
                 contract net
@@ -166,7 +170,7 @@ module MemoryInvariants =
     let hamImplicitGradients: Property =
         let specs = MemoryGenerate.ham |> Arb.filter (fun s -> s.Sizes.Length >= 3)
         Prop.forAll specs (fun s ->
-            Scope.run (fun () ->
+            checkedIn (fun () ->
                 let net, x = build s 1.0
                 use _ = net
                 contract net

@@ -23,6 +23,9 @@ type NetSpec =
       /// Samples in the batch.
       Batch: int }
 
+    /// `Widths` as an array (for C#).
+    member this.HiddenWidths: int[] = Array.ofList this.Widths
+
     override this.ToString() =
         sprintf "%d-[%s]-%d %O %O seed %d batch %d" this.Input (String.Join(",", this.Widths)) this.Outputs this.Activation this.Loss this.Seed this.Batch
 
@@ -78,35 +81,51 @@ module Model =
                 use scaled = Ops.div draw (sqrt (float (max 1L fanIn)))
                 p.copy_(scaled) |> ignore
 
+    /// Networks you build whole from a spec (any input shape, any blocks): `build` reads
+    /// the spec as it likes (it must give a float64 network on the CPU with
+    /// `spec.Outputs` outputs); the parameters are then redrawn from the spec's seed,
+    /// N(0, 1/fan_in), so that every case replays. The batch's input has the network's
+    /// `InputShape`.
+    let custom (name: string) (build: Func<NetSpec, Network>) : Model =
+        { Name = name
+          Build =
+            fun s ->
+                let net = build.Invoke s
+                reseed s.Seed [ for b in net.Blocks -> b.Module ]
+                net }
+
     /// Networks made of your own blocks: `factory` builds each block for the spec's
     /// widths (every block, the output block included); the parameters are then redrawn
     /// from the spec's seed, N(0, 1/fan_in), so that every case replays.
     let ofBlocks (name: string) (factory: Func<BlockSpec, torch.nn.Module<torch.Tensor, torch.Tensor>>) : Model =
-        { Name = name
-          Build =
-            fun s ->
-                let sizes = s.Input :: s.Widths @ [ s.Outputs ]
-                let blocks =
-                    sizes
-                    |> List.pairwise
-                    |> List.mapi (fun i (a, b) ->
-                        factory.Invoke
-                            { Index = i; Inputs = a; Outputs = b; Last = i = sizes.Length - 2; Activation = s.Activation; Seed = Rng.derive s.Seed (sprintf "block%d" i) })
-                let net = Network.ofModules name blocks s.Loss [| int64 s.Input |] Precision.Float64 torch.CPU
-                reseed s.Seed [ for b in net.Blocks -> b.Module ]
-                net }
+        custom name (Func<_, _>(fun s ->
+            let sizes = s.Input :: s.Widths @ [ s.Outputs ]
+            let blocks =
+                sizes
+                |> List.pairwise
+                |> List.mapi (fun i (a, b) ->
+                    factory.Invoke
+                        { Index = i; Inputs = a; Outputs = b; Last = i = sizes.Length - 2; Activation = s.Activation; Seed = Rng.derive s.Seed (sprintf "block%d" i) })
+            Network.ofModules name blocks s.Loss [| int64 s.Input |] Precision.Float64 torch.CPU))
 
 module Case =
-    /// Builds the spec's network and draws its batch from the spec's seed.
-    let build (model: Model) (spec: NetSpec) : Case =
-        let net = model.Build spec
+    /// The spec's batch for inputs of shape `inputShape` (one sample), drawn from the
+    /// spec's seed: inputs N(0, 1), labels in 0..Outputs-1, and the target (one-hot labels
+    /// for cross-entropy, N(0, 1) values for squared error), in float64.
+    let batch (spec: NetSpec) (inputShape: int64[]) : torch.Tensor * torch.Tensor * torch.Tensor =
         use g = Rng.generator (Rng.derive spec.Seed "batch") torch.CPU
-        let x = torch.randn([| int64 spec.Batch; int64 spec.Input |], dtype = torch.float64, generator = g)
+        let x = torch.randn(Array.append [| int64 spec.Batch |] inputShape, dtype = torch.float64, generator = g)
         let labels = torch.randint(int64 spec.Outputs, [| int64 spec.Batch |], generator = g)
         let y =
             match spec.Loss with
             | Loss.CrossEntropy -> torch.nn.functional.one_hot(labels, int64 spec.Outputs).to_type(torch.float64)
             | Loss.SquaredError -> torch.randn([| int64 spec.Batch; int64 spec.Outputs |], dtype = torch.float64, generator = g)
+        x, labels, y
+
+    /// Builds the spec's network and draws its batch from the spec's seed.
+    let build (model: Model) (spec: NetSpec) : Case =
+        let net = model.Build spec
+        let x, labels, y = batch spec net.InputShape
         { Spec = spec; Network = net; Input = x; Labels = labels; Target = y }
 
 /// Generators and shrinkers of the domain.
@@ -155,14 +174,16 @@ module Generate =
     /// Arbitrary small networks with shrinking.
     let netSpecs: Arbitrary<NetSpec> = Arb.fromGenShrink (netSpec, shrink)
 
-    /// Initializer expressions for a network with `hidden` hidden layers: every kind
-    /// alone, and forward below a split over the others.
-    let initializer (hidden: int) : Gen<string> =
-        let single = [ "forward"; "zero"; "random(0,1)"; "keep"; "avg"; "mem(slots=4,dim=4)" ]
+    /// Initializers for a network with `hidden` hidden layers: every kind alone (a memory
+    /// of 4 slots and embedding 4), and, with two or more hidden layers, forward below or
+    /// above a split with zero, avg, N(0, 1) or a memory.
+    let initializer (hidden: int) : Gen<Initializer> =
+        let memory = Init.memory { MemorySpec.Default with Slots = 4; Embedding = 4 }
+        let single = [ Init.forward; Init.zero; Init.random 0.0 1.0; Init.keep; Init.streamAverage; memory ]
         if hidden < 2 then Gen.elements single
         else
             gen {
                 let! m = Gen.choose (1, hidden - 1)
-                let! upper = Gen.elements [ "zero"; "avg"; "random(0,1)"; "mem(slots=4,dim=4)" ]
-                return! Gen.elements (sprintf "forward[1..%d] + %s[%d..]" m upper (m + 1) :: sprintf "%s[1..%d] + forward[%d..]" upper m (m + 1) :: single)
+                let! other = Gen.elements [ Init.zero; Init.streamAverage; Init.random 0.0 1.0; memory ]
+                return! Gen.elements (Init.split m Init.forward other :: Init.split m other Init.forward :: single)
             }

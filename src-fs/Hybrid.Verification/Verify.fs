@@ -20,6 +20,17 @@ type Verify =
         ArgumentNullException.ThrowIfNull factory
         Model.ofBlocks name factory
 
+    /// Networks you build whole from a spec (`Model.custom`: any input shape, any blocks):
+    /// `inputShape` gives the per-sample input shape and `blocks` the modules (the last
+    /// one's output has `spec.Outputs` values) that the spec stands for; the parameters
+    /// are redrawn from the case's seed.
+    static member Custom(name: string, inputShape: Func<NetSpec, int64[]>, blocks: Func<NetSpec, IEnumerable<torch.nn.Module<torch.Tensor, torch.Tensor>>>) : Model =
+        ArgumentException.ThrowIfNullOrWhiteSpace name
+        ArgumentNullException.ThrowIfNull inputShape
+        ArgumentNullException.ThrowIfNull blocks
+        Model.custom name (Func<_, _>(fun spec ->
+            Hybrid.Network.ofModules name (List.ofSeq (blocks.Invoke spec)) spec.Loss (inputShape.Invoke spec) Hybrid.Precision.Float64 torch.CPU))
+
     /// `Invariants.forwardInitialisation`.
     static member ForwardInitialisation(model: Model) : Property = Invariants.forwardInitialisation model
 
@@ -28,6 +39,9 @@ type Verify =
 
     /// `Invariants.descent`.
     static member Descent(model: Model) : Property = Invariants.descent model
+
+    /// `Invariants.initialisationUnchanged`.
+    static member InitialisationUnchanged(model: Model) : Property = Invariants.initialisationUnchanged model
 
     /// `Invariants.sparseMatchesDense`.
     static member SparseMatchesDense(model: Model) : Property = Invariants.sparseMatchesDense model
@@ -43,6 +57,12 @@ type Verify =
 
     /// `Invariants.streamAverageRecalls`.
     static member StreamAverageRecalls(model: Model) : Property = Invariants.streamAverageRecalls model
+
+    /// `Invariants.memoryStart`.
+    static member MemoryStart(model: Model) : Property = Invariants.memoryStart model
+
+    /// `Invariants.linearChains`: sPC and ePC reach the closed-form equilibrium of linear chains and learn alike there.
+    static member LinearChains: Property = Invariants.linearChains
 
     /// `Invariants.linearEquilibrium`: the closed-form equilibrium of a linear chain is a critical point of F.
     static member LinearEquilibrium: Property = Invariants.linearEquilibrium

@@ -7,20 +7,11 @@ open Hybrid.Tests.Generators
 
 let cpu = torch.CPU
 
-/// The network of a generated architecture, in float64.
-let network (m: SmallMlp) =
-    Network.create (Architecture.Mlp(m.Widths, m.Activation)) m.Loss [| int64 m.Input |] m.Outputs Precision.Float64 cpu m.Seed
+/// The network of a generated architecture, in float64 (the kit's `Model.mlp`).
+let network (m: SmallMlp) = Hybrid.Verification.Model.mlp.Build m
 
 /// A batch of inputs N(0,1) and a target: one-hot labels (cross-entropy) or N(0,1) values (squared error).
-let batch (m: SmallMlp) =
-    use g = Rng.generator (Rng.derive m.Seed "batch") cpu
-    let x = torch.randn([| int64 m.Batch; int64 m.Input |], dtype = torch.float64, generator = g)
-    let labels = torch.randint(int64 m.Outputs, [| int64 m.Batch |], generator = g)
-    let y =
-        match m.Loss with
-        | Loss.CrossEntropy -> torch.nn.functional.one_hot(labels, int64 m.Outputs).to_type(torch.float64)
-        | Loss.SquaredError -> torch.randn([| int64 m.Batch; int64 m.Outputs |], dtype = torch.float64, generator = g)
-    x, labels, y
+let batch (m: SmallMlp) = Hybrid.Verification.Case.batch m [| int64 m.Input |]
 
 /// The initializer context of a batch.
 let context (net: Network) (x: torch.Tensor) (labels: torch.Tensor) (g: torch.Generator) =

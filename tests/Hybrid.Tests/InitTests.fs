@@ -6,6 +6,7 @@ open FsCheck
 open FsCheck.FSharp
 open TorchSharp
 open Hybrid
+open Hybrid.Verification
 open Hybrid.Tests.Generators
 open Hybrid.Tests.Fixtures
 

@@ -8,6 +8,7 @@ open FsCheck
 open FsCheck.FSharp
 open TorchSharp
 open Hybrid
+open Hybrid.Verification
 open Hybrid.Tests.Generators
 open Hybrid.Tests.Fixtures
 
@@ -29,22 +30,9 @@ let memory =
                 m.Store(o, states)
                 relErr (m.Recall o) states < 1e-9))
 
-        test "the pseudo-inverse start reproduces the forward initialisation on the first batch" {
-            Scope.run (fun () ->
-                let mm: Generators.SmallMlp = { Input = 6; Widths = [ 8; 8 ]; Outputs = 3; Activation = Activation.Tanh; Loss = Loss.CrossEntropy; Seed = 2L; Batch = 12 }
-                use net = network mm
-                let x, labels, _ = batch mm
-                use g = Rng.generator 1L cpu
-                use st = new InitState(3, 0L)
-                let ctx = context net x labels g
-                // p = 16 slots >= 12 samples: A is 12 x 16 of full row rank, so A pinv(A) = I
-                // and the recall equals the forward states up to float64 rounding.
-                let mem = Init.memory { MemorySpec.Default with Slots = 16; Delta = 1.0 }
-                let recalled = InitApply.apply mem st ctx false
-                let fw = InitApply.apply Init.forward st ctx false
-                Expect.isLessThan (relErr recalled.States[1] fw.States[1]) 1e-8 "layer 1"
-                Expect.isLessThan (relErr recalled.States[2] fw.States[2]) 1e-8 "layer 2")
-        }
+        // The verification kit's invariant (one definition).
+        testPropertyWithConfig config "the pseudo-inverse start reproduces the forward initialisation on the first batch"
+            (Hybrid.Verification.Invariants.memoryStart Hybrid.Verification.Model.mlp)
 
         testPropertyWithConfig config "a multi-head recall is the sum of single-head recalls over the heads' slices"
         <| Prop.forAll (Arb.fromGen (Gen.zip3 (Gen.choose (1, 4)) (Gen.choose (1, 6)) Generators.seed)) (fun (heads, slots, seed) ->

@@ -11,28 +11,11 @@ open FsCheck.FSharp
 open TorchSharp
 open Hybrid
 open Hybrid.Data
+open Hybrid.Verification
 open Hybrid.Tests.Generators
 open Hybrid.Tests.Fixtures
 
 let private config = Util.propertyConfig 80
-
-/// Every initializer kind, and compositions.
-let private initializers =
-    [ "forward"; "zero"; "random(0,1)"; "keep"; "avg"; "forward[1..1] + avg[2..]"; "forward[1..1] + zero[2..]"; "mem(slots=4,dim=4)"
-      "forward[1..1] + mem(slots=4,dim=4)[2..]"
-      // A zero error above a moving layer: the error must be recomputed once the layer below moves.
-      "zero[1..1] + forward[2..]"; "avg[1..1] + forward[2..]"; "random(0,1)[1..1] + forward[2..]" ]
-
-/// A start for inference from `init` on a state that has seen one batch before (so
-/// that keep, avg and mem have something to recall).
-let private start (net: Network) (x: torch.Tensor) (labels: torch.Tensor) (y: torch.Tensor) (init: Initializer) (seed: int64) =
-    let g = Rng.generator seed cpu
-    let st = new InitState(net.Outputs, seed)
-    let ctx = context net x labels g
-    let warm = InitApply.apply init st ctx true
-    let r = Inference.run net { InferenceOptions.spc 2 0.1 with Dense = true } warm (Some y) None
-    st.Record(net, init, r.States, Some labels, ctx.Observation)
-    InitApply.apply init st ctx true
 
 /// Relative agreement of two lists of tensors (exact zeros agree with exact zeros).
 let private agree (tol: float) (a: torch.Tensor[]) (b: torch.Tensor[]) =
@@ -50,37 +33,10 @@ let private update (net: Network) (opts: InferenceOptions) (init: InitResult) (t
 [<Tests>]
 let tests =
     testList "Sparse sPC" [
+        // The verification kit's invariant (one definition): every initializer after a
+        // recorded batch, T = 1..7, momentum, early stopping, free outputs.
         testPropertyWithConfig config "sparse and dense paths: same states, energies, records and weight gradients (float64, 1e-12)"
-        <| Prop.forAll
-            (Arb.fromGen (
-                gen {
-                    let! m = smallMlp
-                    let! init = Gen.elements initializers
-                    let! steps = Gen.choose (1, 7)
-                    let! momentum = Gen.elements [ 0.0; 0.5 ]
-                    let! tolerance = Gen.elements [ None; Some 1e-3 ]
-                    let! free = Gen.elements [ false; false; true ]
-                    return m, init, steps, momentum, tolerance, free
-                }))
-            (fun (m, init, steps, momentum, tolerance, free) ->
-                Scope.run (fun () ->
-                    use net = network m
-                    let x, labels, y = batch m
-                    let init = InitText.parse init
-                    let s0 = start net x labels y init m.Seed
-                    let target = if free then None else Some y
-                    let opts = { InferenceOptions.spc steps 0.05 with Momentum = momentum; Tolerance = tolerance; Record = true }
-                    let dense, fd, gd = update net { opts with Dense = true } s0 target
-                    let sparse, fs, gs = update net opts s0 target
-                    let ok =
-                        dense.Steps = sparse.Steps
-                        && agree 1e-12 sparse.States dense.States
-                        && closeFloats 1e-12 sparse.Energies dense.Energies
-                        && Array.forall2 (closeFloats 1e-12) sparse.LayerEnergies dense.LayerEnergies
-                        && Array.forall2 (closeFloats 1e-12) sparse.UpdateNorms dense.UpdateNorms
-                        && abs (fs - fd) <= 1e-12 * max (abs fd) 1e-300
-                        && agree 1e-12 gs gd
-                    ok |> Prop.label (sprintf "%O, init %O, T=%d, momentum %g, tolerance %A, free output %b" m init steps momentum tolerance free)))
+            (Hybrid.Verification.Invariants.sparseMatchesDense Hybrid.Verification.Model.mlp)
 
         test "generative networks (free h_0): the same latent, states and gradients" {
             Scope.run (fun () ->

@@ -37,6 +37,16 @@ type WrongBackwardBlock(inputs: int64, outputs: int64, last: bool) as this =
         let z = linear.forward h
         if last then z else Ops.plus (torch.tanh(z).detach()) (Ops.mul (Ops.minus z (z.detach())) 0.5)
 
+/// An in-place activation: tanh written into the block's input, which is a state of the network.
+type InPlaceBlock(inputs: int64, outputs: int64, last: bool) as this =
+    inherit torch.nn.Module<torch.Tensor, torch.Tensor>("in-place-block")
+    let linear = torch.nn.Linear(inputs, outputs)
+    do this.RegisterComponents()
+    override _.forward(h) =
+        use _ = torch.no_grad ()
+        if not last then h.tanh_() |> ignore
+        linear.forward h
+
 let private blocks (make: int64 -> int64 -> bool -> torch.nn.Module<torch.Tensor, torch.Tensor>) =
     Func<BlockSpec, torch.nn.Module<torch.Tensor, torch.Tensor>>(fun s -> make (int64 s.Inputs) (int64 s.Outputs) s.Last)
 
@@ -61,6 +71,8 @@ let tests =
         testPropertyWithConfig (Util.propertyConfig 15) "a user's tanh block: sPC and ePC share their equilibrium and weight gradients" (Invariants.spcEpcEquilibrium tanhModel)
         testPropertyWithConfig config "a user's tanh block: keep recalls the last batch's final states" (Invariants.keepRecalls tanhModel)
         testPropertyWithConfig config "a user's tanh block: the stream average recalls each class's mean state" (Invariants.streamAverageRecalls tanhModel)
+        testPropertyWithConfig config "a user's tanh block: inference leaves its start unchanged" (Invariants.initialisationUnchanged tanhModel)
+        testPropertyWithConfig config "a user's tanh block: a memory's first recall is the forward pass" (Invariants.memoryStart tanhModel)
         testPropertyWithConfig (Util.propertyConfig 80) "Hybrid's MLPs: the state gradient is the derivative of F (central differences)" (Invariants.stateGradient Model.mlp)
         testPropertyWithConfig (Util.propertyConfig 60) "Hybrid's MLPs: sparse inference equals dense" (Invariants.sparseMatchesDense Model.mlp)
 
@@ -78,6 +90,13 @@ let tests =
             let report = failure (Invariants.stateGradient model)
             Expect.stringContains report "Falsifiable" "FsCheck reports a counterexample"
             Expect.stringContains report "wrong-backward-block" "the label names the model"
+        }
+
+        test "an in-place activation fails the unchanged-start invariant" {
+            let model = Model.ofBlocks "in-place-block" (blocks (fun i o last -> new InPlaceBlock(i, o, last)))
+            let report = failure (Invariants.initialisationUnchanged model)
+            Expect.stringContains report "Falsifiable" "FsCheck reports a counterexample"
+            Expect.stringContains report "in-place-block" "the label names the model"
         }
 
         test "shrinking goes towards fewer and narrower layers" {

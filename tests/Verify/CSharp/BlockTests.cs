@@ -82,3 +82,36 @@ public class BlockTests(ITestOutputHelper output)
         Assert.Contains("wrong-backward-block", e.Message);
     }
 }
+
+/// <summary>
+/// A network that is not a stack of vectors: 1-channel 4x4 images, one 3x3 convolution to
+/// w channels and tanh per hidden width w of the spec, then flatten and a linear readout.
+/// </summary>
+public static class ConvChain
+{
+    public static long[] InputShape(NetSpec spec) => [1, 4, 4];
+
+    public static IEnumerable<nn.Module<Tensor, Tensor>> Blocks(NetSpec spec)
+    {
+        long channels = 1;
+        foreach (var w in spec.HiddenWidths)
+        {
+            yield return nn.Sequential(nn.Conv2d(channels, w, 3, padding: 1), nn.Tanh());
+            channels = w;
+        }
+        yield return nn.Sequential(nn.Flatten(), nn.Linear(channels * 16, spec.Outputs));
+    }
+}
+
+public class CustomNetworkTests
+{
+    static readonly Model Conv = Verify.Custom("conv-chain", ConvChain.InputShape, ConvChain.Blocks);
+
+    public static TheoryData<string> Invariants() => [.. Verify.All(Conv).Select(p => p.Key)];
+
+    [Theory]
+    [MemberData(nameof(Invariants))]
+    public void AConvolutionalChainKeepsEveryInvariant(string name) =>
+        Verify.Check(Verify.All(Conv).Single(p => p.Key == name).Value, 10);
+}
+
