@@ -59,10 +59,10 @@ module Invariants =
             let shape l = Array.append [| int64 c.Spec.Batch |] (net.StateShape l)
             let states =
                 Array.init net.Depth (fun l ->
-                    if l = 0 then c.Input else torch.randn(shape l, dtype = torch.float64, generator = g).requires_grad_(true))
+                    if l = 0 then c.Input else torch.randn(shape l, dtype = c.Input.dtype, generator = g).requires_grad_(true))
             let F = Energy.spc net states (Some c.Target)
             let grads = torch.autograd.grad([| F |], states[1..]) |> Array.ofSeq
-            let dirs = Array.init (net.Depth - 1) (fun i -> torch.randn(shape (i + 1), dtype = torch.float64, generator = g))
+            let dirs = Array.init (net.Depth - 1) (fun i -> torch.randn(shape (i + 1), dtype = c.Input.dtype, generator = g))
             let analytic = Array.fold2 (fun acc (gr: torch.Tensor) (d: torch.Tensor) -> acc + Scope.scalar ((gr * d).sum())) 0.0 grads dirs
             let eps = 1e-6
             let at (sign: float) =
@@ -216,7 +216,7 @@ module Invariants =
     /// weight gradients there, to 1e-5 relative (of max(||g||, 1e-8)). The activation is
     /// tanh for every case.
     let spcEpcEquilibrium (model: Model) : Property =
-        let specs = Generate.netSpecs |> Arb.convert (fun s -> { s with Activation = Activation.Tanh }) id
+        let specs = Generate.netSpecsWith (fun s -> { s with Activation = Activation.Tanh })
         Prop.forAll specs (onCase model (fun c ->
             let net = c.Network
             do
@@ -282,7 +282,7 @@ module Invariants =
     /// replaced): the closed-form equilibrium `Equilibrium.linear` is a critical point of
     /// F (every state gradient below 1e-10, rounding of a well-conditioned system).
     let linearEquilibrium: Property =
-        let specs = Generate.netSpecs |> Arb.convert (fun s -> { s with Activation = Activation.Identity; Loss = Loss.SquaredError }) id
+        let specs = Generate.netSpecsWith (fun s -> { s with Activation = Activation.Identity; Loss = Loss.SquaredError })
         Prop.forAll specs (onCase Model.mlp (fun c ->
             let exact = Equilibrium.linear c.Network c.Input c.Target
             let leaves = exact |> Array.mapi (fun i h -> if i = 0 then h else h.detach().requires_grad_(true))
@@ -309,7 +309,7 @@ module Invariants =
     /// 1e-6 relative (of max(||g||, 1e-8)): sPC and ePC learn alike, exactly, where the
     /// equilibrium is known in closed form.
     let linearChains: Property =
-        let specs = Generate.netSpecs |> Arb.convert (fun s -> { s with Activation = Activation.Identity; Loss = Loss.SquaredError }) id
+        let specs = Generate.netSpecsWith (fun s -> { s with Activation = Activation.Identity; Loss = Loss.SquaredError })
         Prop.forAll specs (onCase Model.mlp (fun c ->
             let net = c.Network
             let exact = Equilibrium.linear net c.Input c.Target

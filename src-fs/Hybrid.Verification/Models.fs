@@ -26,6 +26,13 @@ type NetSpec =
     /// `Widths` as an array (for C#).
     member this.HiddenWidths: int[] = Array.ofList this.Widths
 
+    /// The spec read as an image input, for convolutional models: `Input` n stands for
+    /// [channels; side; side] with 1 + (n - 1) / 3 channels and side 4 (n even) or 6 (n
+    /// odd), so that shrinking the input shrinks the image.
+    member this.Image: int64[] =
+        let side = if this.Input % 2 = 0 then 4L else 6L
+        [| int64 (1 + (this.Input - 1) / 3); side; side |]
+
     override this.ToString() =
         sprintf "%d-[%s]-%d %O %O seed %d batch %d" this.Input (String.Join(",", this.Widths)) this.Outputs this.Activation this.Loss this.Seed this.Batch
 
@@ -67,6 +74,48 @@ module Model =
           Build =
             fun s ->
                 Network.create (Architecture.Mlp(s.Widths, s.Activation)) s.Loss [| int64 s.Input |] s.Outputs Precision.Float64 torch.CPU s.Seed }
+
+    /// Hybrid's residual MLPs (`Architecture.ResidualMlp`, SPEC.md 1.5) under a
+    /// parameterisation (sp, muPC, ntp): one weight layer per hidden layer of the spec plus
+    /// the output layer, at least 3 (input, residual, output), all as wide as the spec's
+    /// widest hidden layer.
+    let residual (parameterisation: Parameterisation) : Model =
+        { Name = sprintf "residual-%O" parameterisation
+          Build =
+            fun s ->
+                let arch = Architecture.ResidualMlp(List.max s.Widths, max 3 (s.Widths.Length + 1), s.Activation, parameterisation)
+                Network.create arch s.Loss [| int64 s.Input |] s.Outputs Precision.Float64 torch.CPU s.Seed }
+
+    /// Hybrid's convolutional networks (`Architecture.ConvNet`) on the spec's image
+    /// (`NetSpec.Image`): each hidden width w is a 3x3 convolution to w channels and the
+    /// activation, with (when `maxPool`) a 2x2 max-pool after it when w >= 5 and the side
+    /// is still even; then the linear output layer. Max-pooling makes F non-smooth where
+    /// a pool's maximum changes hands: `Invariants.spcEpcEquilibrium` needs `maxPool` false.
+    let convNet (maxPool: bool) : Model =
+        { Name = if maxPool then "convnet-maxpool" else "convnet"
+          Build =
+            fun s ->
+                let image = s.Image
+                let mutable side = image[1]
+                let convs =
+                    [ for w in s.Widths ->
+                          let pool = maxPool && w >= 5 && side % 2L = 0L
+                          if pool then side <- side / 2L
+                          { Channels = w; Pool = pool } ]
+                Network.create (Architecture.ConvNet(convs, [], s.Activation)) s.Loss image s.Outputs Precision.Float64 torch.CPU s.Seed }
+
+    /// `model` in another precision: its network is built as usual (float64, parameters
+    /// from the spec's seed), then every block moves to `precision`, and so does the
+    /// batch (`Case.build`). The invariants that are exact (`forwardInitialisation`,
+    /// `keepRecalls`, `initialisationUnchanged`) hold in float32 too; the others state
+    /// float64 tolerances.
+    let inPrecision (precision: Precision) (model: Model) : Model =
+        { Name = sprintf "%s-%O" model.Name precision
+          Build =
+            fun s ->
+                let net = model.Build s
+                for b in net.Blocks do b.Module.``to``(precision.ScalarType) |> ignore
+                { net with Precision = precision } }
 
     /// Redraws every parameter from `seed`, N(0, 1/fan_in): module constructors draw from
     /// libtorch's global generator, which concurrent code shares, so a counterexample
@@ -126,7 +175,8 @@ module Case =
     let build (model: Model) (spec: NetSpec) : Case =
         let net = model.Build spec
         let x, labels, y = batch spec net.InputShape
-        { Spec = spec; Network = net; Input = x; Labels = labels; Target = y }
+        let dtype = net.Precision.ScalarType
+        { Spec = spec; Network = net; Input = x.to_type(dtype); Labels = labels; Target = y.to_type(dtype) }
 
 /// Generators and shrinkers of the domain.
 module Generate =
@@ -135,6 +185,9 @@ module Generate =
 
     /// Every activation.
     let activation: Gen<Activation> = Gen.elements Activation.All
+
+    /// Both precisions.
+    let precision: Gen<Precision> = Gen.elements [ Precision.Float32; Precision.Float64 ]
 
     /// Both output losses.
     let loss: Gen<Loss> = Gen.elements [ Loss.SquaredError; Loss.CrossEntropy ]
@@ -173,6 +226,11 @@ module Generate =
 
     /// Arbitrary small networks with shrinking.
     let netSpecs: Arbitrary<NetSpec> = Arb.fromGenShrink (netSpec, shrink)
+
+    /// Arbitrary small networks passed through `f` (a fixed activation or loss, say), with
+    /// the shrinks passed through it too and those that `f` maps back onto the spec dropped.
+    let netSpecsWith (f: NetSpec -> NetSpec) : Arbitrary<NetSpec> =
+        Arb.fromGenShrink (Gen.map f netSpec, fun s -> shrink s |> Seq.map f |> Seq.filter (fun t -> t <> s) |> Seq.distinct)
 
     /// Initializers for a network with `hidden` hidden layers: every kind alone (a memory
     /// of 4 slots and embedding 4), and, with two or more hidden layers, forward below or

@@ -13,6 +13,12 @@ type Verify =
     /// Hybrid's own MLPs (`Architecture.Mlp`).
     static member Mlp: Model = Model.mlp
 
+    /// Hybrid's residual MLPs under a parameterisation (`Model.residual`).
+    static member Residual(parameterisation: Hybrid.Parameterisation) : Model = Model.residual parameterisation
+
+    /// Hybrid's convolutional networks on the spec's image (`Model.convNet`).
+    static member ConvNet(maxPool: bool) : Model = Model.convNet maxPool
+
     /// Networks made of your own blocks (`Model.ofBlocks`): `factory` builds each block
     /// for its `BlockSpec`; the parameters are redrawn from the case's seed.
     static member Blocks(name: string, factory: Func<BlockSpec, torch.nn.Module<torch.Tensor, torch.Tensor>>) : Model =
@@ -30,6 +36,9 @@ type Verify =
         ArgumentNullException.ThrowIfNull blocks
         Model.custom name (Func<_, _>(fun spec ->
             Hybrid.Network.ofModules name (List.ofSeq (blocks.Invoke spec)) spec.Loss (inputShape.Invoke spec) Hybrid.Precision.Float64 torch.CPU))
+
+    /// `Model.inPrecision`: `model` with its network and batch in `precision`.
+    static member InPrecision(model: Model, precision: Hybrid.Precision) : Model = Model.inPrecision precision model
 
     /// `Invariants.forwardInitialisation`.
     static member ForwardInitialisation(model: Model) : Property = Invariants.forwardInitialisation model

@@ -20,16 +20,15 @@ type ResidualConv(channels: int64, scale: float) as this =
     override _.forward(h) = Ops.plus h (Ops.mul (conv.forward (torch.tanh h)) scale)
 
 /// A user chain read from the kit's spec, so that the kit draws, shrinks and replays it:
-/// the input n is an image of 1 + (n - 1) / 3 channels and side 4 (n even) or 6 (n odd);
-/// each hidden width w is one block: a 3x3 convolution to w + 1 channels and tanh
-/// (w <= 3), a `ResidualConv` (w = 4, 5) or 2x2 average pooling and tanh (w = 6; a
+/// the input is the spec's image (`NetSpec.Image`: 1 or 2 channels, side 4 or 6); each
+/// hidden width w is one block: a 3x3 convolution to w + 1 channels and tanh (w <= 3), a `ResidualConv` (w = 4, 5) or 2x2 average pooling and tanh (w = 6; a
 /// residual once the side is 1); then flatten and a linear layer to the outputs. Shrinking
 /// narrows pooling to residuals to convolutions of 2 channels.
 let private chain: Hybrid.Verification.Model =
     Hybrid.Verification.Model.custom "conv-chain" (System.Func<_, _>(fun spec ->
-        let mutable channels = int64 (1 + (spec.Input - 1) / 3)
-        let mutable size = if spec.Input % 2 = 0 then 4L else 6L
-        let image = [| channels; size; size |]
+        let image = spec.Image
+        let mutable channels = image[0]
+        let mutable size = image[1]
         let blocks =
             [ for w in spec.Widths do
                   if w <= 3 then

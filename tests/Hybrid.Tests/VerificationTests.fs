@@ -108,3 +108,31 @@ let tests =
             Expect.isEmpty (Generate.shrink { s with Input = 1; Widths = [ 1 ]; Outputs = 1; Batch = 1; Activation = Activation.Identity; Loss = Loss.SquaredError } |> List.ofSeq) "the smallest spec"
         }
     ]
+
+/// Every invariant on Hybrid's other built-in kinds: residual MLPs under each
+/// parameterisation (sp, muPC, ntp) and convolutional networks. With max-pooling F is
+/// not smooth where a pool's maximum changes hands, and fixed-step descent chatters
+/// there (1e-5 in F, 1e-3 in the states, for 1-[1,5]-1 seed 93883), so the sPC/ePC
+/// equilibrium is checked on convolutional networks without pooling only.
+[<Tests>]
+let builtIn =
+    testList "Verification kit: built-in kinds" [
+        for model in [ Model.residual Parameterisation.Sp; Model.residual Parameterisation.MuPC; Model.residual Parameterisation.Ntp; Model.convNet false; Model.convNet true ] do
+            for name, property in Invariants.all model do
+                // The equilibrium runs 2 x 1500 steps a case: fewer cases.
+                let equilibrium = name.StartsWith "sPC and ePC reach the same equilibrium"
+                if not (model.Name = "convnet-maxpool" && equilibrium) then
+                    testPropertyWithConfig (Util.propertyConfig (if equilibrium then 5 else 15)) (sprintf "%s: %s" model.Name name) property
+    ]
+
+/// The exact invariants in float32: forward initialisation, keep and unchanged starts do
+/// not depend on rounding.
+[<Tests>]
+let float32 =
+    testList "Verification kit: float32" [
+        for model in [ Model.inPrecision Precision.Float32 Model.mlp; Model.inPrecision Precision.Float32 tanhModel ] do
+            testPropertyWithConfig config (sprintf "%s: forward initialisation" model.Name) (Invariants.forwardInitialisation model)
+            testPropertyWithConfig config (sprintf "%s: keep recalls the last batch's final states" model.Name) (Invariants.keepRecalls model)
+            testPropertyWithConfig config (sprintf "%s: inference leaves its start unchanged" model.Name) (Invariants.initialisationUnchanged model)
+    ]
+
