@@ -234,6 +234,24 @@ type private EnergyLog(opts: InferenceOptions, batch: int option, check: Inferen
     member _.LayerEnergies = layerEnergies.ToArray()
 
 module Inference =
+    /// Refuses a prediction mu_{i+1} = f_i(h_i) without an autograd graph when its input
+    /// is a free state or its block has trainable parameters: the block's forward ran
+    /// under no_grad or detached its output, and inference would descend on a wrong
+    /// gradient (or libtorch would end the process on differentiating it).
+    let private requireGraph (net: Network) (i: int) (input: Tensor) (mu: Tensor) =
+        if not mu.requires_grad && (input.requires_grad || net.Blocks[i].Parameters |> List.exists (fun p -> p.requires_grad)) then
+            invalidOp (sprintf "block %d's output has no autograd graph to its input or parameters (its forward ran under no_grad or detached its output): inference needs its gradient" i)
+
+    /// dF/dvars by autograd. libtorch ends the process on a gradient of a tensor without
+    /// a graph, so that is refused with a named error first; a variable F does not
+    /// depend on gets null (an exact zero), never an undefined tensor.
+    let private gradientsOf (F: Tensor) (vars: Tensor[]) (retain: bool) : Tensor[] =
+        if not F.requires_grad || vars |> Array.exists (fun v -> not v.requires_grad) then
+            invalidOp "the energy has no autograd graph to the free states (a block's forward ran under no_grad, detached its output or wrote into its input): inference needs its gradient"
+        torch.autograd.grad([| F |], vars, retain_graph = retain, allow_unused = true)
+        |> Seq.map (fun g -> if isNull g || g.IsInvalid then null else g)
+        |> Array.ofSeq
+
     let private check (opts: InferenceOptions) (batch: int option) (step: int) (first: float) (terms: Tensor[]) (value: float) =
         let bad = not (Double.IsFinite value) || (step > 1 && value > opts.DivergenceFactor * max first 1e-12)
         if bad then
@@ -293,11 +311,10 @@ module Inference =
                     | _ ->
                         products <- products + 1
                         net.Blocks[i].Forward at[i])
+            if t = 1 then mus |> Array.iteri (fun i mu -> requireGraph net i at[i] mu)
             products <- products + (L - first)
             let F, value = log.Observe(t, Energy.terms net at mus target)
-            let grads =
-                if fromInit then torch.autograd.grad([| F |], initVars, retain_graph = true, allow_unused = true)
-                else torch.autograd.grad([| F |], vars, allow_unused = true)
+            let grads = if fromInit then gradientsOf F initVars true else gradientsOf F vars false
             use _ = torch.no_grad ()
             let stepNorms = descent.Step(vars, grads, opts.Record)
             steps <- t
@@ -349,6 +366,7 @@ module Inference =
         for i in 0 .. L - 1 do
             match init.Predictions[i] with
             | Some p ->
+                requireGraph net i init.States[i] p
                 mus[i] <- p
                 fresh[i] <- true
                 graphed[i] <- i < first || (obj.ReferenceEquals(hs[i], init.States[i]) && hs[i].requires_grad)
@@ -362,6 +380,7 @@ module Inference =
         let predict (i: int) =
             if owned.Remove mus[i] then mus[i].Dispose()
             mus[i] <- keep (net.Blocks[i].Forward hs[i])
+            requireGraph net i hs[i] mus[i]
             fresh[i] <- true
             graphed[i] <- true
             products <- products + 1
@@ -406,7 +425,7 @@ module Inference =
                 let needs = [| for l in first .. L - 1 do if (l >= 1 && live l) || live (l + 1) then yield l |]
                 let grads: Tensor[] = Array.zeroCreate nv
                 if needs.Length > 0 && liveTerms.Length > 0 then
-                    let gs = torch.autograd.grad([| Energy.total liveTerms |], needs |> Array.map (fun l -> hs[l]), retain_graph = true, allow_unused = true)
+                    let gs = gradientsOf (Energy.total liveTerms) (needs |> Array.map (fun l -> hs[l])) true
                     needs |> Array.iteri (fun k l -> grads[l - first] <- gs[k])
                     products <- products + (needs |> Array.filter (fun l -> live (l + 1)) |> Array.length)
                 use _ = torch.no_grad ()
@@ -483,9 +502,10 @@ module Inference =
         while not stop && steps < opts.Steps do
             let t = steps + 1
             use _ = torch.NewDisposeScope()
-            let _, mus = Energy.statesOfErrors net x es false
+            let hs, mus = Energy.statesOfErrors net x es false
             let E, value = log.Observe(t, Energy.epcTerms net es mus[L - 1] target)
-            let grads = torch.autograd.grad([| E |], es, allow_unused = true)
+            if t = 1 then mus |> Array.iteri (fun i mu -> requireGraph net i hs[i] mu)
+            let grads = gradientsOf E es false
             use _ = torch.no_grad ()
             descent.Step(es, grads, false) |> ignore
             if opts.Record || observe.IsSome then

@@ -456,17 +456,33 @@ module Network =
         for m in modules do
             m.``to``(device) |> ignore
             m.``to``(precision.ScalarType) |> ignore
+        // One probe sample through the chain (values from -1 to 1, so that an in-place
+        // activation shows): the shapes of the states, and two checks that would otherwise
+        // surface mid-inference, or end the process inside libtorch: each block must leave
+        // its input as it was (states are kept and compared), and its output must carry an
+        // autograd graph to its input (a free state) or to its trainable parameters.
         let shapes =
             use _ = torch.NewDisposeScope()
-            use _ = torch.no_grad ()
             let step (i, h: Tensor) (m: torch.nn.Module<Tensor, Tensor>) =
+                let label = sprintf "block %d (%s)" i (m.GetName())
+                let before = h.detach().clone()
                 let next =
                     try m.forward h
                     with e ->
                         invalidArg "modules"
-                            (sprintf "block %d (%s) cannot take states of shape [%s]: %s" i (m.GetName()) (String.Join("; ", h.shape[1..])) (e.Message.Split('\n')[0]))
-                next.shape[1..], (i + 1, next)
-            modules |> List.mapFold step (0, torch.zeros(Array.append [| 1L |] inputShape, dtype = precision.ScalarType, device = device)) |> fst
+                            (sprintf "%s cannot take states of shape [%s]: %s" label (String.Join("; ", h.shape[1..])) (e.Message.Split('\n')[0]))
+                if not (h.detach().allclose(before, rtol = 0.0, atol = 0.0, equal_nan = true)) then
+                    invalidArg "modules" (sprintf "%s wrote into its input in place: its input is a state of the network and must stay as it is (use tanh rather than tanh_, or copy it first)" label)
+                let trainable = m.parameters () |> Seq.exists (fun p -> p.requires_grad)
+                if not next.requires_grad && (h.requires_grad || trainable) then
+                    invalidArg "modules" (sprintf "%s's output has no autograd graph to its input or parameters (its forward ran under no_grad or detached its output): inference needs its gradient" label)
+                // The next block's input: a free state, as in inference (not a leaf, so that an
+                // in-place write is seen by the comparison rather than refused by autograd).
+                let state = Ops.mul (next.detach().requires_grad_(true)) 1.0
+                next.shape[1..], (i + 1, state)
+            let count = Array.fold (*) 1L inputShape
+            let probe = torch.linspace(-1.0, 1.0, count, dtype = precision.ScalarType, device = device).reshape(Array.append [| 1L |] inputShape)
+            modules |> List.mapFold step (0, probe) |> fst
         let blocks =
             [| for m, shape in List.zip modules shapes -> { Kind = BlockKind.Module(m.GetName()); Module = m; OutShape = shape } |]
         let outputs = blocks[blocks.Length - 1].OutShape

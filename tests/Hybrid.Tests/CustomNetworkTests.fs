@@ -19,6 +19,21 @@ type ResidualConv(channels: int64, scale: float) as this =
 
     override _.forward(h) = Ops.plus h (Ops.mul (conv.forward (torch.tanh h)) scale)
 
+/// A block whose forward runs without autograd: its output has no graph.
+type NoGradLinear(inputs: int64, outputs: int64) as this =
+    inherit torch.nn.Module<torch.Tensor, torch.Tensor>("no-grad")
+    let linear = torch.nn.Linear(inputs, outputs)
+    do this.RegisterComponents()
+
+    override _.forward(h) =
+        use _ = torch.no_grad ()
+        linear.forward h
+
+/// An in-place activation: tanh written into the block's input.
+type InPlaceTanh() =
+    inherit torch.nn.Module<torch.Tensor, torch.Tensor>("in-place-tanh")
+    override _.forward(h) = h.tanh_()
+
 /// A user chain read from the kit's spec, so that the kit draws, shrinks and replays it:
 /// the input is the spec's image (`NetSpec.Image`: 1 or 2 channels, side 4 or 6); each
 /// hidden width w is one block: a 3x3 convolution to w + 1 channels and tanh (w <= 3), a `ResidualConv` (w = 4, 5) or 2x2 average pooling and tanh (w = 6; a
@@ -64,6 +79,36 @@ let tests =
                         for l in 1 .. net.Depth - 1 do
                             Expect.equal init.States[l].shape[1..] (net.StateShape l) (sprintf "%O on %A: shape of state %d" arch shape l)
                         Expect.equal (net.Forward(x).shape) [| 2L; 10L |] "logits")
+        }
+
+        test "blocks that write into their input or lose their graph are refused when the network is built" {
+            let refused (modules: torch.nn.Module<torch.Tensor, torch.Tensor> list) =
+                Util.throws<System.ArgumentException> (fun () -> Network.ofModules "bad" modules Loss.SquaredError [| 3L |] Precision.Float64 cpu |> ignore)
+            let e = refused [ torch.nn.Linear(3L, 4L); new InPlaceTanh(); torch.nn.Linear(4L, 2L) ]
+            Expect.stringContains e.Message "block 1 (in-place-tanh) wrote into its input in place" "the in-place block is named"
+            let e = refused [ new NoGradLinear(3L, 4L); torch.nn.Linear(4L, 2L) ]
+            Expect.stringContains e.Message "block 0 (no-grad)'s output has no autograd graph" "the first block, by its parameters"
+            let e = refused [ torch.nn.Linear(3L, 4L); new NoGradLinear(4L, 2L) ]
+            Expect.stringContains e.Message "block 1 (no-grad)'s output has no autograd graph" "a later block, by its input"
+        }
+
+        test "a block that loses its graph after construction is refused by name on every inference path, not ended in libtorch" {
+            for second in [ false; true ] do
+                for opts in [ { InferenceOptions.spc 3 0.1 with Dense = true }; InferenceOptions.spc 3 0.1; InferenceOptions.epc 3 0.1 ] do
+                    Scope.run (fun () ->
+                        use net = Network.ofModules "later" [ torch.nn.Linear(3L, 4L); torch.nn.Linear(4L, 2L) ] Loss.SquaredError [| 3L |] Precision.Float64 cpu
+                        let block = if second then 1 else 0
+                        let inputs, outputs = if second then 4L, 2L else 3L, 4L
+                        let replacement = new NoGradLinear(inputs, outputs)
+                        replacement.``to``(torch.float64) |> ignore
+                        net.Blocks[block] <- { net.Blocks[block] with Module = replacement }
+                        use g = Rng.generator 1L cpu
+                        let x = torch.randn([| 2L; 3L |], dtype = torch.float64, generator = g)
+                        let y = torch.randn([| 2L; 2L |], dtype = torch.float64, generator = g)
+                        use st = new InitState(2, 0L)
+                        let init = InitApply.apply Init.forward st (InitContext.input net x g) true
+                        let e = Util.throws<System.InvalidOperationException> (fun () -> Inference.run net opts init (Some y) None |> ignore)
+                        Expect.stringContains e.Message (sprintf "block %d's output has no autograd graph" block) (sprintf "%A, dense %b: the block is named" opts.Reparam opts.Dense))
         }
 
         test "a user network saves and loads through checkpoints by parameter name, and bad chains are refused" {

@@ -37,15 +37,18 @@ type WrongBackwardBlock(inputs: int64, outputs: int64, last: bool) as this =
         let z = linear.forward h
         if last then z else Ops.plus (torch.tanh(z).detach()) (Ops.mul (Ops.minus z (z.detach())) 0.5)
 
-/// An in-place activation: tanh written into the block's input, which is a state of the network.
+/// An in-place write into the block's input, a state of the network (outside autograd,
+/// as a user might normalise it): the prediction keeps its graph, the state changes.
 type InPlaceBlock(inputs: int64, outputs: int64, last: bool) as this =
     inherit torch.nn.Module<torch.Tensor, torch.Tensor>("in-place-block")
     let linear = torch.nn.Linear(inputs, outputs)
     do this.RegisterComponents()
     override _.forward(h) =
-        use _ = torch.no_grad ()
-        if not last then h.tanh_() |> ignore
-        linear.forward h
+        let z = linear.forward h
+        if not last then
+            use _ = torch.no_grad ()
+            h.tanh_() |> ignore
+        z
 
 let private blocks (make: int64 -> int64 -> bool -> torch.nn.Module<torch.Tensor, torch.Tensor>) =
     Func<BlockSpec, torch.nn.Module<torch.Tensor, torch.Tensor>>(fun s -> make (int64 s.Inputs) (int64 s.Outputs) s.Last)
@@ -92,11 +95,12 @@ let tests =
             Expect.stringContains report "wrong-backward-block" "the label names the model"
         }
 
-        test "an in-place activation fails the unchanged-start invariant" {
+        test "a block that writes into its input fails the unchanged-start invariant: the network refuses it by name" {
             let model = Model.ofBlocks "in-place-block" (blocks (fun i o last -> new InPlaceBlock(i, o, last)))
             let report = failure (Invariants.initialisationUnchanged model)
             Expect.stringContains report "Falsifiable" "FsCheck reports a counterexample"
             Expect.stringContains report "in-place-block" "the label names the model"
+            Expect.stringContains report "wrote into its input in place" "the exception names the fault"
         }
 
         test "shrinking goes towards fewer and narrower layers" {
@@ -135,4 +139,5 @@ let float32 =
             testPropertyWithConfig config (sprintf "%s: keep recalls the last batch's final states" model.Name) (Invariants.keepRecalls model)
             testPropertyWithConfig config (sprintf "%s: inference leaves its start unchanged" model.Name) (Invariants.initialisationUnchanged model)
     ]
+
 
