@@ -12,42 +12,43 @@ open Hybrid.Verification
 
 let private config = Util.propertyConfig 40
 
-/// A block as a user writes it: tanh(W h + b), or the plain affine map for the output block.
-type TanhBlock(inputs: int64, outputs: int64, last: bool) as this =
-    inherit torch.nn.Module<torch.Tensor, torch.Tensor>("tanh-block")
+/// A block as a user writes it: the affine map z = W h + b, then `Activate` (not for the
+/// output block).
+[<AbstractClass>]
+type LinearBlock(name: string, inputs: int64, outputs: int64, last: bool) as this =
+    inherit torch.nn.Module<torch.Tensor, torch.Tensor>(name)
     let linear = torch.nn.Linear(inputs, outputs)
-    do this.RegisterComponents()
-    override _.forward(h) = if last then linear.forward h else torch.tanh (linear.forward h)
+    do this.register_module("linear", linear)
+
+    /// The block's output from its input h and z = W h + b.
+    abstract Activate: h: torch.Tensor * z: torch.Tensor -> torch.Tensor
+
+    override this.forward(h) =
+        let z = linear.forward h
+        if last then z else this.Activate(h, z)
+
+/// tanh(W h + b): a correct block.
+type TanhBlock(inputs, outputs, last) =
+    inherit LinearBlock("tanh-block", inputs, outputs, last)
+    override _.Activate(_, z) = torch.tanh z
 
 /// Dropout left active: the forward pass is not a function of its input.
-type DropoutBlock(inputs: int64, outputs: int64, last: bool) as this =
-    inherit torch.nn.Module<torch.Tensor, torch.Tensor>("dropout-block")
-    let linear = torch.nn.Linear(inputs, outputs)
-    do this.RegisterComponents()
-    override _.forward(h) =
-        let z = linear.forward h
-        if last then z else torch.nn.functional.dropout(torch.tanh z, 0.5, true)
+type DropoutBlock(inputs, outputs, last) =
+    inherit LinearBlock("dropout-block", inputs, outputs, last)
+    override _.Activate(_, z) = torch.nn.functional.dropout(torch.tanh z, 0.5, true)
 
 /// A hand-written backward that is wrong: the value is tanh(z), the gradient that of z / 2.
-type WrongBackwardBlock(inputs: int64, outputs: int64, last: bool) as this =
-    inherit torch.nn.Module<torch.Tensor, torch.Tensor>("wrong-backward-block")
-    let linear = torch.nn.Linear(inputs, outputs)
-    do this.RegisterComponents()
-    override _.forward(h) =
-        let z = linear.forward h
-        if last then z else Ops.plus (torch.tanh(z).detach()) (Ops.mul (Ops.minus z (z.detach())) 0.5)
+type WrongBackwardBlock(inputs, outputs, last) =
+    inherit LinearBlock("wrong-backward-block", inputs, outputs, last)
+    override _.Activate(_, z) = Ops.plus (torch.tanh(z).detach()) (Ops.mul (Ops.minus z (z.detach())) 0.5)
 
 /// An in-place write into the block's input, a state of the network (outside autograd,
 /// as a user might normalise it): the prediction keeps its graph, the state changes.
-type InPlaceBlock(inputs: int64, outputs: int64, last: bool) as this =
-    inherit torch.nn.Module<torch.Tensor, torch.Tensor>("in-place-block")
-    let linear = torch.nn.Linear(inputs, outputs)
-    do this.RegisterComponents()
-    override _.forward(h) =
-        let z = linear.forward h
-        if not last then
-            use _ = torch.no_grad ()
-            h.tanh_() |> ignore
+type InPlaceBlock(inputs, outputs, last) =
+    inherit LinearBlock("in-place-block", inputs, outputs, last)
+    override _.Activate(h, z) =
+        use _ = torch.no_grad ()
+        h.tanh_() |> ignore
         z
 
 let private blocks (make: int64 -> int64 -> bool -> torch.nn.Module<torch.Tensor, torch.Tensor>) =
@@ -101,6 +102,11 @@ let tests =
             Expect.stringContains report "Falsifiable" "FsCheck reports a counterexample"
             Expect.stringContains report "in-place-block" "the label names the model"
             Expect.stringContains report "wrote into its input in place" "the exception names the fault"
+        }
+
+        test "a user block's weight and bias are registered (the kit redraws and trains them)" {
+            use b = new TanhBlock(3L, 4L, false)
+            Expect.equal (Seq.length (b.parameters ())) 2 "weight and bias"
         }
 
         test "shrinking goes towards fewer and narrower layers" {
