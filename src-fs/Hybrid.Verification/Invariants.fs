@@ -89,6 +89,11 @@ module Invariants =
                     let final = Scope.scalar (Energy.spc c.Network r.States (Some c.Target))
                     Array.append r.Energies [| final |] |> Array.pairwise |> Array.forall (fun (a, b) -> b <= a + 1e-12 * abs a))))
 
+    /// The shrinks of a spec that `init` still fits: a split initializer names layers, so
+    /// the number of hidden layers stays while it shrinks.
+    let private shrinkFor (init: Initializer) (spec: NetSpec) =
+        Generate.shrink spec |> Seq.filter (fun s -> init.Segments.Length = 1 || s.Widths.Length = spec.Widths.Length)
+
     /// A start for inference from `init` on an initializer state that has seen one
     /// batch (so that keep, avg and mem have something to recall): the batch is
     /// initialised, run for 2 dense steps and recorded, then initialised again.
@@ -117,12 +122,9 @@ module Invariants =
                 let! free = Gen.elements [ false; false; true ]
                 return spec, init, steps, momentum, tolerance, free
             }
-        // A split initializer names layers: keep the number of hidden layers while it shrinks.
         let shrinkCase (spec: NetSpec, init: Initializer, steps: int, momentum: float, tolerance: float option, free: bool) =
             seq {
-                for s in Generate.shrink spec do
-                    if init.Segments.Length = 1 || s.Widths.Length = spec.Widths.Length then
-                        yield s, init, steps, momentum, tolerance, free
+                for s in shrinkFor init spec -> s, init, steps, momentum, tolerance, free
                 if steps > 1 then yield spec, init, steps - 1, momentum, tolerance, free
                 if momentum <> 0.0 then yield spec, init, steps, 0.0, tolerance, free
                 if tolerance.IsSome then yield spec, init, steps, momentum, None, free
@@ -163,8 +165,7 @@ module Invariants =
         let cases = Gen.zip Generate.netSpec (Gen.elements [ 0.0; 0.5 ]) |> Gen.bind (fun (spec, m) -> Generate.initializer spec.Widths.Length |> Gen.map (fun i -> spec, i, m))
         let shrinkCase (spec: NetSpec, init: Initializer, momentum: float) =
             seq {
-                for s in Generate.shrink spec do
-                    if init.Segments.Length = 1 || s.Widths.Length = spec.Widths.Length then yield s, init, momentum
+                for s in shrinkFor init spec -> s, init, momentum
                 if momentum <> 0.0 then yield spec, init, 0.0
             }
         Prop.forAll (Arb.fromGenShrink (cases, shrinkCase)) (fun (spec: NetSpec, init: Initializer, momentum: float) ->

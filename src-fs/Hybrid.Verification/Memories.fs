@@ -163,6 +163,29 @@ module MemoryInvariants =
             abs (measured / predicted - 1.0) < 0.02
             |> Prop.label (sprintf "%d simplex patterns of norm %g, seed %d: measured %g, predicted %g" n m seed measured predicted))
 
+    /// For W_1 of a HAM at `entries`: the implicit gradient of the readout loss against
+    /// `y` at the fixed point from `x` (even/odd + Anderson, solved to 1e-13), beside the
+    /// central difference (h = 1e-6); and whether the adjoint converged. Leaves W_1 as it was.
+    let implicitAgainstFiniteDifferences (net: Ham.Network) (x: torch.Tensor) (y: torch.Tensor) (entries: (int64 * int64) list) : bool * (float * float) list =
+        let solve () = Ham.solve net (Ham.Solver.EvenOddAnderson(4, 1e-10)) (Ham.initial net x) 1e-13 5000
+        let lossAt () = Scope.scalar (Ham.loss (solve ()).States[net.Top] y)
+        let _, ok = Ham.implicitGradients net (solve ()).States y 1e-12 500
+        let w = net.Weights[1]
+        let analytic = w.grad.clone()
+        let h = 1e-6
+        use _ = torch.no_grad ()
+        let pairs =
+            entries
+            |> List.map (fun (i, j) ->
+                let orig = w[i, j].item<float> ()
+                w[i, j] <- torch.tensor(orig + h, dtype = torch.float64)
+                let up = lossAt ()
+                w[i, j] <- torch.tensor(orig - h, dtype = torch.float64)
+                let down = lossAt ()
+                w[i, j] <- torch.tensor(orig, dtype = torch.float64)
+                analytic[i, j].item<float> (), (up - down) / (2.0 * h))
+        ok, pairs
+
     /// Implicit differentiation of a contractive HAM's fixed point (every weight's
     /// spectral norm 0.45) gives the derivative of the readout loss: for three entries of
     /// the second weight, central differences (h = 1e-6, the fixed point solved to 1e-13)
@@ -177,24 +200,7 @@ module MemoryInvariants =
                 let classes = List.last s.Sizes
                 use lg = Rng.generator (s.Seed + 11L) cpu
                 let y = torch.nn.functional.one_hot(torch.randint(int64 classes, [| 6L |], generator = lg), int64 classes).to_type(torch.float64)
-                let solve () = Ham.solve net (Ham.Solver.EvenOddAnderson(4, 1e-10)) (Ham.initial net x) 1e-13 5000
-                let lossAt () = Scope.scalar (Ham.loss (solve ()).States[net.Top] y)
-                let _, ok = Ham.implicitGradients net (solve ()).States y 1e-12 500
-                let w = net.Weights[1]
-                let analytic = w.grad.clone()
-                let h = 1e-6
-                use _ = torch.no_grad ()
-                let rows, cols = w.shape[0], w.shape[1]
-                ok
-                && [ 0L, 0L; rows - 1L, cols - 1L; rows / 2L, cols / 2L ]
-                   |> List.forall (fun (i, j) ->
-                       let orig = w[i, j].item<float> ()
-                       w[i, j] <- torch.tensor(orig + h, dtype = torch.float64)
-                       let up = lossAt ()
-                       w[i, j] <- torch.tensor(orig - h, dtype = torch.float64)
-                       let down = lossAt ()
-                       w[i, j] <- torch.tensor(orig, dtype = torch.float64)
-                       let fd = (up - down) / (2.0 * h)
-                       let a = analytic[i, j].item<float> ()
-                       abs (a - fd) <= max 1e-6 (1e-4 * abs fd)))
+                let rows, cols = net.Weights[1].shape[0], net.Weights[1].shape[1]
+                let ok, pairs = implicitAgainstFiniteDifferences net x y [ 0L, 0L; rows - 1L, cols - 1L; rows / 2L, cols / 2L ]
+                ok && pairs |> List.forall (fun (a, fd) -> abs (a - fd) <= max 1e-6 (1e-4 * abs fd)))
             |> Prop.label (string s))

@@ -143,19 +143,24 @@ module Model =
                 reseed s.Seed [ for b in net.Blocks -> b.Module ]
                 net }
 
+    /// Networks of your own modules: `modules` gives the blocks a spec stands for (the
+    /// last one's output has `spec.Outputs` values) on inputs of per-sample shape
+    /// `inputShape spec`; built with `Network.ofModules` in float64 on the CPU, then
+    /// redrawn from the spec's seed (`custom`).
+    let ofModules (name: string) (inputShape: NetSpec -> int64[]) (modules: NetSpec -> torch.nn.Module<torch.Tensor, torch.Tensor> list) : Model =
+        custom name (Func<_, _>(fun s -> Network.ofModules name (modules s) s.Loss (inputShape s) Precision.Float64 torch.CPU))
+
     /// Networks made of your own blocks: `factory` builds each block for the spec's
     /// widths (every block, the output block included); the parameters are then redrawn
     /// from the spec's seed, N(0, 1/fan_in), so that every case replays.
     let ofBlocks (name: string) (factory: Func<BlockSpec, torch.nn.Module<torch.Tensor, torch.Tensor>>) : Model =
-        custom name (Func<_, _>(fun s ->
+        ofModules name (fun s -> [| int64 s.Input |]) (fun s ->
             let sizes = s.Input :: s.Widths @ [ s.Outputs ]
-            let blocks =
-                sizes
-                |> List.pairwise
-                |> List.mapi (fun i (a, b) ->
-                    factory.Invoke
-                        { Index = i; Inputs = a; Outputs = b; Last = i = sizes.Length - 2; Activation = s.Activation; Seed = Rng.derive s.Seed (sprintf "block%d" i) })
-            Network.ofModules name blocks s.Loss [| int64 s.Input |] Precision.Float64 torch.CPU))
+            sizes
+            |> List.pairwise
+            |> List.mapi (fun i (a, b) ->
+                factory.Invoke
+                    { Index = i; Inputs = a; Outputs = b; Last = i = sizes.Length - 2; Activation = s.Activation; Seed = Rng.derive s.Seed (sprintf "block%d" i) }))
 
 module Case =
     /// The spec's batch for inputs of shape `inputShape` (one sample), drawn from the

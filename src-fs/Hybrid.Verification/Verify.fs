@@ -26,7 +26,7 @@ type Verify =
         ArgumentNullException.ThrowIfNull factory
         Model.ofBlocks name factory
 
-    /// Networks you build whole from a spec (`Model.custom`: any input shape, any blocks):
+    /// Networks you build whole from a spec (`Model.ofModules`: any input shape, any blocks):
     /// `inputShape` gives the per-sample input shape and `blocks` the modules (the last
     /// one's output has `spec.Outputs` values) that the spec stands for; the parameters
     /// are redrawn from the case's seed.
@@ -34,8 +34,7 @@ type Verify =
         ArgumentException.ThrowIfNullOrWhiteSpace name
         ArgumentNullException.ThrowIfNull inputShape
         ArgumentNullException.ThrowIfNull blocks
-        Model.custom name (Func<_, _>(fun spec ->
-            Hybrid.Network.ofModules name (List.ofSeq (blocks.Invoke spec)) spec.Loss (inputShape.Invoke spec) Hybrid.Precision.Float64 torch.CPU))
+        Model.ofModules name inputShape.Invoke (fun spec -> List.ofSeq (blocks.Invoke spec))
 
     /// `Model.inPrecision`: `model` with its network and batch in `precision`.
     static member InPrecision(model: Model, precision: Hybrid.Precision) : Model = Model.inPrecision precision model

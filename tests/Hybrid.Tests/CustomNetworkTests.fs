@@ -36,26 +36,24 @@ type InPlaceTanh() =
 
 /// A user chain read from the kit's spec, so that the kit draws, shrinks and replays it:
 /// the input is the spec's image (`NetSpec.Image`: 1 or 2 channels, side 4 or 6); each
-/// hidden width w is one block: a 3x3 convolution to w + 1 channels and tanh (w <= 3), a `ResidualConv` (w = 4, 5) or 2x2 average pooling and tanh (w = 6; a
-/// residual once the side is 1); then flatten and a linear layer to the outputs. Shrinking
-/// narrows pooling to residuals to convolutions of 2 channels.
+/// hidden width w is one block: a 3x3 convolution to w + 1 channels and tanh (w <= 3), a
+/// `ResidualConv` (w = 4, 5) or 2x2 average pooling and tanh (w = 6; a residual once the
+/// side is 1); then flatten and a linear layer to the outputs. Shrinking narrows pooling
+/// to residuals to convolutions of 2 channels.
 let private chain: Hybrid.Verification.Model =
-    Hybrid.Verification.Model.custom "conv-chain" (System.Func<_, _>(fun spec ->
-        let image = spec.Image
-        let mutable channels = image[0]
-        let mutable size = image[1]
-        let blocks =
-            [ for w in spec.Widths do
-                  if w <= 3 then
-                      let conv = torch.nn.Sequential(torch.nn.Conv2d(channels, int64 (w + 1), 3L, padding = 1L), torch.nn.Tanh())
-                      channels <- int64 (w + 1)
-                      yield conv :> torch.nn.Module<torch.Tensor, torch.Tensor>
-                  elif w < 6 || size < 2L then yield new ResidualConv(channels, 0.5)
-                  else
-                      size <- size / 2L
-                      yield torch.nn.Sequential(torch.nn.AvgPool2d(2L), torch.nn.Tanh())
-              yield torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(channels * size * size, int64 spec.Outputs)) ]
-        Network.ofModules "conv-chain" blocks spec.Loss image Precision.Float64 cpu))
+    Hybrid.Verification.Model.ofModules "conv-chain" (fun spec -> spec.Image) (fun spec ->
+        let mutable channels = spec.Image[0]
+        let mutable size = spec.Image[1]
+        [ for w in spec.Widths do
+              if w <= 3 then
+                  let conv = torch.nn.Sequential(torch.nn.Conv2d(channels, int64 (w + 1), 3L, padding = 1L), torch.nn.Tanh())
+                  channels <- int64 (w + 1)
+                  yield conv :> torch.nn.Module<torch.Tensor, torch.Tensor>
+              elif w < 6 || size < 2L then yield new ResidualConv(channels, 0.5)
+              else
+                  size <- size / 2L
+                  yield torch.nn.Sequential(torch.nn.AvgPool2d(2L), torch.nn.Tanh())
+          yield torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(channels * size * size, int64 spec.Outputs)) ])
 
 [<Tests>]
 let tests =
