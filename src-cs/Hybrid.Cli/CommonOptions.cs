@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 
 namespace Hybrid.Cli;
 
@@ -30,19 +29,29 @@ public static class CommonOptions
         Recursive = true,
     };
 
+    /// <summary>A command whose options are a configuration form's settings (derived from the form's table: one option per
+    /// setting, its help from the setting's description and default) and <c>--config FILE</c>. Its action reads the defaults,
+    /// then the file, then the flags, then the global <c>--data</c> and <c>--device</c>, through the form's one JSON reader,
+    /// and runs <paramref name="run"/> on the result.</summary>
+    public static Command FormCommand<T>(string name, string description, Func<T, ParseResult, int> run, params Option[] extra)
+        where T : ConfigOptions<T>, new()
+    {
+        var defaults = new T();
+        var flags = new FormFlags(defaults.Form);
+        var config = ConfigFile(defaults.Form.Name);
+        var cmd = new Command(name, description);
+        foreach (var o in flags.Options.Concat(extra).Append(config)) cmd.Options.Add(o);
+        cmd.SetAction(pr =>
+        {
+            var start = pr.GetValue(config) is { } file ? defaults.WithFile(file) : defaults;
+            return run(start.WithFlags(flags.Given(pr)), pr);
+        });
+        return cmd;
+    }
+
     /// <summary>`--config FILE` of an experiment command: its options as JSON (`hybrid config schema NAME`); flags override it.</summary>
     public static Option<string?> ConfigFile(string schema) =>
         new("--config") { Description = $"JSON file of this command's options (hybrid config schema {schema}); flags override its fields." };
-
-    /// <summary>An option whose value, when given, overrides the configuration; the description names the default.</summary>
-    public static Option<T?> Override<T>(string name, string description, object? fallback, params string[] aliases)
-    {
-        var option = new Option<T?>(name, aliases) { Description = fallback is null ? description : $"{description} (default: {Show(fallback)})" };
-        var kind = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
-        if (kind == typeof(int) || kind == typeof(long) || kind == typeof(double))
-            option.CustomParser = r => Scalar<T>(r, name, kind);
-        return option;
-    }
 
     /// <summary>An option whose value is one of a choice's spellings (or an alias); the error names the option and lists the
     /// spellings, and shells complete them.</summary>
@@ -69,48 +78,66 @@ public static class CommonOptions
         return option;
     }
 
-    /// <summary>A number option's value, or an error that names the option, the text and what it should be
-    /// (NaN and infinities pass here: the configuration's checks name the field they are refused for).</summary>
-    static T? Scalar<T>(System.CommandLine.Parsing.ArgumentResult result, string name, Type kind)
-    {
-        var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-        const NumberStyles integer = NumberStyles.Integer;
-        object? value =
-            kind == typeof(int) ? (int.TryParse(text, integer, CultureInfo.InvariantCulture, out var i) ? i : null)
-            : kind == typeof(long) ? (long.TryParse(text, integer, CultureInfo.InvariantCulture, out var l) ? l : null)
-            : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : null;
-        if (value is null)
-        {
-            var what = kind == typeof(int) ? $"an integer from {int.MinValue} to {int.MaxValue}"
-                : kind == typeof(long) ? "a 64-bit integer" : "a number";
-            result.AddError($"{name}: '{text}' is not {what}");
-            return default;
-        }
-        return (T?)value;
-    }
-
-    static string Show(object value) => value switch
-    {
-        IEnumerable<int> xs => string.Join(",", xs),
-        IEnumerable<double> xs => string.Join(",", xs.Select(x => x.ToString(CultureInfo.InvariantCulture))),
-        IEnumerable<string> xs when value is not string => string.Join(",", xs),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
-    };
-
-    /// <summary>Comma-separated items of an option, each parsed; the error names the option, the item and what it should be.</summary>
-    public static List<T> Items<T>(string text, string option, (string What, Func<string, T?> Parse) item) where T : struct =>
-        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(t => item.Parse(t) ?? throw new UsageException($"{option}: '{t}' is not {item.What}")).ToList();
-
-    /// <summary>An integer item (32-bit).</summary>
-    public static readonly (string, Func<string, int?>) Int =
-        ("an integer", t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : null);
-
-    /// <summary>A finite number item.</summary>
-    public static readonly (string, Func<string, double?>) Number =
-        ("a finite number", t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : null);
-
     /// <summary>The explicitly given device, if any.</summary>
     public static Device? GivenDevice(ParseResult pr) => pr.GetValue(Device);
+}
+
+/// <summary>The command-line options of a configuration form: one per setting with a flag, built from the form's table. The
+/// global <c>--data</c> and <c>--device</c> stand for the settings of those flags.</summary>
+public sealed class FormFlags
+{
+    static readonly string[] Globals = ["--data", "--device"];
+    readonly List<(ConfigSetting Setting, Option<string?> Option)> _options = [];
+    readonly ConfigForm _form;
+
+    public FormFlags(ConfigForm form)
+    {
+        _form = form;
+        foreach (var s in form.Settings)
+        {
+            if (s.Flag is null || Globals.Contains(s.Flag)) continue;
+            var option = new Option<string?>(s.Flag, [.. s.Aliases])
+            {
+                Description = Help(s),
+                HelpName = s.Choices.Count > 0 ? string.Join("|", s.Choices) : null,
+                Arity = s.IsBoolean ? ArgumentArity.ZeroOrOne : ArgumentArity.ExactlyOne,
+            };
+            var setting = s;
+            option.CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : setting.IsBoolean ? "true" : "";
+                if (setting.TokenError(text) is { } error) r.AddError(error);
+                return text;
+            };
+            if (s.Choices.Count > 0)
+            {
+                option.CompletionSources.Clear();
+                option.CompletionSources.Add(s.Choices.ToArray());
+            }
+            _options.Add((s, option));
+        }
+    }
+
+    /// <summary>The options, in the order of the form's settings.</summary>
+    public IEnumerable<Option> Options => _options.Select(x => (Option)x.Option);
+
+    /// <summary>The settings given on the command line, as (flag, text), the global --data and --device last.</summary>
+    public List<KeyValuePair<string, string>> Given(ParseResult pr)
+    {
+        var given = new List<KeyValuePair<string, string>>();
+        foreach (var (s, o) in _options)
+            if (pr.GetValue(o) is { } text) given.Add(new(s.Flag!, text));
+        if (_form.Find("--data") is not null && pr.GetValue(CommonOptions.Data) is { } data) given.Add(new("--data", data));
+        if (_form.Find("--device") is not null && pr.GetValue(CommonOptions.Device) is { } device) given.Add(new("--device", Choice.Name(device)));
+        return given;
+    }
+
+    /// <summary>A setting's help: its description as a sentence, and its default.</summary>
+    static string Help(ConfigSetting s)
+    {
+        var d = s.Description.Length == 0 ? s.Path : char.ToUpperInvariant(s.Description[0]) + s.Description[1..];
+        var list = s.IsList ? " Comma-separated." : "";
+        var dflt = s.Default is null || s.Default == "null" ? "" : $" (default: {s.DefaultText})";
+        return $"{d.TrimEnd('.')}.{list}{dflt}";
+    }
 }

@@ -10,7 +10,7 @@ public static class ConfigCommand
 {
     public static Command Create()
     {
-        var cmd = new Command("config", "Configuration files: their JSON Schemas.");
+        var cmd = new Command("config", "Configuration forms: their JSON Schemas and their settings.");
         var name = new Argument<string>("name")
         {
             Description = "The form: " + string.Join(", ", ConfigSchemas.Forms.Select(f => f.Name)) + " (default: train).",
@@ -35,7 +35,29 @@ public static class ConfigCommand
             else Output.Table("Configuration forms", ["name", "read by"], ConfigSchemas.Forms.Select(f => (IReadOnlyList<string>)[f.Name, f.Title]));
             return 0;
         });
+        var write = new Option<string?>("--write") { Description = "Replace the generated part of this Markdown file (docs/config.md) instead of printing." };
+        var docs = new Command("docs", "Print every form's settings as Markdown tables (field, flag, type, default, meaning), as docs/config.md holds them.");
+        docs.Options.Add(write);
+        docs.SetAction(pr =>
+        {
+            if (pr.GetValue(write) is { } file)
+            {
+                if (!File.Exists(file)) throw new FileNotFoundException($"{file} not found", file);
+                var text = File.ReadAllText(file);
+                var updated = ConfigForm.UpdateDocumentation(text);
+                if (updated != text)
+                {
+                    var tmp = file + ".tmp";
+                    File.WriteAllText(tmp, updated);
+                    File.Move(tmp, file, overwrite: true);
+                }
+                Console.Error.WriteLine(updated == text ? $"{file} is up to date" : $"{file}: the generated settings were rewritten");
+            }
+            else Console.Write(ConfigForm.Documentation());
+            return 0;
+        });
         cmd.Subcommands.Add(schema);
+        cmd.Subcommands.Add(docs);
         cmd.Subcommands.Add(list);
         return cmd;
     }

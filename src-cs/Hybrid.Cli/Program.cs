@@ -63,7 +63,8 @@ catch (OperationCanceledException)
 catch (Exception e)
 {
     if (Environment.GetEnvironmentVariable("HYBRID_DEBUG") == "1") Console.Error.WriteLine(e);
-    return Fail(ExitCodes.Failure, "failure", $"unexpected failure: {HybridErrors.Describe(e)} ({e.GetType().Name}; HYBRID_DEBUG=1 prints the stack)");
+    return Fail(ExitCodes.Failure, "failure",
+        $"unexpected failure: {HybridErrors.Describe(e)} ({e.GetType().Name}). This is a bug in Hybrid, not in your input: please report it with the command and the output of HYBRID_DEBUG=1 (docs/reliability.md, 'Reporting a failure')");
 }
 
 // One line on stderr; with --json also the error as the one JSON document on stdout.

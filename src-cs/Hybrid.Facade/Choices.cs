@@ -133,162 +133,118 @@ public enum RunStatus
 public static class Choice
 {
     /// <summary>The value a name stands for: the canonical spelling (<c>leaky_relu</c>, <c>mupc</c>, <c>stream</c>, <c>ce</c>)
-    /// or an accepted alias; an unknown name is an <see cref="ArgumentException"/> that lists the known ones.</summary>
-    public static T Parse<T>(string name) where T : struct, Enum => (T)(object)ParseBoxed(typeof(T), name);
+    /// or an old spelling (read with a warning); an unknown name is an <see cref="ArgumentException"/> that lists the known ones.</summary>
+    public static T Parse<T>(string name) where T : struct, Enum => (T)ParseAs(typeof(T), name);
 
     /// <summary>The canonical spelling of a value.</summary>
-    public static string Name<T>(T value) where T : struct, Enum => value switch
-    {
-        Activation a => Core.Of(a).ToString(),
-        Loss l => Core.Of(l).ToString(),
-        WeightInit w => Core.Of(w).ToString(),
-        Parameterisation p => Core.Of(p).ToString(),
-        Reparam r => Core.Of(r).ToString(),
-        Batching b => Core.Of(b).ToString(),
-        Normalisation n => Core.Of(n).ToString(),
-        Precision p => Core.Of(p).ToString(),
-        Device d => Core.Of(d).ToString(),
-        ModelKind k => Core.KindName(k),
-        ChainWeights w => w == ChainWeights.Default ? "default" : "orthogonal",
-        AlgorithmKind a => a == AlgorithmKind.Backprop ? "bp" : "pc",
-        _ => value.ToString().ToLowerInvariant(),
-    };
+    public static string Name<T>(T value) where T : struct, Enum => NameOf(value);
 
     /// <summary>The canonical spellings of every value of a choice.</summary>
-    public static IReadOnlyList<string> Spellings<T>() where T : struct, Enum => Enum.GetValues<T>().Select(Name).ToList();
+    public static IReadOnlyList<string> Spellings<T>() where T : struct, Enum => Enum.GetValues<T>().Select(v => NameOf(v)).ToList();
 
-    static object ParseBoxed(Type t, string name)
+    internal static string NameOf(Enum value) => Core.Map(value.GetType()).Spelling(value);
+
+    internal static object ParseAs(Type t, string name)
     {
-        if (name is null) throw new ArgumentNullException(nameof(name));
-        if (t == typeof(Activation)) return Core.From(Names.Parse(Hybrid.Choices.activation, name));
-        if (t == typeof(Loss)) return Core.From(Names.Parse(Hybrid.Choices.loss, name));
-        if (t == typeof(WeightInit)) return Core.From(Names.Parse(Hybrid.Choices.weightInit, name));
-        if (t == typeof(Parameterisation)) return Core.From(Names.Parse(Hybrid.Choices.parameterisation, name));
-        if (t == typeof(Reparam)) return Core.From(Names.Parse(Hybrid.Choices.reparam, name));
-        if (t == typeof(Batching)) return Core.From(Names.Parse(Hybrid.Choices.batching, name));
-        if (t == typeof(Normalisation)) return Core.From(Names.Parse(Hybrid.Choices.normalisation, name));
-        if (t == typeof(Precision)) return Core.From(Names.Parse(Hybrid.Choices.precision, name));
-        if (t == typeof(Device)) return Core.From(Names.Parse(Hybrid.Choices.device, name));
-        if (t == typeof(ModelKind))
-        {
-            var kind = Names.Parse(Hybrid.Choices.modelKind, name);
-            return Enum.GetValues<ModelKind>().Cast<ModelKind?>().FirstOrDefault(k => Core.KindName(k!.Value) == kind)
-                ?? throw new ArgumentException($"'{name}' is a model of its own modules: build it with Network.FromModules", nameof(name));
-        }
-        if (t == typeof(ChainWeights))
-            return Names.Parse(Hybrid.Experiments.Decay.chainWeights, name).IsDefault ? ChainWeights.Default : ChainWeights.Orthogonal;
-        if (t == typeof(AlgorithmKind))
-            return Names.Parse(Hybrid.Choices.algorithm, name) == "bp" ? AlgorithmKind.Backprop : AlgorithmKind.PredictiveCoding;
-        throw new ArgumentException($"{t.Name} is not a choice of Hybrid's", nameof(t));
+        ArgumentNullException.ThrowIfNull(name);
+        return Core.Map(t).Parse(name);
     }
 }
 
-/// <summary>The facade's enums as the core's values and back.</summary>
+/// <summary>The facade's enums as the core's values and back, through one table per enum: each enum value beside the canonical
+/// spelling of the core's value it stands for (the core's <see cref="Hybrid.Choice{T}"/> tables own the spellings and aliases).</summary>
 internal static class Core
 {
-    public static Hybrid.Activation Of(Activation a) => a switch
+    /// <summary>One enum's table.</summary>
+    internal interface IEnumMap
     {
-        Activation.Identity => Hybrid.Activation.Identity,
-        Activation.Relu => Hybrid.Activation.Relu,
-        Activation.LeakyRelu => Hybrid.Activation.LeakyRelu,
-        Activation.Gelu => Hybrid.Activation.Gelu,
-        Activation.Elu => Hybrid.Activation.Elu,
-        Activation.Tanh => Hybrid.Activation.Tanh,
-        Activation.Sigmoid => Hybrid.Activation.Sigmoid,
-        _ => throw Unknown(a),
-    };
+        Type Enum { get; }
+        /// <summary>The core choice's canonical spellings, in its order.</summary>
+        IReadOnlyList<string> CoreSpellings { get; }
+        IReadOnlyList<(Enum Value, string Spelling)> Pairs { get; }
+        string Spelling(Enum value);
+        Enum Parse(string name);
+    }
 
-    public static Activation From(Hybrid.Activation a) => (Activation)a.Tag;
-
-    public static Hybrid.Loss Of(Loss l) => l switch
+    internal sealed class EnumMap<TEnum, TCore>(Hybrid.Choice<TCore> choice, params (TEnum Value, string Spelling)[] pairs) : IEnumMap
+        where TEnum : struct, Enum where TCore : IEquatable<TCore>
     {
-        Loss.CrossEntropy => Hybrid.Loss.CrossEntropy,
-        Loss.SquaredError => Hybrid.Loss.SquaredError,
-        _ => throw Unknown(l),
-    };
+        public Type Enum => typeof(TEnum);
+        public IReadOnlyList<string> CoreSpellings => choice.Values.Select(v => v.Item1).ToList();
+        public IReadOnlyList<(Enum Value, string Spelling)> Pairs => pairs.Select(p => ((Enum)p.Value, p.Spelling)).ToList();
 
-    public static Loss From(Hybrid.Loss l) => l.IsCrossEntropy ? Loss.CrossEntropy : Loss.SquaredError;
+        public string Spelling(TEnum value)
+        {
+            foreach (var (v, spelling) in pairs)
+                if (v.Equals(value)) return spelling;
+            throw new ArgumentOutOfRangeException(typeof(TEnum).Name, value, $"{value} is not a value of {typeof(TEnum).Name}");
+        }
 
-    public static Hybrid.WeightInit Of(WeightInit w) => w switch
-    {
-        WeightInit.Default => Hybrid.WeightInit.Default,
-        WeightInit.Kaiming => Hybrid.WeightInit.Kaiming,
-        WeightInit.Lecun => Hybrid.WeightInit.Lecun,
-        _ => throw Unknown(w),
-    };
+        public string Spelling(Enum value) => Spelling((TEnum)value);
 
-    public static WeightInit From(Hybrid.WeightInit w) => (WeightInit)w.Tag;
+        public TEnum Value(string spelling)
+        {
+            foreach (var (v, s) in pairs)
+                if (s == spelling) return v;
+            throw new ArgumentException($"'{spelling}' has no {typeof(TEnum).Name} value", typeof(TEnum).Name);
+        }
 
-    public static Hybrid.Parameterisation Of(Parameterisation p) => p switch
-    {
-        Parameterisation.Sp => Hybrid.Parameterisation.Sp,
-        Parameterisation.MuPC => Hybrid.Parameterisation.MuPC,
-        Parameterisation.Ntp => Hybrid.Parameterisation.Ntp,
-        _ => throw Unknown(p),
-    };
+        public TCore Of(TEnum value) => choice.Parse(Spelling(value));
+        public TEnum From(TCore value) => Value(choice.Name(value));
+        public Enum Parse(string name) => From(Names.Parse(choice, name));
+    }
 
-    public static Parameterisation From(Hybrid.Parameterisation p) => (Parameterisation)p.Tag;
+    public static readonly EnumMap<Activation, Hybrid.Activation> Activations = new(Hybrid.Choices.activation,
+        (Activation.Identity, "identity"), (Activation.Relu, "relu"), (Activation.LeakyRelu, "leaky_relu"), (Activation.Gelu, "gelu"),
+        (Activation.Elu, "elu"), (Activation.Tanh, "tanh"), (Activation.Sigmoid, "sigmoid"));
+    public static readonly EnumMap<Loss, Hybrid.Loss> Losses = new(Hybrid.Choices.loss, (Loss.CrossEntropy, "ce"), (Loss.SquaredError, "mse"));
+    public static readonly EnumMap<WeightInit, Hybrid.WeightInit> WeightInits = new(Hybrid.Choices.weightInit,
+        (WeightInit.Default, "default"), (WeightInit.Kaiming, "kaiming"), (WeightInit.Lecun, "lecun"));
+    public static readonly EnumMap<Parameterisation, Hybrid.Parameterisation> Parameterisations = new(Hybrid.Choices.parameterisation,
+        (Parameterisation.Sp, "sp"), (Parameterisation.MuPC, "mupc"), (Parameterisation.Ntp, "ntp"));
+    public static readonly EnumMap<Reparam, Hybrid.Reparam> Reparams = new(Hybrid.Choices.reparam, (Reparam.States, "spc"), (Reparam.Errors, "epc"));
+    public static readonly EnumMap<Batching, Hybrid.Data.Batching> Batchings = new(Hybrid.Choices.batching,
+        (Batching.Random, "random"), (Batching.StreamAligned, "stream"));
+    public static readonly EnumMap<Normalisation, Hybrid.Data.Normalisation> Normalisations = new(Hybrid.Choices.normalisation,
+        (Normalisation.Unit, "unit"), (Normalisation.Standardise, "standardise"));
+    public static readonly EnumMap<Precision, Hybrid.Precision> Precisions = new(Hybrid.Choices.precision,
+        (Precision.Float32, "float32"), (Precision.Float64, "float64"));
+    public static readonly EnumMap<Device, Hybrid.DeviceChoice> Devices = new(Hybrid.Choices.device,
+        (Device.Auto, "auto"), (Device.Cpu, "cpu"), (Device.Cuda, "cuda"));
+    public static readonly EnumMap<ModelKind, string> ModelKinds = new(Hybrid.Choices.modelKind,
+        (ModelKind.Mlp, "mlp"), (ModelKind.ResidualMlp, "resmlp"), (ModelKind.Conv, "conv"), (ModelKind.AlexNet, "alexnet"), (ModelKind.Vgg5, "vgg5"),
+        (ModelKind.Vgg7, "vgg7"), (ModelKind.ResNet18, "resnet18"));
+    public static readonly EnumMap<ChainWeights, Hybrid.Experiments.Decay.ChainWeights> ChainWeightsMap = new(Hybrid.Experiments.Decay.chainWeights,
+        (ChainWeights.Default, "default"), (ChainWeights.Orthogonal, "orthogonal"));
+    public static readonly EnumMap<AlgorithmKind, string> AlgorithmKinds = new(Hybrid.Choices.algorithm,
+        (AlgorithmKind.Backprop, "bp"), (AlgorithmKind.PredictiveCoding, "pc"));
 
-    public static Hybrid.Reparam Of(Reparam r) => r switch
-    {
-        Reparam.States => Hybrid.Reparam.States,
-        Reparam.Errors => Hybrid.Reparam.Errors,
-        _ => throw Unknown(r),
-    };
+    /// <summary>Every table (a test checks each against the core's choice, case by case).</summary>
+    public static readonly IReadOnlyList<IEnumMap> All =
+        [Activations, Losses, WeightInits, Parameterisations, Reparams, Batchings, Normalisations, Precisions, Devices, ModelKinds, ChainWeightsMap, AlgorithmKinds];
 
-    public static Reparam From(Hybrid.Reparam r) => r.IsStates ? Reparam.States : Reparam.Errors;
+    public static IEnumMap Map(Type t) =>
+        All.FirstOrDefault(m => m.Enum == t) ?? throw new ArgumentException($"{t.Name} is not a choice of Hybrid's", nameof(t));
 
-    public static Hybrid.Data.Batching Of(Batching b) => b switch
-    {
-        Batching.Random => Hybrid.Data.Batching.Random,
-        Batching.StreamAligned => Hybrid.Data.Batching.StreamAligned,
-        _ => throw Unknown(b),
-    };
-
-    public static Batching From(Hybrid.Data.Batching b) => b.IsRandom ? Batching.Random : Batching.StreamAligned;
-
-    public static Hybrid.Data.Normalisation Of(Normalisation n) => n switch
-    {
-        Normalisation.Unit => Hybrid.Data.Normalisation.Unit,
-        Normalisation.Standardise => Hybrid.Data.Normalisation.Standardise,
-        _ => throw Unknown(n),
-    };
-
-    public static Normalisation From(Hybrid.Data.Normalisation n) => n.IsUnit ? Normalisation.Unit : Normalisation.Standardise;
-
-    public static Hybrid.Precision Of(Precision p) => p switch
-    {
-        Precision.Float32 => Hybrid.Precision.Float32,
-        Precision.Float64 => Hybrid.Precision.Float64,
-        _ => throw Unknown(p),
-    };
-
-    public static Precision From(Hybrid.Precision p) => p.IsFloat32 ? Precision.Float32 : Precision.Float64;
-
-    public static Hybrid.DeviceChoice Of(Device d) => d switch
-    {
-        Device.Auto => Hybrid.DeviceChoice.Auto,
-        Device.Cpu => Hybrid.DeviceChoice.Cpu,
-        Device.Cuda => Hybrid.DeviceChoice.Cuda,
-        _ => throw Unknown(d),
-    };
-
-    public static Device From(Hybrid.DeviceChoice d) => (Device)d.Tag;
-
-    public static string KindName(ModelKind k) => k switch
-    {
-        ModelKind.Mlp => "mlp",
-        ModelKind.ResidualMlp => "resmlp",
-        ModelKind.Conv => "conv",
-        ModelKind.AlexNet => "alexnet",
-        ModelKind.Vgg5 => "vgg5",
-        ModelKind.Vgg7 => "vgg7",
-        ModelKind.ResNet18 => "resnet18",
-        _ => throw Unknown(k),
-    };
-
-    static ArgumentOutOfRangeException Unknown<T>(T value) where T : struct, Enum =>
-        new(typeof(T).Name, value, $"{value} is not a value of {typeof(T).Name}");
+    public static Hybrid.Activation Of(Activation a) => Activations.Of(a);
+    public static Activation From(Hybrid.Activation a) => Activations.From(a);
+    public static Hybrid.Loss Of(Loss l) => Losses.Of(l);
+    public static Loss From(Hybrid.Loss l) => Losses.From(l);
+    public static Hybrid.WeightInit Of(WeightInit w) => WeightInits.Of(w);
+    public static WeightInit From(Hybrid.WeightInit w) => WeightInits.From(w);
+    public static Hybrid.Parameterisation Of(Parameterisation p) => Parameterisations.Of(p);
+    public static Parameterisation From(Hybrid.Parameterisation p) => Parameterisations.From(p);
+    public static Hybrid.Reparam Of(Reparam r) => Reparams.Of(r);
+    public static Reparam From(Hybrid.Reparam r) => Reparams.From(r);
+    public static Hybrid.Data.Batching Of(Batching b) => Batchings.Of(b);
+    public static Batching From(Hybrid.Data.Batching b) => Batchings.From(b);
+    public static Hybrid.Data.Normalisation Of(Normalisation n) => Normalisations.Of(n);
+    public static Normalisation From(Hybrid.Data.Normalisation n) => Normalisations.From(n);
+    public static Hybrid.Precision Of(Precision p) => Precisions.Of(p);
+    public static Precision From(Hybrid.Precision p) => Precisions.From(p);
+    public static Hybrid.DeviceChoice Of(Device d) => Devices.Of(d);
+    public static Device From(Hybrid.DeviceChoice d) => Devices.From(d);
+    public static string KindName(ModelKind k) => ModelKinds.Spelling(k);
 }
 
 /// <summary>How a hierarchical associative memory's fixed point is solved.</summary>

@@ -57,6 +57,7 @@ internal static class Guard
         Hybrid.Data.DataError d => new InvalidDataException(d.Message, e),
         Hybrid.DivergenceError d => new TrainingDivergedException(d.Message, e),
         Hybrid.Data.Download.DownloadError d => new DownloadFailedException(d.Message, e),
+        Hybrid.Runs.RunFolderError r => new RunFolderException(r.Message, e),
         System.Runtime.InteropServices.ExternalException x =>
             new ArgumentException("libtorch refused the input: " + x.Message.Split('\n', 2)[0].Trim(), x),
         _ => null,
@@ -66,10 +67,12 @@ internal static class Guard
 /// <summary>Which failures are a user's to fix (a bad option, file or dataset), and their one-line description.</summary>
 public static class HybridErrors
 {
-    /// <summary>True for errors that a user can fix: bad options, configurations, files, datasets and checkpoints.</summary>
-    public static bool IsUserError(Exception e) => Unwrap(e) is ArgumentException or InvalidOperationException or Hybrid.Data.DataError
-        or IOException or FormatException or Hybrid.ConfigError or Hybrid.Checkpoint.CheckpointError or System.Text.Json.JsonException
-        or NotSupportedException or UnauthorizedAccessException;
+    /// <summary>True for the documented errors that a user can fix: bad options and configurations (<see cref="ArgumentException"/>),
+    /// damaged data files and checkpoints (<see cref="InvalidDataException"/>), run folders (<see cref="RunFolderException"/>) and the
+    /// file system (<see cref="IOException"/>, <see cref="UnauthorizedAccessException"/>), and the core's own types of the same. Anything
+    /// else is a bug in Hybrid (an <see cref="InvalidOperationException"/> included), never the user's mistake.</summary>
+    public static bool IsUserError(Exception e) => Unwrap(e) is ArgumentException or Hybrid.Data.DataError or IOException
+        or Hybrid.ConfigError or Hybrid.Checkpoint.CheckpointError or Hybrid.Runs.RunFolderError or UnauthorizedAccessException;
 
     static Exception Unwrap(Exception e) =>
         e is System.Reflection.TargetInvocationException or AggregateException && e.InnerException is not null ? Unwrap(e.InnerException) : e;

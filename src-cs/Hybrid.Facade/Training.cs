@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 using TorchSharp;
@@ -224,86 +225,60 @@ public sealed class OptimizerSettings
     public override string ToString() => Inner.ToString();
 }
 
-/// <summary>Options of a supervised training run; the defaults are the paper's Table 1 setup.</summary>
-public sealed class TrainingOptions
+/// <summary>The parts of a training run's options with richer types than the form's settings (the typed settings are generated:
+/// Options.g.cs).</summary>
+public sealed partial record TrainingOptions
 {
-    /// <summary>The paper's Table 1 setup.</summary>
-    public TrainingOptions() : this(Hybrid.Config.defaults) { }
+    internal Hybrid.TrainConfig Config => (Hybrid.TrainConfig)Value;
 
-    internal TrainingOptions(Hybrid.TrainConfig c)
-    {
-        Name = c.Name; Dataset = c.Dataset; DataRoot = c.DataRoot?.Value; Fraction = c.Fraction; Normalisation = Core.From(c.Normalisation);
-        Custom = c.Architecture is Hybrid.Architecture.Custom k ? k.name : null;
-        Model = Custom is null ? new Model(c.Architecture) : Model.PaperMlp();
-        WeightInit = Core.From(c.WeightInit); Loss = Core.From(c.Loss); Algorithm = new Algorithm(c.Algorithm);
-        Optimizer = new OptimizerSettings(c.Optimizer);
-        Epochs = c.Epochs; BatchSize = c.BatchSize; Batching = Core.From(c.Batching); Seed = c.Seed;
-        Precision = Core.From(c.Precision); Device = Core.From(c.Device); EvalBatchSize = c.EvalBatchSize;
-        EvalEvery = c.EvalEvery;
-    }
+    internal static TrainingOptions Of(Hybrid.TrainConfig c) => new() { Value = c };
 
-    /// <summary>Run name.</summary>
-    public string Name { get; set; }
-    /// <summary>Dataset name (fashion-mnist, mnist10k, mnist, kmnist, cifar10) or folder:PATH; set by the trainer for data given as arrays.</summary>
-    public string Dataset { get; set; }
-    /// <summary>Data root (null: $HYBRID_DATA, then the standard folders).</summary>
-    public string? DataRoot { get; set; }
-    /// <summary>Fraction of the training set, in (0,1].</summary>
-    public double Fraction { get; set; }
-    /// <summary>How inputs are normalised.</summary>
-    public Normalisation Normalisation { get; set; }
     /// <summary>The network (ignored when the trainer is given a <see cref="Network"/> of its own modules).</summary>
-    public Model Model { get; set; }
-    /// <summary>The output term of the energy.</summary>
-    public Loss Loss { get; set; }
-    /// <summary>How the weights of plain networks are drawn.</summary>
-    public WeightInit WeightInit { get; set; }
-    /// <summary>The training algorithm.</summary>
-    public Algorithm Algorithm { get; set; }
-    /// <summary>The weight optimiser.</summary>
-    public OptimizerSettings Optimizer { get; set; }
-    /// <summary>Epochs.</summary>
-    public int Epochs { get; set; }
-    /// <summary>Batch size.</summary>
-    public int BatchSize { get; set; }
-    /// <summary>How epochs are cut into batches (the stream average needs <see cref="Batching.StreamAligned"/>).</summary>
-    public Batching Batching { get; set; }
-    /// <summary>Seed of weights, batches and initializers.</summary>
-    public long Seed { get; set; }
-    /// <summary>Floating-point precision.</summary>
-    public Precision Precision { get; set; }
-    /// <summary>The compute device.</summary>
-    public Device Device { get; set; }
-    /// <summary>Samples per evaluation chunk (memory only).</summary>
-    public int EvalBatchSize { get; set; }
-    /// <summary>Also measure the test accuracy every this many weight updates (0: at the end of each epoch only); the points are
-    /// <see cref="Trainer.Evaluations"/>.</summary>
-    public int EvalEvery { get; set; }
-    /// <summary>The name of the network of the run's own modules (read from a run of one; null for a built-in model).</summary>
-    public string? Custom { get; private set; }
-
-    internal Hybrid.TrainConfig ToConfig(Hybrid.Architecture? architecture = null)
+    public Model Model
     {
-        var arch = architecture ?? (Custom is { } name ? Hybrid.Architecture.NewCustom(name) : (Model ?? throw new ArgumentException("Model is null", nameof(Model))).Inner);
-        var cfg = new Hybrid.TrainConfig(Name, Dataset, Names.Option(DataRoot), Fraction, Core.Of(Normalisation), arch, Core.Of(WeightInit), Core.Of(Loss),
-            (Algorithm ?? throw new ArgumentException("Algorithm is null", nameof(Algorithm))).Inner,
-            (Optimizer ?? throw new ArgumentException("Optimizer is null", nameof(Optimizer))).Inner,
-            Epochs, BatchSize, Core.Of(Batching), Seed, Core.Of(Precision), Core.Of(Device), EvalBatchSize, EvalEvery);
-        Guard.Run(() => cfg.Validate());
-        return cfg;
+        get => Custom is null ? new Model(Config.Architecture) : Model.PaperMlp();
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value, nameof(Model));
+            var json = (JsonObject)Hybrid.Config.model.Write.Invoke(Tuple.Create(value.Inner, Config.Loss, Config.WeightInit));
+            json.Remove("loss");
+            json.Remove("weightInit");
+            Put("model", json);
+        }
     }
 
-    /// <summary>The options as a JSON config document (the format <c>hybrid train --config</c> reads).</summary>
-    public string ToJson() => Hybrid.Config.toText(ToConfig());
+    /// <summary>The output term of the energy.</summary>
+    public Loss Loss { get => Core.From(Config.Loss); init => Put("model.loss", value); }
 
-    /// <summary>Reads a JSON config document (fields absent keep the paper's defaults).</summary>
-    public static TrainingOptions FromJson(string json) => new(Guard.Run(() => Hybrid.Config.parse(json, Hybrid.Config.defaults)));
+    /// <summary>How the weights of plain networks are drawn.</summary>
+    public WeightInit WeightInit { get => Core.From(Config.WeightInit); init => Put("model.weightInit", value); }
 
-    /// <summary>Reads a JSON config file.</summary>
-    public static TrainingOptions FromFile(string path)
+    /// <summary>The training algorithm.</summary>
+    public Algorithm Algorithm
     {
-        Guard.FileExists(path, "configuration file");
-        return new(Guard.Run(() => Hybrid.Config.load(path, Hybrid.Config.defaults)));
+        get => new(Config.Algorithm);
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value, nameof(Algorithm));
+            foreach (var kv in Hybrid.Config.algorithmJson(value.Inner)) Put(kv.Key, kv.Value);
+        }
+    }
+
+    /// <summary>The weight optimiser.</summary>
+    public OptimizerSettings Optimizer
+    {
+        get => new(Config.Optimizer);
+        init => Put("optimizer", Hybrid.Config.optimizer.Write.Invoke((value ?? throw new ArgumentNullException(nameof(Optimizer))).Inner));
+    }
+
+    /// <summary>The name of the network of the run's own modules (read from a run of one; null for a built-in model).</summary>
+    public string? Custom => Config.Architecture is Hybrid.Architecture.Custom k ? k.name : null;
+
+    /// <summary>The configuration, checked as a whole.</summary>
+    internal Hybrid.TrainConfig ToConfig()
+    {
+        Validate();
+        return Config;
     }
 }
 
@@ -399,6 +374,10 @@ public sealed record InferenceResult(IReadOnlyList<float[][]> States, IReadOnlyL
 
 /// <summary>A parameter of a network: its name (<c>block{l}.{name}</c>, as checkpoints store it), shape and values.</summary>
 public sealed record WeightTensor(string Name, IReadOnlyList<long> Shape, float[] Values);
+
+/// <summary>A run folder cannot be used as asked: in use by another process, holding another run's results, damaged or missing
+/// (the message names the folder and what to do; nothing in it was changed).</summary>
+public sealed class RunFolderException(string message, Exception? inner = null) : IOException(message, inner);
 
 /// <summary>A run diverged (inference or the weight update): the message names the layer, step and batch, and the cause.</summary>
 public sealed class TrainingDivergedException(string message, Exception? inner = null) : InvalidOperationException(message, inner);
@@ -537,7 +516,7 @@ public sealed class Trainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(data);
-        var cfg = Renamed(options.ToConfig(), data);
+        var cfg = Hybrid.Config.onData(data.Name, options.ToConfig());
         var prepared = Guard.Run(() => Prepare(cfg, data.Inner, null));
         return Start(cfg, prepared, null);
     }
@@ -549,10 +528,9 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(network);
         var net = network.Inner;
-        var cfg = options.ToConfig(net.Architecture);
-        cfg = new Hybrid.TrainConfig(cfg.Name, cfg.Dataset, cfg.DataRoot, cfg.Fraction, cfg.Normalisation, net.Architecture, cfg.WeightInit, net.Loss,
-            cfg.Algorithm, cfg.Optimizer, cfg.Epochs, cfg.BatchSize, cfg.Batching, cfg.Seed, net.Precision, cfg.Device, cfg.EvalBatchSize, cfg.EvalEvery);
-        if (data is not null) cfg = Renamed(cfg, data);
+        var cfg = Hybrid.Config.forNetwork(net, options.Config);
+        Guard.Run(() => Hybrid.Config.validate(cfg));
+        if (data is not null) cfg = Hybrid.Config.onData(data.Name, cfg);
         var dataset = data?.Inner ?? Guard.Run(() => Hybrid.Data.DatasetModule.load(cfg.DataRoot, cfg.Dataset));
         var prepared = Guard.Run(() => Prepare(cfg, dataset, net));
         try { return new Trainer(prepared, Guard.Run(() => Hybrid.TrainingSession.StartWith(cfg, prepared, net)), network); }
@@ -584,10 +562,6 @@ public sealed class Trainer : IDisposable
         catch { ((IDisposable)prepared).Dispose(); throw; }
     }
 
-    static Hybrid.TrainConfig Renamed(Hybrid.TrainConfig c, TrainingData data) =>
-        new(c.Name, data.Name, null, c.Fraction, c.Normalisation, c.Architecture, c.WeightInit, c.Loss, c.Algorithm, c.Optimizer, c.Epochs, c.BatchSize,
-            c.Batching, c.Seed, c.Precision, c.Device, c.EvalBatchSize, c.EvalEvery);
-
     static Hybrid.RunData Prepare(Hybrid.TrainConfig cfg, Hybrid.Data.Dataset dataset, Hybrid.Network? net)
     {
         Hybrid.Data.BatchingModule.validate(cfg.Batching, dataset.Classes, cfg.BatchSize);
@@ -603,7 +577,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>The run's options.</summary>
-    public TrainingOptions Options => new(Session.Config);
+    public TrainingOptions Options => TrainingOptions.Of(Session.Config);
     /// <summary>The network being trained (it belongs to the trainer).</summary>
     public Network Network
     {
@@ -616,7 +590,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Completed epochs.</summary>
     public IReadOnlyList<EpochResult> Epochs => Session.Records.Select(EpochResult.From).ToList();
     /// <summary>Every measured test accuracy so far, in order: the end of each epoch, and every
-    /// <see cref="TrainingOptions.EvalEvery"/> updates.</summary>
+    /// <c>TrainingOptions.EvalEvery</c> updates.</summary>
     public IReadOnlyList<EvalPoint> Evaluations => Session.Result.Evaluations.Select(EvalPoint.From).ToList();
     /// <summary>How the run stands.</summary>
     public RunStatus Status

@@ -202,7 +202,7 @@ module Dataset =
                 | Some dir -> { loadFolder dir with Name = name }
                 | None ->
                     let searched = String.Join(", ", roots root |> List.map (fun r -> Path.Combine(r, name)))
-                    invalidOp (sprintf "dataset '%s' not found (searched %s). To get it: %s" name searched fetch)
+                    invalidArg "dataset" (sprintf "dataset '%s' not found (searched %s). To get it: %s" name searched fetch)
 
     /// A dataset held in memory: per-sample `shape` ([features] or [channels; height;
     /// width]), each split's values sample after sample and one label per sample in

@@ -229,15 +229,15 @@ let defaults =
 /// The JSON form of the settings.
 let codec: Codec<Settings> =
     Codec.record
-        [ Codec.field "depths" "chain depths L (blocks)" (Codec.items Codec.int) (fun s -> s.Depths) (fun v s -> { s with Depths = v })
-          Codec.field "width" "width of every layer" Codec.int (fun s -> s.Width) (fun v s -> { s with Width = v })
-          Codec.field "batch" "samples per chain" Codec.int (fun s -> s.Batch) (fun v s -> { s with Batch = v })
-          Codec.field "maxSteps" "inference step budget per attempt" Codec.int (fun s -> s.MaxSteps) (fun v s -> { s with MaxSteps = v })
-          Codec.field "tolerance" "relative distance to the exact equilibrium counted as reached" Codec.float (fun s -> s.Tolerance) (fun v s -> { s with Tolerance = v })
-          Codec.field "traceSteps" "steps recorded for the update-magnitude plots" Codec.int (fun s -> s.TraceSteps) (fun v s -> { s with TraceSteps = v })
-          Codec.field "seed" "seed of weights and data" Codec.int64 (fun s -> s.Seed) (fun v s -> { s with Seed = v })
-          Codec.field "weights" "default (PyTorch's: each layer shrinks the signal) or orthogonal (gain 1)" (Codec.choice chainWeights) (fun s -> s.Weights) (fun v s -> { s with Weights = v })
-          Codec.field "out" "folder for the plots, CSV and JSON" Codec.string (fun s -> s.Out) (fun v s -> { s with Out = v }) ]
+        [ Codec.field "depths" "Chain depths L (blocks)" (Codec.items Codec.int) (fun s -> s.Depths) (fun v s -> { s with Depths = v })
+          Codec.field "width" "Width of every layer" Codec.int (fun s -> s.Width) (fun v s -> { s with Width = v })
+          Codec.field "batch" "Samples per chain" Codec.int (fun s -> s.Batch) (fun v s -> { s with Batch = v })
+          Codec.field "maxSteps" "Inference step budget per attempt" Codec.int (fun s -> s.MaxSteps) (fun v s -> { s with MaxSteps = v })
+          Codec.field "tolerance" "Relative distance to the exact equilibrium counted as reached" Codec.float (fun s -> s.Tolerance) (fun v s -> { s with Tolerance = v })
+          Codec.field "traceSteps" "Steps recorded for the update-magnitude plots" Codec.int (fun s -> s.TraceSteps) (fun v s -> { s with TraceSteps = v })
+          Codec.field "seed" "Seed of weights and data" Codec.int64 (fun s -> s.Seed) (fun v s -> { s with Seed = v })
+          Codec.field "weights" "Chain weights: default (PyTorch's, each layer shrinks the signal) or orthogonal (gain 1)" (Codec.choice chainWeights) (fun s -> s.Weights) (fun v s -> { s with Weights = v })
+          Codec.field "out" "Folder for the plots, CSV and JSON" Codec.string (fun s -> s.Out) (fun v s -> { s with Out = v }) ]
     |> Codec.check (fun s -> s.Validate())
 
 let private steps (m: MethodResult) = match m.Best with Some { Steps = Some s } -> Some s | _ -> None

@@ -111,19 +111,19 @@ let private layersCodec: Codec<int list list> =
 /// The JSON form of the settings.
 let codec: Codec<Settings> =
     Codec.record
-        [ Codec.field "dataset" "dataset (inputs in [0,1])" Codec.string (fun s -> s.Dataset) (fun v s -> { s with Dataset = v })
-          Codec.optional "data" "data root" Codec.string (fun s -> s.DataRoot) (fun v s -> { s with DataRoot = v })
-          Codec.field "layers" "layer sizes of each network" layersCodec (fun s -> s.Layers) (fun v s -> { s with Layers = v })
-          Codec.field "epochs" "training epochs before the measurement" Codec.int (fun s -> s.Epochs) (fun v s -> { s with Epochs = v })
-          Codec.field "batchSize" "training batch size" Codec.int (fun s -> s.BatchSize) (fun v s -> { s with BatchSize = v })
+        [ Codec.field "dataset" "Dataset (inputs in [0,1])" Codec.string (fun s -> s.Dataset) (fun v s -> { s with Dataset = v })
+          Codec.optional "data" "Dataset root folder" Codec.string (fun s -> s.DataRoot) (fun v s -> { s with DataRoot = v })
+          Codec.field "layers" "Layer sizes of each network; networks separated by ';' (784,512,10;784,512,256,128,10)" layersCodec (fun s -> s.Layers) (fun v s -> { s with Layers = v })
+          Codec.field "epochs" "Training epochs before the measurement" Codec.int (fun s -> s.Epochs) (fun v s -> { s with Epochs = v })
+          Codec.field "batchSize" "Training batch size" Codec.int (fun s -> s.BatchSize) (fun v s -> { s with BatchSize = v })
           Codec.field "lr" "Adam learning rate" Codec.float (fun s -> s.LearningRate) (fun v s -> { s with LearningRate = v })
-          Codec.field "trainSolver" "solver used in training" (Codec.text "picard, damped:D, anderson, even-odd or even-odd-anderson" Choices.solver Choices.solverName) (fun s -> s.TrainSolver) (fun v s -> { s with TrainSolver = v })
-          Codec.field "tolerance" "convergence of the measured solves" Codec.float (fun s -> s.Tolerance) (fun v s -> { s with Tolerance = v })
-          Codec.field "trainTolerance" "convergence of the training solves" Codec.float (fun s -> s.TrainTolerance) (fun v s -> { s with TrainTolerance = v })
-          Codec.field "maxIterations" "iteration cap" Codec.int (fun s -> s.MaxIterations) (fun v s -> { s with MaxIterations = v })
-          Codec.field "repeats" "timed repeats per variant (median)" Codec.int (fun s -> s.Repeats) (fun v s -> { s with Repeats = v })
-          Codec.field "seed" "seed" Codec.int64 (fun s -> s.Seed) (fun v s -> { s with Seed = v })
-          Codec.field "device" "auto, cpu or cuda" (Codec.choice Choices.device) (fun s -> s.Device) (fun v s -> { s with Device = v }) ]
+          Codec.field "trainSolver" "Solver used in training: picard, damped:D, anderson, even-odd or even-odd-anderson" (Codec.text "picard, damped:D, anderson, even-odd or even-odd-anderson" Choices.solver Choices.solverName) (fun s -> s.TrainSolver) (fun v s -> { s with TrainSolver = v })
+          Codec.field "tolerance" "Convergence of the measured solves: ||x_{k+1} - x_k|| / ||x_{k+1}|| below this" Codec.float (fun s -> s.Tolerance) (fun v s -> { s with Tolerance = v })
+          Codec.field "trainTolerance" "Convergence of the training solves (implicit gradients need accurate fixed points)" Codec.float (fun s -> s.TrainTolerance) (fun v s -> { s with TrainTolerance = v })
+          Codec.field "maxIterations" "Iteration cap" Codec.int (fun s -> s.MaxIterations) (fun v s -> { s with MaxIterations = v })
+          Codec.field "repeats" "Timed repeats per variant (median)" Codec.int (fun s -> s.Repeats) (fun v s -> { s with Repeats = v })
+          Codec.field "seed" "Seed" Codec.int64 (fun s -> s.Seed) (fun v s -> { s with Seed = v })
+          Codec.field "device" "Compute device: auto, cpu or cuda" (Codec.choice Choices.device) (fun s -> s.Device) (fun v s -> { s with Device = v }) ]
     |> Codec.check (fun s -> s.Validate())
 
 /// The outcome of a benchmark: per network (named by its layer sizes), the rows of the four variants.

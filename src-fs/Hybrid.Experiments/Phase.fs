@@ -152,15 +152,15 @@ let defaults =
 /// The JSON form of the settings.
 let codec: Codec<Settings> =
     Codec.record
-        [ Codec.field "patterns" "simplex, orthogonal, random, or a dataset name" Codec.string (fun s -> s.Patterns) (fun v s -> { s with Patterns = v })
-          Codec.field "counts" "numbers of patterns N" (Codec.items Codec.int) (fun s -> s.Counts) (fun v s -> { s with Counts = v })
-          Codec.field "norms" "pattern norms M" (Codec.items Codec.float) (fun s -> s.Norms) (fun v s -> { s with Norms = v })
-          Codec.field "dimension" "dimension of generated patterns (0: N + 2)" Codec.int (fun s -> s.Dimension) (fun v s -> { s with Dimension = v })
-          Codec.field "points" "beta values in the sweep" Codec.int (fun s -> s.Points) (fun v s -> { s with Points = v })
-          Codec.field "starts" "starting points per beta" Codec.int (fun s -> s.Starts) (fun v s -> { s with Starts = v })
-          Codec.field "seed" "seed of patterns and starts" Codec.int64 (fun s -> s.Seed) (fun v s -> { s with Seed = v })
-          Codec.field "out" "folder for plots, CSV and JSON" Codec.string (fun s -> s.Out) (fun v s -> { s with Out = v })
-          Codec.optional "data" "data root (dataset patterns)" Codec.string (fun s -> s.DataRoot) (fun v s -> { s with DataRoot = v }) ]
+        [ Codec.field "patterns" "Patterns: simplex, orthogonal, random, or a dataset name (its first images, centred and scaled)" Codec.string (fun s -> s.Patterns) (fun v s -> { s with Patterns = v })
+          Codec.field "counts" "Numbers of patterns N" (Codec.items Codec.int) (fun s -> s.Counts) (fun v s -> { s with Counts = v })
+          Codec.field "norms" "Pattern norms M" (Codec.items Codec.float) (fun s -> s.Norms) (fun v s -> { s with Norms = v })
+          Codec.field "dimension" "Dimension of generated patterns (0: N + 2)" Codec.int (fun s -> s.Dimension) (fun v s -> { s with Dimension = v })
+          Codec.field "points" "beta values in the sweep (geometric, 0.1 to 3 times the predicted beta_c)" Codec.int (fun s -> s.Points) (fun v s -> { s with Points = v })
+          Codec.field "starts" "Starting points per beta" Codec.int (fun s -> s.Starts) (fun v s -> { s with Starts = v })
+          Codec.field "seed" "Seed of patterns and starts" Codec.int64 (fun s -> s.Seed) (fun v s -> { s with Seed = v })
+          Codec.field "out" "Folder for plots, CSV and JSON" Codec.string (fun s -> s.Out) (fun v s -> { s with Out = v })
+          Codec.optional "data" "Dataset root folder (dataset patterns)" Codec.string (fun s -> s.DataRoot) (fun v s -> { s with DataRoot = v }) ]
     |> Codec.check (fun s -> s.Validate())
 
 let private make (s: Settings) (count: int) (norm: float) (dimension: int) =

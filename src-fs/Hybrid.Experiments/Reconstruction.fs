@@ -45,8 +45,8 @@ let codec: Codec<Settings> =
         Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
         @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
             Codec.field "steps" "T_train = T_eval values" (Codec.items Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v })
-            Codec.field "inits" "initializers (configs/reconstruction/NAME.json)" (Codec.items Codec.string) (fun s -> s.Inits) (fun v s -> { s with Inits = v })
-            Codec.field "evalSteps" "T_eval values of the T_train x T_eval grid (empty: T_eval = T_train only)" (Codec.items Codec.int) (fun s -> s.EvalSteps) (fun v s -> { s with EvalSteps = v }) ])
+            Codec.field "inits" "Initializers (configs/reconstruction/NAME.json)" (Codec.items Codec.string) (fun s -> s.Inits) (fun v s -> { s with Inits = v })
+            Codec.field "evalSteps" "T_eval values: also evaluate every model at each after every epoch (the T_train x T_eval grid and heatmaps; empty: T_eval = T_train only)" (Codec.items Codec.int) (fun s -> s.EvalSteps) (fun v s -> { s with EvalSteps = v }) ])
     |> Codec.check (fun s -> s.Validate())
 
 /// One run of the grid.

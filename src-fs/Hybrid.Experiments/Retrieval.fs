@@ -69,13 +69,13 @@ let defaults =
 /// The JSON form of the settings.
 let codec: Codec<Settings> =
     Codec.record
-        [ Codec.field "dataset" "dataset whose training images are stored" Codec.string (fun s -> s.Dataset) (fun v s -> { s with Dataset = v })
-          Codec.optional "data" "data root" Codec.string (fun s -> s.DataRoot) (fun v s -> { s with DataRoot = v })
-          Codec.field "count" "stored patterns (the first images)" Codec.int (fun s -> s.Count) (fun v s -> { s with Count = v })
-          Codec.field "betas" "inverse temperatures" (Codec.items Codec.float) (fun s -> s.Betas) (fun v s -> { s with Betas = v })
-          Codec.field "corrupt" "mask:F (zero the bottom fraction F) or noise:S" (Codec.text "mask:F or noise:S" corruption string) (fun s -> s.Corruption) (fun v s -> { s with Corruption = v })
-          Codec.field "maxSteps" "update cap per query" Codec.int (fun s -> s.MaxSteps) (fun v s -> { s with MaxSteps = v })
-          Codec.field "seed" "seed of the noise" Codec.int64 (fun s -> s.Seed) (fun v s -> { s with Seed = v }) ]
+        [ Codec.field "dataset" "Dataset whose training images are stored" Codec.string (fun s -> s.Dataset) (fun v s -> { s with Dataset = v })
+          Codec.optional "data" "Dataset root folder" Codec.string (fun s -> s.DataRoot) (fun v s -> { s with DataRoot = v })
+          Codec.field "count" "Stored patterns (the first images)" Codec.int (fun s -> s.Count) (fun v s -> { s with Count = v })
+          Codec.field "betas" "Inverse temperatures" (Codec.items Codec.float) (fun s -> s.Betas) (fun v s -> { s with Betas = v })
+          Codec.field "corrupt" "Corruption: mask:F (zero the bottom fraction F of each image) or noise:S (add N(0,S^2) per pixel, relative to the norm)" (Codec.text "mask:F or noise:S" corruption string) (fun s -> s.Corruption) (fun v s -> { s with Corruption = v })
+          Codec.field "maxSteps" "Update cap per query" Codec.int (fun s -> s.MaxSteps) (fun v s -> { s with MaxSteps = v })
+          Codec.field "seed" "Seed of the noise" Codec.int64 (fun s -> s.Seed) (fun v s -> { s with Seed = v }) ]
     |> Codec.check (fun s -> s.Validate())
 
 /// One beta's measurement.

@@ -81,10 +81,10 @@ let private checkBinding (run: Runs.RunFolder) (checkpoint: string) =
 /// Resumes the run in `folder` from its checkpoint. The folder is locked for the
 /// run; the checkpoint must be this run's; the results file must agree with it.
 let resume (folder: string) (observer: Observer) (cancel: CancellationToken) : FolderRun =
-    if not (Directory.Exists folder) then invalidOp (sprintf "run folder %s not found" folder)
+    if not (Directory.Exists folder) then raise (Runs.RunFolderError(sprintf "run folder %s not found" folder))
     let ck = checkpointPath folder
     if not (File.Exists ck) then
-        invalidOp (sprintf "%s: no checkpoint.ck to resume from (not a run folder, or it stopped before its first checkpoint)" folder)
+        raise (Runs.RunFolderError(sprintf "%s: no checkpoint.ck to resume from (not a run folder, or it stopped before its first checkpoint)" folder))
     use run = Runs.RunFolder.Open folder
     checkBinding run ck
     use resumed = Train.resume ck

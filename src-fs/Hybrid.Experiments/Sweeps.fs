@@ -109,8 +109,8 @@ module Inits =
         Codec.record (
             Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
             @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
-                Codec.field "inits" "initializers: forward, random, zero, keep, avg, mem" (Codec.items Codec.string) (fun s -> s.Inits) (fun v s -> { s with Inits = v })
-                Codec.field "steps" "values of T" (Codec.items Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v }) ])
+                Codec.field "inits" "Initializers: forward, random, zero, keep, avg, mem" (Codec.items Codec.string) (fun s -> s.Inits) (fun v s -> { s with Inits = v })
+                Codec.field "steps" "Values of T" (Codec.items Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v }) ])
         |> Codec.check (fun s -> s.Validate())
 
     /// The configuration of one cell.
@@ -199,9 +199,9 @@ module Steps =
         Codec.record (
             Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
             @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
-                Codec.field "methods" "pc-fw, pc-avg, pc-mem (configs/table1/NAME.json)" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v })
-                Codec.field "fractions" "fractions of the training set" (Codec.items Codec.float) (fun s -> s.Fractions) (fun v s -> { s with Fractions = v })
-                Codec.field "steps" "values of T" (Codec.items Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v }) ])
+                Codec.field "methods" "Methods (configs/table1/NAME.json): pc-fw, pc-avg, pc-mem" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v })
+                Codec.field "fractions" "Fractions of the training set (fraction is not used)" (Codec.items Codec.float) (fun s -> s.Fractions) (fun v s -> { s with Fractions = v })
+                Codec.field "steps" "Values of T" (Codec.items Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v }) ])
         |> Codec.check (fun s -> s.Validate())
 
     /// A row name: method and fraction.
@@ -280,9 +280,9 @@ module Speed =
         Codec.record (
             Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
             @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
-                Codec.field "methods" "bp, pc-fw, pc-avg, pc-mem (configs/table1/NAME.json)" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v })
-                Codec.field "evalEvery" "measure test accuracy every this many updates" Codec.int (fun s -> s.EvalEvery) (fun v s -> { s with EvalEvery = v })
-                Codec.field "errors" "relative errors in percent of the best accuracy" (Codec.items Codec.float) (fun s -> s.Errors) (fun v s -> { s with Errors = v }) ])
+                Codec.field "methods" "Methods (configs/table1/NAME.json): bp, pc-fw, pc-avg, pc-mem" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v })
+                Codec.field "evalEvery" "Measure test accuracy every this many updates" Codec.int (fun s -> s.EvalEvery) (fun v s -> { s with EvalEvery = v })
+                Codec.field "errors" "Relative errors, in percent of the best accuracy" (Codec.items Codec.float) (fun s -> s.Errors) (fun v s -> { s with Errors = v }) ])
         |> Codec.check (fun s -> s.Validate())
 
     /// The first point of a curve (in training order) at or above `target`.
@@ -449,9 +449,9 @@ module Conv =
         Codec.record (
             Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
             @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
-                Codec.field "models" "vgg5, vgg7, resnet18" (Codec.items Codec.string) (fun s -> s.Models) (fun v s -> { s with Models = v })
-                Codec.field "methods" "bp, spc, epc (configs/conv/NAME.json)" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v })
-                Codec.field "divisor" "every layer's channels are divided by this (1: the paper's widths)" Codec.int (fun s -> s.Divisor) (fun v s -> { s with Divisor = v }) ])
+                Codec.field "models" "Models: vgg5, vgg7, resnet18" (Codec.items Codec.string) (fun s -> s.Models) (fun v s -> { s with Models = v })
+                Codec.field "methods" "Methods (configs/conv/NAME.json): bp, spc, epc" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v })
+                Codec.field "divisor" "Divide every layer's channels by this (1: the paper's widths; it must divide 64)" Codec.int (fun s -> s.Divisor) (fun v s -> { s with Divisor = v }) ])
         |> Codec.check (fun s -> s.Validate())
 
     /// A model's architecture, narrowed by `divisor`.

@@ -88,14 +88,14 @@ module internal Common =
     /// The JSON fields of `RunSettings`, lifted into an experiment's own object.
     let runFields (get: 'T -> RunSettings) (set: RunSettings -> 'T -> 'T) : Field<'T> list =
         Codec.lift get set
-            [ Codec.field "dataset" "dataset: registry name or folder:PATH" Codec.string (fun r -> r.Dataset) (fun v r -> { r with Dataset = v })
-              Codec.optional "data" "data root" Codec.string (fun r -> r.DataRoot) (fun v r -> { r with DataRoot = v })
-              Codec.field "fraction" "fraction of the training set, in (0,1]" Codec.float (fun r -> r.Fraction) (fun v r -> { r with Fraction = v })
-              Codec.field "epochs" "epochs per run" Codec.int (fun r -> r.Epochs) (fun v r -> { r with Epochs = v })
-              Codec.field "out" "parent folder of the experiment's folder" Codec.string (fun r -> r.Out) (fun v r -> { r with Out = v })
-              Codec.field "device" "auto, cpu or cuda" (Codec.choice Choices.device) (fun r -> r.Device) (fun v r -> { r with Device = v }) ]
+            [ Codec.field "dataset" "Dataset: fashion-mnist, mnist10k, mnist, kmnist, cifar10 or folder:PATH" Codec.string (fun r -> r.Dataset) (fun v r -> { r with Dataset = v })
+              Codec.optional "data" "Dataset root folder (default: $HYBRID_DATA, then the standard folders)" Codec.string (fun r -> r.DataRoot) (fun v r -> { r with DataRoot = v })
+              Codec.field "fraction" "Fraction of the training set, in (0,1] (the papers: 0.25, 0.5, 1)" Codec.float (fun r -> r.Fraction) (fun v r -> { r with Fraction = v })
+              Codec.field "epochs" "Epochs per run" (Codec.atLeast 1 Codec.int) (fun r -> r.Epochs) (fun v r -> { r with Epochs = v })
+              Codec.field "out" "Folder for run folders (the experiment's folder goes inside)" Codec.string (fun r -> r.Out) (fun v r -> { r with Out = v })
+              Codec.field "device" "Compute device: auto, cpu or cuda" (Codec.choice Choices.device) (fun r -> r.Device) (fun v r -> { r with Device = v }) ]
 
-    let seeds get set = Codec.field "seeds" "seeds per method" Codec.int get set
+    let seeds get set = Codec.field "seeds" "Seeds per method (the papers: 3)" (Codec.atLeast 1 Codec.int) get set
 
     /// The whole data set on the default device, into `runs/`, for `epochs` epochs.
     let runs (dataset: string) (epochs: int) =
@@ -324,7 +324,7 @@ module Table1 =
         Codec.record (
             Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
             @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
-                Codec.field "methods" "bp, pc-fw, pc-avg, pc-mem (configs/table1/NAME.json)" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v }) ])
+                Codec.field "methods" "Methods (configs/table1/NAME.json): bp, pc-fw, pc-avg, pc-mem" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v }) ])
         |> Codec.check (fun s -> s.Validate())
 
     /// The folder of a dataset's configurations: CIFAR-10 has its own (AlexNet, 24 epochs);
@@ -378,7 +378,7 @@ module DeepMlp =
         Codec.record (
             Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
             @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
-                Codec.field "steps" "inference steps of sPC and ePC (null: the configs')" (Codec.option Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v }) ])
+                Codec.field "steps" "Inference steps T of sPC and ePC (null: the configs')" (Codec.option Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v }) ])
         |> Codec.check (fun s -> s.Validate())
 
     let private methods = [ "BP", "bp"; "sPC", "spc"; "ePC", "epc" ]
@@ -427,8 +427,8 @@ module MuPC =
     let codec: Codec<Settings> =
         Codec.record (
             Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
-            @ [ Codec.field "depths" "numbers of weight layers" (Codec.items Codec.int) (fun s -> s.Depths) (fun v s -> { s with Depths = v })
-                Codec.field "steps" "inference steps (null: the configs')" (Codec.option Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v }) ])
+            @ [ Codec.field "depths" "Numbers of weight layers of the residual MLPs" (Codec.items Codec.int) (fun s -> s.Depths) (fun v s -> { s with Depths = v })
+                Codec.field "steps" "Inference steps T (null: the configs')" (Codec.option Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v }) ])
         |> Codec.check (fun s -> s.Validate())
 
     /// Runs the comparison.

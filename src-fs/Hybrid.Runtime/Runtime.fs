@@ -63,7 +63,7 @@ module Runtime =
         | DeviceChoice.Cpu -> torch.CPU
         | DeviceChoice.Cuda ->
             if cudaAvailable () then torch.CUDA
-            else invalidOp "device 'cuda' was requested but no CUDA device is available (this build ships the CPU natives of libtorch; see README, 'CUDA')"
+            else invalidArg "device" "device 'cuda' was requested but no CUDA device is available (this build ships the CPU natives of libtorch; see README, 'CUDA')"
         | DeviceChoice.Auto -> if cudaAvailable () then torch.CUDA else torch.CPU
 
     /// Number of intra-op threads libtorch uses.

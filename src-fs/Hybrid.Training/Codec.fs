@@ -43,8 +43,21 @@ module internal Words =
         | [ one ] -> one
         | last :: rest -> sprintf "%s or %s" (String.Join(", ", List.rev rest)) last
 
+/// Warnings about inputs that are accepted but should change (an old spelling). Each
+/// distinct message goes to the sink once per process; the default sink writes
+/// `warning: ...` to stderr, and an application may set its own.
+module Warnings =
+    let private seen = System.Collections.Concurrent.ConcurrentDictionary<string, bool>()
+
+    /// Where warnings go (default: stderr).
+    let mutable sink: string -> unit = fun message -> eprintfn "warning: %s" message
+
+    /// Reports a warning (once per distinct message).
+    let warn (message: string) =
+        if seen.TryAdd(message, true) then sink message
+
 /// A closed set of named values: one canonical spelling each (its `ToString`), and
-/// older or shorter spellings accepted as aliases.
+/// older or shorter spellings still read, each with a warning naming the canonical one.
 type Choice<'T when 'T: equality> =
     { /// What the values are, in error messages ("activation").
       What: string
@@ -53,12 +66,15 @@ type Choice<'T when 'T: equality> =
       /// Alias -> canonical spelling.
       Aliases: (string * string) list }
 
-    /// The value of a spelling (case-insensitive; aliases accepted).
+    /// The value of a spelling (case-insensitive; an old spelling is read with a warning
+    /// that names the canonical one).
     member this.TryParse(text: string) =
         let key = if isNull text then "" else text.Trim().ToLowerInvariant()
         let canonical =
             match this.Aliases |> List.tryFind (fun (a, _) -> a = key) with
-            | Some(_, c) -> c
+            | Some(_, c) ->
+                Warnings.warn (sprintf "%s '%s' is an old spelling: write '%s'" this.What text c)
+                c
             | None -> key
         this.Values |> List.tryFind (fun (n, _) -> n = canonical) |> Option.map snd
 
@@ -153,7 +169,7 @@ module Codec =
     let int64: Codec<int64> =
         { Read = fun path _ n -> Operators.int64 (integral path n -9007199254740992.0 9007199254740992.0)
           Write = fun x -> JsonValue.Create x
-          Schema = fun () -> schema [ "type", jstr "integer" ] }
+          Schema = fun () -> schema [ "type", jstr "integer"; "format", jstr "int64" ] }
 
     /// true or false.
     let bool: Codec<bool> =
@@ -199,8 +215,13 @@ module Codec =
           Write = fun v -> JsonValue.Create(c.Name v)
           Schema =
             fun () ->
-                let names = (c.Values |> List.map fst) @ (c.Aliases |> List.map fst)
-                schema [ "type", jstr "string"; "enum", JsonArray(names |> List.map (fun n -> JsonValue.Create n :> JsonNode) |> Array.ofList) ] }
+                let names = c.Values |> List.map fst
+                let aliases = JsonObject()
+                for a, canonical in c.Aliases do aliases[a] <- canonical
+                let s = schema [ "type", jstr "string"; "enum", JsonArray(names |> List.map (fun n -> JsonValue.Create n :> JsonNode) |> Array.ofList) ]
+                // Old spellings, still read (with a warning); editors ignore the keyword.
+                if aliases.Count > 0 then s["x-aliases"] <- aliases
+                s }
 
     /// null for None, else the value.
     let option (inner: Codec<'T>) : Codec<'T option> =
@@ -244,6 +265,34 @@ module Codec =
     /// A checked value: `validate` runs after reading; its argument errors name the field.
     let check (validate: 'T -> unit) (inner: Codec<'T>) : Codec<'T> =
         { inner with Read = fun path current n -> let v = inner.Read path current n in wrap path (fun () -> validate v); v }
+
+    /// A number between `lo` and `hi` (inclusive; None: unbounded on that side), checked
+    /// on reading and written into the schema as `minimum`/`maximum`.
+    let range (lo: float option) (hi: float option) (inner: Codec<'T>) : Codec<'T> =
+        let show (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
+        let within (x: float) = (match lo with Some l -> x >= l | None -> true) && (match hi with Some h -> x <= h | None -> true)
+        let expected () =
+            match lo, hi with
+            | Some l, Some h -> sprintf "from %s to %s" (show l) (show h)
+            | Some l, None -> sprintf "at least %s" (show l)
+            | None, Some h -> sprintf "at most %s" (show h)
+            | None, None -> "a number"
+        { Read =
+            fun path current n ->
+                let v = inner.Read path current n
+                let x = Convert.ToDouble(box v, CultureInfo.InvariantCulture)
+                if not (within x) then fail "config field '%s' must be %s, got %s" path (expected ()) (show x)
+                v
+          Write = inner.Write
+          Schema =
+            fun () ->
+                let s = inner.Schema()
+                lo |> Option.iter (fun l -> s["minimum"] <- l)
+                hi |> Option.iter (fun h -> s["maximum"] <- h)
+                s }
+
+    /// An integer of at least `lo`.
+    let atLeast (lo: int) (inner: Codec<'T>) : Codec<'T> = range (Some(Operators.float lo)) None inner
 
     let private child (path: string) (key: string) = if path = "" then key else path + "." + key
 

@@ -65,13 +65,13 @@ let memorySpec: Codec<MemorySpec> =
 /// The `inference` object.
 let inference: Codec<InferenceOptions> =
     Codec.record
-        [ Codec.field "reparam" "spc: SGD on the states; epc: SGD on the errors" (Codec.choice Choices.reparam) (fun i -> i.Reparam) (fun v i -> { i with Reparam = v })
-          Codec.field "steps" "T, inference steps per batch" Codec.int (fun i -> i.Steps) (fun v i -> { i with Steps = v })
-          Codec.field "stepSize" "alpha (sPC) or eta (ePC)" Codec.float (fun i -> i.StepSize) (fun v i -> { i with StepSize = v })
-          Codec.field "momentum" "heavy-ball momentum in [0,1)" Codec.float (fun i -> i.Momentum) (fun v i -> { i with Momentum = v })
-          Codec.field "tolerance" "stop early below this relative energy change (null: never)" (Codec.option Codec.float) (fun i -> i.Tolerance) (fun v i -> { i with Tolerance = v })
-          Codec.field "divergenceFactor" "the energy may not exceed this multiple of its value at step 1" Codec.float (fun i -> i.DivergenceFactor) (fun v i -> { i with DivergenceFactor = v })
-          Codec.field "dense" "sPC: recompute every prediction and product at every step (the reference path; the default computes only what changed)" Codec.bool (fun i -> i.Dense) (fun v i -> { i with Dense = v }) ]
+        [ Codec.field "reparam" "Inference variables: spc (SGD on the states) or epc (SGD on the errors of a perturbed forward pass)" (Codec.choice Choices.reparam) (fun i -> i.Reparam) (fun v i -> { i with Reparam = v })
+          Codec.field "steps" "Inference steps T per batch" (Codec.atLeast 1 Codec.int) (fun i -> i.Steps) (fun v i -> { i with Steps = v })
+          Codec.field "stepSize" "Inference step size: alpha for sPC, eta for ePC" Codec.float (fun i -> i.StepSize) (fun v i -> { i with StepSize = v })
+          Codec.field "momentum" "Heavy-ball momentum of inference, in [0,1)" Codec.float (fun i -> i.Momentum) (fun v i -> { i with Momentum = v })
+          Codec.field "tolerance" "Stop inference early below this relative energy change (null: never)" (Codec.option Codec.float) (fun i -> i.Tolerance) (fun v i -> { i with Tolerance = v })
+          Codec.field "divergenceFactor" "Inference diverges when the energy exceeds this multiple of its value at step 1" (Codec.range (Some 1.0) None Codec.float) (fun i -> i.DivergenceFactor) (fun v i -> { i with DivergenceFactor = v })
+          Codec.field "dense" "sPC: recompute every prediction and product at every inference step (the reference path; by default only what can have changed is computed, with the same results)" Codec.bool (fun i -> i.Dense) (fun v i -> { i with Dense = v }) ]
 
 // ---- optimiser ----
 
@@ -102,6 +102,10 @@ let changeOptimizer (c: OptimizerChanges) (current: OptimizerSpec) : OptimizerSp
         if c.WeightDecay.IsSome then raise (ConfigError "config field 'optimizer.weightDecay' applies to adamw, not sgd")
         OptimizerSpec.Sgd(lr, defaultArg c.Momentum (match current with OptimizerSpec.Sgd(_, m) -> m | _ -> 0.0))
 
+let private described (s: JsonObject) (d: string) =
+    s["description"] <- d
+    s :> JsonNode
+
 /// The `optimizer` object: `kind` (adamw or sgd), `lr`, and `weightDecay` (adamw) or `momentum` (sgd).
 let optimizer: Codec<OptimizerSpec> =
     let read path (current: OptimizerSpec) (n: JsonNode) =
@@ -127,10 +131,10 @@ let optimizer: Codec<OptimizerSpec> =
         fun () ->
             let props =
                 schemaOf
-                    [ "kind", (Codec.choice Choices.optimizer).Schema()
-                      "lr", Codec.float.Schema()
-                      "weightDecay", schemaOf [ "type", JsonValue.Create "number"; "description", JsonValue.Create "AdamW weight decay" ]
-                      "momentum", schemaOf [ "type", JsonValue.Create "number"; "description", JsonValue.Create "SGD momentum" ] ]
+                    [ "kind", described ((Codec.choice Choices.optimizer).Schema()) "Weight optimiser: adamw or sgd (switching keeps the learning rate)"
+                      "lr", described (Codec.float.Schema()) "Weight learning rate"
+                      "weightDecay", described (Codec.float.Schema()) "AdamW's decoupled weight decay (adamw only)"
+                      "momentum", described (Codec.float.Schema()) "SGD's heavy-ball momentum (sgd only)" ]
             schemaOf [ "type", JsonValue.Create "object"; "properties", props; "additionalProperties", JsonValue.Create false ] }
 
 // ---- model ----
@@ -152,8 +156,8 @@ let modelKeys =
 
 let private convLayer: Codec<ConvLayer> =
     Codec.record
-        [ Codec.field "channels" "output channels of a 3x3 same convolution" Codec.int (fun c -> c.Channels) (fun v c -> { c with Channels = v })
-          Codec.field "pool" "a 2x2 max-pool follows" Codec.bool (fun c -> c.Pool) (fun v c -> { c with Pool = v }) ]
+        [ Codec.field "channels" "Output channels of a 3x3 same convolution" Codec.int (fun c -> c.Channels) (fun v c -> { c with Channels = v })
+          Codec.field "pool" "A 2x2 max-pool follows" Codec.bool (fun c -> c.Pool) (fun v c -> { c with Pool = v }) ]
 
 let private convLayers = Codec.listOf { Channels = 0; Pool = false } convLayer
 
@@ -303,21 +307,20 @@ let private writeModel ((arch, loss, weightInit): Model) : JsonNode =
     o
 
 let private modelSchema () =
-    let described (s: JsonObject) (d: string) = s["description"] <- d; s :> JsonNode
     let props =
         schemaOf
-            [ "kind", (Codec.choice Choices.modelKind).Schema()
-              "widths", described ((Codec.list Codec.int).Schema()) "mlp: hidden widths"
-              "width", described (Codec.int.Schema()) "mlp: width of every hidden layer (with hidden); resmlp: width"
-              "hidden", described (Codec.int.Schema()) "mlp: number of hidden layers (with width)"
+            [ "kind", described ((Codec.choice Choices.modelKind).Schema()) "Architecture (switching starts from that kind's defaults; custom: a network of your own modules, from code)"
+              "widths", described ((Codec.list Codec.int).Schema()) "mlp: the hidden widths"
+              "width", described (Codec.int.Schema()) "mlp: width of every hidden layer (with hidden; default: the current width); resmlp: its width; resnet18: the stem's channels"
+              "hidden", described (Codec.int.Schema()) "mlp: number of hidden layers (with width; default: the current number)"
               "layers", described (Codec.int.Schema()) "resmlp: weight layers L >= 3"
               "parameterisation", described ((Codec.choice Choices.parameterisation).Schema()) "resmlp: sp, mupc or ntp scalings"
-              "convs", described (convLayers.Schema()) "conv: 3x3 same convolutions"
+              "convs", described (convLayers.Schema()) "conv: the 3x3 same convolutions, as JSON ([{\"channels\": 32, \"pool\": true}, ...])"
               "dense", described ((Codec.list Codec.int).Schema()) "conv: hidden widths after flattening"
               "name", described (Codec.string.Schema()) "custom: the name of a network built from its own modules (only from code)"
-              "activation", (Codec.choice Choices.activation).Schema()
-              "loss", (Codec.choice Choices.loss).Schema()
-              "weightInit", (Codec.choice Choices.weightInit).Schema() ]
+              "activation", described ((Codec.choice Choices.activation).Schema()) "Activation of the hidden layers"
+              "loss", described ((Codec.choice Choices.loss).Schema()) "Output term of the energy: ce (cross-entropy of the softmax) or mse (squared error)"
+              "weightInit", described ((Codec.choice Choices.weightInit).Schema()) "Weights of plain networks: default (PyTorch's), kaiming or lecun" ]
     schemaOf [ "type", JsonValue.Create "object"; "properties", props; "additionalProperties", JsonValue.Create false ]
 
 /// The `model` object: `kind` selects the architecture; `activation`, `loss` and `weightInit` apply to every kind.
@@ -379,31 +382,41 @@ let private algorithm: Field<TrainConfig> =
                 [ "algorithm", JsonValue.Create "pc"; "inference", inference.Write pc.Inference; "init", InitText.codec.Write pc.Init ]
       Schema =
         fun () ->
-            [ "algorithm", (Codec.choice Choices.algorithm).Schema()
+            [ "algorithm", (let s = (Codec.choice Choices.algorithm).Schema() in s["description"] <- "Training algorithm: bp (backpropagation) or pc (predictive coding)"; s)
               "inference", inference.Schema()
-              "init", InitText.codec.Schema() ] }
+              "init", (let s = InitText.codec.Schema() in s["description"] <- "Initializer of the hidden states (pc only), e.g. forward, avg, keep, zero, random(0,1), 'forward[1..2] + avg[3..]'"; s) ] }
 
 // ---- a run ----
 
 /// A training run's configuration.
 let train: Codec<TrainConfig> =
     Codec.record
-        [ Codec.field "name" "run name (run folder, tables)" Codec.string (fun c -> c.Name) (fun v c -> { c with Name = v })
-          Codec.field "dataset" "registry name or folder:PATH" Codec.string (fun c -> c.Dataset) (fun v c -> { c with Dataset = v })
-          Codec.optional "data" "data root" Codec.string (fun c -> c.DataRoot) (fun v c -> { c with DataRoot = v })
-          Codec.field "fraction" "fraction of the training set, in (0,1]" Codec.float (fun c -> c.Fraction) (fun v c -> { c with Fraction = v })
-          Codec.field "normalisation" "inputs in [0,1] or standardised per channel" (Codec.choice Choices.normalisation) (fun c -> c.Normalisation) (fun v c -> { c with Normalisation = v })
-          Codec.field "model" "the network" model (fun c -> c.Architecture, c.Loss, c.WeightInit) (fun (a, l, w) c -> { c with Architecture = a; Loss = l; WeightInit = w })
+        [ Codec.field "name" "Run name (run folder, tables)" Codec.string (fun c -> c.Name) (fun v c -> { c with Name = v })
+          Codec.field "dataset" "Dataset: fashion-mnist, mnist10k, mnist, kmnist, cifar10 or folder:PATH" Codec.string (fun c -> c.Dataset) (fun v c -> { c with Dataset = v })
+          Codec.optional "data" "Dataset root folder (default: $HYBRID_DATA, then ~/.local/share/hybrid/datasets, then /usr/share/datasets)" Codec.string (fun c -> c.DataRoot) (fun v c -> { c with DataRoot = v })
+          Codec.field "fraction" "Fraction of the training set, in (0,1] (class-stratified, seeded)" Codec.float (fun c -> c.Fraction) (fun v c -> { c with Fraction = v })
+          Codec.field "normalisation" "Inputs as read (unit: images in [0,1]) or standardised per channel with the training subset's statistics" (Codec.choice Choices.normalisation) (fun c -> c.Normalisation) (fun v c -> { c with Normalisation = v })
+          Codec.field "model" "The network" model (fun c -> c.Architecture, c.Loss, c.WeightInit) (fun (a, l, w) c -> { c with Architecture = a; Loss = l; WeightInit = w })
           algorithm
-          Codec.field "optimizer" "the weight optimiser" optimizer (fun c -> c.Optimizer) (fun v c -> { c with Optimizer = v })
-          Codec.field "epochs" "epochs" Codec.int (fun c -> c.Epochs) (fun v c -> { c with Epochs = v })
-          Codec.field "batchSize" "batch size" Codec.int (fun c -> c.BatchSize) (fun v c -> { c with BatchSize = v })
-          Codec.field "batching" "random or stream-aligned batches" (Codec.choice Choices.batching) (fun c -> c.Batching) (fun v c -> { c with Batching = v })
-          Codec.field "seed" "seeds weights, fraction, batches and initializers" Codec.int64 (fun c -> c.Seed) (fun v c -> { c with Seed = v })
-          Codec.field "precision" "float32 or float64" (Codec.choice Choices.precision) (fun c -> c.Precision) (fun v c -> { c with Precision = v })
-          Codec.field "device" "auto, cpu or cuda" (Codec.choice Choices.device) (fun c -> c.Device) (fun v c -> { c with Device = v })
-          Codec.field "evalBatchSize" "evaluation chunk size (memory only)" Codec.int (fun c -> c.EvalBatchSize) (fun v c -> { c with EvalBatchSize = v })
-          Codec.field "evalEvery" "also measure test accuracy every this many updates (0: epoch ends only)" Codec.int (fun c -> c.EvalEvery) (fun v c -> { c with EvalEvery = v }) ]
+          Codec.field "optimizer" "The weight optimiser" optimizer (fun c -> c.Optimizer) (fun v c -> { c with Optimizer = v })
+          Codec.field "epochs" "Epochs" (Codec.atLeast 1 Codec.int) (fun c -> c.Epochs) (fun v c -> { c with Epochs = v })
+          Codec.field "batchSize" "Batch size" (Codec.atLeast 1 Codec.int) (fun c -> c.BatchSize) (fun v c -> { c with BatchSize = v })
+          Codec.field "batching" "Batches: random (a fresh permutation each epoch) or stream (stream-aligned: classes in order, as the stream average needs)" (Codec.choice Choices.batching) (fun c -> c.Batching) (fun v c -> { c with Batching = v })
+          Codec.field "seed" "Seed of weights, fraction, batches and initializers" Codec.int64 (fun c -> c.Seed) (fun v c -> { c with Seed = v })
+          Codec.field "precision" "Floating-point precision: float32 or float64" (Codec.choice Choices.precision) (fun c -> c.Precision) (fun v c -> { c with Precision = v })
+          Codec.field "device" "Compute device: auto (CUDA if available, else CPU), cpu or cuda" (Codec.choice Choices.device) (fun c -> c.Device) (fun v c -> { c with Device = v })
+          Codec.field "evalBatchSize" "Samples per evaluation chunk (memory only)" (Codec.atLeast 1 Codec.int) (fun c -> c.EvalBatchSize) (fun v c -> { c with EvalBatchSize = v })
+          Codec.field "evalEvery" "Also measure test accuracy every this many updates (0: epoch ends only); the points go into summary.json" Codec.int (fun c -> c.EvalEvery) (fun v c -> { c with EvalEvery = v }) ]
+
+/// The JSON keys of an algorithm (`algorithm`, and for pc `inference` and `init`), as a
+/// configuration writes them.
+let algorithmJson (a: Algorithm) : JsonObject = schemaOf (algorithm.Write { defaults with Algorithm = a })
+
+/// The configuration on data given in memory under `name` (no data root).
+let onData (name: string) (c: TrainConfig) = { c with Dataset = name; DataRoot = None }
+
+/// The configuration of a run that trains `net`: its architecture, loss and precision.
+let forNetwork (net: Network) (c: TrainConfig) = { c with Architecture = net.Architecture; Loss = net.Loss; Precision = net.Precision }
 
 /// Validates a configuration; the error is a `ConfigError` naming the field.
 let validate (c: TrainConfig) =
@@ -430,3 +443,13 @@ let toJson (c: TrainConfig) : JsonObject = train.Write c :?> JsonObject
 
 /// The configuration as indented JSON text.
 let toText (c: TrainConfig) = Codec.writeText (toJson c)
+
+/// The `train` form: a training run (`hybrid train`, `config.json` of a run folder, checkpoints).
+let form: Form<TrainConfig> =
+    Form.create "train" "Hybrid training run" "hybrid train --config FILE" train defaults (validate >> ignore)
+        [ FlagRule.Named("model.kind", "--model")
+          FlagRule.NoFlag "model.name"
+          FlagRule.Named("inference.steps", "--steps", [ "-T" ])
+          FlagRule.Named("inference.dense", "--dense-inference")
+          FlagRule.Named("optimizer.kind", "--optimizer")
+          FlagRule.Named("optimizer.momentum", "--sgd-momentum") ]

@@ -9,6 +9,11 @@ open System.IO
 open System.Text.Json
 open System.Text.Json.Nodes
 
+/// A run folder cannot be used as asked (in use by another process, holding another
+/// run's results, damaged, missing). The message names the folder and what to do.
+exception RunFolderError of string with
+    override this.Message = this.Data0
+
 let private options indented =
     JsonSerializerOptions(WriteIndented = indented, Encoder = Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping)
 
@@ -111,7 +116,7 @@ let private takeLock (dir: string) =
     try new FileStream(Path.Combine(dir, lockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)
     with
     | :? IOException ->
-        invalidOp (sprintf "run folder %s is in use by another process (it holds %s); wait for it to finish, or stop it" dir lockFile)
+        raise (RunFolderError(sprintf "run folder %s is in use by another process (it holds %s); wait for it to finish, or stop it" dir lockFile))
 
 /// A run folder, owned by this process while the value lives: its lock file is held with
 /// an exclusive OS lock, released when the value is disposed or the process ends (a
@@ -141,7 +146,7 @@ type RunFolder private (path: string, id: string, lock: FileStream) =
     /// Uses exactly `dir` (which must not hold a results file yet).
     static member CreateAt(dir: string, cfg: TrainConfig) =
         if File.Exists(Path.Combine(dir, "results.jsonl")) then
-            invalidOp (sprintf "run folder %s already holds results; choose another folder (nothing was overwritten)" dir)
+            raise (RunFolderError(sprintf "run folder %s already holds results; choose another folder (nothing was overwritten)" dir))
         Directory.CreateDirectory dir |> ignore
         let lock = takeLock dir
         try
@@ -161,7 +166,7 @@ type RunFolder private (path: string, id: string, lock: FileStream) =
     /// Opens an existing run folder to continue its run: takes its lock and removes
     /// what interrupted writes left.
     static member Open(dir: string) =
-        if not (Directory.Exists dir) then invalidOp (sprintf "run folder %s not found" dir)
+        if not (Directory.Exists dir) then raise (RunFolderError(sprintf "run folder %s not found" dir))
         let lock = takeLock dir
         try
             removeStale dir
@@ -171,7 +176,7 @@ type RunFolder private (path: string, id: string, lock: FileStream) =
                 else
                     match (try JsonNode.Parse(File.ReadAllText runFile) with :? JsonException -> null) with
                     | :? JsonObject as o when (o["id"] :? JsonValue) -> o["id"].GetValue<string>()
-                    | _ -> invalidOp (sprintf "%s is not a run file (corrupt?); nothing was changed" runFile)
+                    | _ -> raise (RunFolderError(sprintf "%s is not a run file (corrupt?); nothing was changed" runFile))
             new RunFolder(dir, id, lock)
         with _ ->
             lock.Dispose()
@@ -208,7 +213,7 @@ type RunFolder private (path: string, id: string, lock: FileStream) =
             existing.Length > lines.Length
             || List.exists2 (fun (a: string) (b: string) -> a <> b) existing (List.truncate existing.Length lines)
         if conflict then
-            invalidOp (sprintf "%s holds epochs that its checkpoint does not (the checkpoint is older than the results, or from another run); nothing was changed" results)
+            raise (RunFolderError(sprintf "%s holds epochs that its checkpoint does not (the checkpoint is older than the results, or from another run); nothing was changed" results))
         if existing.Length < lines.Length || complete.Length <> text.Length then
             AtomicFile.writeText results (String.Join("", lines |> List.map (fun l -> l + "\n")))
 
@@ -227,8 +232,8 @@ type RunFolder private (path: string, id: string, lock: FileStream) =
 /// Reads the epoch records of a run folder's results file.
 let readResults (dir: string) : JsonObject list =
     let f = Path.Combine(dir, "results.jsonl")
-    if not (File.Exists f) then invalidOp (sprintf "%s: no results.jsonl (not a run folder?)" dir)
+    if not (File.Exists f) then raise (RunFolderError(sprintf "%s: no results.jsonl (not a run folder?)" dir))
     [ for i, line in snd (completeLines (File.ReadAllText f)) |> Array.indexed do
           match (try JsonNode.Parse line with :? JsonException -> null) with
           | :? JsonObject as o -> yield o
-          | _ -> invalidOp (sprintf "%s: line %d is not a JSON object" f (i + 1)) ]
+          | _ -> raise (RunFolderError(sprintf "%s: line %d is not a JSON object" f (i + 1))) ]

@@ -70,7 +70,7 @@ module private Proto =
             let mutable shift = 0
             let mutable go = true
             while go do
-                if i >= data.Length then invalidOp "truncated varint"
+                if i >= data.Length then raise (Data.DataError("event file", "truncated varint"))
                 let b = data[i]
                 i <- i + 1
                 v <- v ||| (uint64 (b &&& 0x7Fuy) <<< shift)
@@ -92,7 +92,7 @@ module private Proto =
               | 5 ->
                   yield field, 5, data[i .. i + 3]
                   i <- i + 4
-              | w -> invalidOp (sprintf "unsupported wire type %d" w) ]
+              | w -> raise (Data.DataError("event file", sprintf "unsupported wire type %d" w)) ]
 
 let private unixNow () = float (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) / 1000.0
 
@@ -146,12 +146,12 @@ let read (path: string) : Scalar list =
     while i + 12 <= bytes.Length do
         let n = int (BitConverter.ToUInt64(bytes, i))
         if masked (crc32c (ReadOnlySpan<byte>(bytes, i, 8))) <> BitConverter.ToUInt32(bytes, i + 8) then
-            invalidOp (sprintf "%s: bad length checksum at byte %d" path i)
+            raise (Data.DataError(path, sprintf "bad length checksum at byte %d" i))
         if i + 12 + n + 4 > bytes.Length then i <- bytes.Length
         else
             let data = bytes[i + 12 .. i + 12 + n - 1]
             if masked (crc32c (ReadOnlySpan<byte> data)) <> BitConverter.ToUInt32(bytes, i + 12 + n) then
-                invalidOp (sprintf "%s: bad data checksum at byte %d" path i)
+                raise (Data.DataError(path, sprintf "bad data checksum at byte %d" i))
             let fields = Proto.fields data
             let wall = fields |> List.tryPick (fun (f, w, b) -> if f = 1 && w = 1 then Some(BitConverter.ToDouble(b, 0)) else None)
             let step = fields |> List.tryPick (fun (f, w, b) -> if f = 2 && w = 0 then Some(BitConverter.ToInt64(b, 0)) else None)

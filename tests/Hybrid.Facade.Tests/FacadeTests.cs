@@ -137,7 +137,7 @@ public class TrainerTests
     {
         var data = Synthetic.Images(180, 60);
         var options = Synthetic.Options(epochs: 2);
-        options.Algorithm = Algorithm.PredictiveCoding(steps: 5, stepSize: 0.1, reparam: Reparam.Errors);
+        options = options with { Algorithm = Algorithm.PredictiveCoding(steps: 5, stepSize: 0.1, reparam: Reparam.Errors) };
         var path = Path.Combine(Directory.CreateTempSubdirectory("hybrid-own-").FullName, "own.ck");
         float[] test = data.Test.Values;
         IReadOnlyList<int> before;
@@ -186,8 +186,8 @@ public class TrainerTests
             nn.Linear(12, 3),
         ]), [16], precision: Precision.Float64, device: Device.Cpu);
         var options = Synthetic.Options(epochs: 3);
-        options.Precision = Precision.Float64;
-        options.Algorithm = Algorithm.PredictiveCoding(steps: 8, stepSize: 0.1);
+        options = options with { Precision = Precision.Float64 };
+        options = options with { Algorithm = Algorithm.PredictiveCoding(steps: 8, stepSize: 0.1) };
         using var trainer = Trainer.Create(options, network, data);
         var epochs = trainer.Run();
         Assert.True(epochs[^1].TestAccuracy > 80, $"got {epochs[^1].TestAccuracy:F1}%");
@@ -254,7 +254,7 @@ public class TrainerTests
     public void OptionsRoundTripThroughJsonAndChoicesReadTheirSpellings()
     {
         var o = Synthetic.Options();
-        o.Algorithm = Algorithm.PredictiveCoding(4, 0.1, Initializer.Forward.Then(1, Initializer.Memory(slots: 8, learningRate: 0.01)));
+        o = o with { Algorithm = Algorithm.PredictiveCoding(4, 0.1, Initializer.Forward.Then(1, Initializer.Memory(slots: 8, learningRate: 0.01))) };
         var back = TrainingOptions.FromJson(o.ToJson());
         Assert.Equal(o.ToJson(), back.ToJson());
         Assert.Equal("forward[1..1] + mem(slots=8,delta=1,dim=128,lr=0.01)[2..]", back.Algorithm.Init!.ToString());

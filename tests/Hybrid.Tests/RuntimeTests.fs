@@ -14,7 +14,7 @@ let tests =
             let auto = Runtime.device DeviceChoice.Auto
             Expect.equal (auto.``type`` = DeviceType.CUDA) (Runtime.cudaAvailable ()) "auto falls back to the CPU"
             if not (Runtime.cudaAvailable ()) then
-                Expect.throwsT<System.InvalidOperationException> (fun () -> Runtime.device DeviceChoice.Cuda |> ignore) "cuda without a device"
+                Expect.throwsT<System.ArgumentException> (fun () -> Runtime.device DeviceChoice.Cuda |> ignore) "cuda without a device"
             Expect.throwsT<ConfigError> (fun () -> Choices.device.Parse "tpu" |> ignore) "unknown device"
         }
 

@@ -29,3 +29,11 @@ let propertyConfig (maxTest: int) =
             | [| a; b |] -> Some(System.UInt64.Parse(a.Trim()), System.UInt64.Parse(b.Trim()) ||| 1UL, None)
             | _ -> failwithf "HYBRID_PROPERTY_SEED must be 'random' or 'S,G', got '%s'" s
     { FsCheckConfig.defaultConfig with maxTest = maxTest; replay = replay }
+
+/// A file of the repository: the first folder above the test binary that holds `relative`.
+let repoFile (relative: string) =
+    let rec up (d: System.IO.DirectoryInfo) =
+        if isNull d then None
+        elif System.IO.File.Exists(System.IO.Path.Combine(d.FullName, relative)) then Some(System.IO.Path.Combine(d.FullName, relative))
+        else up d.Parent
+    up (System.IO.DirectoryInfo System.AppContext.BaseDirectory)
