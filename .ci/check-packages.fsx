@@ -17,7 +17,7 @@ let check ok (what: string) =
     printfn "%s %s" (if ok then "ok  " else "FAIL") what
     if ok then passed <- passed + 1 else failed <- failed + 1
 
-let libraries = [ "Hybrid.Runtime"; "Hybrid.Core"; "Hybrid.Data"; "Hybrid.Training"; "Hybrid.Experiments"; "Hybrid.Sweeps"; "Hybrid.Verification"; "Hybrid.Facade" ]
+let libraries = [ "Hybrid.Runtime"; "Hybrid.Core"; "Hybrid.Data"; "Hybrid.Training"; "Hybrid.Reporting"; "Hybrid.Sweeps"; "Hybrid.Experiments"; "Hybrid.Verification"; "Hybrid.Facade" ]
 let tool = "hybrid"
 let version = "0.1.0"
 
@@ -83,9 +83,9 @@ for id in libraries @ [ tool ] do
                 (sprintf "%s: natives left to the application (depends on %s)" id (String.Join(", ", deps)))
             check (id = "Hybrid.Runtime" || deps |> List.exists (fun d -> d.StartsWith "Hybrid.")) (id + ": depends on the layer below")
             check (files |> List.exists (fun f -> f = sprintf "lib/net10.0/%s.xml" id)) (id + ": XML documentation")
-            if id = "Hybrid.Experiments" then
-                let dll = (read nupkg "lib/net10.0/Hybrid.Experiments.dll").Value
-                check (contains dll "configs/table1/pc-avg.json" && contains dll "configs/reconstruction/mem.json" && contains dll "configs/sweeps/table1-mlp.json") "Hybrid.Experiments: configurations and sweep specs embedded as resources"
+            if id = "Hybrid.Reporting" then
+                let dll = (read nupkg "lib/net10.0/Hybrid.Reporting.dll").Value
+                check (contains dll "configs/table1/pc-avg.json" && contains dll "configs/reconstruction/mem.json" && contains dll "configs/sweeps/table1-mlp.json") "Hybrid.Reporting: configurations and sweep specs embedded as resources"
 
 printfn "%d passed, %d failed" passed failed
 exit (if failed = 0 then 0 else 1)

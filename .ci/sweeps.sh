@@ -5,7 +5,8 @@
 #   .ci/sweeps.sh slurm     2 workers started by `sbatch --array` on a one-node Slurm cluster
 #                           (munge, slurmctld and slurmd started here), trials in PostgreSQL
 # Each checks in the database that every one of the 12 trials completed exactly once; sqlite and
-# postgres also check that a sequential run of the same trials gives the same metrics and report.
+# postgres also check that the killed trial resumed from its checkpoint at the next epoch, and that a
+# sequential run of the same trials gives the same metrics (the resumed trial's included) and report.
 # Exit 0: passed; 3: fashion-mnist is missing (skipped); anything else: failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -92,13 +93,23 @@ kill_test() {
   [ -n "$trial" ] || fail "worker w1 never reached the middle of a trial"
   kill -9 "$victim"
   wait "$victim" 2>/dev/null
-  echo "killed worker w1 (SIGKILL) in trial $trial after $(q "SELECT epochs FROM trials WHERE sweep = 'par' AND idx = $trial") epoch(s)"
+  local before; before=$(q "SELECT epochs FROM trials WHERE sweep = 'par' AND idx = $trial")
+  echo "killed worker w1 (SIGKILL) in trial $trial after $before epoch(s)"
   for p in "${pids[@]:1}"; do wait "$p" || fail "a worker failed (exit $?)"; done
   check_once par
   local after; after=$(q "SELECT status || ' by ' || worker || ', attempt ' || attempts FROM trials WHERE sweep = 'par' AND idx = $trial")
   case "$after" in "completed by w1,"*) fail "trial $trial was completed by the killed worker";; esac
   echo "trial $trial: $after"
-  ls "$work/runs/par/trial-0000-a1"/events.out.tfevents.* >/dev/null 2>&1 || fail "no TensorBoard event file in a trial's run folder"
+  # The next attempt continued from the killed one's last checkpoint (saved before each epoch is
+  # reported, so at least the epochs the storage saw), not from epoch 1, in the trial's one folder.
+  local resumed; resumed=$(q "SELECT detail FROM events WHERE sweep = 'par' AND idx = $trial AND event = 'resumed'")
+  case "$resumed" in "from epoch "*) ;; *) fail "trial $trial did not resume from a checkpoint (events: $(q "SELECT attempt || ':' || event || ':' || COALESCE(detail, '') FROM events WHERE sweep = 'par' AND idx = $trial" | tr '\n' ' '))";; esac
+  local from=${resumed#from epoch }
+  [ "$from" -ge "$before" ] && [ "$from" -le 4 ] || fail "trial $trial resumed $resumed, the killed worker had reported $before of 4 epochs"
+  local lines; lines=$(wc -l < "$work/runs/par/$(printf 'trial-%04d' "$trial")/results.jsonl")
+  [ "$lines" = 4 ] || fail "trial $trial's results.jsonl holds $lines epochs, not 4 (an epoch recorded twice or lost)"
+  echo "trial $trial: the next attempt resumed $resumed, its run folder holds each of the 4 epochs once"
+  ls "$work/runs/par/trial-0000"/events.out.tfevents.* >/dev/null 2>&1 || fail "no TensorBoard event file in a trial's run folder"
 }
 
 # The same trials by one worker, in order: the same metrics, and the same report.

@@ -14,6 +14,7 @@ open System.Threading
 open TorchSharp
 open Hybrid
 open Hybrid.Experiments
+open Hybrid.Reporting
 
 Runtime.init ()
 let arg i (fallback: string) = if fsi.CommandLineArgs.Length > i then fsi.CommandLineArgs[i] else fallback
@@ -33,7 +34,7 @@ let sample (e: EpochRecord) =
     printfn "epoch %3d  acc %6.2f%%  RSS %7.1f MiB  GC committed %6.1f MiB  native and other %6.1f MiB  live tensors %d  (%.0f s)"
         e.Epoch e.TestAccuracy (mib p.WorkingSet64) (mib gc.TotalCommittedBytes) (mib (p.WorkingSet64 - gc.TotalCommittedBytes)) live watch.Elapsed.TotalSeconds
 printfn "soak: %O, fraction %g, %d epochs, run folder under %s" cfg.Architecture fraction epochs out
-let run = Runner.runOne cfg out { Observer.silent with Epoch = sample } CancellationToken.None
+let run = Pipeline.runOne cfg out { Observer.silent with Epoch = sample } CancellationToken.None
 let warmup = 2
 let after = samples |> Seq.filter (fun (e, _, _, _) -> e > warmup) |> Array.ofSeq
 let xs = after |> Array.map (fun (e, _, _, _) -> float e)

@@ -6,6 +6,7 @@
 
 open Hybrid
 open Hybrid.Experiments
+open Hybrid.Reporting
 
 Runtime.init ()
 let out = System.IO.Directory.CreateTempSubdirectory("hybrid-decay-").FullName

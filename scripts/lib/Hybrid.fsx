@@ -6,4 +6,6 @@
 #r "../../src-fs/Hybrid.Experiments/bin/Release/net10.0/linux-x64/Hybrid.Core.dll"
 #r "../../src-fs/Hybrid.Experiments/bin/Release/net10.0/linux-x64/Hybrid.Data.dll"
 #r "../../src-fs/Hybrid.Experiments/bin/Release/net10.0/linux-x64/Hybrid.Training.dll"
+#r "../../src-fs/Hybrid.Experiments/bin/Release/net10.0/linux-x64/Hybrid.Reporting.dll"
+#r "../../src-fs/Hybrid.Experiments/bin/Release/net10.0/linux-x64/Hybrid.Sweeps.dll"
 #r "../../src-fs/Hybrid.Experiments/bin/Release/net10.0/linux-x64/Hybrid.Experiments.dll"

@@ -54,7 +54,7 @@ public static class SweepCommand
     static Command Work()
     {
         var d = new SweepWorkerOptions();
-        var outRoot = new Option<string>("--out") { Description = $"Run folders go to OUT/SWEEP/trial-NNNN-aA (default {d.Out}).", DefaultValueFactory = _ => d.Out };
+        var outRoot = new Option<string>("--out") { Description = $"Run folders go to OUT/SWEEP/trial-NNNN, shared by the attempts of a trial (default {d.Out}).", DefaultValueFactory = _ => d.Out };
         var lease = new Option<double>("--lease") { Description = $"Seconds a claim lasts without renewal (renewed every third; default {d.LeaseSeconds}). A trial whose worker died is claimed again after it.", DefaultValueFactory = _ => d.LeaseSeconds };
         var poll = new Option<double>("--poll") { Description = $"Seconds between asks while every open trial runs elsewhere (default {d.PollSeconds}).", DefaultValueFactory = _ => d.PollSeconds };
         var maxTrials = new Option<int>("--max-trials") { Description = "Stop after this many trials (default 0: until the sweep is done)." };

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 using E = Hybrid.Experiments;
+using R = Hybrid.Reporting;
 
 namespace Hybrid.Facade;
 
@@ -34,7 +35,7 @@ public sealed record ReportTable(string Title, IReadOnlyList<string> Header, IRe
 public sealed record ExperimentReport(JsonNode? Json, IReadOnlyList<ReportTable> Tables, IReadOnlyList<string> Lines, IReadOnlyList<string> Notes,
     IReadOnlyList<string> Errors, int ExitCode)
 {
-    internal static ExperimentReport From(E.Report r) => new(r.Json,
+    internal static ExperimentReport From(R.Report r) => new(r.Json,
         r.Tables.Select(t => new ReportTable(t.Title, t.Header.ToList(), t.Rows.Select(row => (IReadOnlyList<string>)row.ToList()).ToList())).ToList(),
         r.Lines.ToList(), r.Notes.ToList(), r.Errors.ToList(), r.ExitCode);
 }
@@ -42,7 +43,7 @@ public sealed record ExperimentReport(JsonNode? Json, IReadOnlyList<ReportTable>
 /// <summary>The experiments of the papers. Each takes its options, reports progress to an observer, and returns its report.</summary>
 public static class PaperExperiments
 {
-    internal static E.Observer Adapt(IExperimentObserver? o) => o is null ? E.ObserverModule.silent : new E.Observer(
+    internal static R.Observer Adapt(IExperimentObserver? o) => o is null ? R.ObserverModule.silent : new R.Observer(
         FuncConvert.FromAction<int, int, string>((i, n, name) => o.RunStarted(i, n, name)),
         FuncConvert.FromAction<Hybrid.TrainProgress>(p => o.Batch(Progress.From(p))),
         FuncConvert.FromAction<Hybrid.EpochRecord>(e => o.Epoch(EpochResult.From(e))),
@@ -114,20 +115,20 @@ public static class TrainingRuns
     /// <summary>Trains one configuration into a fresh run folder under <paramref name="outRoot"/>.</summary>
     public static ExperimentReport Train(TrainingOptions options, string outRoot, IExperimentObserver? observer = null, CancellationToken cancel = default)
     {
-        var run = E.Runner.runOne(options.ToConfig(), outRoot, PaperExperiments.Adapt(observer), cancel);
-        return ExperimentReport.From(E.Runner.report(ListModule.OfSeq([run])));
+        var run = R.Pipeline.runOne(options.ToConfig(), outRoot, PaperExperiments.Adapt(observer), cancel);
+        return ExperimentReport.From(R.Pipeline.report(ListModule.OfSeq([run])));
     }
 
     /// <summary>Continues the run in <paramref name="folder"/> from its checkpoint.</summary>
     public static ExperimentReport Resume(string folder, IExperimentObserver? observer = null, CancellationToken cancel = default)
     {
-        var run = E.Runner.resume(folder, PaperExperiments.Adapt(observer), cancel);
-        return ExperimentReport.From(E.Runner.report(ListModule.OfSeq([run])));
+        var run = R.Pipeline.resume(folder, PaperExperiments.Adapt(observer), cancel);
+        return ExperimentReport.From(R.Pipeline.report(ListModule.OfSeq([run])));
     }
 
     /// <summary>Several run folders on one figure (written into <paramref name="outDir"/>) and in one table.</summary>
     public static ExperimentReport Compare(IReadOnlyList<string> folders, string outDir) =>
-        ExperimentReport.From(E.RunPlots.compare(ListModule.OfSeq(folders), outDir));
+        ExperimentReport.From(R.RunPlots.compare(ListModule.OfSeq(folders), outDir));
 }
 
 /// <summary>The JSON Schemas of the configuration forms, for editors.</summary>

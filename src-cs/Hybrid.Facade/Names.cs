@@ -91,21 +91,21 @@ public static class HybridErrors
 public static class ExitCodes
 {
     /// <summary>Everything completed.</summary>
-    public const int Success = Hybrid.Experiments.ExitCode.Success;
+    public const int Success = Hybrid.Reporting.ExitCode.Success;
     /// <summary>An unexpected failure.</summary>
-    public const int Failure = Hybrid.Experiments.ExitCode.Failure;
+    public const int Failure = Hybrid.Reporting.ExitCode.Failure;
     /// <summary>A usage error: the command line itself (an unknown command or option, a value that cannot be read as its type).</summary>
-    public const int Usage = Hybrid.Experiments.ExitCode.Usage;
+    public const int Usage = Hybrid.Reporting.ExitCode.Usage;
     /// <summary>Bad input: a value out of range, a configuration, file, dataset, checkpoint, run folder or file system problem
     /// (named in one line).</summary>
-    public const int BadInput = Hybrid.Experiments.ExitCode.BadInput;
+    public const int BadInput = Hybrid.Reporting.ExitCode.BadInput;
     /// <summary>A run diverged.</summary>
-    public const int Diverged = Hybrid.Experiments.ExitCode.Diverged;
+    public const int Diverged = Hybrid.Reporting.ExitCode.Diverged;
     /// <summary>A download failed (no network, an HTTP error, a transfer cut short, a checksum mismatch): <see cref="DownloadFailedException"/>.</summary>
-    public const int Download = Hybrid.Experiments.ExitCode.Download;
+    public const int Download = Hybrid.Reporting.ExitCode.Download;
     /// <summary>The sweep storage failed or refused (unreachable, a newer schema, a sweep name taken by another spec, no
     /// such sweep): <see cref="SweepStorageException"/>.</summary>
-    public const int Storage = Hybrid.Experiments.ExitCode.Storage;
+    public const int Storage = Hybrid.Reporting.ExitCode.Storage;
     /// <summary>Interrupted (Ctrl-C, SIGTERM): the runs stopped after their current step, saved and summarised.</summary>
-    public const int Interrupted = Hybrid.Experiments.ExitCode.Interrupted;
+    public const int Interrupted = Hybrid.Reporting.ExitCode.Interrupted;
 }

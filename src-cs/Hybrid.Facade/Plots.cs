@@ -35,16 +35,16 @@ public static class Plots
     public static void Lines(string path, string title, string xLabel, string yLabel, IEnumerable<Series> series,
         bool logY = false, int width = 900, int height = 600, IEnumerable<Marker>? markers = null, LegendPosition legend = LegendPosition.UpperRight)
     {
-        var lines = series.Select(s => new Hybrid.Experiments.Plots.Series(s.Label, ListModule.OfSeq(s.X), ListModule.OfSeq(s.Y), s.Dashed, s.Markers, s.LineWidth));
-        var marks = (markers ?? []).Select(m => new Hybrid.Experiments.Plots.Marker(m.X, m.Label));
+        var lines = series.Select(s => new Hybrid.Reporting.Plots.Series(s.Label, ListModule.OfSeq(s.X), ListModule.OfSeq(s.Y), s.Dashed, s.Markers, s.LineWidth));
+        var marks = (markers ?? []).Select(m => new Hybrid.Reporting.Plots.Marker(m.X, m.Label));
         var position = legend switch
         {
-            LegendPosition.LowerRight => Hybrid.Experiments.Plots.Legend.LowerRight,
-            LegendPosition.MiddleRight => Hybrid.Experiments.Plots.Legend.MiddleRight,
-            _ => Hybrid.Experiments.Plots.Legend.UpperRight,
+            LegendPosition.LowerRight => Hybrid.Reporting.Plots.Legend.LowerRight,
+            LegendPosition.MiddleRight => Hybrid.Reporting.Plots.Legend.MiddleRight,
+            _ => Hybrid.Reporting.Plots.Legend.UpperRight,
         };
-        Hybrid.Experiments.Plots.writeSized(width, height,
-            new Hybrid.Experiments.Plots.Figure(path, title, xLabel, yLabel, ListModule.OfSeq(lines), logY, ListModule.OfSeq(marks), position));
+        Hybrid.Reporting.Plots.writeSized(width, height,
+            new Hybrid.Reporting.Plots.Figure(path, title, xLabel, yLabel, ListModule.OfSeq(lines), logY, ListModule.OfSeq(marks), position));
     }
 }
 
@@ -55,5 +55,5 @@ public static class Images
     /// <paramref name="width"/> x <paramref name="height"/> values in [0,1] (values outside are clipped),
     /// each pixel drawn as a <paramref name="scale"/> x <paramref name="scale"/> square, with a 2-pixel gap.</summary>
     public static void SaveGrid(string path, IReadOnlyList<IReadOnlyList<float[]>> rows, int width, int height, int scale = 3) =>
-        Hybrid.Experiments.Plots.imageGrid(path, ListModule.OfSeq(rows.Select(r => ListModule.OfSeq(r))), width, height, scale);
+        Hybrid.Reporting.Plots.imageGrid(path, ListModule.OfSeq(rows.Select(r => ListModule.OfSeq(r))), width, height, scale);
 }

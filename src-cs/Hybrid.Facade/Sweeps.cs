@@ -49,7 +49,7 @@ public sealed class SweepWorkerOptions
 {
     /// <summary>The sweep (null: the storage's only sweep).</summary>
     public string? Sweep { get; set; }
-    /// <summary>Run folders go to Out/SWEEP/trial-NNNN-aA (default runs/sweeps).</summary>
+    /// <summary>Run folders go to Out/SWEEP/trial-NNNN, shared by the attempts of a trial (default runs/sweeps).</summary>
     public string Out { get; set; } = S.Worker.defaults.Out;
     /// <summary>A claim's lease in seconds; the worker renews it every third of it (default 60). A trial whose worker
     /// vanished is claimed again once its lease runs out.</summary>

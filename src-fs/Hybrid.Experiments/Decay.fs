@@ -9,6 +9,7 @@ open System.IO
 open System.Text.Json.Nodes
 open TorchSharp
 open Hybrid
+open Hybrid.Reporting
 
 /// How the chain's weights are drawn.
 [<RequireQualifiedAccess>]

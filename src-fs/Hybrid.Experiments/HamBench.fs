@@ -6,6 +6,7 @@ open System.Diagnostics
 open System.Text.Json.Nodes
 open TorchSharp
 open Hybrid
+open Hybrid.Reporting
 open Hybrid.Ham
 
 /// Times a solver on a batch: seconds, and the solution.

@@ -9,6 +9,7 @@ open System.IO
 open System.Text.Json.Nodes
 open TorchSharp
 open Hybrid
+open Hybrid.Reporting
 open Hybrid.Hopfield
 
 /// The fixed points found at one beta.

@@ -12,6 +12,7 @@ open System.Threading
 open System.Text.Json.Nodes
 open TorchSharp
 open Hybrid
+open Hybrid.Reporting
 open Hybrid.Data
 
 /// What `reproduce reconstruction` runs.

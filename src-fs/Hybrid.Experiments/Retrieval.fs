@@ -8,6 +8,7 @@ open System
 open System.Text.Json.Nodes
 open TorchSharp
 open Hybrid
+open Hybrid.Reporting
 open Hybrid.Hopfield
 
 /// How queries are corrupted.

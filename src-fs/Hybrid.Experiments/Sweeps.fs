@@ -8,6 +8,7 @@ open System.IO
 open System.Threading
 open System.Text.Json.Nodes
 open Hybrid
+open Hybrid.Reporting
 
 /// A grid of Table 1 runs: one row label per (name, T) cell, aggregated over seeds.
 module internal Grid =

@@ -6,6 +6,7 @@ open System.Threading
 open System.Text.Json.Nodes
 open Hybrid
 open Hybrid.Data
+open Hybrid.Reporting
 
 /// What every experiment that trains networks shares: the data, how much of it, how
 /// long, where the results go and on which device.
@@ -26,62 +27,6 @@ type RunSettings =
     member this.Validate() =
         if not (this.Fraction > 0.0 && this.Fraction <= 1.0) then invalidArg "fraction" (sprintf "training fraction %g is outside (0,1]" this.Fraction)
         if this.Epochs < 1 then invalidArg "epochs" (sprintf "epochs must be at least 1, got %d" this.Epochs)
-
-/// The checked-in configurations of the experiments (`configs/`), embedded in this
-/// assembly as `configs/DIR/NAME.json`. A folder named by `HYBRID_CONFIGS` (same layout)
-/// comes first, so that variants can be run without rebuilding.
-module Configs =
-    let private assembly = typeof<RunSettings>.Assembly
-
-    /// The embedded configurations, as relative names (`table1/bp.json`).
-    let embedded () =
-        assembly.GetManifestResourceNames()
-        |> Array.filter (fun n -> n.StartsWith "configs/")
-        |> Array.map (fun n -> n.Substring "configs/".Length)
-        |> Array.sort
-
-    /// The `HYBRID_CONFIGS` folder, if set.
-    let private overrideRoot () =
-        match Environment.GetEnvironmentVariable "HYBRID_CONFIGS" with
-        | s when not (String.IsNullOrWhiteSpace s) -> Some s
-        | _ -> None
-
-    /// A checked-in configuration's text, e.g. `table1/pc-avg.json`, and where it came from
-    /// (the file under `HYBRID_CONFIGS`, or `embedded:configs/...`).
-    let text (relative: string) =
-        let relative = relative.Replace('\\', '/')
-        let fromFolder =
-            overrideRoot ()
-            |> Option.map (fun r -> Path.Combine(r, relative))
-            |> Option.filter File.Exists
-        match fromFolder with
-        | Some path ->
-            let text =
-                try File.ReadAllText path
-                with :? IOException | :? UnauthorizedAccessException as e ->
-                    raise (ConfigError(sprintf "config file %s cannot be read: %s" path e.Message))
-            path, text
-        | None ->
-            use stream = assembly.GetManifestResourceStream("configs/" + relative)
-            if isNull stream then
-                let searched =
-                    match overrideRoot () with
-                    | Some r -> sprintf "%s, then the embedded configurations" r
-                    | None -> "the embedded configurations (set HYBRID_CONFIGS to a folder of your own)"
-                raise (ConfigError(sprintf "checked-in config %s not found (searched %s)" relative searched))
-            use reader = new StreamReader(stream)
-            "embedded:configs/" + relative, reader.ReadToEnd()
-
-    /// Reads a checked-in configuration with `parse`; errors name where it came from.
-    let read (parse: string -> 'T) (relative: string) : 'T =
-        let source, json = text relative
-        try parse json with ConfigError msg -> raise (ConfigError(sprintf "%s: %s" source msg))
-
-    /// A checked-in run configuration.
-    let train (relative: string) = read (fun j -> Config.parse j Config.defaults) relative
-
-    /// A checked-in generative configuration.
-    let generative (relative: string) = read (fun j -> Generative.parse j Generative.defaults) relative
 
 /// Helpers of the experiment settings.
 module internal Common =
@@ -205,7 +150,7 @@ module Table =
           /// One row per method, in the order of the methods.
           Rows: Row list
           /// Every run in the order of the jobs (None: not started, the experiment was cancelled).
-          Runs: Runner.FolderRun option list
+          Runs: Pipeline.FolderRun option list
           /// The folder of the run folders.
           Folder: string
           WallSeconds: float }
@@ -219,7 +164,7 @@ module Table =
         let started = DateTime.UtcNow
         let data = Dataset.load r.DataRoot r.Dataset
         let outRoot = Path.Combine(r.Out, sprintf "%s-%s" spec.Name (started.ToString("yyyyMMdd-HHmmss")))
-        let results = Runner.runMany cfgs data device outRoot observer cancel
+        let results = Pipeline.runMany cfgs data device outRoot observer cancel
         let labelled = List.zip (spec.Jobs |> List.map fst) results
         { Name = spec.Name
           Title = spec.Title

@@ -7,7 +7,7 @@ open System
 open System.IO
 open System.Text.Json.Nodes
 open Hybrid
-open Hybrid.Experiments
+open Hybrid.Reporting
 
 /// A random range of an axis.
 [<RequireQualifiedAccess>]

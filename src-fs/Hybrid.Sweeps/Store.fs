@@ -417,6 +417,10 @@ type SweepStore(backend: Backend) =
             if n = 1 then log c tx claim.Sweep claim.Index claim.Attempt claim.Worker status error
             n = 1)
 
+    /// Logs an event of a claimed trial (e.g. `resumed`, with the epoch it continues from).
+    member _.Note(claim: Claim, event: string, detail: string) : unit =
+        transaction (fun c tx -> log c tx claim.Sweep claim.Index claim.Attempt claim.Worker event (Some detail))
+
     /// Gives a claimed trial back (the worker was interrupted): pending again.
     member _.Release(claim: Claim) : bool =
         transaction (fun c tx ->

@@ -10,7 +10,7 @@ open System.IO
 open System.Text
 open System.Text.Json.Nodes
 open Hybrid
-open Hybrid.Experiments
+open Hybrid.Reporting
 open Hybrid.Sweeps.Store
 
 let private j = Report.object

@@ -9,6 +9,7 @@ open System.IO
 open System.Threading
 open Hybrid
 open Hybrid.Data
+open Hybrid.Reporting
 open Hybrid.Sweeps.Store
 
 /// Asynchronous successive halving's decision at a rung.
@@ -103,12 +104,23 @@ let metricSoFar (metric: Spec.Metric) (records: EpochRecord list) : float option
         | Spec.Metric.BestAccuracy -> Some(records |> List.map (fun r -> r.TestAccuracy) |> List.max)
         | Spec.Metric.FinalAccuracy -> Some (List.last records).TestAccuracy
 
-/// Runs one claimed trial into its folder. The lease is renewed in the background;
+/// The run folder of a trial: OUT/SWEEP/trial-NNNN, shared by its attempts so that an
+/// attempt continues from the checkpoint the one before left. While another process
+/// holds that folder (a worker whose lease ran out but which still runs), the attempt
+/// starts afresh in its own folder, trial-NNNN-aA.
+let trialFolder (out: string) (claim: Claim) =
+    let shared = Path.GetFullPath(Path.Combine(out, claim.Sweep, sprintf "trial-%04d" claim.Index))
+    if Runs.isLocked shared then Path.GetFullPath(Path.Combine(out, claim.Sweep, sprintf "trial-%04d-a%d" claim.Index claim.Attempt))
+    else shared
+
+/// Runs one claimed trial through the run pipeline into its folder: a checkpoint every
+/// epoch, and an attempt after a lost worker continues from the last one (the epochs it
+/// holds are recorded again for this attempt). The lease is renewed in the background;
 /// if it is lost (the storage gave the trial to another worker) the run stops and
 /// nothing more is written to the storage.
 let private runTrial (store: SweepStore) (spec: Spec.SweepSpec) (opts: WorkerOptions) (datasets: Collections.Generic.Dictionary<string, Dataset>)
                      (claim: Claim) (observer: WorkerObserver) (cancel: CancellationToken) : TrialOutcome =
-    let folder = Path.GetFullPath(Path.Combine(opts.Out, claim.Sweep, sprintf "trial-%04d-a%d" claim.Index claim.Attempt))
+    let folder = trialFolder opts.Out claim
     let started = Diagnostics.Stopwatch.StartNew()
     use stop = CancellationTokenSource.CreateLinkedTokenSource cancel
     let mutable lost = false
@@ -145,27 +157,33 @@ let private runTrial (store: SweepStore) (spec: Spec.SweepSpec) (opts: WorkerOpt
                 let d = Dataset.load cfg.DataRoot cfg.Dataset
                 datasets[key] <- d
                 d
-        Batching.validate cfg.Batching data.Classes cfg.BatchSize
-        use prepared = Training.prepare cfg (Runtime.device cfg.Device) data
-        use session = TrainingSession.Start(cfg, prepared)
-        use run = Runs.RunFolder.CreateAt(folder, cfg)
         let rungs = match spec.Asha with Some a -> Spec.rungs a cfg.Epochs | None -> []
-        let onEpoch (r: EpochRecord) =
-            run.Append r
+        // Records an epoch in the storage; false when the lease is lost.
+        let record (r: EpochRecord) =
             records.Add r
-            observer.Epoch claim r
             let m = (metricSoFar spec.Metric (List.ofSeq records)).Value
-            if not (store.Epoch(claim, r.Epoch, r.TestAccuracy, r.TrainEnergy, r.Seconds, m)) then
+            if store.Epoch(claim, r.Epoch, r.TestAccuracy, r.TrainEnergy, r.Seconds, m) then Some m
+            else
                 lost <- true
                 stop.Cancel()
-            elif List.contains r.Epoch rungs then
+                None
+        let resumed (earlier: EpochRecord list) =
+            if not earlier.IsEmpty then
+                store.Note(claim, "resumed", sprintf "from epoch %d" earlier.Length)
+                for r in earlier do record r |> ignore
+        let onEpoch (r: EpochRecord) =
+            observer.Epoch claim r
+            match record r with
+            | Some m when List.contains r.Epoch rungs ->
                 let values = store.RungValues(claim.Sweep, claim.Bucket, r.Epoch) |> List.map snd
                 if not (Asha.keep spec.Direction spec.Asha.Value.Reduction m values) then
                     pruned <- true
                     stop.Cancel()
-        let result = session.Run(observer.Batch, onEpoch, stop.Token)
+            | _ -> ()
+        let hooks: Pipeline.Hooks = { Observer = { Observer.silent with Batch = observer.Batch }; Resumed = resumed; Epoch = onEpoch }
+        let run = Pipeline.run cfg data (Runtime.device cfg.Device) (Pipeline.Destination.At folder) hooks stop.Token
         stopBeating ()
-        run.Finish result
+        let result = run.Result
         let metric = metricSoFar spec.Metric result.Epochs
         let n = result.Epochs.Length
         let finish status error =

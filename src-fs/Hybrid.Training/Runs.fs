@@ -118,6 +118,16 @@ let private takeLock (dir: string) =
     | :? IOException ->
         raise (RunFolderError(sprintf "run folder %s is in use by another process (it holds %s); wait for it to finish, or stop it" dir lockFile))
 
+/// Whether another process holds the folder's lock now (false for a folder that does
+/// not exist or whose lock is free).
+let isLocked (dir: string) =
+    if not (File.Exists(Path.Combine(dir, lockFile))) then false
+    else
+        try
+            use _ = new FileStream(Path.Combine(dir, lockFile), FileMode.Open, FileAccess.ReadWrite, FileShare.None)
+            false
+        with :? IOException -> true
+
 /// A run folder, owned by this process while the value lives: its lock file is held with
 /// an exclusive OS lock, released when the value is disposed or the process ends (a
 /// crash included). `run.json` names the run (a random id, the hash of config.json);

@@ -4,11 +4,11 @@ using Xunit;
 
 namespace Hybrid.Facade.Tests;
 
-/// <summary>The assemblies depend one way (runtime &lt;- core &lt;- data/training &lt;- experiments &lt;- sweeps &lt;- facade &lt;- CLI),
+/// <summary>The assemblies depend one way (runtime &lt;- core &lt;- data/training &lt;- reporting (runs, reports, plots) &lt;- sweeps &lt;- experiments &lt;- facade &lt;- CLI),
 /// the CLI uses the facade only, and the facade's public surface has no F# types.</summary>
 public class ArchitectureTests
 {
-    static readonly string[] Layers = ["Hybrid.Runtime", "Hybrid.Core", "Hybrid.Data", "Hybrid.Training", "Hybrid.Experiments", "Hybrid.Sweeps", "Hybrid.Facade", "hybrid"];
+    static readonly string[] Layers = ["Hybrid.Runtime", "Hybrid.Core", "Hybrid.Data", "Hybrid.Training", "Hybrid.Reporting", "Hybrid.Sweeps", "Hybrid.Experiments", "Hybrid.Facade", "hybrid"];
 
     static Assembly Load(string name) => name == "hybrid" ? typeof(Hybrid.Cli.Output).Assembly : Assembly.Load(name);
 
@@ -20,7 +20,7 @@ public class ArchitectureTests
     {
         var refs = typeof(Hybrid.Cli.Output).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
         Assert.Contains("Hybrid.Facade", refs);
-        foreach (var forbidden in new[] { "FSharp.Core", "Hybrid.Runtime", "Hybrid.Core", "Hybrid.Data", "Hybrid.Training", "Hybrid.Experiments", "Hybrid.Sweeps", "TorchSharp", "Npgsql", "Microsoft.Data.Sqlite" })
+        foreach (var forbidden in new[] { "FSharp.Core", "Hybrid.Runtime", "Hybrid.Core", "Hybrid.Data", "Hybrid.Training", "Hybrid.Reporting", "Hybrid.Experiments", "Hybrid.Sweeps", "TorchSharp", "Npgsql", "Microsoft.Data.Sqlite" })
             Assert.DoesNotContain(forbidden, refs);
     }
 
@@ -33,9 +33,10 @@ public class ArchitectureTests
             ["Hybrid.Core"] = ["Hybrid.Runtime"],
             ["Hybrid.Data"] = ["Hybrid.Runtime"],
             ["Hybrid.Training"] = ["Hybrid.Runtime", "Hybrid.Core", "Hybrid.Data"],
-            ["Hybrid.Experiments"] = ["Hybrid.Runtime", "Hybrid.Core", "Hybrid.Data", "Hybrid.Training"],
-            ["Hybrid.Sweeps"] = ["Hybrid.Runtime", "Hybrid.Core", "Hybrid.Data", "Hybrid.Training", "Hybrid.Experiments"],
-            ["Hybrid.Facade"] = ["Hybrid.Runtime", "Hybrid.Core", "Hybrid.Data", "Hybrid.Training", "Hybrid.Experiments", "Hybrid.Sweeps"],
+            ["Hybrid.Reporting"] = ["Hybrid.Runtime", "Hybrid.Core", "Hybrid.Data", "Hybrid.Training"],
+            ["Hybrid.Sweeps"] = ["Hybrid.Runtime", "Hybrid.Core", "Hybrid.Data", "Hybrid.Training", "Hybrid.Reporting"],
+            ["Hybrid.Experiments"] = ["Hybrid.Runtime", "Hybrid.Core", "Hybrid.Data", "Hybrid.Training", "Hybrid.Reporting", "Hybrid.Sweeps"],
+            ["Hybrid.Facade"] = ["Hybrid.Runtime", "Hybrid.Core", "Hybrid.Data", "Hybrid.Training", "Hybrid.Reporting", "Hybrid.Sweeps", "Hybrid.Experiments"],
             ["hybrid"] = ["Hybrid.Facade"],
         };
         foreach (var (name, below) in allowed)

@@ -7,6 +7,7 @@ open System.Text.Json.Nodes
 open Expecto
 open Hybrid
 open Hybrid.Experiments
+open Hybrid.Reporting
 
 let private tempDir () = Directory.CreateTempSubdirectory("hybrid-experiment-").FullName
 
@@ -93,20 +94,20 @@ let tests =
         test "a stopped run folder resumes to the same epochs as an uninterrupted run" {
             let data = DataTests.idxFolder 60 20 false
             let cfg = tinyRun data "runner"
-            let whole = Runner.runOne cfg (tempDir ()) Observer.silent CancellationToken.None
+            let whole = Pipeline.runOne cfg (tempDir ()) Observer.silent CancellationToken.None
             use cts = new CancellationTokenSource()
             let stopAfterFirst = { Observer.silent with Epoch = fun _ -> cts.Cancel() }
-            let stopped = Runner.runOne cfg (tempDir ()) stopAfterFirst cts.Token
+            let stopped = Pipeline.runOne cfg (tempDir ()) stopAfterFirst cts.Token
             Expect.equal stopped.Result.Status RunStatus.Cancelled "stopped"
             Expect.equal stopped.Result.Epochs.Length 1 "after the first epoch"
-            let resumed = Runner.resume stopped.Folder Observer.silent CancellationToken.None
+            let resumed = Pipeline.resume stopped.Folder Observer.silent CancellationToken.None
             Expect.equal resumed.Result.Status RunStatus.Completed "completed"
             let numbers (r: TrainResult) = r.Epochs |> List.map (fun e -> e.Epoch, e.TestAccuracy, e.TrainEnergy, e.Smm)
             Expect.equal (numbers resumed.Result) (numbers whole.Result) "the same epochs"
             Expect.equal (File.ReadAllLines(Path.Combine(stopped.Folder, "results.jsonl")).Length) 3 "one results line per epoch"
             for f in [ "config.json"; "summary.json"; "checkpoint.ck"; "accuracy.png" ] do
                 Expect.isTrue (File.Exists(Path.Combine(stopped.Folder, f))) f
-            let report = Runner.report [ resumed ]
+            let report = Pipeline.report [ resumed ]
             Expect.equal (report.Json["status"].GetValue<string>()) "completed" "reported"
             Expect.equal report.ExitCode 0 "exit code"
         }
@@ -154,8 +155,8 @@ let tests =
         test "evalEvery: test accuracy every k updates and at epoch ends, training unchanged, points kept by a resumed run" {
             let data = DataTests.idxFolder 60 20 false
             let cfg = tinyRun data "eval-every"
-            let plain = Runner.runOne cfg (tempDir ()) Observer.silent CancellationToken.None
-            let every = Runner.runOne { cfg with EvalEvery = 4 } (tempDir ()) Observer.silent CancellationToken.None
+            let plain = Pipeline.runOne cfg (tempDir ()) Observer.silent CancellationToken.None
+            let every = Pipeline.runOne { cfg with EvalEvery = 4 } (tempDir ()) Observer.silent CancellationToken.None
             let numbers (r: TrainResult) = r.Epochs |> List.map (fun e -> e.Epoch, e.TestAccuracy, e.TrainEnergy, e.Smm, e.Updates)
             Expect.equal (numbers every.Result) (numbers plain.Result) "measuring accuracy does not change training"
             Expect.equal (plain.Result.Evaluations |> List.map (fun p -> p.Updates)) [ 6L; 12L; 18L ] "epoch ends only (6 batches an epoch)"
@@ -170,8 +171,8 @@ let tests =
             Expect.equal (summary["evaluations"].AsArray().Count) 6 "summary.json holds the points"
             Expect.isNull (JsonNode.Parse(File.ReadAllText(Path.Combine(plain.Folder, "summary.json")))["evaluations"]) "and only when asked"
             use cts = new CancellationTokenSource()
-            let stopped = Runner.runOne { cfg with EvalEvery = 4 } (tempDir ()) { Observer.silent with Epoch = fun _ -> cts.Cancel() } cts.Token
-            let resumed = Runner.resume stopped.Folder Observer.silent CancellationToken.None
+            let stopped = Pipeline.runOne { cfg with EvalEvery = 4 } (tempDir ()) { Observer.silent with Epoch = fun _ -> cts.Cancel() } cts.Token
+            let resumed = Pipeline.resume stopped.Folder Observer.silent CancellationToken.None
             Expect.equal (resumed.Result.Evaluations |> List.map (fun p -> p.Updates, p.TestAccuracy)) (points |> List.map (fun p -> p.Updates, p.TestAccuracy)) "a resumed run has every point"
         }
 

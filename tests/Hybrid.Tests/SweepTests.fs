@@ -359,6 +359,38 @@ let workerTests =
             Directory.Delete(dir, true)
         }
 
+        test "a trial claimed again after its worker died resumes from its checkpoint and ends with an uninterrupted run's metric" {
+            let json name =
+                sprintf """{ "name": "%s", "base": { "dataset": "fashion-mnist", "fraction": 0.02, "epochs": 3, "batchSize": 100,
+                    "algorithm": "pc", "inference": { "steps": 3 }, "model": { "kind": "mlp", "widths": [16] } }, "seeds": [7] }""" name
+            let dir, store, _ = sweepOn (json "crash")
+            let runs = Path.Combine(dir, "runs")
+            // The first worker dies after its first epoch: the storage still shows the trial running under its lease.
+            let dies = { Worker.WorkerObserver.silent with Epoch = fun _ r -> if r.Epoch = 1 then raise (Store.StoreError "the worker died") }
+            let options = { Worker.defaults with Out = runs; LeaseSeconds = 1.0; PollSeconds = 0.2 }
+            Expect.throws (fun () -> Worker.work store { options with Name = Some "dies" } dies CancellationToken.None |> ignore) "the first worker dies"
+            let summary = Worker.work store { options with Name = Some "next" } Worker.WorkerObserver.silent CancellationToken.None
+            Expect.equal (summary.Trials |> List.map (fun t -> t.Status)) [ "completed" ] "the next worker completed it"
+            let trial = (store.Trials "crash").Head
+            Expect.equal trial.Attempts 2 "on its second attempt"
+            Expect.equal trial.Completions 1 "completed once"
+            let resumed = store.Events "crash" |> List.filter (fun e -> e.Event = "resumed")
+            Expect.equal (resumed |> List.map (fun e -> e.Attempt, e.Detail)) [ 2, Some "from epoch 1" ] "the second attempt resumed after epoch 1"
+            let folder = Path.Combine(runs, "crash", "trial-0000")
+            Expect.equal trial.RunDir (Some folder) "in the trial's one folder"
+            Expect.equal (File.ReadAllLines(Path.Combine(folder, "results.jsonl")).Length) 3 "each epoch once"
+            Expect.equal (store.Epochs "crash" |> List.map (fun (_, e, _) -> e)) [ 1; 2; 3 ] "every epoch recorded for the attempt"
+            // The same trial without a crash.
+            let file = Path.Combine(dir, "plain.json")
+            File.WriteAllText(file, json "plain")
+            SweepReport.create store file None |> ignore
+            Worker.work store { options with Sweep = Some "plain"; Name = Some "plain" } Worker.WorkerObserver.silent CancellationToken.None |> ignore
+            let plain = (store.Trials "plain").Head
+            Expect.equal trial.Metric plain.Metric "the resumed trial's metric is the uninterrupted run's"
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools()
+            Directory.Delete(dir, true)
+        }
+
         test "a worker runs every trial, reports epochs, and ASHA stops trials below the rung's quantile" {
             let dir, store, created =
                 sweepOn """{ "name": "w", "base": { "dataset": "fashion-mnist", "fraction": 0.02, "epochs": 3, "batchSize": 100,

@@ -1,6 +1,6 @@
 /// PNG figures of experiment results (ScottPlot; no display needed): line plots
 /// and grids of grey images.
-module Hybrid.Experiments.Plots
+module Hybrid.Reporting.Plots
 
 open System
 open System.IO

@@ -1,7 +1,7 @@
 /// What an experiment shows and how it reports progress: a report is one JSON
 /// document (for `--json`), tables and lines for people, and an exit code; an
 /// observer hears of runs starting, batches, epochs and messages.
-namespace Hybrid.Experiments
+namespace Hybrid.Reporting
 
 open System.Globalization
 open System.Text.Json.Nodes

@@ -1,6 +1,6 @@
 /// The plots of run folders, drawn from their results.jsonl: accuracy and energy
 /// per epoch, accuracy against SMMs and seconds, per-layer energies.
-module Hybrid.Experiments.RunPlots
+module Hybrid.Reporting.RunPlots
 
 open System
 open System.IO
