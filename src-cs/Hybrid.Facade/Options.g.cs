@@ -161,6 +161,9 @@ public sealed partial record Table1Options : ConfigOptions<Table1Options>
     /// <summary>Compute device: auto, cpu or cuda (default <c>auto</c>; JSON <c>device</c>, flag <c>--device</c>).</summary>
     public Device Device { get => Read<Device>("device"); init => Put("device", value); }
 
+    /// <summary>Where the trials live: a file path or sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DB (default: sweep.db in the experiment's folder); other workers join with hybrid sweep work, and running the command again continues what was stopped (default not set; JSON <c>storage</c>, flag <c>--storage</c>).</summary>
+    public string? Storage { get => Read<string?>("storage"); init => Put("storage", value); }
+
     /// <summary>Seeds per method (the papers: 3) (default <c>3</c>; JSON <c>seeds</c>, flag <c>--seeds</c>).</summary>
     public int Seeds { get => Read<int>("seeds"); init => Put("seeds", value); }
 
@@ -198,6 +201,9 @@ public sealed partial record DeepMlpOptions : ConfigOptions<DeepMlpOptions>
 
     /// <summary>Compute device: auto, cpu or cuda (default <c>auto</c>; JSON <c>device</c>, flag <c>--device</c>).</summary>
     public Device Device { get => Read<Device>("device"); init => Put("device", value); }
+
+    /// <summary>Where the trials live: a file path or sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DB (default: sweep.db in the experiment's folder); other workers join with hybrid sweep work, and running the command again continues what was stopped (default not set; JSON <c>storage</c>, flag <c>--storage</c>).</summary>
+    public string? Storage { get => Read<string?>("storage"); init => Put("storage", value); }
 
     /// <summary>Seeds per method (the papers: 3) (default <c>1</c>; JSON <c>seeds</c>, flag <c>--seeds</c>).</summary>
     public int Seeds { get => Read<int>("seeds"); init => Put("seeds", value); }
@@ -237,6 +243,9 @@ public sealed partial record MuPCOptions : ConfigOptions<MuPCOptions>
     /// <summary>Compute device: auto, cpu or cuda (default <c>auto</c>; JSON <c>device</c>, flag <c>--device</c>).</summary>
     public Device Device { get => Read<Device>("device"); init => Put("device", value); }
 
+    /// <summary>Where the trials live: a file path or sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DB (default: sweep.db in the experiment's folder); other workers join with hybrid sweep work, and running the command again continues what was stopped (default not set; JSON <c>storage</c>, flag <c>--storage</c>).</summary>
+    public string? Storage { get => Read<string?>("storage"); init => Put("storage", value); }
+
     /// <summary>Numbers of weight layers of the residual MLPs (default <c>8,32,128</c>; JSON <c>depths</c>, flag <c>--depths</c>).</summary>
     public IReadOnlyList<int> Depths { get => Read<IReadOnlyList<int>>("depths"); init => Put("depths", value); }
 
@@ -274,6 +283,9 @@ public sealed partial record InitsOptions : ConfigOptions<InitsOptions>
 
     /// <summary>Compute device: auto, cpu or cuda (default <c>auto</c>; JSON <c>device</c>, flag <c>--device</c>).</summary>
     public Device Device { get => Read<Device>("device"); init => Put("device", value); }
+
+    /// <summary>Where the trials live: a file path or sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DB (default: sweep.db in the experiment's folder); other workers join with hybrid sweep work, and running the command again continues what was stopped (default not set; JSON <c>storage</c>, flag <c>--storage</c>).</summary>
+    public string? Storage { get => Read<string?>("storage"); init => Put("storage", value); }
 
     /// <summary>Seeds per method (the papers: 3) (default <c>3</c>; JSON <c>seeds</c>, flag <c>--seeds</c>).</summary>
     public int Seeds { get => Read<int>("seeds"); init => Put("seeds", value); }
@@ -315,6 +327,9 @@ public sealed partial record StepsOptions : ConfigOptions<StepsOptions>
 
     /// <summary>Compute device: auto, cpu or cuda (default <c>auto</c>; JSON <c>device</c>, flag <c>--device</c>).</summary>
     public Device Device { get => Read<Device>("device"); init => Put("device", value); }
+
+    /// <summary>Where the trials live: a file path or sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DB (default: sweep.db in the experiment's folder); other workers join with hybrid sweep work, and running the command again continues what was stopped (default not set; JSON <c>storage</c>, flag <c>--storage</c>).</summary>
+    public string? Storage { get => Read<string?>("storage"); init => Put("storage", value); }
 
     /// <summary>Seeds per method (the papers: 3) (default <c>1</c>; JSON <c>seeds</c>, flag <c>--seeds</c>).</summary>
     public int Seeds { get => Read<int>("seeds"); init => Put("seeds", value); }
@@ -360,6 +375,9 @@ public sealed partial record SpeedOptions : ConfigOptions<SpeedOptions>
     /// <summary>Compute device: auto, cpu or cuda (default <c>auto</c>; JSON <c>device</c>, flag <c>--device</c>).</summary>
     public Device Device { get => Read<Device>("device"); init => Put("device", value); }
 
+    /// <summary>Where the trials live: a file path or sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DB (default: sweep.db in the experiment's folder); other workers join with hybrid sweep work, and running the command again continues what was stopped (default not set; JSON <c>storage</c>, flag <c>--storage</c>).</summary>
+    public string? Storage { get => Read<string?>("storage"); init => Put("storage", value); }
+
     /// <summary>Seeds per method (the papers: 3) (default <c>1</c>; JSON <c>seeds</c>, flag <c>--seeds</c>).</summary>
     public int Seeds { get => Read<int>("seeds"); init => Put("seeds", value); }
 
@@ -403,6 +421,9 @@ public sealed partial record ConvOptions : ConfigOptions<ConvOptions>
 
     /// <summary>Compute device: auto, cpu or cuda (default <c>auto</c>; JSON <c>device</c>, flag <c>--device</c>).</summary>
     public Device Device { get => Read<Device>("device"); init => Put("device", value); }
+
+    /// <summary>Where the trials live: a file path or sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DB (default: sweep.db in the experiment's folder); other workers join with hybrid sweep work, and running the command again continues what was stopped (default not set; JSON <c>storage</c>, flag <c>--storage</c>).</summary>
+    public string? Storage { get => Read<string?>("storage"); init => Put("storage", value); }
 
     /// <summary>Seeds per method (the papers: 3) (default <c>1</c>; JSON <c>seeds</c>, flag <c>--seeds</c>).</summary>
     public int Seeds { get => Read<int>("seeds"); init => Put("seeds", value); }

@@ -21,7 +21,11 @@ type RunSettings =
       Epochs: int
       /// Parent folder of the experiment's folder.
       Out: string
-      Device: DeviceChoice }
+      Device: DeviceChoice
+      /// Where the experiment's trials live (None: an SQLite file in the experiment's
+      /// folder). A PostgreSQL URL or a shared SQLite file lets other workers
+      /// (`hybrid sweep work`) take part, and a run that was stopped continue.
+      Storage: string option }
 
     /// Checks the settings; the message names the field.
     member this.Validate() =
@@ -40,11 +44,18 @@ module internal Common =
               Codec.field "out" "Folder for run folders (the experiment's folder goes inside)" Codec.string (fun r -> r.Out) (fun v r -> { r with Out = v })
               Codec.field "device" "Compute device: auto, cpu or cuda" (Codec.choice Choices.device) (fun r -> r.Device) (fun v r -> { r with Device = v }) ]
 
+    /// `runFields` and `storage`: the fields of an experiment whose runs are a sweep's trials.
+    let tableFields (get: 'T -> RunSettings) (set: RunSettings -> 'T -> 'T) : Field<'T> list =
+        runFields get set
+        @ Codec.lift get set
+            [ Codec.optional "storage" "Where the trials live: a file path or sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DB (default: sweep.db in the experiment's folder); other workers join with hybrid sweep work, and running the command again continues what was stopped"
+                  Codec.string (fun r -> r.Storage) (fun v r -> { r with Storage = v }) ]
+
     let seeds get set = Codec.field "seeds" "Seeds per method (the papers: 3)" (Codec.atLeast 1 Codec.int) get set
 
     /// The whole data set on the default device, into `runs/`, for `epochs` epochs.
     let runs (dataset: string) (epochs: int) =
-        { Dataset = dataset; DataRoot = None; Fraction = 1.0; Epochs = epochs; Out = "runs"; Device = DeviceChoice.Auto }
+        { Dataset = dataset; DataRoot = None; Fraction = 1.0; Epochs = epochs; Out = "runs"; Device = DeviceChoice.Auto; Storage = None }
 
     let atLeast (what: string) (minimum: int) (v: int) =
         if v < minimum then invalidArg what (sprintf "%s must be at least %d, got %d" what minimum v)
@@ -80,14 +91,8 @@ module Table =
           /// Mean block products computed per run.
           Products: float }
 
-    /// Mean and sample standard deviation (0 for a single value).
-    let meanStd (xs: float list) =
-        match xs with
-        | [] -> nan, nan
-        | [ x ] -> x, 0.0
-        | _ ->
-            let m = List.average xs
-            m, sqrt (List.sumBy (fun x -> (x - m) ** 2.0) xs / float (xs.Length - 1))
+    /// Mean and sample standard deviation (0 for one value; NaN for none): `Stats.meanStd`.
+    let meanStd (xs: float list) = Hybrid.Sweeps.Stats.meanStd xs
 
     /// Aggregates the results of one method.
     let row (methodName: string) (paper: float option) (results: TrainResult list) =
@@ -149,30 +154,79 @@ module Table =
           Title: string
           /// One row per method, in the order of the methods.
           Rows: Row list
-          /// Every run in the order of the jobs (None: not started, the experiment was cancelled).
+          /// Every run in the order of the jobs (None: not finished, the experiment was cancelled, or failed).
           Runs: Pipeline.FolderRun option list
+          /// Trials that failed (their run raised an error), with the error.
+          Failures: string list
+          /// Where the trials live.
+          Storage: string
           /// The folder of the run folders.
           Folder: string
           WallSeconds: float }
 
-    /// Runs every configuration (the dataset loaded once) into run folders under
-    /// `Out/NAME-TIME` and aggregates best and last-epoch accuracy per method.
+    /// A short, stable hash of the configurations: the name of their sweep.
+    let private hashOf (jobs: (string * TrainConfig) list) =
+        let text = String.Join("\n", jobs |> List.map (fun (l, c) -> l + "\t" + (Config.toJson c).ToJsonString()))
+        Convert.ToHexString(Security.Cryptography.SHA256.HashData(Text.Encoding.UTF8.GetBytes text)).Substring(0, 8).ToLowerInvariant()
+
+    /// Runs every configuration as a trial of one sweep (`Hybrid.Sweeps`), in
+    /// `Out/NAME-HASH` (HASH: of the configurations), with the trials in `Storage` (by
+    /// default `sweep.db` there). This process works on the sweep until no trial is
+    /// open; other workers (`hybrid sweep work --storage URL --sweep NAME-HASH`) may take
+    /// trials too, and running the same experiment again continues it: trials already
+    /// done are kept, a trial that was stopped continues from its checkpoint. Then the
+    /// runs are read back from their folders and best and last-epoch accuracy are
+    /// aggregated per method.
     let run (spec: Spec) (observer: Observer) (cancel: CancellationToken) : Outcome =
         let r = spec.Settings
-        let device = Runtime.device r.Device
-        let cfgs = spec.Jobs |> List.map (fun (_, c) -> { c with Device = r.Device })
+        let jobs = spec.Jobs |> List.map (fun (l, c) -> l, { c with Device = r.Device })
         let started = DateTime.UtcNow
         let data = Dataset.load r.DataRoot r.Dataset
-        let outRoot = Path.Combine(r.Out, sprintf "%s-%s" spec.Name (started.ToString("yyyyMMdd-HHmmss")))
-        let results = Pipeline.runMany cfgs data device outRoot observer cancel
-        let labelled = List.zip (spec.Jobs |> List.map fst) results
+        for _, c in jobs do
+            Config.validate c |> ignore
+            Batching.validate c.Batching data.Classes c.BatchSize
+        let sweep = sprintf "%s-%s" spec.Name (hashOf jobs)
+        let outRoot = Path.Combine(r.Out, sweep)
+        let storage =
+            match r.Storage with
+            | Some url -> url
+            | None ->
+                Directory.CreateDirectory outRoot |> ignore
+                Path.Combine(outRoot, "sweep.db")
+        let store = Hybrid.Sweeps.Store.connect storage
+        store.Migrate()
+        let sweepSpec = Hybrid.Sweeps.Spec.ofTrials sweep jobs
+        let trials = Hybrid.Sweeps.Spec.expand sweepSpec
+        let created = store.Create(sweep, Codec.writeText (Hybrid.Sweeps.Spec.toJson sweepSpec), trials)
+        if not created then
+            let finished = store.Trials sweep |> List.filter (fun t -> t.Status <> Hybrid.Sweeps.Store.Status.Pending && t.Status <> Hybrid.Sweeps.Store.Status.Running)
+            observer.Message(sprintf "continuing sweep %s in %s: %d of %d trials already done" sweep store.Where finished.Length trials.Length)
+        let workerObserver: Hybrid.Sweeps.Worker.WorkerObserver =
+            { Claimed = fun claim n -> observer.Started claim.Index n trials[claim.Index].Config.Name
+              Batch = observer.Batch
+              Epoch = fun _ e -> observer.Epoch e
+              Finished = fun _ _ -> ()
+              Waiting = fun n -> observer.Message(sprintf "waiting for %d trial(s) that run elsewhere" n) }
+        let options = { Hybrid.Sweeps.Worker.defaults with Sweep = Some sweep; Out = r.Out }
+        Hybrid.Sweeps.Worker.workOn [ r.Dataset, r.DataRoot, data ] store options workerObserver cancel |> ignore
+        let rows = store.Trials sweep
+        let results =
+            [ for t in rows ->
+                  match t.Status, t.RunDir with
+                  | (Hybrid.Sweeps.Store.Status.Completed | Hybrid.Sweeps.Store.Status.Diverged), Some dir ->
+                      Some({ Result = Runs.resultOf dir; Folder = dir; ResumedFrom = 0 }: Pipeline.FolderRun)
+                  | _ -> None ]
+        let failed = rows |> List.filter (fun t -> t.Status = Hybrid.Sweeps.Store.Status.Failed)
+        let labelled = List.zip (jobs |> List.map fst) results
         { Name = spec.Name
           Title = spec.Title
           Rows =
             [ for label, paper in spec.Methods ->
                   row label paper (labelled |> List.choose (fun (l, r) -> if l = label then r |> Option.map (fun r -> r.Result) else None)) ]
           Runs = results
+          Failures = [ for t in failed -> sprintf "trial %d (%s) failed: %s" t.Index t.Method (defaultArg t.Error "") ]
           Folder = outRoot
+          Storage = store.Where
           WallSeconds = (DateTime.UtcNow - started).TotalSeconds }
 
     /// The table as a report, next to the paper's number where given; exit code 3 when
@@ -185,21 +239,23 @@ module Table =
                   "title", Report.str t.Title
                   "rows", JsonArray(t.Rows |> List.map rowJson |> Array.ofList)
                   "wallSeconds", Report.num t.WallSeconds
-                  "runs", Report.str t.Folder ]
+                  "runs", Report.str t.Folder
+                  "storage", Report.str t.Storage ]
           Tables =
             [ { Title = t.Title
                 Header = [ "method"; "best epoch"; "last epoch"; "paper"; "ours - paper"; "SMM/run"; "products/run"; "s/run"; "failed" ]
                 Rows = t.Rows |> List.map rowCells } ]
-          Lines = [ sprintf "wall time %ss; run folders under %s" (t.WallSeconds.ToString("F0", Report.culture)) t.Folder ]
+          Lines = [ sprintf "wall time %ss; run folders under %s; trials in %s" (t.WallSeconds.ToString("F0", Report.culture)) t.Folder t.Storage ]
           Notes =
             [ for r in ran do
                   match r.Result.Status with
                   | RunStatus.Completed -> ()
                   | RunStatus.Diverged msg -> yield sprintf "%s: diverged: %s" r.Result.Config.Name msg
                   | s -> yield sprintf "%s: %O" r.Result.Config.Name s ]
-          Errors = []
+          Errors = t.Failures
           ExitCode =
-            if ran |> List.exists (fun r -> match r.Result.Status with RunStatus.Diverged _ -> true | _ -> false) then ExitCode.Diverged
+            if not t.Failures.IsEmpty then ExitCode.Failure
+            elif ran |> List.exists (fun r -> match r.Result.Status with RunStatus.Diverged _ -> true | _ -> false) then ExitCode.Diverged
             elif ran.Length < t.Runs.Length || ran |> List.exists (fun r -> r.Result.Status = RunStatus.Cancelled) then ExitCode.Interrupted
             else ExitCode.Success }
 
@@ -267,7 +323,7 @@ module Table1 =
     /// The JSON form of the settings.
     let codec: Codec<Settings> =
         Codec.record (
-            Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
+            Common.tableFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
             @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
                 Codec.field "methods" "Methods (configs/table1/NAME.json): bp, pc-fw, pc-avg, pc-mem" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v }) ])
         |> Codec.check (fun s -> s.Validate())
@@ -321,7 +377,7 @@ module DeepMlp =
     /// The JSON form of the settings.
     let codec: Codec<Settings> =
         Codec.record (
-            Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
+            Common.tableFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
             @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
                 Codec.field "steps" "Inference steps T of sPC and ePC (null: the configs')" (Codec.option Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v }) ])
         |> Codec.check (fun s -> s.Validate())
@@ -371,7 +427,7 @@ module MuPC =
     /// The JSON form of the settings.
     let codec: Codec<Settings> =
         Codec.record (
-            Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
+            Common.tableFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
             @ [ Codec.field "depths" "Numbers of weight layers of the residual MLPs" (Codec.items Codec.int) (fun s -> s.Depths) (fun v s -> { s with Depths = v })
                 Codec.field "steps" "Inference steps T (null: the configs')" (Codec.option Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v }) ])
         |> Codec.check (fun s -> s.Validate())

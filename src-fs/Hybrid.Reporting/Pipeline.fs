@@ -32,6 +32,8 @@ type Destination =
 /// What the caller hears besides the observer.
 type Hooks =
     { Observer: Observer
+      /// The data and network are ready and the folder is taken: the run starts.
+      Started: unit -> unit
       /// The run continues from a checkpoint holding these epochs (before any new one).
       Resumed: EpochRecord list -> unit
       /// An epoch is done: its checkpoint is saved and its results line written.
@@ -39,7 +41,7 @@ type Hooks =
 
 module Hooks =
     /// Only the observer.
-    let ofObserver (o: Observer) = { Observer = o; Resumed = ignore; Epoch = ignore }
+    let ofObserver (o: Observer) = { Observer = o; Started = ignore; Resumed = ignore; Epoch = ignore }
 
 /// Checks that a checkpoint belongs to the folder's run: its run id (when both have
 /// one) and its configuration must be the folder's.
@@ -98,6 +100,7 @@ let run (cfg: TrainConfig) (data: Dataset) (device: Device) (dest: Destination) 
         // The results file then holds exactly the checkpoint's epochs: a crash between a
         // checkpoint and its results line leaves one line to add.
         run.Reconcile session.Records
+        hooks.Started()
         hooks.Resumed session.Records
         continueRun session run hooks session.Records.Length cancel
     | _ ->
@@ -106,6 +109,7 @@ let run (cfg: TrainConfig) (data: Dataset) (device: Device) (dest: Destination) 
             match dest with
             | Destination.Under root -> Runs.RunFolder.Create(root, cfg)
             | Destination.At folder -> Runs.RunFolder.CreateAt(folder, cfg)
+        hooks.Started()
         continueRun session run hooks 0 cancel
 
 /// Runs several configurations on one loaded dataset, each into its own run folder
@@ -119,8 +123,8 @@ let runMany (cfgs: TrainConfig list) (data: Dataset) (device: Device) (root: str
     |> List.mapi (fun i cfg ->
         if cancel.IsCancellationRequested then None
         else
-            observer.Started i cfgs.Length cfg.Name
-            Some(run cfg data device (Destination.Under root) (Hooks.ofObserver observer) cancel))
+            let hooks = { Hooks.ofObserver observer with Started = fun () -> observer.Started i cfgs.Length cfg.Name }
+            Some(run cfg data device (Destination.Under root) hooks cancel))
 
 /// Runs one configuration (loading its dataset) into a fresh run folder under `root`.
 let runOne (cfg: TrainConfig) (root: string) (observer: Observer) (cancel: CancellationToken) : FolderRun =
@@ -142,8 +146,7 @@ let resume (folder: string) (observer: Observer) (cancel: CancellationToken) : F
     let cfg = Train.savedConfig ck
     let device = Runtime.device cfg.Device
     let data = Dataset.load cfg.DataRoot cfg.Dataset
-    observer.Started 0 1 cfg.Name
-    run cfg data device (Destination.At folder) (Hooks.ofObserver observer) cancel
+    run cfg data device (Destination.At folder) { Hooks.ofObserver observer with Started = fun () -> observer.Started 0 1 cfg.Name } cancel
 
 /// The report of runs: a table per run, or their summaries as JSON (one object for one run).
 let report (runs: FolderRun list) : Report =

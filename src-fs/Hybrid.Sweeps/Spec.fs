@@ -78,7 +78,10 @@ type SweepSpec =
       Groups: string list
       Asha: Asha option
       /// A trial whose worker vanished (its lease expired) this many times is failed.
-      MaxAttempts: int }
+      MaxAttempts: int
+      /// Trials given one by one (method, configuration), in place of methods, axes and
+      /// seeds: what the papers' experiments run.
+      Trials: (string * JsonObject) list }
 
 /// One run of a sweep.
 type Trial =
@@ -197,7 +200,7 @@ let private configObject (folder: string) (path: string) (n: JsonNode) : JsonObj
     | _ -> fail "sweep field '%s' must be a configuration name, a file or an object" path
 
 let private known =
-    [ "name"; "base"; "config"; "methods"; "axes"; "samples"; "sampleSeed"; "seeds"; "metric"; "direction"; "groups"; "asha"; "maxAttempts"; "$schema"; "description" ]
+    [ "name"; "base"; "config"; "methods"; "axes"; "samples"; "sampleSeed"; "seeds"; "metric"; "direction"; "groups"; "asha"; "maxAttempts"; "trials"; "$schema"; "description" ]
 
 /// Merges `over` into `into` (objects field by field; other values replace).
 let rec private merge (into: JsonObject) (over: JsonObject) =
@@ -314,6 +317,24 @@ let parse (folder: string) (json: string) : SweepSpec =
         | Some _ -> fail "sweep field 'asha' must be an object { minEpochs, reduction }"
     let maxAttempts = integer "maxAttempts" 3L
     if maxAttempts < 1L then fail "sweep field 'maxAttempts' must be at least 1"
+    let trials =
+        match get o "trials" with
+        | None -> []
+        | Some(:? JsonArray as a) when a.Count > 0 ->
+            for k in [ "methods"; "axes"; "seeds"; "samples" ] do
+                if (get o k).IsSome then fail "sweep field 'trials' lists every trial: it cannot be combined with '%s'" k
+            [ for i, t in Seq.indexed a ->
+                  match t with
+                  | :? JsonObject as t ->
+                      for k in t do
+                          if not (List.contains k.Key [ "method"; "config" ]) then fail "unknown sweep field 'trials[%d].%s' (known: method, config)" i k.Key
+                      let m =
+                          match get t "method" with
+                          | Some(:? JsonValue as v) when v.GetValueKind() = Text.Json.JsonValueKind.String -> v.GetValue<string>()
+                          | _ -> fail "sweep field 'trials[%d].method' must be a string" i
+                      m, configObject folder (sprintf "trials[%d].config" i) (defaultArg (get t "config") (JsonObject()))
+                  | _ -> fail "sweep field 'trials[%d]' must be an object { method, config }" i ]
+        | Some _ -> fail "sweep field 'trials' must be a non-empty list of { method, config }"
     { Name = name
       Base = baseObj
       Overrides = overrides
@@ -326,7 +347,8 @@ let parse (folder: string) (json: string) : SweepSpec =
       Direction = direction
       Groups = groups
       Asha = asha
-      MaxAttempts = int maxAttempts }
+      MaxAttempts = int maxAttempts
+      Trials = trials }
 
 /// YAML text as JSON text: mappings become objects, sequences arrays; plain scalars
 /// that read as numbers, booleans or null become those, every other scalar a string.
@@ -404,7 +426,8 @@ let private product (axes: (string * JsonNode list) list) : (string * JsonNode) 
 /// fastest). Each trial's configuration is the default configuration with the base,
 /// the method, the spec's `config`, the axis values and the seed read onto it, validated; an error names
 /// the method and values of the first trial that is not a valid configuration.
-let expand (spec: SweepSpec) : Trial list =
+let rec expand (spec: SweepSpec) : Trial list =
+    if not spec.Trials.IsEmpty then expandTrials spec else
     let mutable index = 0
     [ for m in spec.Methods do
           let axes = spec.Axes @ m.Axes
@@ -443,6 +466,42 @@ let expand (spec: SweepSpec) : Trial list =
                               | None -> fail "sweep field 'groups': '%s' is not a configuration field (method %s)" g m.Name))
                       yield { Index = index; Method = m.Name; Group = group; Key = key; Seed = seed; Config = cfg }
                       index <- index + 1 ]
+
+/// The trials of a spec that lists them one by one: each configuration on the base and
+/// under the spec's `config`, validated; it keeps its name; trials of one method share
+/// their key (they differ in their seed, or in what the method's label says).
+and private expandTrials (spec: SweepSpec) : Trial list =
+    [ for index, (m, config) in List.indexed spec.Trials ->
+          let o = spec.Base.DeepClone() :?> JsonObject
+          merge o config
+          merge o spec.Overrides
+          let cfg =
+              try Config.apply o Config.defaults |> Config.validate
+              with ConfigError msg -> fail "trials[%d] (%s): %s" index m msg
+          let json = Config.toJson cfg
+          let group =
+              String.Join(", ", spec.Groups |> List.map (fun g ->
+                  match valueAt json g with
+                  | Some v -> sprintf "%s=%s" g (text v)
+                  | None -> fail "sweep field 'groups': '%s' is not a configuration field (trials[%d])" g index))
+          { Index = index; Method = m; Group = group; Key = m; Seed = cfg.Seed; Config = cfg } ]
+
+/// A spec of trials given one by one (method, configuration): no base, no axes.
+let ofTrials (name: string) (trials: (string * TrainConfig) list) : SweepSpec =
+    { Name = name
+      Base = JsonObject()
+      Overrides = JsonObject()
+      Methods = []
+      Axes = []
+      Samples = 1
+      SampleSeed = 0L
+      Seeds = []
+      Metric = Metric.BestAccuracy
+      Direction = Direction.Maximize
+      Groups = []
+      Asha = None
+      MaxAttempts = 3
+      Trials = [ for m, c in trials -> m, Config.toJson c ] }
 
 /// The spec as JSON (as stored with the sweep; `parse` reads it back with no files needed).
 let toJson (spec: SweepSpec) : JsonObject =
@@ -487,4 +546,7 @@ let toJson (spec: SweepSpec) : JsonObject =
         o["asha"] <- x
     | None -> ()
     o["maxAttempts"] <- spec.MaxAttempts
+    if not spec.Trials.IsEmpty then
+        for k in [ "methods"; "axes"; "seeds"; "samples" ] do o.Remove k |> ignore
+        o["trials"] <- JsonArray([| for m, c in spec.Trials -> Report.object [ "method", Report.str m; "config", c.DeepClone() ] :> JsonNode |])
     o

@@ -15,6 +15,13 @@ let std (xs: float list) =
         let m = mean xs
         sqrt ((xs |> List.sumBy (fun x -> (x - m) ** 2.0)) / float (xs.Length - 1))
 
+/// Mean and sample standard deviation, as reports quote them: (NaN, NaN) for no value,
+/// (x, 0) for one.
+let meanStd (xs: float list) =
+    match xs with
+    | [] -> nan, nan
+    | _ -> mean xs, std xs
+
 /// Welch's t-test of two samples.
 type Welch =
     { /// t = (mean a - mean b) / sqrt(s_a^2/n_a + s_b^2/n_b).

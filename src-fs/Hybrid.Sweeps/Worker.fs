@@ -180,7 +180,7 @@ let private runTrial (store: SweepStore) (spec: Spec.SweepSpec) (opts: WorkerOpt
                     pruned <- true
                     stop.Cancel()
             | _ -> ()
-        let hooks: Pipeline.Hooks = { Observer = { Observer.silent with Batch = observer.Batch }; Resumed = resumed; Epoch = onEpoch }
+        let hooks: Pipeline.Hooks = { Observer = { Observer.silent with Batch = observer.Batch }; Started = ignore; Resumed = resumed; Epoch = onEpoch }
         let run = Pipeline.run cfg data (Runtime.device cfg.Device) (Pipeline.Destination.At folder) hooks stop.Token
         stopBeating ()
         let result = run.Result
@@ -212,7 +212,12 @@ let private runTrial (store: SweepStore) (spec: Spec.SweepSpec) (opts: WorkerOpt
 /// Works on a sweep until none of its trials is open (or `MaxTrials` are done, or
 /// `cancel` fires: the running trial is then given back). Trials that run elsewhere
 /// are waited for, since their workers may vanish and leave them to be claimed again.
-let work (store: SweepStore) (opts: WorkerOptions) (observer: WorkerObserver) (cancel: CancellationToken) : WorkerSummary =
+let rec work (store: SweepStore) (opts: WorkerOptions) (observer: WorkerObserver) (cancel: CancellationToken) : WorkerSummary =
+    workOn [] store opts observer cancel
+
+/// `work` with datasets already loaded (registry name, data root, the dataset): a caller
+/// that has read them spares the worker the second read.
+and workOn (loaded: (string * string option * Dataset) list) (store: SweepStore) (opts: WorkerOptions) (observer: WorkerObserver) (cancel: CancellationToken) : WorkerSummary =
     if not (opts.LeaseSeconds >= 1.0) then invalidArg "lease" (sprintf "the lease must be at least 1 second (got %g)" opts.LeaseSeconds)
     if not (opts.PollSeconds > 0.0) then invalidArg "poll" (sprintf "the poll interval must be positive (got %g)" opts.PollSeconds)
     if opts.MaxTrials < 0 then invalidArg "maxTrials" "must be 0 (no limit) or positive"
@@ -224,6 +229,7 @@ let work (store: SweepStore) (opts: WorkerOptions) (observer: WorkerObserver) (c
         | Some n -> n
         | None -> sprintf "%s:%d:%s" Environment.MachineName Environment.ProcessId (Guid.NewGuid().ToString("N").Substring(0, 6))
     let datasets = Collections.Generic.Dictionary<string, Dataset>()
+    for name, root, d in loaded do datasets[sprintf "%s|%s" (defaultArg root "") name] <- d
     let done' = ResizeArray<TrialOutcome>()
     let mutable go = true
     while go && not cancel.IsCancellationRequested && (opts.MaxTrials = 0 || done'.Count < opts.MaxTrials) do

@@ -247,3 +247,39 @@ let readResults (dir: string) : JsonObject list =
           match (try JsonNode.Parse line with :? JsonException -> null) with
           | :? JsonObject as o -> yield o
           | _ -> raise (RunFolderError(sprintf "%s: line %d is not a JSON object" f (i + 1))) ]
+
+/// The outcome of the run in a folder, read back from what the run wrote: config.json,
+/// results.jsonl and summary.json (the numbers as the run had them; JSON keeps every
+/// double exactly). A run that measured accuracy only at epoch ends has those as its
+/// evaluation points. A folder without a summary (a run that never finished) is refused.
+let resultOf (dir: string) : TrainResult =
+    let summaryFile = Path.Combine(dir, "summary.json")
+    if not (File.Exists summaryFile) then raise (RunFolderError(sprintf "%s: no summary.json (the run has not finished)" dir))
+    let summary =
+        match (try JsonNode.Parse(File.ReadAllText summaryFile) with :? JsonException -> null) with
+        | :? JsonObject as o -> o
+        | _ -> raise (RunFolderError(sprintf "%s is not a run summary (corrupt?)" summaryFile))
+    let cfg = Config.load (Path.Combine(dir, "config.json")) Config.defaults
+    let epochs = if File.Exists(Path.Combine(dir, "results.jsonl")) then readResults dir |> List.map epochOfJson else []
+    let status =
+        match summary["status"].GetValue<string>() with
+        | "completed" -> RunStatus.Completed
+        | "diverged" -> RunStatus.Diverged(match summary["error"] with null -> "" | e -> e.GetValue<string>())
+        | "cancelled" -> RunStatus.Cancelled
+        | s -> raise (RunFolderError(sprintf "%s: unknown status '%s'" summaryFile s))
+    let evaluations =
+        match summary["evaluations"] with
+        | :? JsonArray as a -> [ for p in a -> evalOfJson p ]
+        | _ ->
+            [ for (before: EpochRecord option), r in List.zip (None :: (epochs |> List.map Some |> List.truncate (max 0 (epochs.Length - 1)))) epochs ->
+                  { Epoch = r.Epoch; Batch = int (r.Updates - (before |> Option.map (fun b -> b.Updates) |> Option.defaultValue 0L))
+                    Updates = r.Updates; Smm = r.Smm; Seconds = r.Seconds; TestAccuracy = r.TestAccuracy } ]
+    { Config = cfg
+      Status = status
+      Epochs = epochs
+      BestAccuracy = if epochs.IsEmpty then None else Some(epochs |> List.map (fun e -> e.TestAccuracy) |> List.max)
+      FinalAccuracy = epochs |> List.tryLast |> Option.map (fun e -> e.TestAccuracy)
+      Evaluations = evaluations
+      Smm = summary["smm"].GetValue<int64>()
+      Products = summary["products"].GetValue<int64>()
+      Seconds = readNumber summary["seconds"] }

@@ -192,6 +192,15 @@ let tests =
                 let plots = r.Json["plots"].AsArray() |> Seq.map (fun p -> p.GetValue<string>()) |> List.ofSeq
                 Expect.equal plots.Length 3 "accuracy against T, and curves at each T"
                 for p in plots do Expect.isTrue (File.Exists p) p
+                // The grid's runs are the trials of one sweep: running it again continues that sweep,
+                // where every trial is done, and reads the same table back from the run folders.
+                let again = Inits.run { Inits.defaults with Runs = runs; Seeds = 1; Inits = [ "forward"; "zero" ]; Steps = [ 2; 4 ] } Observer.silent CancellationToken.None
+                Expect.equal (again.Table.Rows |> List.map (fun r -> r.Method, r.Best, r.Smm)) (i.Table.Rows |> List.map (fun r -> r.Method, r.Best, r.Smm)) "the same table"
+                Expect.equal again.Table.Folder i.Table.Folder "the same folder"
+                let store = Hybrid.Sweeps.Store.connect i.Table.Storage
+                let trials = store.Trials(Path.GetFileName i.Table.Folder)
+                Expect.equal trials.Length 4 "4 trials"
+                Expect.isTrue (trials |> List.forall (fun t -> t.Completions = 1 && t.Attempts = 1)) "each ran once"
                 let st = Steps.run { Steps.defaults with Runs = runs; Fractions = [ 0.02 ]; Steps = [ 2; 3 ] } Observer.silent CancellationToken.None
                 let r = Steps.report st
                 Expect.equal (r.Tables[0].Rows |> List.map List.head) [ "PC-fw 2%"; "PC-avg 2%" ] "method and fraction rows"

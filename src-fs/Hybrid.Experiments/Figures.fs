@@ -1,6 +1,8 @@
-/// The sweeps of Pinchetti et al. on the paper's 5-layer MLP (the Table 1 configurations):
+/// The figures of Pinchetti et al. on the paper's 5-layer MLP (the Table 1 configurations):
 /// initializers against T (Fig. 2), T against the data fraction (Fig. 5), and the
-/// training cost to reach a relative error of the best accuracy (Fig. 6 right, Table 3).
+/// training cost to reach a relative error of the best accuracy (Fig. 6 right, Table 3);
+/// and the conv nets of the ePC paper. Each builds its runs and its tables and figures;
+/// the runs themselves are the trials of a sweep (`Table.run`).
 namespace Hybrid.Experiments
 
 open System
@@ -11,7 +13,7 @@ open Hybrid
 open Hybrid.Reporting
 
 /// A grid of Table 1 runs: one row label per (name, T) cell, aggregated over seeds.
-module internal Grid =
+module internal Cells =
     let cellLabel (name: string) (steps: int) = sprintf "%s T=%d" name steps
 
     /// Mean ± std of best accuracies, as a cell.
@@ -108,7 +110,7 @@ module Inits =
     /// The JSON form of the settings.
     let codec: Codec<Settings> =
         Codec.record (
-            Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
+            Common.tableFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
             @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
                 Codec.field "inits" "Initializers: forward, random, zero, keep, avg, mem" (Codec.items Codec.string) (fun s -> s.Inits) (fun v s -> { s with Inits = v })
                 Codec.field "steps" "Values of T" (Codec.items Codec.int) (fun s -> s.Steps) (fun v s -> { s with Steps = v }) ])
@@ -135,14 +137,14 @@ module Inits =
         let jobs =
             [ for seed in 0 .. s.Seeds - 1 do
                   for i in inits do
-                      for t in s.Steps -> Grid.cellLabel i t, config r i t (int64 seed) ]
+                      for t in s.Steps -> Cells.cellLabel i t, config r i t (int64 seed) ]
         let table =
             Table.run
                 { Name = sprintf "inits-%s-f%s" r.Dataset (r.Fraction.ToString(Report.culture))
                   Title = sprintf "Initializers x T (Pinchetti et al., Fig. 2): %s, fraction %g, %d seed(s), %d epoch(s); best test accuracy %%" r.Dataset r.Fraction s.Seeds r.Epochs
                   Settings = r
                   Jobs = jobs
-                  Methods = [ for i in inits do for t in s.Steps -> Grid.cellLabel i t, None ] }
+                  Methods = [ for i in inits do for t in s.Steps -> Cells.cellLabel i t, None ] }
                 observer
                 cancel
         { Settings = s; Table = table; Jobs = jobs }
@@ -154,13 +156,13 @@ module Inits =
         let inits = s.Inits |> List.map (fun i -> let n, _, _ = find i in n)
         let rows = o.Table.Rows
         let plots =
-            [ yield Grid.accuracyVsSteps (Path.Combine(o.Table.Folder, "accuracy-vs-T.png")) "Best test accuracy against T" inits s.Steps rows
+            [ yield Cells.accuracyVsSteps (Path.Combine(o.Table.Folder, "accuracy-vs-T.png")) "Best test accuracy against T" inits s.Steps rows
               for t in s.Steps ->
-                  Grid.curves (Path.Combine(o.Table.Folder, sprintf "curves-T%d.png" t)) (sprintf "Test accuracy per epoch, T = %d (mean over seeds)" t)
-                      [ for i in inits -> i, Grid.results o.Table o.Jobs (Grid.cellLabel i t) ] ]
-        let best = [ for t in s.Steps -> t, inits |> List.maxBy (fun i -> match rows |> List.tryFind (fun r -> r.Method = Grid.cellLabel i t) with Some r when not r.Best.IsEmpty -> List.average r.Best | _ -> -1.0) ]
-        Grid.extend o.Table
-            [ Grid.pivot "Best test accuracy (%), mean ± std over seeds: initializer x T" inits s.Steps rows ]
+                  Cells.curves (Path.Combine(o.Table.Folder, sprintf "curves-T%d.png" t)) (sprintf "Test accuracy per epoch, T = %d (mean over seeds)" t)
+                      [ for i in inits -> i, Cells.results o.Table o.Jobs (Cells.cellLabel i t) ] ]
+        let best = [ for t in s.Steps -> t, inits |> List.maxBy (fun i -> match rows |> List.tryFind (fun r -> r.Method = Cells.cellLabel i t) with Some r when not r.Best.IsEmpty -> List.average r.Best | _ -> -1.0) ]
+        Cells.extend o.Table
+            [ Cells.pivot "Best test accuracy (%), mean ± std over seeds: initializer x T" inits s.Steps rows ]
             [ "bestInitPerT", Report.object [ for t, i in best -> sprintf "T=%d" t, Report.str i ] ]
             plots
 
@@ -198,7 +200,7 @@ module Steps =
     /// The JSON form of the settings (the runs' own fraction is not used: `fractions` is).
     let codec: Codec<Settings> =
         Codec.record (
-            Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
+            Common.tableFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
             @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
                 Codec.field "methods" "Methods (configs/table1/NAME.json): pc-fw, pc-avg, pc-mem" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v })
                 Codec.field "fractions" "Fractions of the training set (fraction is not used)" (Codec.items Codec.float) (fun s -> s.Fractions) (fun v s -> { s with Fractions = v })
@@ -222,14 +224,14 @@ module Steps =
                       for t in s.Steps ->
                           let runs = { r with Fraction = f }
                           let cfg = Configs.train (Path.Combine(Table1.configFolder runs.Dataset, snd (Table1.method m) + ".json")) |> Common.withRuns runs (int64 seed) |> Common.withSteps (Some t)
-                          Grid.cellLabel name t, { cfg with Name = sprintf "steps-%s-f%g-T%d-s%d" (snd (Table1.method m)) f t seed } ]
+                          Cells.cellLabel name t, { cfg with Name = sprintf "steps-%s-f%g-T%d-s%d" (snd (Table1.method m)) f t seed } ]
         let table =
             Table.run
                 { Name = sprintf "steps-%s" r.Dataset
                   Title = sprintf "T against the data fraction (Pinchetti et al., Fig. 5): %s, %d seed(s), %d epoch(s); best test accuracy %%" r.Dataset s.Seeds r.Epochs
                   Settings = r
                   Jobs = jobs
-                  Methods = [ for name, _, _ in names do for t in s.Steps -> Grid.cellLabel name t, None ] }
+                  Methods = [ for name, _, _ in names do for t in s.Steps -> Cells.cellLabel name t, None ] }
                 observer
                 cancel
         { Settings = s; Table = table; Jobs = jobs }
@@ -238,8 +240,8 @@ module Steps =
     let report (o: Outcome) : Report =
         let s = o.Settings
         let names = [ for f in s.Fractions do for m in s.Methods -> rowName (Table1.label m) f ]
-        let plot = Grid.accuracyVsSteps (Path.Combine(o.Table.Folder, "accuracy-vs-T.png")) "Best test accuracy against T" names s.Steps o.Table.Rows
-        Grid.extend o.Table [ Grid.pivot "Best test accuracy (%), mean ± std over seeds: method and fraction x T" names s.Steps o.Table.Rows ] [] [ plot ]
+        let plot = Cells.accuracyVsSteps (Path.Combine(o.Table.Folder, "accuracy-vs-T.png")) "Best test accuracy against T" names s.Steps o.Table.Rows
+        Cells.extend o.Table [ Cells.pivot "Best test accuracy (%), mean ± std over seeds: method and fraction x T" names s.Steps o.Table.Rows ] [] [ plot ]
 
 /// Pinchetti et al., Fig. 6 (right) and Table 3: the SMMs, updates and seconds each
 /// method needs to first reach a test accuracy within a relative error of the best
@@ -279,7 +281,7 @@ module Speed =
     /// The JSON form of the settings.
     let codec: Codec<Settings> =
         Codec.record (
-            Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
+            Common.tableFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
             @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
                 Codec.field "methods" "Methods (configs/table1/NAME.json): bp, pc-fw, pc-avg, pc-mem" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v })
                 Codec.field "evalEvery" "Measure test accuracy every this many updates" Codec.int (fun s -> s.EvalEvery) (fun v s -> { s with EvalEvery = v })
@@ -344,7 +346,7 @@ module Speed =
                 observer
                 cancel
         let curves =
-            [ for l in labels -> l, Grid.results table jobs l |> List.filter (fun res -> res.Status = RunStatus.Completed) |> List.map (fun res -> res.Evaluations) ]
+            [ for l in labels -> l, Cells.results table jobs l |> List.filter (fun res -> res.Status = RunStatus.Completed) |> List.map (fun res -> res.Evaluations) ]
         let all = curves |> List.collect snd |> List.concat
         let reference = if all.IsEmpty then nan else all |> List.map (fun p -> p.TestAccuracy) |> List.max
         { Settings = s; Table = table; Curves = curves; Reference = reference
@@ -387,7 +389,7 @@ module Speed =
                   "seconds", Report.optional r.Seconds ]
             :> JsonNode
         let rep =
-            Grid.extend o.Table [ table ]
+            Cells.extend o.Table [ table ]
                 [ "reference", Report.number o.Reference
                   "evalEvery", Report.int s.EvalEvery
                   "readings", JsonArray(o.Readings |> List.map readingJson |> Array.ofList)
@@ -448,7 +450,7 @@ module Conv =
     /// The JSON form of the settings.
     let codec: Codec<Settings> =
         Codec.record (
-            Common.runFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
+            Common.tableFields (fun s -> s.Runs) (fun v s -> { s with Runs = v })
             @ [ Common.seeds (fun s -> s.Seeds) (fun v s -> { s with Seeds = v })
                 Codec.field "models" "Models: vgg5, vgg7, resnet18" (Codec.items Codec.string) (fun s -> s.Models) (fun v s -> { s with Models = v })
                 Codec.field "methods" "Methods (configs/conv/NAME.json): bp, spc, epc" (Codec.items Codec.string) (fun s -> s.Methods) (fun v s -> { s with Methods = v })
@@ -534,4 +536,4 @@ module Conv =
                 [ for model in s.Models ->
                       model.Trim().ToLowerInvariant(),
                       Report.object [ for m in pcs -> m + "MinusBp", (match gap model m with Some v -> Report.num v | None -> null) ] :> JsonNode ]
-        Grid.extend o.Table [ table ] [ "divisor", Report.int s.Divisor; "gaps", gaps ] []
+        Cells.extend o.Table [ table ] [ "divisor", Report.int s.Divisor; "gaps", gaps ] []
