@@ -7,12 +7,12 @@
 # Each checks in the database that every one of the 12 trials completed exactly once; sqlite and
 # postgres also check that the killed trial resumed from its checkpoint at the next epoch, and that a
 # sequential run of the same trials gives the same metrics (the resumed trial's included) and report.
-# Exit 0: passed; 3: fashion-mnist is missing (skipped); anything else: failed.
+# Exit 0: passed; 77: fashion-mnist is missing (skipped); anything else: failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:?usage: .ci/sweeps.sh sqlite|postgres|slurm}
 cli=${HYBRID_CLI:-$PWD/src-cs/Hybrid.Cli/bin/Release/net10.0/linux-x64/hybrid.dll}
-[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || { echo "fashion-mnist is not installed"; exit 3; }
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || { echo "fashion-mnist is not installed"; exit 77; }
 
 work=$(mktemp -d /tmp/hybrid-sweeps.XXXXXX)
 chmod 755 "$work"

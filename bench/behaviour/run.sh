@@ -5,13 +5,13 @@
 # fields that differ between runs of the same code (times, folders, hosts) removed.
 #   bench/behaviour/run.sh OUT          snapshot into OUT
 #   bench/behaviour/run.sh OUT BASE     snapshot, then diff against an earlier snapshot BASE
-# Exit 0: every output equal (or no BASE); 1: a difference (printed); 3: fashion-mnist missing.
+# Exit 0: every output equal (or no BASE); 1: a difference (printed); 77: fashion-mnist missing.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:?usage: bench/behaviour/run.sh OUT [BASE]}
 base=${2:-}
 cli=${HYBRID_CLI:-$root/src-cs/Hybrid.Cli/bin/Release/net10.0/linux-x64/hybrid.dll}
-[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || { echo "fashion-mnist is not installed"; exit 3; }
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || { echo "fashion-mnist is not installed"; exit 77; }
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 work=$(mktemp -d /tmp/hybrid-behaviour.XXXXXX)

@@ -654,13 +654,20 @@ public sealed class Trainer : IDisposable
         return s.Records.Skip(before).Select(EpochResult.From).ToList();
     }
 
-    /// <summary><see cref="Run"/> on the thread pool.</summary>
+    /// <summary><see cref="Run"/> without blocking the caller. Training is CPU-bound work inside libtorch with nothing to wait for,
+    /// so the task runs it on a thread of its own (long-running: not a thread-pool thread held for minutes; libtorch's dispose
+    /// scopes are per thread, so every step's tensors stay on that thread). <paramref name="cancel"/> stops it between batches
+    /// (the task then completes with the epochs done so far, <see cref="Status"/> <see cref="RunStatus.Cancelled"/>). Do not call
+    /// other members of this trainer while the task runs.</summary>
     public Task<IReadOnlyList<EpochResult>> RunAsync(IProgress<Progress>? progress = null, CancellationToken cancel = default) =>
-        Task.Run(() => Run(progress, cancel), CancellationToken.None);
+        OwnThread(() => Run(progress, cancel));
 
-    /// <summary><see cref="TrainEpoch"/> on the thread pool.</summary>
+    /// <summary><see cref="TrainEpoch"/> on a thread of its own (as <see cref="RunAsync"/>).</summary>
     public Task<EpochResult?> TrainEpochAsync(IProgress<Progress>? progress = null, CancellationToken cancel = default) =>
-        Task.Run(() => TrainEpoch(progress, cancel), CancellationToken.None);
+        OwnThread(() => TrainEpoch(progress, cancel));
+
+    static Task<T> OwnThread<T>(Func<T> work) =>
+        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>One update per batch you give (outside the epochs: the same update as a step of the run, with the same
     /// initializer state); returns each batch's energy per sample. A batch that diverges raises <see cref="TrainingDivergedException"/>
@@ -687,9 +694,9 @@ public sealed class Trainer : IDisposable
         return energies;
     }
 
-    /// <summary><see cref="TrainOn"/> on the thread pool.</summary>
+    /// <summary><see cref="TrainOn"/> on a thread of its own (as <see cref="RunAsync"/>).</summary>
     public Task<IReadOnlyList<double>> TrainOnAsync(IEnumerable<Batch> batches, IProgress<Progress>? progress = null, CancellationToken cancel = default) =>
-        Task.Run(() => TrainOn(batches, progress, cancel), CancellationToken.None);
+        OwnThread(() => TrainOn(batches, progress, cancel));
 
     /// <summary>Adds <paramref name="epochs"/> epochs to the run: a finished run goes on from where it ended.</summary>
     public void Extend(int epochs) => Guard.Run(() => Session.Extend(epochs));
@@ -789,28 +796,8 @@ internal static class Tensors
             if (l < 0 || l >= net.Outputs) throw new ArgumentException($"labels must be in 0..{net.Outputs - 1}, got {l}", nameof(labels));
         var labelTensor = tensor((labels ?? new int[n]).Select(l => (long)l).ToArray()).to(net.Device);
         var target = labels is null ? null : FSharpOption<Tensor>.Some(Hybrid.Data.TensorSplitModule.oneHot(net.Outputs, net.Precision, labelTensor));
-        return Guard.Run(() =>
-        {
-            using var g = Hybrid.Rng.generator(0, CPU);
-            using var state = new Hybrid.InitState(net.Outputs, 0);
-            var ctx = Hybrid.InitContextModule.supervised(net, x, labelTensor, net.Outputs, g);
-            var init = Hybrid.InitApply.apply(Hybrid.Init.forward, state, ctx, true);
-            var states = init.States;
-            var steps = 0;
-            if (algorithm.Inner is Hybrid.Algorithm.PredictiveCoding pc && net.Depth > 1)
-            {
-                var r = Hybrid.Inference.run(net, pc.Item.Inference, init, target, null);
-                states = r.States;
-                steps = r.Steps;
-            }
-            using var _ = no_grad();
-            var detached = states.Select(s => s.detach()).ToArray();
-            var mus = Hybrid.Energy.predictions(net, detached);
-            var terms = Hybrid.Energy.terms(net, detached, mus, target);
-            var values = Hybrid.Energy.values(terms);
-            var errors = Hybrid.Energy.errors(detached, mus);
-            return new InferenceResult(detached.Select(Rows).ToList(), errors.Select(Rows).ToList(), Rows(mus[^1]), values, values.Sum(), steps);
-        });
+        var r = Guard.Run(() => Hybrid.Inspect.infer(net, algorithm.Inner, x, labelTensor, target));
+        return new InferenceResult(r.States.Select(Rows).ToList(), r.Errors.Select(Rows).ToList(), Rows(r.Output), r.LayerEnergies, r.Energy, r.Steps);
     }
 
     public static IReadOnlyList<WeightTensor> Weights(Hybrid.Network net) =>

@@ -55,6 +55,9 @@ type InferenceOptions =
             invalidArg "divergenceFactor" (sprintf "the divergence factor must be at least 1 (the energy may not grow past that multiple of its start), got %g" this.DivergenceFactor)
         if this.Reparam = Reparam.Errors && this.InputFree then
             invalidArg "reparam" "ePC needs a clamped input (a forward pass from h_0); use sPC for generative models"
+        // The dense path is sPC's reference; ePC has one path (every step is a full sweep).
+        if this.Reparam = Reparam.Errors && this.Dense then
+            invalidArg "dense" "dense applies to sPC (reparam spc): ePC has a single path, a full forward and backward sweep per step"
 
 module InferenceOptions =
     /// T steps of plain SGD with step size `stepSize` on the states.

@@ -177,7 +177,9 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
     let labels = Array.zeroCreate<int> (int trainImages.shape[0])
     let trainOpts = options cfg.TrainSteps cfg.TrainStepSize
     let records = ResizeArray<GenEpoch>()
-    let cursor = Cursor(cfg.Epochs, fun e -> Batching.epoch Batching.Random 1 cfg.BatchSize (Rng.derive cfg.Seed "batches") e labels)
+    let batchesOf = EpochBatches(fun e -> Batching.epoch Batching.Random 1 cfg.BatchSize (Rng.derive cfg.Seed "batches") e labels)
+    // Where the run stands: a value, replaced at each step (this session owns the current one).
+    let mutable cursor = Cursor.Start cfg.Epochs
 
     /// One update on a batch of images; Error when inference diverged or F is not finite.
     let trainBatch (indices: int64[]) =
@@ -210,25 +212,29 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
     /// Returns the batch's energy per sample, and the epoch record when one completed.
     member this.Step() : float * GenEpoch option =
         if this.Finished then invalidOp "the session has finished"
-        cursor.Continue()
+        cursor <- cursor.Continue()
+        let batches = batchesOf.Of cursor.Epoch
         let watch = Stopwatch.StartNew()
-        let outcome = trainBatch cursor.Batches[cursor.Batch]
-        cursor.Seconds <- cursor.Seconds + watch.Elapsed.TotalSeconds
+        let outcome = trainBatch batches[cursor.Batch]
+        cursor <- cursor.Timed watch.Elapsed.TotalSeconds
         match outcome with
         | Error info ->
-            cursor.Status <- RunStatus.Diverged info.Message
+            cursor <- cursor.Diverged info.Message
             nan, None
-        | Ok energy when not (cursor.Advance energy) -> energy, None
         | Ok energy ->
+            let next, epochDone = cursor.Advance(energy, batches.Length)
+            cursor <- next
+            if not epochDone then energy, None
+            else
             // Evaluation infers too, and may diverge.
             match (try Ok(evaluate net cfg.Init state testImages cfg.EvalSteps cfg.EvalStepSize cfg.BatchSize cfg.Seed) with DivergenceError info -> Error info) with
             | Error info ->
-                cursor.Status <- RunStatus.Diverged info.Message
+                cursor <- cursor.Diverged info.Message
                 nan, None
             | Ok mse ->
-                let r = { Epoch = cursor.Epoch; TrainEnergy = cursor.EpochEnergy; TestMse = mse; Seconds = cursor.Seconds }
+                let r = { Epoch = cursor.Epoch; TrainEnergy = cursor.EpochEnergy batches.Length; TestMse = mse; Seconds = cursor.Seconds }
                 records.Add r
-                cursor.NextEpoch()
+                cursor <- cursor.NextEpoch()
                 Runtime.releaseMemory ()
                 energy, Some r
 
@@ -242,12 +248,12 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
     /// Runs until the last epoch, a divergence, or cancellation (checked between batches).
     member this.Run(progress: TrainProgress -> unit, onEpoch: GenEpoch -> unit, cancel: CancellationToken) =
         while not this.Finished && not cancel.IsCancellationRequested do
-            let e, b, batches = cursor.Epoch, cursor.Batch, cursor.Batches.Length
+            let e, b, batches = cursor.Epoch, cursor.Batch, (batchesOf.Of cursor.Epoch).Length
             let energy, record = this.Step()
             if cursor.Status = RunStatus.Completed then
                 progress { Epoch = e; Epochs = cfg.Epochs; Batch = b + 1; Batches = batches; Energy = energy; LastAccuracy = None; Seconds = cursor.Seconds }
                 record |> Option.iter onEpoch
-        cursor.Cancelled cancel.IsCancellationRequested
+        cursor <- cursor.Cancelled cancel.IsCancellationRequested
 
     /// The run's result so far, with the reconstructions of the first `samples` test
     /// images when it completed.
@@ -293,7 +299,7 @@ type GenerativeSession private (cfg: GenConfig, trainImages: torch.Tensor, testI
 
     member private _.RestoreFrom(path: string, c: Checkpoint.Contents) =
         Checkpoint.restoreLearner path "generative-session" c learner device
-        cursor.Read c.Meta["progress"]
+        cursor <- Cursor.Read(c.Meta["progress"], cfg.Epochs)
         records.Clear()
         for r in c.Meta["records"].AsArray() do
             records.Add

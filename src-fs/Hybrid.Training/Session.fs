@@ -40,7 +40,9 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
     let batchesPerEpoch = Batching.count cfg.Batching data.Classes cfg.BatchSize data.Train.Labels
     let records = ResizeArray<EpochRecord>()
     let evaluations = ResizeArray<EvalPoint>()
-    let cursor = Cursor(cfg.Epochs, fun e -> Batching.epoch cfg.Batching data.Classes cfg.BatchSize (Rng.derive cfg.Seed "batches") e data.Train.Labels)
+    let batchesOf = EpochBatches(fun e -> Batching.epoch cfg.Batching data.Classes cfg.BatchSize (Rng.derive cfg.Seed "batches") e data.Train.Labels)
+    // Where the run stands: a value, replaced at each step (this session owns the current one).
+    let mutable cursor = Cursor.Start cfg.Epochs
     let mutable smm = 0L
     let mutable products = 0L
     let mutable updates = 0L
@@ -85,16 +87,16 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         let record =
             { Epoch = cursor.Epoch
               TestAccuracy = Training.accuracy net data.Test cfg.EvalBatchSize
-              TrainEnergy = cursor.EpochEnergy
+              TrainEnergy = cursor.EpochEnergy((batchesOf.Of cursor.Epoch).Length)
               LayerEnergies = layerSum
               Smm = smm
               Products = products
               Updates = updates
-              MeanSteps = float stepsSum / float (max 1 cursor.Batches.Length)
+              MeanSteps = float stepsSum / float (max 1 (batchesOf.Of cursor.Epoch).Length)
               Seconds = cursor.Seconds }
         records.Add record
-        evaluations.Add { point record.TestAccuracy with Batch = cursor.Batches.Length }
-        cursor.NextEpoch()
+        evaluations.Add { point record.TestAccuracy with Batch = (batchesOf.Of cursor.Epoch).Length }
+        cursor <- cursor.NextEpoch()
         stepsSum <- 0
         layerSum <- [||]
         Runtime.releaseMemory ()
@@ -134,8 +136,8 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
     /// Returns the batch's energy per sample, and the epoch record when one completed.
     member this.Step() : float * EpochRecord option =
         if this.Finished then invalidOp "the session has finished (extend it by more epochs to go on)"
-        cursor.Continue()
-        let batches = cursor.Batches
+        cursor <- cursor.Continue()
+        let batches = batchesOf.Of cursor.Epoch
         let watch = Stopwatch.StartNew()
         let outcome =
             use _ = torch.NewDisposeScope()
@@ -148,14 +150,16 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
             match cfg.Algorithm with
             | Algorithm.Backprop -> backpropBatch x y n
             | Algorithm.PredictiveCoding pc -> pcBatch pc x labels y n (cursor.Batch = batches.Length - 1)
-        cursor.Seconds <- cursor.Seconds + watch.Elapsed.TotalSeconds
+        cursor <- cursor.Timed watch.Elapsed.TotalSeconds
         match outcome with
         | Error info ->
-            cursor.Status <- RunStatus.Diverged info.Message
+            cursor <- cursor.Diverged info.Message
             nan, None
         | Ok energy ->
             updates <- updates + 1L
-            if cursor.Advance energy then energy, Some(closeEpoch ())
+            let next, epochDone = cursor.Advance(energy, batches.Length)
+            cursor <- next
+            if epochDone then energy, Some(closeEpoch ())
             else
                 if cfg.EvalEvery > 0 && updates % int64 cfg.EvalEvery = 0L then
                     evaluations.Add(point (Training.accuracy net data.Test cfg.EvalBatchSize))
@@ -186,7 +190,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
             match cfg.Algorithm with
             | Algorithm.Backprop -> backpropBatch x y n
             | Algorithm.PredictiveCoding pc -> pcBatch pc x labels y n false
-        cursor.Seconds <- cursor.Seconds + watch.Elapsed.TotalSeconds
+        cursor <- cursor.Timed watch.Elapsed.TotalSeconds
         match outcome with
         | Error info -> raise (DivergenceError info)
         | Ok energy ->
@@ -200,7 +204,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         | RunStatus.Diverged message -> invalidOp (sprintf "the session diverged (%s); it cannot be extended" message)
         | RunStatus.Completed | RunStatus.Cancelled -> ()
         cfg <- { cfg with Epochs = cfg.Epochs + epochs }
-        cursor.Epochs <- cfg.Epochs
+        cursor <- { cursor with Epochs = cfg.Epochs }
 
     /// Runs until the last epoch, a divergence, or cancellation (checked between
     /// batches: the current step always completes).
@@ -218,7 +222,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
                       LastAccuracy = (if records.Count = 0 then None else Some records[records.Count - 1].TestAccuracy)
                       Seconds = cursor.Seconds }
                 record |> Option.iter onEpoch
-        cursor.Cancelled cancel.IsCancellationRequested
+        cursor <- cursor.Cancelled cancel.IsCancellationRequested
         this.Result
 
     /// The run's result so far.
@@ -285,7 +289,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
     member private _.RestoreFrom(path: string, c: Checkpoint.Contents) =
         Checkpoint.restoreLearner path "training-session" c learner device
         let p = c.Meta["progress"]
-        cursor.Read p
+        cursor <- Cursor.Read(p, cfg.Epochs)
         smm <- p["smm"].GetValue<int64>()
         products <- (match p["products"] with null -> 0L | n -> n.GetValue<int64>())
         updates <- p["updates"].GetValue<int64>()

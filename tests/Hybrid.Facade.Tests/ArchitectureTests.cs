@@ -51,6 +51,15 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void NoExitCodeIsTheSkipCodeOfCi()
+    {
+        // .ci/run reads 77 as "skipped (dataset missing)": no command may return it, so that nothing else passes for a skip.
+        var codes = typeof(ExitCodes).GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (int)f.GetValue(null)!).ToList();
+        Assert.True(codes.Count >= 8, "the exit codes");
+        Assert.DoesNotContain(77, codes);
+    }
+
+    [Fact]
     public void TheFacadesPublicSurfaceHasNoFSharpTypes()
     {
         static IEnumerable<Type> Mentioned(MemberInfo m) => m switch

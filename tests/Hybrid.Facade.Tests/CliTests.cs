@@ -169,6 +169,7 @@ public class BadInputTests
         { "train --model resmlp --weight-init kaiming", 4, "residual MLP's initialisation is set by its parameterisation" },
         { "train --algorithm bp --init forward", 4, "--init applies to predictive coding" },
         { "train --activation swish", 2, "--activation: unknown value 'swish'" },
+        { "train --reparam epc --dense-inference", 4, "dense applies to sPC" },
         // Run folders and the filesystem
         { $"train --resume {Root}", 4, "no checkpoint.ck to resume from" },
         { $"train --resume {Root}/nowhere", 4, "not found" },

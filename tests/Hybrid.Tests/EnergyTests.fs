@@ -70,6 +70,21 @@ let tests =
                 // agreement to 1e-10 relative leaves room only for rounding.
                 Array.forall2 (fun a b -> relErr a b < 1e-10) (Array.ofSeq auto) analytic))
 
+        testPropertyWithConfig config "the ePC energy is the sPC energy at the states of the perturbed forward pass: E(e) = F(h(e))"
+        <| Prop.forAll smallMlpArb (fun m ->
+            Scope.run (fun () ->
+                use net = network m
+                let x, _, y = batch m
+                use g = Rng.generator (m.Seed + 2L) cpu
+                let errors = Array.init (net.Depth - 1) (fun l -> torch.randn([| int64 m.Batch; int64 m.Widths[l] |], dtype = torch.float64, generator = g))
+                let states, mus = Energy.statesOfErrors net x errors false
+                let e = Scope.scalar (Energy.epc net x errors (Some y))
+                let f = Scope.scalar (Energy.spc net states (Some y))
+                // What ePC inference evaluates (epcTerms on the pass's top prediction) is Energy.epc.
+                let terms = Scope.scalar (Energy.total (Energy.epcTerms net errors mus[net.Depth - 1] (Some y)))
+                // The same float64 sums in another order: equal to rounding.
+                abs (e - f) <= 1e-12 * max 1.0 (abs f) && abs (terms - e) <= 1e-12 * max 1.0 (abs e)))
+
         test "per-layer energies are readable and sum to F" {
             Scope.run (fun () ->
                 let m = { Input = 3; Widths = [ 4; 4 ]; Outputs = 2; Activation = Activation.Tanh; Loss = Loss.SquaredError; Seed = 3L; Batch = 5 }

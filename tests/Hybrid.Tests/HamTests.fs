@@ -39,6 +39,22 @@ let tests =
                 Expect.isLessThan (Array.averageBy float eo.Iterations) (0.75 * Array.averageBy float sync.Iterations) "block updates converge faster")
         }
 
+        test "one sweep of the even/odd solver is the even half-step after the odd half-step (the named equations)" {
+            Scope.run (fun () ->
+                let net, x = build [ 12; 10; 8; 6; 4 ] 1.5 21L
+                use _ = net
+                let start = Ham.initial net x
+                let solved = Ham.solve net Ham.Solver.EvenOdd start 1e-300 1
+                let named = Ham.evenHalfStep net (Ham.oddHalfStep net start)
+                for a in 1 .. net.Top do
+                    Expect.isTrue (solved.States[a].allclose(named[a], rtol = 1e-12, atol = 1e-14)) (sprintf "layer %d" a)
+                // The synchronous solver's step is Ham.map.
+                let picard = Ham.solve net Ham.Solver.Picard start 1e-300 1
+                let mapped = Ham.map net start
+                for a in 1 .. net.Top do
+                    Expect.isTrue (picard.States[a].allclose(mapped[a], rtol = 1e-12, atol = 1e-14)) (sprintf "Picard, layer %d" a))
+        }
+
         test "a solver that hits its cap says so" {
             Scope.run (fun () ->
                 let net, x = build [ 10; 10; 10 ] 3.0 1L
