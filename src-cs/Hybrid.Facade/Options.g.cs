@@ -57,6 +57,9 @@ public sealed partial record TrainingOptions : ConfigOptions<TrainingOptions>
 
     /// <summary>Also measure test accuracy every this many updates (0: epoch ends only); the points go into summary.json (default <c>0</c>; JSON <c>evalEvery</c>, flag <c>--eval-every</c>).</summary>
     public int EvalEvery { get => Read<int>("evalEvery"); init => Put("evalEvery", value); }
+
+    /// <summary>Write TensorBoard event files into the run folder (tensorboard --logdir RUNS) (default <c>true</c>; JSON <c>tensorBoard</c>, flag <c>--tensor-board</c>).</summary>
+    public bool TensorBoard { get => Read<bool>("tensorBoard"); init => Put("tensorBoard", value); }
 }
 
 /// <summary>Options of a generative run (<c>configs/reconstruction/*.json</c>). Immutable: set it with an object initializer, a <c>with</c> expression or

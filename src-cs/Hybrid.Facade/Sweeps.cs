@@ -45,21 +45,21 @@ public sealed record SweepTrial(int Index, string Method, string Group, string C
 public sealed record SweepEvent(int Trial, int Attempt, string Worker, string Event);
 
 /// <summary>How a sweep worker runs.</summary>
-public sealed class SweepWorkerOptions
+public sealed record SweepWorkerOptions
 {
     /// <summary>The sweep (null: the storage's only sweep).</summary>
-    public string? Sweep { get; set; }
+    public string? Sweep { get; init; }
     /// <summary>Run folders go to Out/SWEEP/trial-NNNN, shared by the attempts of a trial (default runs/sweeps).</summary>
-    public string Out { get; set; } = S.Worker.defaults.Out;
+    public string Out { get; init; } = S.Worker.defaults.Out;
     /// <summary>A claim's lease in seconds; the worker renews it every third of it (default 60). A trial whose worker
     /// vanished is claimed again once its lease runs out.</summary>
-    public double LeaseSeconds { get; set; } = S.Worker.defaults.LeaseSeconds;
+    public double LeaseSeconds { get; init; } = S.Worker.defaults.LeaseSeconds;
     /// <summary>Seconds between asks when every open trial is running elsewhere (default 2).</summary>
-    public double PollSeconds { get; set; } = S.Worker.defaults.PollSeconds;
+    public double PollSeconds { get; init; } = S.Worker.defaults.PollSeconds;
     /// <summary>Stop after this many trials (0: until the sweep is done).</summary>
-    public int MaxTrials { get; set; }
+    public int MaxTrials { get; init; }
     /// <summary>The worker's name in the storage (null: HOST:PID:random).</summary>
-    public string? Name { get; set; }
+    public string? Name { get; init; }
 }
 
 /// <summary>How one trial ended for a worker.</summary>

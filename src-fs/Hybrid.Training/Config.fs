@@ -28,7 +28,8 @@ let defaults: TrainConfig =
       Precision = Precision.Float32
       Device = DeviceChoice.Auto
       EvalBatchSize = Training.evaluationBatch
-      EvalEvery = 0 }
+      EvalEvery = 0
+      TensorBoard = true }
 
 let private fail fmt = Printf.kprintf (fun s -> raise (ConfigError s)) fmt
 
@@ -406,7 +407,8 @@ let train: Codec<TrainConfig> =
           Codec.field "precision" "Floating-point precision: float32 or float64" (Codec.choice Choices.precision) (fun c -> c.Precision) (fun v c -> { c with Precision = v })
           Codec.field "device" "Compute device: auto (CUDA if available, else CPU), cpu or cuda" (Codec.choice Choices.device) (fun c -> c.Device) (fun v c -> { c with Device = v })
           Codec.field "evalBatchSize" "Samples per evaluation chunk (memory only)" (Codec.atLeast 1 Codec.int) (fun c -> c.EvalBatchSize) (fun v c -> { c with EvalBatchSize = v })
-          Codec.field "evalEvery" "Also measure test accuracy every this many updates (0: epoch ends only); the points go into summary.json" Codec.int (fun c -> c.EvalEvery) (fun v c -> { c with EvalEvery = v }) ]
+          Codec.field "evalEvery" "Also measure test accuracy every this many updates (0: epoch ends only); the points go into summary.json" Codec.int (fun c -> c.EvalEvery) (fun v c -> { c with EvalEvery = v })
+          Codec.field "tensorBoard" "Write TensorBoard event files into the run folder (tensorboard --logdir RUNS)" Codec.bool (fun c -> c.TensorBoard) (fun v c -> { c with TensorBoard = v }) ]
 
 /// The JSON keys of an algorithm (`algorithm`, and for pc `inference` and `init`), as a
 /// configuration writes them.

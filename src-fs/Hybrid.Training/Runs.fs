@@ -132,10 +132,12 @@ let isLocked (dir: string) =
 /// an exclusive OS lock, released when the value is disposed or the process ends (a
 /// crash included). `run.json` names the run (a random id, the hash of config.json);
 /// checkpoints written for the run carry the id.
-type RunFolder private (path: string, id: string, lock: FileStream) =
+[<Sealed>]
+type RunFolder private (path: string, id: string, lock: FileStream, tensorBoard: bool) =
     let results = Path.Combine(path, "results.jsonl")
-    // TensorBoard's event file of this process's part of the run, opened at the first epoch.
-    let events = lazy (TensorBoard.create path)
+    // TensorBoard's event file of this process's part of the run, opened at the first epoch
+    // (none when the configuration turns TensorBoard off).
+    let events = lazy (if tensorBoard then Some(TensorBoard.create path) else None)
 
     /// The folder.
     member _.Path = path
@@ -168,7 +170,7 @@ type RunFolder private (path: string, id: string, lock: FileStream) =
             run["configSha256"] <- Convert.ToHexString(Security.Cryptography.SHA256.HashData(Text.Encoding.UTF8.GetBytes text)).ToLowerInvariant()
             AtomicFile.writeText (Path.Combine(dir, "config.json")) text
             AtomicFile.writeText (Path.Combine(dir, "run.json")) (run.ToJsonString(options true))
-            new RunFolder(dir, id, lock)
+            new RunFolder(dir, id, lock, cfg.TensorBoard)
         with _ ->
             lock.Dispose()
             reraise ()
@@ -187,7 +189,8 @@ type RunFolder private (path: string, id: string, lock: FileStream) =
                     match (try JsonNode.Parse(File.ReadAllText runFile) with :? JsonException -> null) with
                     | :? JsonObject as o when (o["id"] :? JsonValue) -> o["id"].GetValue<string>()
                     | _ -> raise (RunFolderError(sprintf "%s is not a run file (corrupt?); nothing was changed" runFile))
-            new RunFolder(dir, id, lock)
+            let tensorBoard = try (Config.load (Path.Combine(dir, "config.json")) Config.defaults).TensorBoard with _ -> true
+            new RunFolder(dir, id, lock, tensorBoard)
         with _ ->
             lock.Dispose()
             reraise ()
@@ -208,7 +211,7 @@ type RunFolder private (path: string, id: string, lock: FileStream) =
         with _ ->
             (try s.SetLength before with _ -> ())
             reraise ()
-        events.Value.Scalars(int64 r.Epoch, TensorBoard.epochScalars r)
+        events.Value |> Option.iter (fun e -> e.Scalars(int64 r.Epoch, TensorBoard.epochScalars r))
 
     /// Brings the results file to exactly these epochs (a checkpoint's), which must
     /// continue what it holds: lines it holds that differ from them are another run's
@@ -232,11 +235,11 @@ type RunFolder private (path: string, id: string, lock: FileStream) =
         AtomicFile.writeText (Path.Combine(path, "summary.json")) ((summaryJson r).ToJsonString(options true))
         // Every measured test accuracy (epoch ends and every evalEvery updates), at step = weight updates.
         for p in r.Evaluations do
-            events.Value.Scalars(p.Updates, [ "eval/testAccuracy", p.TestAccuracy ])
+            events.Value |> Option.iter (fun e -> e.Scalars(p.Updates, [ "eval/testAccuracy", p.TestAccuracy ]))
 
     interface IDisposable with
         member _.Dispose() =
-            if events.IsValueCreated then (events.Value :> IDisposable).Dispose()
+            if events.IsValueCreated then events.Value |> Option.iter (fun e -> (e :> IDisposable).Dispose())
             lock.Dispose()
 
 /// Reads the epoch records of a run folder's results file.

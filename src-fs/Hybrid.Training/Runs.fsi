@@ -55,10 +55,9 @@ val isLocked: dir: string -> bool
 /// an exclusive OS lock, released when the value is disposed or the process ends (a
 /// crash included). `run.json` names the run (a random id, the hash of config.json);
 /// checkpoints written for the run carry the id.
+[<Sealed>]
 type RunFolder =
     interface System.IDisposable
-    private new: path: string * id: string * lock: System.IO.FileStream ->
-                   RunFolder
 
     /// Creates a fresh folder for a run under `root` and writes its config.
     static member Create: root: string * cfg: TrainConfig -> RunFolder

@@ -54,6 +54,9 @@ namespace Hybrid
           /// Test accuracy is also measured every this many weight updates (0: only at the
           /// end of each epoch); the points are the run's `Evaluations`.
           EvalEvery: int
+
+          /// Whether the run folder gets TensorBoard event files (the other files are written either way).
+          TensorBoard: bool
         }
 
         /// Checks everything that can be checked before data is read; the message names the field.

@@ -67,6 +67,9 @@ public class FormTests
         Assert.Equal(TrainingOptions.FromJson("""{ "inference": { "steps": 3 }, "model": { "widths": [64, 64] } }"""), viaFlags);
         Assert.Equal(3, viaFlags.Algorithm.Steps);
         Assert.Equal(ModelKind.Mlp, viaFlags.Model.Kind);
+        // A setting added to the form (tensorBoard) is a typed property with its default, and a flag.
+        Assert.True(new TrainingOptions().TensorBoard);
+        Assert.False(new TrainingOptions().WithFlags([new("--tensor-board", "false")]).TensorBoard);
         // Experiment options the same way.
         var t1 = new Table1Options { Seeds = 2, Methods = ["bp", "pc-fw"] };
         Assert.Equal("""["bp","pc-fw"]""", t1.Get("methods")!.ToJsonString());

@@ -91,6 +91,15 @@ let tests =
             Expect.isTrue (File.Exists st.Csv) "fixed points written"
         }
 
+        test "a run folder gets TensorBoard event files unless its configuration turns them off" {
+            let data = DataTests.idxFolder 60 20 false
+            let on = Pipeline.runOne (tinyRun data "on") (tempDir ()) Observer.silent CancellationToken.None
+            let off = Pipeline.runOne { tinyRun data "off" with TensorBoard = false } (tempDir ()) Observer.silent CancellationToken.None
+            Expect.equal (Directory.GetFiles(on.Folder, "events.out.tfevents.*").Length) 1 "an event file"
+            Expect.isEmpty (Directory.GetFiles(off.Folder, "events.out.tfevents.*")) "none"
+            Expect.equal (off.Result.Epochs |> List.map (fun e -> e.TestAccuracy)) (on.Result.Epochs |> List.map (fun e -> e.TestAccuracy)) "the same run otherwise"
+        }
+
         test "a stopped run folder resumes to the same epochs as an uninterrupted run" {
             let data = DataTests.idxFolder 60 20 false
             let cfg = tinyRun data "runner"
