@@ -13,6 +13,8 @@ def clean(v):
     if isinstance(v, str):
         v = re.sub(r"/tmp/hybrid-behaviour\.[A-Za-z0-9]+", "WORK", v)
         v = re.sub(r"\d{8}-\d{6}", "STAMP", v)
+        # An experiment's folder is named by a hash of its configurations (which grows with new fields).
+        v = re.sub(r"-[0-9a-f]{8}(?=/|$)", "-HASH", v)
     return v
 
 text = open(sys.argv[1]).read()

@@ -334,22 +334,16 @@ module Inference =
           LiveBlocks = if target.IsSome then L else L - 1
           Terms = None }
 
-    /// sPC on the sparse path: the same iterates as `states`, computing only what can
-    /// differ. Per block it keeps the prediction mu_{i+1} = f_i(h_i) with its graph while
-    /// h_i has not moved; per hidden layer it knows when the error e_l = h_l - mu_l is
-    /// exactly zero (checked when first computed, kept while neither h_l nor mu_l moves).
-    /// A zero error adds exact zeros to F and to every gradient, so its term, the
-    /// vector-Jacobian product through its block and that block's weight gradient are
-    /// skipped; a state whose gradient is exactly zero and that has no velocity does not
-    /// move, so the prediction from it stays valid. After a forward initialisation only
-    /// the output error is nonzero and the change travels down one layer per step (the
-    /// signal decay of the ePC paper, seen from the other side). Blocks must be
-    /// deterministic functions of their input (no dropout, no batch statistics).
-    let private sparseStates (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) (observe: (int -> Tensor[] -> bool) option) =
+    /// What sparse sPC knows between steps: the states, the predictions it keeps, which
+    /// of them are fresh (their input has not moved) and have their graph, which errors
+    /// are known to be exactly zero, and the products computed. Each step of the sparse
+    /// path is one of its members, in order: `Refresh`, `FindZeroErrors`, `GraphLive`,
+    /// `Terms`, `Gradients`, `Move`; `Result` ends inference. Tensors that live across
+    /// steps are kept out of the per-step scopes and disposed with it.
+    type private SparseState(net: Network, opts: InferenceOptions, init: InitResult, target: Tensor option) =
         let L = net.Depth
         let first = if opts.InputFree then 0 else 1
         let nv = L - first
-        // Tensors that live across steps are kept out of the per-step scopes and disposed here.
         // (By reference: a Tensor's Equals compares values.)
         let owned = Collections.Generic.HashSet<Tensor>(HashIdentity.Reference)
         let keep (t: Tensor) =
@@ -366,14 +360,15 @@ module Inference =
         let mus: Tensor[] = Array.zeroCreate L
         let fresh = Array.create L false
         let graphed = Array.create L false
-        for i in 0 .. L - 1 do
-            match init.Predictions[i] with
-            | Some p ->
-                requireGraph net i init.States[i] p
-                mus[i] <- p
-                fresh[i] <- true
-                graphed[i] <- i < first || (obj.ReferenceEquals(hs[i], init.States[i]) && hs[i].requires_grad)
-            | None -> ()
+        do
+            for i in 0 .. L - 1 do
+                match init.Predictions[i] with
+                | Some p ->
+                    requireGraph net i init.States[i] p
+                    mus[i] <- p
+                    fresh[i] <- true
+                    graphed[i] <- i < first || (obj.ReferenceEquals(hs[i], init.States[i]) && hs[i].requires_grad)
+                | None -> ()
         // For hidden layer l: `zero` when e_l is known to be exactly zero; `known` once that
         // was checked. A layer that moves makes its error and the one above it count as
         // nonzero without a check: at worst that computes exact zeros, as the dense path does.
@@ -390,65 +385,77 @@ module Inference =
         let live (l: int) = if l = L then target.IsSome else not zero[l]
         // The value of a term known to be zero.
         let nothing = keep (torch.zeros([||], dtype = net.Precision.ScalarType, device = net.Device))
-        use descent = new Descent(nv, opts.StepSize, opts.Momentum)
-        let log = EnergyLog(opts, batch, check)
-        let norms = ResizeArray()
-        let mutable previous = nan
-        let mutable steps = 0
-        let mutable stop = false
-        try
-            while not stop && steps < opts.Steps do
-                let t = steps + 1
-                use _ = torch.NewDisposeScope()
-                // Predictions whose input moved (or that init did not make).
-                for i in 0 .. L - 1 do
-                    if not fresh[i] then predict i
-                // Which errors are exactly zero (checked once for each new h_l, mu_l).
-                // A state that is its prediction's own storage (a forward initialisation) needs no
-                // pass; else |h_l - mu_l| <= 0 elementwise, exactly when h_l - mu_l is zero.
-                for l in 1 .. L - 1 do
-                    if not known[l] then
-                        zero[l] <- Scope.sameData hs[l] mus[l - 1] || hs[l].allclose(mus[l - 1], rtol = 0.0, atol = 0.0)
-                        known[l] <- true
-                // A product through block l needs its prediction's graph from hs[l].
-                for l in first .. L - 1 do
-                    if live (l + 1) && not graphed[l] then predict l
-                let terms =
-                    Array.init L (fun i ->
-                        let l = i + 1
-                        if l = L then
-                            match target with
-                            | Some y -> Network.outputLoss net.Loss mus[L - 1] y
-                            | None -> nothing
-                        elif zero[l] then nothing
-                        else Ops.halfSquaredNorm (Ops.minus hs[l] mus[l - 1]))
-                let liveTerms = [| for l in 1 .. L do if live l then yield terms[l - 1] |]
-                let _, value = log.Observe(t, terms, (if liveTerms.Length = 0 then nothing else Energy.total liveTerms))
-                // dF/dh_l = e_l - J_l^T e_{l+1}: only the live terms contribute.
-                let needs = [| for l in first .. L - 1 do if (l >= 1 && live l) || live (l + 1) then yield l |]
-                let grads: Tensor[] = Array.zeroCreate nv
-                if needs.Length > 0 && liveTerms.Length > 0 then
-                    let gs = gradientsOf (Energy.total liveTerms) (needs |> Array.map (fun l -> hs[l])) true
-                    needs |> Array.iteri (fun k l -> grads[l - first] <- gs[k])
-                    products <- products + (needs |> Array.filter (fun l -> live (l + 1)) |> Array.length)
-                use _ = torch.no_grad ()
-                let moving = Array.init nv (fun k -> not (isNull grads[k]) || descent.HasVelocity k)
-                for k in 0 .. nv - 1 do
-                    let l = k + first
-                    if moving[k] then
-                        if not copied[l] then
-                            hs[l] <- keep (hs[l].detach().clone().requires_grad_(true))
-                            copied[l] <- true
-                        fresh[l] <- false
-                        if l >= 1 then zero[l] <- false
-                        if l + 1 < L then zero[l + 1] <- false
-                let stepNorms = descent.StepSome(hs[first..], grads, moving, opts.Record)
-                steps <- t
-                stop <- finishStep opts norms stepNorms observe t hs previous value
-                previous <- value
-            // The predictions the weight update needs, at the final states: with their graph
-            // to the parameters for the blocks whose term can be nonzero, plain values for
-            // the others (their errors are exactly zero: so are their weight gradients).
+
+        /// The free variables' count.
+        member _.Count = nv
+        /// The states now (valid until the next `Move`).
+        member _.States = hs
+
+        /// Predictions whose input moved (or that init did not make).
+        member _.Refresh() =
+            for i in 0 .. L - 1 do
+                if not fresh[i] then predict i
+
+        /// Which errors are exactly zero, checked once for each new h_l, mu_l. A state that
+        /// is its prediction's own storage (a forward initialisation) needs no pass; else
+        /// |h_l - mu_l| <= 0 elementwise, exactly when h_l - mu_l is zero.
+        member _.FindZeroErrors() =
+            for l in 1 .. L - 1 do
+                if not known[l] then
+                    zero[l] <- Scope.sameData hs[l] mus[l - 1] || hs[l].allclose(mus[l - 1], rtol = 0.0, atol = 0.0)
+                    known[l] <- true
+
+        /// A product through block l needs its prediction's graph from hs[l].
+        member _.GraphLive() =
+            for l in first .. L - 1 do
+                if live (l + 1) && not graphed[l] then predict l
+
+        /// The energy's terms (zeros where the error is known to be zero), and the live ones.
+        member _.Terms() =
+            let terms =
+                Array.init L (fun i ->
+                    let l = i + 1
+                    if l = L then
+                        match target with
+                        | Some y -> Network.outputLoss net.Loss mus[L - 1] y
+                        | None -> nothing
+                    elif zero[l] then nothing
+                    else Ops.halfSquaredNorm (Ops.minus hs[l] mus[l - 1]))
+            let liveTerms = [| for l in 1 .. L do if live l then yield terms[l - 1] |]
+            terms, (if liveTerms.Length = 0 then nothing else Energy.total liveTerms), liveTerms.Length > 0
+
+        /// dF/dh_l = e_l - J_l^T e_{l+1}: only the live terms contribute (null: exactly zero).
+        member _.Gradients(liveTotal: Tensor, anyLive: bool) =
+            let needs = [| for l in first .. L - 1 do if (l >= 1 && live l) || live (l + 1) then yield l |]
+            let grads: Tensor[] = Array.zeroCreate nv
+            if needs.Length > 0 && anyLive then
+                let gs = gradientsOf liveTotal (needs |> Array.map (fun l -> hs[l])) true
+                needs |> Array.iteri (fun k l -> grads[l - first] <- gs[k])
+                products <- products + (needs |> Array.filter (fun l -> live (l + 1)) |> Array.length)
+            grads
+
+        /// One descent step on the states that move (a gradient, or velocity left); a state
+        /// that moves gets a private copy first, and its prediction and the errors beside
+        /// it are no longer known. Returns the step's update norms.
+        member _.Move(descent: Descent, grads: Tensor[]) =
+            use _ = torch.no_grad ()
+            let moving = Array.init nv (fun k -> not (isNull grads[k]) || descent.HasVelocity k)
+            for k in 0 .. nv - 1 do
+                let l = k + first
+                if moving[k] then
+                    if not copied[l] then
+                        hs[l] <- keep (hs[l].detach().clone().requires_grad_(true))
+                        copied[l] <- true
+                    fresh[l] <- false
+                    if l >= 1 then zero[l] <- false
+                    if l + 1 < L then zero[l + 1] <- false
+            descent.StepSome(hs[first..], grads, moving, opts.Record)
+
+        /// The predictions the weight update needs, at the final states: with their graph to
+        /// the parameters for the blocks whose term can be nonzero, plain values for the
+        /// others (their errors are exactly zero: so are their weight gradients); and the
+        /// energy terms there, which the weight update differentiates.
+        member _.Result(steps: int, log: EnergyLog, norms: ResizeArray<float[]>) : InferenceResult =
             let liveBlock i = if i = L - 1 then target.IsSome else not zero[i + 1]
             let finals =
                 Array.init L (fun i ->
@@ -459,7 +466,6 @@ module Inference =
                     else
                         products <- products + 1
                         using (torch.no_grad ()) (fun _ -> net.Blocks[i].Forward(hs[i].detach())))
-            // The energy terms at the final states: the weight update differentiates these.
             let finalTerms =
                 Array.init L (fun i ->
                     if i = L - 1 then
@@ -477,8 +483,44 @@ module Inference =
               Products = products
               LiveBlocks = Array.init L liveBlock |> Array.filter id |> Array.length
               Terms = Some finalTerms }
-        finally
-            for t in owned do t.Dispose()
+
+        interface IDisposable with
+            member _.Dispose() =
+                for t in owned do t.Dispose()
+
+    /// sPC on the sparse path: the same iterates as `states`, computing only what can
+    /// differ. Per block it keeps the prediction mu_{i+1} = f_i(h_i) with its graph while
+    /// h_i has not moved; per hidden layer it knows when the error e_l = h_l - mu_l is
+    /// exactly zero (checked when first computed, kept while neither h_l nor mu_l moves).
+    /// A zero error adds exact zeros to F and to every gradient, so its term, the
+    /// vector-Jacobian product through its block and that block's weight gradient are
+    /// skipped; a state whose gradient is exactly zero and that has no velocity does not
+    /// move, so the prediction from it stays valid. After a forward initialisation only
+    /// the output error is nonzero and the change travels down one layer per step (the
+    /// signal decay of the ePC paper, seen from the other side). Blocks must be
+    /// deterministic functions of their input (no dropout, no batch statistics).
+    let private sparseStates (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) (observe: (int -> Tensor[] -> bool) option) =
+        use state = new SparseState(net, opts, init, target)
+        use descent = new Descent(state.Count, opts.StepSize, opts.Momentum)
+        let log = EnergyLog(opts, batch, check)
+        let norms = ResizeArray()
+        let mutable previous = nan
+        let mutable steps = 0
+        let mutable stop = false
+        while not stop && steps < opts.Steps do
+            let t = steps + 1
+            use _ = torch.NewDisposeScope()
+            state.Refresh()
+            state.FindZeroErrors()
+            state.GraphLive()
+            let terms, liveTotal, anyLive = state.Terms()
+            let _, value = log.Observe(t, terms, liveTotal)
+            let grads = state.Gradients(liveTotal, anyLive)
+            let stepNorms = state.Move(descent, grads)
+            steps <- t
+            stop <- finishStep opts norms stepNorms observe t state.States previous value
+            previous <- value
+        state.Result(steps, log, norms)
 
     /// ePC: SGD on the errors, starting from e_l = h_l^(0) - f(h_{l-1}^(0)).
     let private errors (net: Network) (opts: InferenceOptions) (init: InitResult) (target: Tensor option) (batch: int option) (observe: (int -> Tensor[] -> bool) option) =
