@@ -18,11 +18,11 @@ let tests =
         testPropertyWithConfig config "the closed-form linear equilibrium is a critical point of F" Hybrid.Verification.Invariants.linearEquilibrium
 
         // The verification kit's invariant (one definition).
-        testPropertyWithConfig config "linear chains: sPC and ePC reach the exact equilibrium and give the same weight gradients"
+        testPropertyWithConfig (Util.expensiveConfig 25 10) "linear chains: sPC and ePC reach the exact equilibrium and give the same weight gradients"
             Hybrid.Verification.Invariants.linearChains
 
         // The verification kit's invariant (one definition).
-        testPropertyWithConfig config "nonlinear nets: from the same start, sPC and ePC reach the same equilibrium with the same weight gradients"
+        testPropertyWithConfig (Util.expensiveConfig 25 10) "nonlinear nets: from the same start, sPC and ePC reach the same equilibrium with the same weight gradients"
             (Hybrid.Verification.Invariants.spcEpcEquilibrium Hybrid.Verification.Model.mlp)
 
         test "the oracle refuses networks that are not linear chains" {

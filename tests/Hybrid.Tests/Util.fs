@@ -50,3 +50,6 @@ let fullProperties = System.Environment.GetEnvironmentVariable "HYBRID_FULL_PROP
 let fullOnly (name: string) (t: Test) =
     if fullProperties then t
     else testCase name (fun () -> skiptest "one instance per model family runs by default; HYBRID_FULL_PROPERTIES=1 runs this one too")
+
+/// The FsCheck settings of an expensive property: `full` cases with HYBRID_FULL_PROPERTIES=1, else `fewer`.
+let expensiveConfig (full: int) (fewer: int) = propertyConfig (if fullProperties then full else fewer)
