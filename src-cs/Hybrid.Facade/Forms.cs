@@ -130,8 +130,8 @@ public abstract record ConfigOptions
     private protected string PathOf(string setting)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(setting);
-        var s = Inner.Settings.FirstOrDefault(s => s.Path == setting || s.Flag?.Value == setting || s.Aliases.Contains(setting));
-        return s?.Path ?? throw new ArgumentException(
+        var s = Hybrid.FormModule.find(Inner.Settings, setting);
+        return s?.Value.Path ?? throw new ArgumentException(
             $"form {Inner.Name} has no setting '{setting}' (known: {string.Join(", ", Inner.Settings.Select(x => x.Path))})", nameof(setting));
     }
 

@@ -112,28 +112,13 @@ let run (cfg: TrainConfig) (data: Dataset) (device: Device) (dest: Destination) 
         hooks.Started()
         continueRun session run hooks 0 cancel
 
-/// Runs several configurations on one loaded dataset, each into its own run folder
-/// under `root`. Every configuration is checked before the first run starts; once
-/// cancelled, no further run starts (those are None).
-let runMany (cfgs: TrainConfig list) (data: Dataset) (device: Device) (root: string) (observer: Observer) (cancel: CancellationToken) : FolderRun option list =
-    for c in cfgs do
-        Config.validate c |> ignore
-        Batching.validate c.Batching data.Classes c.BatchSize
-    cfgs
-    |> List.mapi (fun i cfg ->
-        if cancel.IsCancellationRequested then None
-        else
-            let hooks = { Hooks.ofObserver observer with Started = fun () -> observer.Started i cfgs.Length cfg.Name }
-            Some(run cfg data device (Destination.Under root) hooks cancel))
-
 /// Runs one configuration (loading its dataset) into a fresh run folder under `root`.
 let runOne (cfg: TrainConfig) (root: string) (observer: Observer) (cancel: CancellationToken) : FolderRun =
     Config.validate cfg |> ignore
     let device = Runtime.device cfg.Device
     let data = Dataset.load cfg.DataRoot cfg.Dataset
-    match runMany [ cfg ] data device root observer cancel with
-    | [ Some r ] -> r
-    | _ -> raise (OperationCanceledException "cancelled before the run started")
+    if cancel.IsCancellationRequested then raise (OperationCanceledException "cancelled before the run started")
+    run cfg data device (Destination.Under root) { Hooks.ofObserver observer with Started = fun () -> observer.Started 0 1 cfg.Name } cancel
 
 /// Resumes the run in `folder` from its checkpoint (its dataset is loaded again). The
 /// folder is locked for the run; the checkpoint must be this run's; the results file

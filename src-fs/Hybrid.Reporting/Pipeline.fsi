@@ -72,17 +72,6 @@ val run:
     dest: Destination ->
     hooks: Hooks -> cancel: System.Threading.CancellationToken -> FolderRun
 
-/// Runs several configurations on one loaded dataset, each into its own run folder
-/// under `root`. Every configuration is checked before the first run starts; once
-/// cancelled, no further run starts (those are None).
-val runMany:
-  cfgs: Hybrid.TrainConfig list ->
-    data: Hybrid.Data.Dataset ->
-    device: Hybrid.Device ->
-    root: string ->
-    observer: Hybrid.Reporting.Observer ->
-    cancel: System.Threading.CancellationToken -> FolderRun option list
-
 /// Runs one configuration (loading its dataset) into a fresh run folder under `root`.
 val runOne:
   cfg: Hybrid.TrainConfig ->

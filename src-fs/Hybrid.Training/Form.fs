@@ -329,8 +329,10 @@ module Form =
 
     /// Applies (flag or path, text) pairs to `current` through the form's JSON reader (as a
     /// file would set them) and checks the result; errors name the flag.
-    let apply (form: Form<'T>) (given: (string * string) list) (current: 'T) =
-        let all = settings form
+    let rec apply (form: Form<'T>) (given: (string * string) list) (current: 'T) = applyWith (settings form) form given current
+
+    /// `apply` with the form's settings already derived.
+    and private applyWith (all: Setting list) (form: Form<'T>) (given: (string * string) list) (current: 'T) =
         let o = flagsObject all given
         try patch form o current
         with ConfigError msg ->
@@ -348,15 +350,16 @@ module Form =
 
     /// The form with its type hidden.
     let boxed (form: Form<'T>) : AnyForm =
+        let all = settings form
         { Name = form.Name
           Title = form.Title
           ReadBy = form.ReadBy
-          Settings = settings form
+          Settings = all
           Schema = fun () -> schema form
           Defaults = box form.Defaults
           Parse = fun json v -> box (parse form json (unbox v))
           Load = fun path v -> box (load form path (unbox v))
-          Apply = fun given v -> box (apply form given (unbox v))
+          Apply = fun given v -> box (applyWith all form given (unbox v))
           Patch = fun o v -> box (patch form o (unbox v))
           Read = fun o v -> box (form.Codec.Read "" (unbox v) o)
           Check = fun v -> form.Check(unbox v)

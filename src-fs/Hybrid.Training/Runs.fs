@@ -274,14 +274,16 @@ let resultOf (dir: string) : TrainResult =
         match summary["evaluations"] with
         | :? JsonArray as a -> [ for p in a -> evalOfJson p ]
         | _ ->
-            [ for (before: EpochRecord option), r in List.zip (None :: (epochs |> List.map Some |> List.truncate (max 0 (epochs.Length - 1)))) epochs ->
-                  { Epoch = r.Epoch; Batch = int (r.Updates - (before |> Option.map (fun b -> b.Updates) |> Option.defaultValue 0L))
-                    Updates = r.Updates; Smm = r.Smm; Seconds = r.Seconds; TestAccuracy = r.TestAccuracy } ]
+            // The epoch ends: an epoch's batches are the updates since the one before.
+            let before = 0L :: (epochs |> List.map (fun e -> e.Updates))
+            [ for r, b in List.zip epochs (List.truncate epochs.Length before) ->
+                  { Epoch = r.Epoch; Batch = int (r.Updates - b); Updates = r.Updates; Smm = r.Smm; Seconds = r.Seconds; TestAccuracy = r.TestAccuracy } ]
+    let best, final = Training.bestAndFinal epochs
     { Config = cfg
       Status = status
       Epochs = epochs
-      BestAccuracy = if epochs.IsEmpty then None else Some(epochs |> List.map (fun e -> e.TestAccuracy) |> List.max)
-      FinalAccuracy = epochs |> List.tryLast |> Option.map (fun e -> e.TestAccuracy)
+      BestAccuracy = best
+      FinalAccuracy = final
       Evaluations = evaluations
       Smm = summary["smm"].GetValue<int64>()
       Products = summary["products"].GetValue<int64>()

@@ -227,12 +227,13 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
 
     /// The run's result so far.
     member _.Result: TrainResult =
-        let accs = records |> Seq.map (fun r -> r.TestAccuracy) |> List.ofSeq
+        let epochs = List.ofSeq records
+        let best, final = Training.bestAndFinal epochs
         { Config = cfg
           Status = cursor.Status
-          Epochs = List.ofSeq records
-          BestAccuracy = if accs.IsEmpty then None else Some(List.max accs)
-          FinalAccuracy = List.tryLast accs
+          Epochs = epochs
+          BestAccuracy = best
+          FinalAccuracy = final
           Evaluations = List.ofSeq evaluations
           Smm = smm
           Products = products

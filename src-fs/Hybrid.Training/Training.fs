@@ -207,6 +207,12 @@ module Training =
     /// Samples per chunk when a split is evaluated (memory only: results do not depend on it).
     let evaluationBatch = 1000
 
+    /// The best test accuracy over the epochs (the paper's protocol) and the last one
+    /// (None for both without epochs): what a `TrainResult` reports of its epochs.
+    let bestAndFinal (epochs: EpochRecord list) =
+        let accs = epochs |> List.map (fun e -> e.TestAccuracy)
+        (if accs.IsEmpty then None else Some(List.max accs)), List.tryLast accs
+
     /// True for architectures that take flat inputs.
     let private flatInput (a: Architecture) =
         match a with

@@ -189,6 +189,10 @@ namespace Hybrid
         /// Samples per chunk when a split is evaluated (memory only: results do not depend on it).
         val evaluationBatch: int
 
+        /// The best test accuracy over the epochs (the paper's protocol) and the last one
+        /// (None for both without epochs): what a `TrainResult` reports of its epochs.
+        val bestAndFinal: epochs: EpochRecord list -> float option * float option
+
         /// True for architectures that take flat inputs.
         val private flatInput: a: Architecture -> bool
 
