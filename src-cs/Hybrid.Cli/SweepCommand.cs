@@ -27,6 +27,7 @@ public static class SweepCommand
         cmd.Subcommands.Add(CreateCommand());
         cmd.Subcommands.Add(Work());
         cmd.Subcommands.Add(Status());
+        cmd.Subcommands.Add(Retry());
         cmd.Subcommands.Add(Report());
         cmd.Subcommands.Add(Export());
         cmd.Subcommands.Add(List());
@@ -83,6 +84,7 @@ public static class SweepCommand
                 ["worker"] = result.Worker,
                 ["sweep"] = result.Sweep,
                 ["interrupted"] = result.Interrupted,
+                ["stopped"] = result.Stopped,
                 ["trials"] = new JsonArray(result.Trials.Select(t => (JsonNode)new JsonObject
                 {
                     ["trial"] = t.Index, ["status"] = t.Status, ["metric"] = t.Metric, ["epochs"] = t.Epochs, ["seconds"] = t.Seconds,
@@ -91,7 +93,9 @@ public static class SweepCommand
             };
             var report = new ExperimentReport(doc,
                 [new ReportTable($"Worker {result.Worker} on sweep {result.Sweep}", ["trial", "status", "metric", "epochs", "seconds", "note"], rows)],
-                [$"{result.Trials.Count} trials run by this worker"], [], [], result.Interrupted ? ExitCodes.Interrupted : ExitCodes.Success);
+                [$"{result.Trials.Count} trials run by this worker"], [],
+                result.Stopped is { } why ? [$"worker stopped: {why}"] : [],
+                result.Interrupted ? ExitCodes.Interrupted : result.Stopped is not null ? ExitCodes.BadInput : ExitCodes.Success);
             return Output.Report(json, report);
         });
         return cmd;
@@ -102,6 +106,27 @@ public static class SweepCommand
         var cmd = new Command("status", "Counts by status, running trials (worker, epochs, lease), failures with their errors, and an ETA.");
         cmd.Options.Add(Sweep);
         cmd.SetAction(pr => Output.Report(pr.GetValue(CommonOptions.Json), Open(pr).Status(pr.GetValue(Sweep))));
+        return cmd;
+    }
+
+    static Command Retry()
+    {
+        var trials = new Option<int[]>("--trial") { Description = "Only these trials (repeat the option; default: every failed trial).", AllowMultipleArgumentsPerToken = true };
+        var diverged = new Option<bool>("--diverged") { Description = "Diverged trials too." };
+        var cmd = new Command("retry", "Put failed trials back to pending so that workers run them again (their earlier attempts stay in the log, their run folders on disk).");
+        cmd.Options.Add(Sweep);
+        cmd.Options.Add(trials);
+        cmd.Options.Add(diverged);
+        cmd.SetAction(pr =>
+        {
+            var json = pr.GetValue(CommonOptions.Json);
+            var storage = Open(pr);
+            var chosen = pr.GetValue(trials) is { Length: > 0 } t ? t : null;
+            var done = storage.Retry(pr.GetValue(Sweep), chosen, pr.GetValue(diverged));
+            if (json) Output.Json(new JsonObject { ["storage"] = storage.Where, ["retried"] = new JsonArray(done.Select(i => (JsonNode)JsonValue.Create(i)!).ToArray()) });
+            else Console.WriteLine(done.Count == 0 ? "no trial to retry" : $"{done.Count} trial(s) pending again: {string.Join(", ", done)}");
+            return ExitCodes.Success;
+        });
         return cmd;
     }
 

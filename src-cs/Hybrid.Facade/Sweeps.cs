@@ -77,7 +77,10 @@ public sealed record SweepTrialOutcome(int Index, string Status, double? Metric,
 /// <param name="Sweep">The sweep.</param>
 /// <param name="Trials">The trials it ran.</param>
 /// <param name="Interrupted">True when it was cancelled (its running trial was given back).</param>
-public sealed record SweepWorkResult(string Worker, string Sweep, IReadOnlyList<SweepTrialOutcome> Trials, bool Interrupted);
+/// <param name="Stopped">Why the worker stopped before the sweep was done: its own environment failed (its output
+/// folder not writable, a dataset missing on its machine, a full disk); the trial it held is pending again, its
+/// attempts not used up. Null when it did not stop early.</param>
+public sealed record SweepWorkResult(string Worker, string Sweep, IReadOnlyList<SweepTrialOutcome> Trials, bool Interrupted, string? Stopped = null);
 
 /// <summary>Sweep storage: an SQLite file (<c>sqlite:PATH</c> or a path; several workers on one machine) or a
 /// PostgreSQL database (<c>postgres://USER:PASSWORD@HOST:PORT/DB</c>; workers on many machines). Create sweeps from
@@ -141,8 +144,19 @@ public sealed class SweepStorage
             options.MaxTrials, Names.Option(options.Name));
         var obs = Observer(observer);
         var r = SweepGuard.Run(() => S.Worker.work(_store, opts, obs, cancel));
-        return new SweepWorkResult(r.Worker, r.Sweep, r.Trials.Select(Outcome).ToList(), r.Interrupted);
+        return new SweepWorkResult(r.Worker, r.Sweep, r.Trials.Select(Outcome).ToList(), r.Interrupted, r.Stopped?.Value);
     }
+
+    /// <summary>Puts a sweep's failed trials back to pending (with <paramref name="diverged"/>, its diverged ones
+    /// too), all of them or those in <paramref name="trials"/>; their earlier attempts stay in the log and their
+    /// run folders on disk. Returns the trials re-queued.</summary>
+    public IReadOnlyList<int> Retry(string? sweep = null, IReadOnlyList<int>? trials = null, bool diverged = false) => SweepGuard.Run(() =>
+    {
+        var row = S.Worker.pickSweep(_store, Names.Option(sweep));
+        var statuses = diverged ? new[] { S.Store.Status.Failed, S.Store.Status.Diverged } : new[] { S.Store.Status.Failed };
+        var wanted = trials is null ? null : FSharpOption<Microsoft.FSharp.Collections.FSharpList<int>>.Some(Microsoft.FSharp.Collections.ListModule.OfSeq(trials));
+        return _store.Retry(row.Name, Microsoft.FSharp.Collections.ListModule.OfSeq(statuses), wanted, $"{Environment.MachineName}:{Environment.ProcessId}:retry").ToList();
+    });
 
     /// <summary><see cref="Work"/> on a thread-pool thread.</summary>
     public Task<SweepWorkResult> WorkAsync(SweepWorkerOptions options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>

@@ -208,7 +208,10 @@ module Table =
               Finished = fun _ _ -> ()
               Waiting = fun n -> observer.Message(sprintf "waiting for %d trial(s) that run elsewhere" n) }
         let options = { Hybrid.Sweeps.Worker.defaults with Sweep = Some sweep; Out = r.Out }
-        Hybrid.Sweeps.Worker.workOn [ r.Dataset, r.DataRoot, data ] store options workerObserver cancel |> ignore
+        let work = Hybrid.Sweeps.Worker.workOn [ r.Dataset, r.DataRoot, data ] store options workerObserver cancel
+        match work.Stopped with
+        | Some why -> raise (IOException(why + "; run the same command again to continue"))
+        | None -> ()
         let rows = store.Trials sweep
         let results =
             [ for t in rows ->

@@ -26,16 +26,23 @@ type Backend =
     | Sqlite of path: string
     | Postgres of connectionString: string
 
+/// A storage URL with its password replaced by `***` (the userinfo of a URL, and a
+/// `Password=` of a connection string): what messages show.
+let redact (url: string) : string =
+    let url = Text.RegularExpressions.Regex.Replace(url, "(?<=://[^/@:]*:).*(?=@)", "***")
+    Text.RegularExpressions.Regex.Replace(url, "(?i)((?:password|pwd)\\s*=\\s*)[^;]*", "$1***")
+
 /// Reads a storage URL: `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (or
 /// `postgresql://`, or an Npgsql connection string `Host=...`), `sqlite:PATH`, or a
-/// plain file path (SQLite).
+/// plain file path (SQLite). Errors show the URL without its password.
 let parseUrl (url: string) : Backend =
     let url = url.Trim()
+    let shown = redact url
     if url = "" then fail "the sweep storage URL is empty (give a file path, sqlite:PATH or postgres://...)"
     if url.StartsWith "postgres://" || url.StartsWith "postgresql://" then
         let u =
             try Uri url
-            with :? UriFormatException as e -> fail "sweep storage %s is not a URL: %s" url e.Message
+            with :? UriFormatException as e -> fail "sweep storage %s is not a URL: %s" shown e.Message
         let b = NpgsqlConnectionStringBuilder()
         b.Host <- (if u.Host = "" then "127.0.0.1" else u.Host)
         b.Port <- (if u.Port > 0 then u.Port else 5432)
@@ -50,14 +57,20 @@ let parseUrl (url: string) : Backend =
         for part in u.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries) do
             match part.Split('=', 2) with
             | [| k; v |] ->
-                (try b[Uri.UnescapeDataString k] <- Uri.UnescapeDataString v
-                 with :? ArgumentException -> fail "sweep storage %s: unknown option '%s'" url k)
-            | _ -> fail "sweep storage %s: option '%s' has no value" url part
+                let k = Uri.UnescapeDataString k
+                if not (b.ContainsKey k) then fail "sweep storage %s: unknown option '%s' (Npgsql connection string keywords such as Timeout, SslMode, Pooling)" shown k
+                elif String.Equals(k, "password", StringComparison.OrdinalIgnoreCase) then b.Password <- Uri.UnescapeDataString v
+                else
+                    try b[k] <- Uri.UnescapeDataString v
+                    with :? ArgumentException | :? FormatException | :? OverflowException -> fail "sweep storage %s: option '%s' cannot be '%s'" shown k (Uri.UnescapeDataString v)
+            | _ -> fail "sweep storage %s: option '%s' has no value" shown part
         Backend.Postgres b.ConnectionString
-    elif url.StartsWith "Host=" || url.StartsWith "host=" then Backend.Postgres url
+    elif url.StartsWith "Host=" || url.StartsWith "host=" then
+        try Backend.Postgres (NpgsqlConnectionStringBuilder(url)).ConnectionString
+        with :? ArgumentException | :? FormatException as e -> fail "sweep storage %s is not a connection string: %s" shown (redact e.Message)
     elif url.StartsWith "sqlite://" then Backend.Sqlite(url.Substring "sqlite://".Length)
     elif url.StartsWith "sqlite:" then Backend.Sqlite(url.Substring "sqlite:".Length)
-    elif url.Contains "://" then fail "sweep storage %s: unknown kind (postgres://..., sqlite:PATH or a file path)" url
+    elif url.Contains "://" then fail "sweep storage %s: unknown kind (postgres://..., sqlite:PATH or a file path)" shown
     else Backend.Sqlite url
 
 /// The storage as text without its password.
@@ -68,8 +81,50 @@ let describe (b: Backend) =
         let x = NpgsqlConnectionStringBuilder cs
         sprintf "postgres://%s@%s:%d/%s" x.Username x.Host x.Port x.Database
 
+/// How a storage rides out failures: a restart of the server, a dropped connection or
+/// another process's lock is retried with backoff for `RetrySeconds` before the call
+/// fails (a server never reached by this process fails at once).
+type StoreOptions =
+    { /// How long a call retries transient failures.
+      RetrySeconds: float
+      /// SQLite: how long one statement waits for another connection's lock.
+      BusyTimeoutSeconds: float }
+
+let private envSeconds (name: string) (fallback: float) =
+    match Environment.GetEnvironmentVariable name with
+    | null | "" -> fallback
+    | v ->
+        match Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+        | true, x when x >= 0.0 && Double.IsFinite x -> x
+        | _ -> fail "%s must be a number of seconds >= 0 (got '%s')" name v
+
+/// Retry for 300 s, SQLite locks waited on for 60 s per statement; the environment
+/// variables HYBRID_STORAGE_RETRY_SECONDS and HYBRID_SQLITE_BUSY_SECONDS change them.
+let defaultOptions () =
+    { RetrySeconds = envSeconds "HYBRID_STORAGE_RETRY_SECONDS" 300.0
+      BusyTimeoutSeconds = envSeconds "HYBRID_SQLITE_BUSY_SECONDS" 60.0 }
+
+/// Whether a storage failure is worth retrying: the server restarting or shutting
+/// down, a connection lost, a lock held by another connection.
+let isTransient (e: exn) : bool =
+    let rec go (e: exn) =
+        match e with
+        | null -> false
+        | :? PostgresException as p ->
+            p.SqlState.StartsWith "08" || p.SqlState.StartsWith "57P" || p.SqlState.StartsWith "53"
+            || p.SqlState = "40001" || p.SqlState = "40P01" || p.IsTransient
+        | :? NpgsqlException as n -> n.IsTransient || go n.InnerException
+        | :? SqliteException as s -> s.SqliteErrorCode = 5 || s.SqliteErrorCode = 6
+        | :? Net.Sockets.SocketException | :? TimeoutException -> true
+        | :? IO.IOException as io -> go io.InnerException || io.InnerException :? Net.Sockets.SocketException
+        | _ -> false
+    go e
+
+/// A time the storage could not be reached and was retried until it answered again.
+type Outage = { At: float; Seconds: float; Retries: int; Cause: string }
+
 /// The schema version this code writes; migrations bring older databases to it.
-let schemaVersion = 1
+let schemaVersion = 2
 
 /// The migrations, by the version they bring a database to.
 let private migrations: (int * string list) list =
@@ -86,7 +141,10 @@ let private migrations: (int * string list) list =
            metric DOUBLE PRECISION, PRIMARY KEY (sweep, idx, attempt, epoch))"
         "CREATE INDEX epochs_rung ON epochs (sweep, bucket, epoch)"
         "CREATE TABLE events (sweep TEXT NOT NULL, idx INTEGER NOT NULL, attempt INTEGER NOT NULL, worker TEXT NOT NULL,
-           event TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, detail TEXT)" ] ]
+           event TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, detail TEXT)" ]
+      // Attempts lost to an expired lease, counted apart from claims: a trial given back
+      // (interrupted, or its worker's environment failed) does not use up its attempts.
+      2, [ "ALTER TABLE trials ADD COLUMN losses INTEGER NOT NULL DEFAULT 0"; "UPDATE trials SET losses = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END" ] ]
 
 /// A trial's states.
 module Status =
@@ -152,19 +210,66 @@ let private optFloat (x: float option) = match x with Some v when Double.IsFinit
 /// A trial's bucket: the trials successive halving compares (same method and group).
 let bucket (methodName: string) (group: string) = methodName + " | " + group
 
-/// Sweep storage on one backend. Connections are opened per operation (pooled).
-type SweepStore(backend: Backend) =
+/// Sweep storage on one backend. Connections are opened per operation (pooled); a
+/// transient failure (see `isTransient`) is retried with backoff within
+/// `options.RetrySeconds` once the storage has answered this process.
+type SweepStore(backend: Backend, options: StoreOptions) =
     let isPg = match backend with Backend.Postgres _ -> true | _ -> false
     let where = describe backend
     let now = if isPg then "extract(epoch from clock_timestamp())::double precision" else "((julianday('now') - 2440587.5) * 86400.0)"
+    let mutable reached = false
+    let outages = Collections.Concurrent.ConcurrentQueue<Outage>()
 
-    let guard (f: unit -> 'a) : 'a =
+    let describeError (e: exn) =
+        match e with
+        | :? PostgresException as p -> sprintf "%s: %s" p.SqlState p.MessageText
+        | e -> redact e.Message
+
+    let guardOnce (f: unit -> 'a) : 'a =
         try f ()
         with
         | StoreError _ -> reraise ()
-        | :? DbException as e -> fail "sweep storage %s: %s" where e.Message
+        | :? DbException as e -> fail "sweep storage %s: %s" where (describeError e)
         | :? Net.Sockets.SocketException as e -> fail "sweep storage %s: %s" where e.Message
         | :? TimeoutException as e -> fail "sweep storage %s: %s" where e.Message
+
+    /// Runs `f`, retrying transient failures with backoff (0.1 s doubling to 5 s) for
+    /// the options' retry time; an outage ridden out is kept for `TakeOutages`.
+    let guardWith (retry: bool) (f: bool -> 'a) : 'a =
+        guardOnce (fun () ->
+            let clock = Diagnostics.Stopwatch.StartNew()
+            let startedAt = float (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) / 1000.0
+            let mutable result = None
+            let mutable retries = 0
+            let mutable delay = 0.1
+            let mutable first: exn = null
+            while result.IsNone do
+                let outcome =
+                    try Ok(f (retries > 0))
+                    with e when isTransient e -> Error e
+                match outcome with
+                | Ok v ->
+                    reached <- true
+                    if retries > 0 then
+                        outages.Enqueue { At = startedAt; Seconds = clock.Elapsed.TotalSeconds; Retries = retries; Cause = describeError first }
+                    result <- Some v
+                | Error e ->
+                    if isNull first then first <- e
+                    // A lock held by another connection is always waited for; a server that never
+                    // answered this process is most likely a wrong address, reported at once.
+                    let isLock = e :? SqliteException
+                    if not retry || not (reached || isLock) || clock.Elapsed.TotalSeconds + delay > options.RetrySeconds then
+                        if retries > 0 then
+                            fail "sweep storage %s: %s (still failing after %d retries in %.0f s; HYBRID_STORAGE_RETRY_SECONDS sets how long to retry)"
+                                where (describeError e) retries clock.Elapsed.TotalSeconds
+                        else raise e
+                    if isPg then NpgsqlConnection.ClearAllPools()
+                    Threading.Thread.Sleep(TimeSpan.FromSeconds delay)
+                    retries <- retries + 1
+                    delay <- min 5.0 (delay * 2.0)
+            result.Value)
+
+    let guard (f: unit -> 'a) : 'a = guardWith true (fun _ -> f ())
 
     let openConnection () : DbConnection =
         match backend with
@@ -173,11 +278,12 @@ type SweepStore(backend: Backend) =
             match IO.Path.GetDirectoryName full with
             | d when not (IO.Directory.Exists d) -> fail "sweep storage %s: folder %s does not exist" where d
             | _ -> ()
-            let b = SqliteConnectionStringBuilder(DataSource = full, DefaultTimeout = 60)
+            let busy = int (options.BusyTimeoutSeconds * 1000.0)
+            let b = SqliteConnectionStringBuilder(DataSource = full, DefaultTimeout = max 1 (busy / 1000))
             let c = new SqliteConnection(b.ConnectionString)
             c.Open()
             use cmd = c.CreateCommand()
-            cmd.CommandText <- "PRAGMA busy_timeout = 60000; PRAGMA foreign_keys = ON;"
+            cmd.CommandText <- sprintf "PRAGMA busy_timeout = %d; PRAGMA foreign_keys = ON;" busy
             cmd.ExecuteNonQuery() |> ignore
             c
         | Backend.Postgres cs ->
@@ -213,14 +319,23 @@ type SweepStore(backend: Backend) =
     let f64 (r: DbDataReader) (i: int) = if r.IsDBNull i then None else Some(Convert.ToDouble(r.GetValue i))
     let i64 (r: DbDataReader) (i: int) = Convert.ToInt64(r.GetValue i)
 
-    let transaction (f: DbConnection -> DbTransaction -> 'a) : 'a =
-        guard (fun () ->
+    /// A transaction; `f` learns whether this is a retry after a transient failure.
+    let transactionRetrying (retry: bool) (f: bool -> DbConnection -> DbTransaction -> 'a) : 'a =
+        guardWith retry (fun again ->
             use c = openConnection ()
             // SQLite: BEGIN IMMEDIATE (the write lock first, so that two claims cannot interleave).
             use tx = if isPg then c.BeginTransaction(IsolationLevel.ReadCommitted) else (c :?> SqliteConnection).BeginTransaction(false) :> DbTransaction
-            let result = f c tx
+            let result = f again c tx
             tx.Commit()
             result)
+
+    let transactionWith retry (f: DbConnection -> DbTransaction -> 'a) : 'a = transactionRetrying retry (fun _ c tx -> f c tx)
+    let transaction f = transactionWith true f
+
+    let sqliteMissing () =
+        match backend with
+        | Backend.Sqlite path -> not (IO.File.Exists path)
+        | Backend.Postgres _ -> false
 
     let log c tx (sweep: string) (idx: int) (attempt: int) (worker: string) (event: string) (detail: string option) =
         exec c tx (sprintf "INSERT INTO events (sweep, idx, attempt, worker, event, at, detail) VALUES (@s, @i, @a, @w, @e, %s, @d)" now)
@@ -259,6 +374,7 @@ type SweepStore(backend: Backend) =
 
     /// The schema version of the database (0: empty).
     member _.Version() =
+        if sqliteMissing () then 0 else
         guard (fun () ->
             use c = openConnection ()
             let exists =
@@ -292,6 +408,9 @@ type SweepStore(backend: Backend) =
     member this.Create(name: string, spec: string, trials: Spec.Trial list) : bool =
         this.Migrate()
         transaction (fun c tx ->
+            // PostgreSQL: creators of one name wait for each other, so that the second sees
+            // the first's sweep (READ COMMITTED reads it after the lock) and changes nothing.
+            if isPg then scalar c tx "SELECT pg_advisory_xact_lock(726354919, hashtext(@n))" [ "@n", box name ] |> ignore
             match rows c tx "SELECT spec FROM sweeps WHERE name = @n" [ "@n", box name ] (fun r -> r.GetString 0) with
             | [ existing ] when existing = spec -> false
             | [ _ ] -> fail "sweep %s already exists in %s with another spec; give another name (--name) or another storage (nothing was changed)" name where
@@ -332,11 +451,33 @@ type SweepStore(backend: Backend) =
     /// worker is gone); a trial whose lease ran out `maxAttempts` times is failed
     /// instead. None when there is nothing to claim.
     member _.Claim(sweep: string, worker: string, leaseSeconds: float, maxAttempts: int) : Claim option =
-        transaction (fun c tx ->
+        let claimOf (r: DbDataReader) =
+            { Sweep = sweep
+              Index = int (i64 r 0)
+              Attempt = int (i64 r 1)
+              Worker = worker
+              Method = r.GetString 2
+              Group = r.GetString 3
+              Bucket = r.GetString 4
+              Key = r.GetString 5
+              Config = r.GetString 6 }
+        transactionRetrying true (fun again c tx ->
+            // Retried after a dropped connection: a claim whose commit succeeded but whose
+            // answer was lost is this worker's already, and is taken up again rather than left
+            // to expire.
+            let held =
+                if not again then [] else
+                rows c tx
+                    (sprintf "UPDATE trials SET lease_until = %s + @lease WHERE sweep = @s AND worker = @w AND status = 'running'
+                              RETURNING idx, attempts, method, grp, bucket, key, config" now)
+                    [ "@s", box sweep; "@w", box worker; "@lease", box leaseSeconds ] claimOf
+            match held with
+            | cl :: _ -> Some cl
+            | [] ->
             let lost =
                 rows c tx
                     (sprintf "UPDATE trials SET status = 'failed', error = @err, finished = %s, lease_until = NULL
-                              WHERE sweep = @s AND status = 'running' AND lease_until < %s AND attempts >= @max RETURNING idx, attempts, worker" now now)
+                              WHERE sweep = @s AND status = 'running' AND lease_until < %s AND losses + 1 >= @max RETURNING idx, attempts, worker" now now)
                     [ "@s", box sweep; "@max", box maxAttempts; "@err", box (sprintf "its worker was lost %d times (lease expired); not retried" maxAttempts) ]
                     (fun r -> int (i64 r 0), int (i64 r 1), defaultArg (str r 2) "")
             for idx, attempt, w in lost do log c tx sweep idx attempt w Status.Failed (Some "lease expired; attempts exhausted")
@@ -345,20 +486,11 @@ type SweepStore(backend: Backend) =
                     now (if isPg then " FOR UPDATE SKIP LOCKED" else "")
             let claimed =
                 rows c tx
-                    (sprintf "UPDATE trials SET status = 'running', worker = @w, attempts = attempts + 1, lease_until = %s + @lease,
-                              started = %s, epochs = 0 WHERE sweep = @s AND idx = (%s)
+                    (sprintf "UPDATE trials SET losses = losses + CASE WHEN status = 'running' THEN 1 ELSE 0 END, status = 'running', worker = @w,
+                              attempts = attempts + 1, lease_until = %s + @lease, started = %s, epochs = 0 WHERE sweep = @s AND idx = (%s)
                               RETURNING idx, attempts, method, grp, bucket, key, config" now now pick)
                     [ "@s", box sweep; "@w", box worker; "@lease", box leaseSeconds ]
-                    (fun r ->
-                        { Sweep = sweep
-                          Index = int (i64 r 0)
-                          Attempt = int (i64 r 1)
-                          Worker = worker
-                          Method = r.GetString 2
-                          Group = r.GetString 3
-                          Bucket = r.GetString 4
-                          Key = r.GetString 5
-                          Config = r.GetString 6 })
+                    claimOf
             match claimed with
             | [ cl ] ->
                 log c tx sweep cl.Index cl.Attempt worker "claimed" None
@@ -367,7 +499,7 @@ type SweepStore(backend: Backend) =
 
     /// Renews a claim's lease; false when the claim is no longer this worker's.
     member _.Heartbeat(claim: Claim, leaseSeconds: float) : bool =
-        transaction (fun c tx ->
+        transactionWith false (fun c tx ->
             let n =
                 exec c tx
                     (sprintf "UPDATE trials SET lease_until = %s + @lease WHERE sweep = @s AND idx = @i AND worker = @w AND attempts = @a AND status = 'running'" now)
@@ -383,7 +515,8 @@ type SweepStore(backend: Backend) =
             let held = n = 1
             if held then
                 exec c tx
-                    "INSERT INTO epochs (sweep, idx, attempt, epoch, bucket, accuracy, energy, seconds, metric) VALUES (@s, @i, @a, @e, @b, @acc, @en, @sec, @m)"
+                    "INSERT INTO epochs (sweep, idx, attempt, epoch, bucket, accuracy, energy, seconds, metric) VALUES (@s, @i, @a, @e, @b, @acc, @en, @sec, @m)
+                     ON CONFLICT (sweep, idx, attempt, epoch) DO NOTHING"
                     [ "@s", box claim.Sweep; "@i", box claim.Index; "@a", box claim.Attempt; "@e", box epoch; "@b", box claim.Bucket
                       "@acc", optFloat (Some accuracy); "@en", optFloat (Some energy); "@sec", optFloat (Some seconds); "@m", optFloat (Some metric) ]
                 |> ignore
@@ -414,8 +547,64 @@ type SweepStore(backend: Backend) =
                       "@m", optFloat metric; "@e", box epochs; "@sec", optFloat (Some seconds)
                       "@err", (match error with Some e -> box e | None -> null); "@dir", (match runDir with Some d -> box d | None -> null)
                       "@done", box (if status = Status.Completed then 1 else 0) ]
-            if n = 1 then log c tx claim.Sweep claim.Index claim.Attempt claim.Worker status error
-            n = 1)
+            if n = 1 then
+                log c tx claim.Sweep claim.Index claim.Attempt claim.Worker status error
+                true
+            else
+                // Written already by this very call, when a dropped connection hid its commit.
+                scalar c tx "SELECT COUNT(*) FROM trials WHERE sweep = @s AND idx = @i AND worker = @w AND attempts = @a AND status = @st"
+                    [ "@s", box claim.Sweep; "@i", box claim.Index; "@w", box claim.Worker; "@a", box claim.Attempt; "@st", box status ]
+                |> Convert.ToInt64 = 1L)
+
+    /// Puts failed trials (and those of the other statuses given, e.g. diverged) of a
+    /// sweep back to pending, all of them or those listed; their earlier attempts stay in
+    /// the log and their run folders on disk (a new attempt continues from a checkpoint
+    /// there). Returns the trials re-queued.
+    member _.Retry(sweep: string, statuses: string list, indexes: int list option, by: string) : int list =
+        for st in statuses do
+            if not (List.contains st [ Status.Failed; Status.Diverged; Status.Pruned ]) then
+                invalidArg "statuses" (sprintf "only failed, diverged or pruned trials can be retried (not %s)" st)
+        transaction (fun c tx ->
+            let candidates =
+                rows c tx "SELECT idx, status, attempts FROM trials WHERE sweep = @s ORDER BY idx" [ "@s", box sweep ]
+                    (fun r -> int (i64 r 0), r.GetString 1, int (i64 r 2))
+            match indexes with
+            | Some wanted ->
+                for i in wanted do
+                    match candidates |> List.tryFind (fun (idx, _, _) -> idx = i) with
+                    | None -> fail "sweep %s has no trial %d (trials 0..%d)" sweep i (candidates.Length - 1)
+                    | Some(_, st, _) when not (List.contains st statuses) ->
+                        fail "trial %d of sweep %s is %s, not %s: nothing was changed" i sweep st (String.Join(" or ", statuses))
+                    | Some _ -> ()
+            | None -> ()
+            let chosen =
+                candidates
+                |> List.filter (fun (idx, st, _) -> List.contains st statuses && (match indexes with Some w -> List.contains idx w | None -> true))
+            for idx, st, attempts in chosen do
+                exec c tx
+                    "UPDATE trials SET status = 'pending', worker = NULL, lease_until = NULL, error = NULL, metric = NULL, losses = 0,
+                     finished = NULL WHERE sweep = @s AND idx = @i AND status = @st"
+                    [ "@s", box sweep; "@i", box idx; "@st", box st ]
+                |> ignore
+                log c tx sweep idx attempts by "retried" (Some(sprintf "was %s" st))
+            chosen |> List.map (fun (i, _, _) -> i))
+
+    /// The outages this store rode out since the last call (the storage unreachable or
+    /// locked, then answering again), oldest first.
+    member _.TakeOutages() : Outage list =
+        [ let mutable o = Unchecked.defaultof<Outage>
+          while outages.TryDequeue(&o) do yield o ]
+
+    /// Logs an outage a worker rode out, so that `sweep status` shows it.
+    member _.LogOutage(sweep: string, worker: string, o: Outage) : unit =
+        transaction (fun c tx ->
+            log c tx sweep (-1) 0 worker "outage" (Some(sprintf "storage unreachable or locked for %.1f s, %d retries (%s)" o.Seconds o.Retries o.Cause)))
+
+    /// Whether the storage exists (an SQLite file is made by the first sweep created in it).
+    member _.Exists = not (sqliteMissing ())
+
+    /// The options it runs with.
+    member _.Options = options
 
     /// Logs an event of a claimed trial (e.g. `resumed`, with the epoch it continues from).
     member _.Note(claim: Claim, event: string, detail: string) : unit =
@@ -467,5 +656,8 @@ type SweepStore(backend: Backend) =
             use c = openConnection ()
             scalar c null ("SELECT " + now) [] |> Convert.ToDouble)
 
-/// Opens a storage URL (see `parseUrl`).
-let connect (url: string) = SweepStore(parseUrl url)
+/// Opens a storage URL (see `parseUrl`) with the default options.
+let connect (url: string) = SweepStore(parseUrl url, defaultOptions ())
+
+/// Opens a storage URL with options.
+let connectWith (options: StoreOptions) (url: string) = SweepStore(parseUrl url, options)

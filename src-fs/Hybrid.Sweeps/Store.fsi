@@ -19,13 +19,47 @@ type Backend =
     | Sqlite of path: string
     | Postgres of connectionString: string
 
+/// A storage URL with its password replaced by `***` (the userinfo of a URL, and a
+/// `Password=` of a connection string): what messages show.
+val redact: url: string -> string
+
 /// Reads a storage URL: `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (or
 /// `postgresql://`, or an Npgsql connection string `Host=...`), `sqlite:PATH`, or a
-/// plain file path (SQLite).
+/// plain file path (SQLite). Errors show the URL without its password.
 val parseUrl: url: string -> Backend
 
 /// The storage as text without its password.
 val describe: b: Backend -> string
+
+/// How a storage rides out failures: a restart of the server, a dropped connection or
+/// another process's lock is retried with backoff for `RetrySeconds` before the call
+/// fails (a server never reached by this process fails at once).
+type StoreOptions =
+    {
+      /// How long a call retries transient failures.
+      RetrySeconds: float
+      /// SQLite: how long one statement waits for another connection's lock.
+      BusyTimeoutSeconds: float
+    }
+
+val private envSeconds: name: string -> fallback: float -> float
+
+/// Retry for 300 s, SQLite locks waited on for 60 s per statement; the environment
+/// variables HYBRID_STORAGE_RETRY_SECONDS and HYBRID_SQLITE_BUSY_SECONDS change them.
+val defaultOptions: unit -> StoreOptions
+
+/// Whether a storage failure is worth retrying: the server restarting or shutting
+/// down, a connection lost, a lock held by another connection.
+val isTransient: e: exn -> bool
+
+/// A time the storage could not be reached and was retried until it answered again.
+type Outage =
+    {
+      At: float
+      Seconds: float
+      Retries: int
+      Cause: string
+    }
 
 /// The schema version this code writes; migrations bring older databases to it.
 val schemaVersion: int
@@ -118,9 +152,30 @@ val private optFloat: x: float option -> objnull
 /// A trial's bucket: the trials successive halving compares (same method and group).
 val bucket: methodName: string -> group: string -> string
 
-/// Sweep storage on one backend. Connections are opened per operation (pooled).
+/// Sweep storage on one backend. Connections are opened per operation (pooled); a
+/// transient failure (see `isTransient`) is retried with backoff within
+/// `options.RetrySeconds` once the storage has answered this process.
 type SweepStore =
-    new: backend: Backend -> SweepStore
+    new: backend: Backend * options: StoreOptions -> SweepStore
+
+    /// Puts failed trials (and those of the other statuses given, e.g. diverged) of a
+    /// sweep back to pending, all of them or those listed; their earlier attempts stay in
+    /// the log and their run folders on disk (a new attempt continues from a checkpoint
+    /// there). Returns the trials re-queued.
+    member Retry: sweep: string * statuses: string list * indexes: int list option * by: string -> int list
+
+    /// The outages this store rode out since the last call (the storage unreachable or
+    /// locked, then answering again), oldest first.
+    member TakeOutages: unit -> Outage list
+
+    /// Logs an outage a worker rode out, so that `sweep status` shows it.
+    member LogOutage: sweep: string * worker: string * o: Outage -> unit
+
+    /// Whether the storage exists (an SQLite file is made by the first sweep created in it).
+    member Exists: bool
+
+    /// The options it runs with.
+    member Options: StoreOptions
 
     /// Claims the first pending trial, or a running one whose lease ran out (its
     /// worker is gone); a trial whose lease ran out `maxAttempts` times is failed
@@ -193,5 +248,8 @@ type SweepStore =
     /// The storage, without its password.
     member Where: string
 
-/// Opens a storage URL (see `parseUrl`).
+/// Opens a storage URL (see `parseUrl`) with the default options.
 val connect: url: string -> SweepStore
+
+/// Opens a storage URL with options.
+val connectWith: options: StoreOptions -> url: string -> SweepStore

@@ -86,6 +86,15 @@ let status (store: SweepStore) (sweep: string option) : Report =
                     (match t.LeaseUntil with Some l when l >= now -> sprintf "%s left" (duration (l - now)) | Some _ -> "expired" | None -> "") ] ]
     let badTable =
         table "Failed or diverged" [ "trial"; "status"; "attempts"; "error" ] [ for t in bad -> [ string t.Index; t.Status; string t.Attempts; defaultArg t.Error "" ] ]
+    // What workers rode out or stopped on: storage outages, and environments that failed
+    // (the trial given back), most recent last.
+    let incidents =
+        store.Events row.Name
+        |> List.filter (fun e -> e.Event = "outage" || e.Event = "environment")
+    let incidentTable =
+        table "Worker incidents (storage outages ridden out; workers stopped by their environment)" [ "when"; "worker"; "event"; "trial"; "detail" ]
+            [ for e in List.rev incidents |> List.truncate 10 |> List.rev ->
+                  [ sprintf "%s ago" (duration (now - e.At)); e.Worker; e.Event; (if e.Index >= 0 then string e.Index else "-"); defaultArg e.Detail "" ] ]
     let json =
         j [ "sweep", Report.str row.Name
             "storage", Report.str store.Where
@@ -100,14 +109,25 @@ let status (store: SweepStore) (sweep: string option) : Report =
                         "leaseSeconds", Report.optional (t.LeaseUntil |> Option.map (fun l -> l - now)) ] :> JsonNode)
                 |> Array.ofList)
             "failed",
-            JsonArray(bad |> List.map (fun t -> j [ "trial", Report.int t.Index; "status", Report.str t.Status; "error", Report.str (defaultArg t.Error "") ] :> JsonNode) |> Array.ofList) ]
+            JsonArray(bad |> List.map (fun t -> j [ "trial", Report.int t.Index; "status", Report.str t.Status; "error", Report.str (defaultArg t.Error "") ] :> JsonNode) |> Array.ofList)
+            "incidents",
+            JsonArray(
+                incidents
+                |> List.map (fun e ->
+                    j [ "at", Report.num e.At; "worker", Report.str e.Worker; "event", Report.str e.Event
+                        "trial", (if e.Index >= 0 then Report.int e.Index else null); "detail", Report.str (defaultArg e.Detail "") ] :> JsonNode)
+                |> Array.ofList) ]
     let eta =
         match p.Eta with
         | Some e when p.Counts |> List.exists (fun (s, n) -> (s = Status.Pending || s = Status.Running) && n > 0) -> sprintf "about %s left at the current pace" (duration e)
         | _ when p.Counts |> List.forall (fun (s, n) -> (s <> Status.Pending && s <> Status.Running) || n = 0) -> "every trial has ended"
         | _ -> "no trial has ended yet (no estimate)"
     { Report.ofJson json with
-        Tables = [ yield counts; if not running.IsEmpty then yield runningTable; if not bad.IsEmpty then yield badTable ]
+        Tables =
+            [ yield counts
+              if not running.IsEmpty then yield runningTable
+              if not bad.IsEmpty then yield badTable
+              if not incidents.IsEmpty then yield incidentTable ]
         Lines = [ eta ] }
 
 // ---- report ----

@@ -74,7 +74,41 @@ module WorkerObserver =
     let silent = { Claimed = (fun _ _ -> ()); Batch = ignore; Epoch = (fun _ _ -> ()); Finished = (fun _ _ -> ()); Waiting = ignore }
 
 /// What a worker did.
-type WorkerSummary = { Worker: string; Sweep: string; Trials: TrialOutcome list; Interrupted: bool }
+type WorkerSummary =
+    { Worker: string
+      Sweep: string
+      Trials: TrialOutcome list
+      Interrupted: bool
+      /// Why the worker stopped before the sweep was done: its own environment failed
+      /// (output not writable, dataset missing, disk full); the trial it held is pending again.
+      Stopped: string option }
+
+/// A trial's dataset could not be loaded on this machine.
+type DataUnavailable(message: string, inner: exn) =
+    inherit Exception(message, inner)
+
+/// Whether a failure belongs to the worker's machine rather than to the trial: the file
+/// system (an output folder not writable, a full disk, a run folder in the way) or the
+/// data (a dataset missing or damaged on this machine). Such a trial is given back, not failed.
+let environmental (e: exn) : bool =
+    match e with
+    | :? DataUnavailable -> true
+    | :? IOException | :? UnauthorizedAccessException -> true
+    | DataError _ | Runs.RunFolderError _ -> true
+    | _ -> false
+
+/// Writes and removes a probe file under `out`/`sweep`: a worker whose output cannot be
+/// written stops before it claims a trial. The error names the folder.
+let checkWritable (out: string) (sweep: string) : unit =
+    let dir = Path.GetFullPath(Path.Combine(out, sweep))
+    let probe = Path.Combine(dir, sprintf ".probe.%d.tmp" Environment.ProcessId)
+    try
+        Directory.CreateDirectory dir |> ignore
+        File.WriteAllBytes(probe, Array.zeroCreate 4096)
+        File.Delete probe
+    with :? IOException | :? UnauthorizedAccessException as e ->
+        (try File.Delete probe with _ -> ())
+        raise (IOException(sprintf "the worker's output folder %s cannot be written (%s); no trial was claimed" dir e.Message, e))
 
 /// The sweep a worker or report works on: the one named, or the storage's only one.
 let pickSweep (store: SweepStore) (name: string option) : SweepRow =
@@ -154,7 +188,10 @@ let private runTrial (store: SweepStore) (spec: Spec.SweepSpec) (opts: WorkerOpt
             match datasets.TryGetValue key with
             | true, d -> d
             | _ ->
-                let d = Dataset.load cfg.DataRoot cfg.Dataset
+                // Data this machine lacks or cannot read is the machine's problem, not the trial's.
+                let d =
+                    try Dataset.load cfg.DataRoot cfg.Dataset
+                    with e when not (e :? OperationCanceledException) -> raise (DataUnavailable(Codec.message e, e))
                 datasets[key] <- d
                 d
         let rungs = match spec.Asha with Some a -> Spec.rungs a cfg.Epochs | None -> []
@@ -200,6 +237,15 @@ let private runTrial (store: SweepStore) (spec: Spec.SweepSpec) (opts: WorkerOpt
                 outcome "released" metric n (Some "interrupted; the trial is pending again")
     with
     | StoreError _ -> reraise ()
+    | e when environmental e ->
+        // The worker's environment, not the trial: given back (its attempts are not used
+        // up), and the worker stops.
+        stopBeating ()
+        let message = match e with :? DataUnavailable -> e.Message | _ -> sprintf "%s: %s" (e.GetType().Name) (Codec.message e)
+        if not lost then
+            store.Note(claim, "environment", message)
+            store.Release claim |> ignore
+        outcome "released" (metricSoFar spec.Metric (List.ofSeq records)) records.Count (Some message)
     | e when not (e :? OperationCanceledException) ->
         // The trial's own failure (its config, its data, the run folder, the run): recorded, not retried.
         stopBeating ()
@@ -221,6 +267,7 @@ and workOn (loaded: (string * string option * Dataset) list) (store: SweepStore)
     if not (opts.LeaseSeconds >= 1.0) then invalidArg "lease" (sprintf "the lease must be at least 1 second (got %g)" opts.LeaseSeconds)
     if not (opts.PollSeconds > 0.0) then invalidArg "poll" (sprintf "the poll interval must be positive (got %g)" opts.PollSeconds)
     if opts.MaxTrials < 0 then invalidArg "maxTrials" "must be 0 (no limit) or positive"
+    if not store.Exists then raise (StoreError(sprintf "sweep storage %s does not exist: create a sweep there first (hybrid sweep create SPEC --storage ...)" store.Where))
     store.Migrate()
     let row = pickSweep store opts.Sweep
     let spec = specOf row
@@ -231,18 +278,33 @@ and workOn (loaded: (string * string option * Dataset) list) (store: SweepStore)
     let datasets = Collections.Generic.Dictionary<string, Dataset>()
     for name, root, d in loaded do datasets[sprintf "%s|%s" (defaultArg root "") name] <- d
     let done' = ResizeArray<TrialOutcome>()
-    let mutable go = true
+    // Outages the storage rode out go into the sweep's log, for `sweep status`.
+    let logOutages () =
+        for o in store.TakeOutages() do
+            try store.LogOutage(row.Name, name, o) with StoreError _ -> ()
+    let mutable stopped =
+        try
+            checkWritable opts.Out row.Name
+            None
+        with :? IOException as e -> Some e.Message
+    let mutable go = stopped.IsNone
     while go && not cancel.IsCancellationRequested && (opts.MaxTrials = 0 || done'.Count < opts.MaxTrials) do
         match store.Claim(row.Name, name, opts.LeaseSeconds, spec.MaxAttempts) with
         | Some claim ->
+            logOutages ()
             observer.Claimed claim row.Trials
             let o = runTrial store spec opts datasets claim observer cancel
             done'.Add o
             observer.Finished claim o
+            logOutages ()
+            if o.Status = "released" && not cancel.IsCancellationRequested then
+                stopped <- Some(sprintf "the worker's environment failed on trial %d (%s); the trial is pending again for another worker" o.Index (defaultArg o.Error ""))
+                go <- false
         | None ->
+            logOutages ()
             match store.Open row.Name with
             | 0 -> go <- false
             | running ->
                 observer.Waiting running
                 cancel.WaitHandle.WaitOne(TimeSpan.FromSeconds opts.PollSeconds) |> ignore
-    { Worker = name; Sweep = row.Name; Trials = List.ofSeq done'; Interrupted = cancel.IsCancellationRequested }
+    { Worker = name; Sweep = row.Name; Trials = List.ofSeq done'; Interrupted = cancel.IsCancellationRequested; Stopped = stopped }

@@ -76,7 +76,24 @@ type WorkerSummary =
       Sweep: string
       Trials: TrialOutcome list
       Interrupted: bool
+      /// Why the worker stopped before the sweep was done: its own environment failed
+      /// (output not writable, dataset missing, disk full); the trial it held is pending again.
+      Stopped: string option
     }
+
+/// A trial's dataset could not be loaded on this machine.
+type DataUnavailable =
+    inherit System.Exception
+    new: message: string * inner: exn -> DataUnavailable
+
+/// Whether a failure belongs to the worker's machine rather than to the trial: the file
+/// system (an output folder not writable, a full disk, a run folder in the way) or the
+/// data (a dataset missing or damaged on this machine). Such a trial is given back, not failed.
+val environmental: e: exn -> bool
+
+/// Writes and removes a probe file under `out`/`sweep`: a worker whose output cannot be
+/// written stops before it claims a trial. The error names the folder.
+val checkWritable: out: string -> sweep: string -> unit
 
 /// The sweep a worker or report works on: the one named, or the storage's only one.
 val pickSweep:
