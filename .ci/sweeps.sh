@@ -4,6 +4,11 @@
 #   .ci/sweeps.sh postgres  3 workers on a PostgreSQL server started here on 127.0.0.1, one killed
 #   .ci/sweeps.sh slurm     2 workers started by `sbatch --array` on a one-node Slurm cluster
 #                           (munge, slurmctld and slurmd started here), trials in PostgreSQL
+#   .ci/sweeps.sh outage    2 workers on PostgreSQL while the server is restarted twice (once
+#                           stopped for 3 s): no trial lost, none completed twice, no attempt used up
+#   .ci/sweeps.sh faults    SQLite: workers whose environment fails (output not writable, dataset
+#                           missing, disk full) give their trial back and exit 4; a lock held past
+#                           the busy timeout is waited out; sweep retry re-queues a diverged trial
 # Each checks in the database that every one of the 12 trials completed exactly once; sqlite and
 # postgres also check that the killed trial resumed from its checkpoint at the next epoch, and that a
 # sequential run of the same trials gives the same metrics (the resumed trial's included) and report.
@@ -46,6 +51,7 @@ start_postgres() {
   local bin; bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
   [ -n "$bin" ] || fail "PostgreSQL is not installed (apt-get install -y postgresql)"
   local port=$((20000 + RANDOM % 20000))
+  pgbin=$bin pgport=$port
   mkdir -p "$work/pg" && chown postgres "$work/pg"
   runuser -u postgres -- "$bin/initdb" -D "$work/pg/data" -A trust -U postgres >"$work/initdb.out" 2>&1 || fail "initdb failed: $(tail -n 3 "$work/initdb.out")"
   runuser -u postgres -- "$bin/pg_ctl" -D "$work/pg/data" -o "-h 127.0.0.1 -p $port -k $work/pg" -l "$work/pg/server.out" -w start >/dev/null \
@@ -202,10 +208,119 @@ slurm_test() {
   echo "sbatch --array: $workers array task(s) ran the 12 trials ($(q "SELECT worker || ':' || COUNT(*) FROM trials WHERE sweep = 'slurm' GROUP BY worker ORDER BY worker" | tr '\n' ' '))"
 }
 
+# ---- faults ----
+# 6 short trials for the fault checks: 3 learning rates x 2 seeds, 4 epochs of BP on 10% of Fashion-MNIST.
+small_spec() {
+  cat > "$work/small.json" <<EOF
+{
+  "name": "small",
+  "base": { "dataset": "${1:-fashion-mnist}", "fraction": 0.1, "epochs": 4, "batchSize": 100, "algorithm": "bp",
+            "model": { "kind": "mlp", "widths": [64], "activation": "gelu", "loss": "ce" } },
+  "axes": { "optimizer.lr": [0.001, 0.003, 0.01] },
+  "seeds": [0, 1]
+}
+EOF
+}
+
+# Every trial of sweep $1 ($2 of them) completed exactly once, and no lease was lost.
+check_clean() {
+  local s=$1 want=$2 n
+  n=$(q "SELECT COUNT(*) FROM trials WHERE sweep = '$s' AND status = 'completed' AND completions = 1")
+  [ "$n" = "$want" ] || fail "sweep $s: $n of $want trials completed exactly once: $(q "SELECT idx, status, completions, attempts, error FROM trials WHERE sweep = '$s'" | tr '\n' ' ')"
+  n=$(q "SELECT COUNT(DISTINCT idx) FROM events WHERE sweep = '$s' AND event = 'completed'"); [ "$n" = "$want" ] || fail "sweep $s: the log holds $n completed trials, not $want"
+  n=$(q "SELECT COUNT(*) FROM events WHERE sweep = '$s' AND event = 'completed'"); [ "$n" = "$want" ] || fail "sweep $s: a trial completed twice"
+  n=$(q "SELECT COALESCE(SUM(losses), 0) FROM trials WHERE sweep = '$s'"); [ "$n" = 0 ] || fail "sweep $s: $n lease(s) lost"
+  n=$(q "SELECT COUNT(*) FROM trials WHERE sweep = '$s' AND status = 'failed'"); [ "$n" = 0 ] || fail "sweep $s: $n trial(s) failed"
+}
+
+outage_test() {
+  small_spec
+  hybrid sweep create "$work/small.json" --storage "$url" --name outage >/dev/null || fail "sweep create failed"
+  local pids=() i
+  for i in 1 2; do
+    dotnet "$cli" --threads 1 sweep work --storage "$url" --sweep outage --worker "o$i" --lease 30 --poll 1 --out "$work/runs" >"$work/o$i.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in $(seq 1 600); do [ "$(q "SELECT COUNT(*) FROM epochs WHERE sweep = 'outage'")" -ge 1 ] && break; sleep 0.2; done
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" -m fast -w restart -o "-h 127.0.0.1 -p $pgport -k $work/pg" >/dev/null || fail "the restart failed"
+  echo "PostgreSQL restarted (fast) while the workers ran"
+  for i in $(seq 1 600); do [ "$(q "SELECT COUNT(*) FROM trials WHERE sweep = 'outage' AND status = 'completed'")" -ge 2 ] && break; sleep 0.2; done
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" -m fast -w stop >/dev/null || fail "the stop failed"
+  sleep 3
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" -o "-h 127.0.0.1 -p $pgport -k $work/pg" -l "$work/pg/server.out" -w start >/dev/null || fail "the server did not start again"
+  echo "PostgreSQL stopped for 3 s and started again"
+  for p in "${pids[@]}"; do wait "$p" || fail "a worker failed across the outage (exit $?)"; done
+  check_clean outage 6
+  local attempts outages
+  attempts=$(q "SELECT MAX(attempts) FROM trials WHERE sweep = 'outage'"); [ "$attempts" = 1 ] || fail "an outage used up an attempt (max attempts $attempts)"
+  outages=$(q "SELECT COUNT(*) FROM events WHERE sweep = 'outage' AND event = 'outage'"); [ "$outages" -ge 1 ] || fail "no outage was logged"
+  hybrid sweep status --storage "$url" --sweep outage --json | grep -q '"event": "outage"' || fail "sweep status does not show the outage"
+  echo "outage: 6 of 6 trials completed exactly once, 1 attempt each, no lease lost; $outages outage(s) ridden out and shown by sweep status"
+}
+
+faults_test() {
+  small_spec folder:data/fashion-mnist
+  hybrid sweep create "$work/small.json" --storage "$url" --name faults >/dev/null || fail "sweep create failed"
+  local rc n i
+  # A worker whose output folder cannot be made (a file is in the way): it claims nothing.
+  touch "$work/afile"
+  (cd "$work" && dotnet "$cli" sweep work --storage "$url" --sweep faults --out "$work/afile/runs" >"$work/f1.log" 2>&1); rc=$?
+  [ "$rc" = 4 ] || fail "a worker with an unwritable output exited $rc, not 4"
+  grep -q "cannot be written" "$work/f1.log" || fail "the unwritable output is not named: $(tail -n 2 "$work/f1.log")"
+  n=$(q "SELECT COUNT(*) FROM trials WHERE sweep = 'faults' AND attempts > 0"); [ "$n" = 0 ] || fail "the worker with an unwritable output claimed $n trial(s)"
+  echo "unwritable output: exit 4, nothing claimed"
+  # A node without the dataset (the spec reads it from data/ under the worker's folder): the trial is given back.
+  mkdir -p "$work/nodata" "$work/node"
+  ln -s /usr/share/datasets "$work/node/data"
+  (cd "$work/nodata" && dotnet "$cli" sweep work --storage "$url" --sweep faults --out "$work/runs" >"$work/f2.log" 2>&1); rc=$?
+  [ "$rc" = 4 ] || fail "a worker without the dataset exited $rc, not 4"
+  grep -q "pending again" "$work/f2.log" || fail "the worker without the dataset does not say the trial is pending again: $(tail -n 2 "$work/f2.log")"
+  n=$(q "SELECT COUNT(*) FROM trials WHERE sweep = 'faults' AND status = 'pending'"); [ "$n" = 6 ] || fail "after the worker without the dataset, $n of 6 trials are pending"
+  echo "dataset missing: exit 4, the trial pending again"
+  # A full disk under the output (a 1 MiB tmpfs; root only).
+  if [ "$(id -u)" = 0 ] && mkdir -p "$work/full" && mount -t tmpfs -o size=1m tmpfs "$work/full" 2>/dev/null; then
+    cleanups+=("umount '$work/full'")
+    (cd "$work/node" && dotnet "$cli" sweep work --storage "$url" --sweep faults --out "$work/full" >"$work/f3.log" 2>&1); rc=$?
+    [ "$rc" = 4 ] || fail "a worker on a full disk exited $rc, not 4: $(tail -n 3 "$work/f3.log")"
+    grep -q "No space left" "$work/f3.log" || fail "the full disk is not named: $(tail -n 2 "$work/f3.log")"
+    n=$(q "SELECT COUNT(*) FROM trials WHERE sweep = 'faults' AND status = 'failed'"); [ "$n" = 0 ] || fail "the full disk failed $n trial(s)"
+    echo "full disk: exit 4, the trial pending again"
+  else
+    echo "full disk: skipped (needs root to mount a tmpfs)"
+  fi
+  # A lock held past the busy timeout (1 s here) while a worker runs: waited out, nothing failed.
+  (cd "$work/node" && HYBRID_SQLITE_BUSY_SECONDS=1 dotnet "$cli" --threads 1 sweep work --storage "$url" --sweep faults --out "$work/runs" >"$work/f4.log" 2>&1) &
+  local worker=$!
+  for i in $(seq 1 600); do [ "$(q "SELECT COUNT(*) FROM epochs WHERE sweep = 'faults'")" -ge 1 ] && break; sleep 0.2; done
+  printf 'BEGIN EXCLUSIVE;\n.shell sleep 4\nCOMMIT;\n' | sqlite3 "$url" || fail "could not hold the lock"
+  echo "held an exclusive lock on the database for 4 s"
+  wait "$worker" || fail "the worker failed while the database was locked (exit $?): $(tail -n 3 "$work/f4.log")"
+  check_clean faults 6
+  n=$(q "SELECT COUNT(*) FROM events WHERE sweep = 'faults' AND event = 'outage'"); [ "$n" -ge 1 ] || fail "the lock was not logged as an outage"
+  n=$(q "SELECT COUNT(*) FROM events WHERE sweep = 'faults' AND event = 'environment'"); [ "$n" -ge 1 ] || fail "no environment failure was logged"
+  echo "lock: waited out; 6 of 6 trials completed exactly once, no lease lost, none failed"
+  # sweep retry: a diverged trial (inference step size 1e4) re-queued and run again.
+  cat > "$work/div.json" <<'EOF'
+{ "name": "div", "base": { "dataset": "fashion-mnist", "fraction": 0.02, "epochs": 1, "algorithm": "pc", "inference": { "stepSize": 1e4 },
+  "model": { "kind": "mlp", "widths": [16], "activation": "gelu", "loss": "ce" } } }
+EOF
+  hybrid sweep create "$work/div.json" --storage "$url" >/dev/null || fail "sweep create (div) failed"
+  hybrid sweep work --storage "$url" --sweep div --out "$work/runs" >/dev/null 2>&1 || fail "the div worker failed"
+  [ "$(q "SELECT status FROM trials WHERE sweep = 'div'")" = diverged ] || fail "the div trial did not diverge: $(q "SELECT status, error FROM trials WHERE sweep = 'div'")"
+  hybrid sweep retry --storage "$url" --sweep div | grep -q "no trial to retry" || fail "sweep retry re-queued a diverged trial without --diverged"
+  hybrid sweep retry --storage "$url" --sweep div --diverged | grep -q "1 trial(s) pending again" || fail "sweep retry --diverged did not re-queue the trial"
+  [ "$(q "SELECT status FROM trials WHERE sweep = 'div'")" = pending ] || fail "the retried trial is not pending"
+  hybrid sweep work --storage "$url" --sweep div --out "$work/runs" >/dev/null 2>&1 || fail "the div worker failed (second time)"
+  [ "$(q "SELECT status || ' ' || attempts FROM trials WHERE sweep = 'div'")" = "diverged 2" ] || fail "the retried trial did not run again"
+  echo "sweep retry: the diverged trial was re-queued and ran a second attempt"
+}
+
 case "$mode" in
   sqlite) use_sqlite; kill_test 2; sequential_test ;;
   postgres) start_postgres; kill_test 3; sequential_test ;;
   slurm) start_postgres; start_slurm; slurm_test ;;
+  outage) start_postgres; outage_test ;;
+  faults) use_sqlite; faults_test ;;
   *) echo "unknown mode $mode (sqlite, postgres or slurm)"; exit 2 ;;
 esac
 echo "PASS ($mode)"
