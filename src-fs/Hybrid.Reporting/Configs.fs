@@ -34,11 +34,7 @@ let text (relative: string) =
         |> Option.filter File.Exists
     match fromFolder with
     | Some path ->
-        let text =
-            try File.ReadAllText path
-            with :? IOException | :? UnauthorizedAccessException as e ->
-                raise (ConfigError(sprintf "config file %s cannot be read: %s" path e.Message))
-        path, text
+        path, Codec.readText "config file" path
     | None ->
         use stream = assembly.GetManifestResourceStream("configs/" + relative)
         if isNull stream then

@@ -131,6 +131,33 @@ let text (n: JsonNode) =
         | _ -> v.ToJsonString()
     | _ -> n.ToJsonString()
 
+// ---- limits ----
+
+/// The most trials a spec may expand into (100,000; HYBRID_MAX_TRIALS changes it).
+let maxTrials () : int =
+    match Environment.GetEnvironmentVariable "HYBRID_MAX_TRIALS" with
+    | null | "" -> 100_000
+    | v ->
+        match Int32.TryParse v with
+        | true, n when n > 0 -> n
+        | _ -> fail "HYBRID_MAX_TRIALS must be a positive whole number (got '%s')" v
+
+/// The deepest nesting of a YAML spec (as JSON's: 64 levels).
+[<Literal>]
+let MaxDepth = 64
+
+/// Integers a spec gives as JSON numbers are exact up to 2^53.
+let private exactInteger = 9007199254740992.0
+
+/// Checks a sweep name: it names folders, so letters, digits, '-', '_' and '.', not
+/// starting with '.', at most 100 characters.
+let checkName (name: string) : string =
+    if name.Trim() = "" || name |> Seq.exists (fun c -> not (Char.IsAsciiLetterOrDigit c || c = '-' || c = '_' || c = '.')) then
+        fail "sweep field 'name' must be letters, digits, '-', '_' or '.' (it names folders): '%s'" name
+    if name.StartsWith "." then fail "sweep field 'name' must not start with '.' (it names a folder): '%s'" name
+    if name.Length > 100 then fail "sweep field 'name' is %d characters long; at most 100 (it names folders)" name.Length
+    name
+
 // ---- reading ----
 
 let private number (path: string) (n: JsonNode) =
@@ -151,7 +178,7 @@ let private readAxis (path: string) (key: string) (n: JsonNode) : Axis =
     match n with
     | :? JsonArray as a ->
         if a.Count = 0 then fail "sweep field '%s' has no values" where
-        Axis.Grid(key, [ for v in a -> v.DeepClone() ])
+        Axis.Grid(key, [ for i, v in Seq.indexed a -> (if isNull v then fail "sweep field '%s[%d]' is null; give a value" where i); v.DeepClone() ])
     | :? JsonObject as o when o.Count = 1 ->
         let kind = Seq.head o
         let inner = where + "." + kind.Key
@@ -167,10 +194,13 @@ let private readAxis (path: string) (key: string) (n: JsonNode) : Axis =
         | "intUniform" ->
             let lo, hi = pair inner kind.Value
             if lo <> Math.Round lo || hi <> Math.Round hi || lo > hi then fail "sweep field '%s' needs integers lo <= hi" inner
+            if lo < float Int32.MinValue || hi > float (Int32.MaxValue - 1) then
+                fail "sweep field '%s' must lie within [%d, %d] (got [%g, %g])" inner Int32.MinValue (Int32.MaxValue - 1) lo hi
             Axis.Random(key, Range.IntUniform(int lo, int hi))
         | "choice" ->
             match kind.Value with
-            | :? JsonArray as a when a.Count > 0 -> Axis.Random(key, Range.Choice [ for v in a -> v.DeepClone() ])
+            | :? JsonArray as a when a.Count > 0 ->
+                Axis.Random(key, Range.Choice [ for i, v in Seq.indexed a -> (if isNull v then fail "sweep field '%s[%d]' is null; give a value" inner i); v.DeepClone() ])
             | _ -> fail "sweep field '%s' must be a non-empty list" inner
         | other -> fail "sweep field '%s': unknown range '%s' (uniform, logUniform, intUniform or choice)" where other
     | _ -> fail "sweep field '%s' must be a list of values or one of {uniform|logUniform|intUniform|choice: ...}" where
@@ -189,7 +219,7 @@ let private configObject (folder: string) (path: string) (n: JsonNode) : JsonObj
         let name = v.GetValue<string>()
         let file = Path.Combine(folder, name)
         let text =
-            if File.Exists file then File.ReadAllText file
+            if File.Exists file then Codec.readText "config file" file
             else
                 let rel = if name.EndsWith ".json" then name else name + ".json"
                 try snd (Configs.text rel)
@@ -209,6 +239,15 @@ let rec private merge (into: JsonObject) (over: JsonObject) =
         | Some(:? JsonObject as a), (:? JsonObject as b) -> merge a b
         | _ -> into[kv.Key] <- (if isNull kv.Value then null else kv.Value.DeepClone())
 
+/// The number of trials a spec expands into, computed without expanding it.
+let count (spec: SweepSpec) : float =
+    if not spec.Trials.IsEmpty then float spec.Trials.Length
+    else
+        spec.Methods
+        |> List.sumBy (fun m ->
+            let grid = spec.Axes @ m.Axes |> List.choose (function Axis.Grid(_, vs) -> Some(float vs.Length) | _ -> None) |> List.fold (*) 1.0
+            grid * float spec.Samples * float spec.Seeds.Length)
+
 /// Reads a spec from its JSON text; configuration names and files are resolved
 /// against `folder` (the spec's folder) and the checked-in configurations. Errors
 /// are `ConfigError`s naming the field.
@@ -221,16 +260,15 @@ let parse (folder: string) (json: string) : SweepSpec =
         if not (List.contains kv.Key known) then
             fail "unknown sweep field '%s' (known: %s)" kv.Key (String.Join(", ", known |> List.filter (fun k -> k <> "$schema")))
     let str key = get o key |> Option.map (fun n -> match n with :? JsonValue as v when v.GetValueKind() = Text.Json.JsonValueKind.String -> v.GetValue<string>() | _ -> fail "sweep field '%s' must be a string" key)
-    let integer key dflt =
+    // An integer field within [lo, hi], checked before any conversion.
+    let integer key dflt (lo: float) (hi: float) =
         match get o key with
         | None -> dflt
         | Some n ->
             let x = number key n
-            if x <> Math.Round x || abs x > 1e15 then fail "sweep field '%s' must be an integer" key
+            if x <> Math.Round x || x < lo || x > hi then fail "sweep field '%s' must be an integer in [%.0f, %.0f] (got %s)" key lo hi (n.ToJsonString())
             int64 x
-    let name = defaultArg (str "name") "sweep"
-    if name.Trim() = "" || name |> Seq.exists (fun c -> not (Char.IsLetterOrDigit c || c = '-' || c = '_' || c = '.')) then
-        fail "sweep field 'name' must be letters, digits, '-', '_' or '.' (it names folders): '%s'" name
+    let name = checkName (defaultArg (str "name") "sweep")
     let baseObj = match get o "base" with Some n -> configObject folder "base" n | None -> JsonObject()
     let overrides =
         match get o "config" with
@@ -264,21 +302,23 @@ let parse (folder: string) (json: string) : SweepSpec =
         | Some(p, _) -> fail "sweep axis '%s' is given twice (method %s)" p m.Name
         | None -> ()
     let hasRandom = methods |> List.exists (fun m -> (axes @ m.Axes) |> List.exists (function Axis.Random _ -> true | _ -> false))
-    let samples = integer "samples" (if hasRandom then 10L else 1L)
-    if samples < 1L then fail "sweep field 'samples' must be at least 1"
+    let samples = integer "samples" (if hasRandom then 10L else 1L) 1.0 (float (maxTrials ()))
     if not hasRandom && samples <> 1L then fail "sweep field 'samples' needs a random axis (uniform, logUniform, intUniform or choice)"
     let seeds =
         match get o "seeds" with
         | None -> [ 0L ]
         | Some(:? JsonArray as a) when a.Count > 0 ->
+            if a.Count > maxTrials () then fail "sweep field 'seeds' lists %d seeds, more than the %d trials a sweep may have (HYBRID_MAX_TRIALS)" a.Count (maxTrials ())
             [ for i, s in Seq.indexed a ->
                   let x = number (sprintf "seeds[%d]" i) s
-                  if x <> Math.Round x then fail "sweep field 'seeds[%d]' must be an integer" i
+                  if x <> Math.Round x || abs x > exactInteger then
+                      fail "sweep field 'seeds[%d]' must be an integer within ±%.0f (got %s)" i exactInteger (s.ToJsonString())
                   int64 x ]
         | Some n ->
             // A count: seeds 0..n-1.
             let x = number "seeds" n
             if x < 1.0 || x <> Math.Round x then fail "sweep field 'seeds' must be a list of seeds or a count >= 1"
+            if x > float (maxTrials ()) then fail "sweep field 'seeds' is %s, more than the %d trials a sweep may have (HYBRID_MAX_TRIALS)" (n.ToJsonString()) (maxTrials ())
             [ 0L .. int64 x - 1L ]
     if seeds |> List.distinct |> List.length <> seeds.Length then fail "sweep field 'seeds' repeats a seed"
     let metric =
@@ -311,16 +351,16 @@ let parse (folder: string) (json: string) : SweepSpec =
                 if not (List.contains k.Key [ "minEpochs"; "reduction" ]) then fail "unknown sweep field 'asha.%s' (known: minEpochs, reduction)" k.Key
             let geti key d = match get a key with Some n -> number ("asha." + key) n | None -> d
             let minEpochs, reduction = geti "minEpochs" 1.0, geti "reduction" 3.0
-            if minEpochs < 1.0 || minEpochs <> Math.Round minEpochs then fail "sweep field 'asha.minEpochs' must be an integer >= 1"
-            if reduction < 2.0 || reduction <> Math.Round reduction then fail "sweep field 'asha.reduction' must be an integer >= 2"
+            if minEpochs < 1.0 || minEpochs > 1e6 || minEpochs <> Math.Round minEpochs then fail "sweep field 'asha.minEpochs' must be an integer in [1, 1000000]"
+            if reduction < 2.0 || reduction > 1e6 || reduction <> Math.Round reduction then fail "sweep field 'asha.reduction' must be an integer in [2, 1000000]"
             Some { MinEpochs = int minEpochs; Reduction = int reduction }
         | Some _ -> fail "sweep field 'asha' must be an object { minEpochs, reduction }"
-    let maxAttempts = integer "maxAttempts" 3L
-    if maxAttempts < 1L then fail "sweep field 'maxAttempts' must be at least 1"
+    let maxAttempts = integer "maxAttempts" 3L 1.0 1000.0
     let trials =
         match get o "trials" with
         | None -> []
         | Some(:? JsonArray as a) when a.Count > 0 ->
+            if a.Count > maxTrials () then fail "sweep field 'trials' lists %d trials, more than the %d a sweep may have (HYBRID_MAX_TRIALS)" a.Count (maxTrials ())
             for k in [ "methods"; "axes"; "seeds"; "samples" ] do
                 if (get o k).IsSome then fail "sweep field 'trials' lists every trial: it cannot be combined with '%s'" k
             [ for i, t in Seq.indexed a ->
@@ -335,56 +375,96 @@ let parse (folder: string) (json: string) : SweepSpec =
                       m, configObject folder (sprintf "trials[%d].config" i) (defaultArg (get t "config") (JsonObject()))
                   | _ -> fail "sweep field 'trials[%d]' must be an object { method, config }" i ]
         | Some _ -> fail "sweep field 'trials' must be a non-empty list of { method, config }"
-    { Name = name
-      Base = baseObj
-      Overrides = overrides
-      Methods = methods
-      Axes = axes
-      Samples = int samples
-      SampleSeed = integer "sampleSeed" 0L
-      Seeds = seeds
-      Metric = metric
-      Direction = direction
-      Groups = groups
-      Asha = asha
-      MaxAttempts = int maxAttempts
-      Trials = trials }
+    let spec =
+      { Name = name
+        Base = baseObj
+        Overrides = overrides
+        Methods = methods
+        Axes = axes
+        Samples = int samples
+        SampleSeed = integer "sampleSeed" 0L (-exactInteger) exactInteger
+        Seeds = seeds
+        Metric = metric
+        Direction = direction
+        Groups = groups
+        Asha = asha
+        MaxAttempts = int maxAttempts
+        Trials = trials }
+    let n = count spec
+    if n > float (maxTrials ()) then
+        fail "the spec expands into %.0f trials, more than the %d a sweep may have (HYBRID_MAX_TRIALS; split it, or sample the axes at random)" n (maxTrials ())
+    spec
 
 /// YAML text as JSON text: mappings become objects, sequences arrays; plain scalars
 /// that read as numbers, booleans or null become those, every other scalar a string.
+/// Read event by event: aliases (`*name`) are refused, so that a few bytes cannot
+/// expand into gigabytes, and nesting is limited to `MaxDepth` levels, as JSON's.
 let yamlToJson (yaml: string) : string =
-    let stream = YamlDotNet.RepresentationModel.YamlStream()
-    try stream.Load(new StringReader(yaml))
+    let parser = YamlDotNet.Core.Parser(new StringReader(yaml))
+    let scalar (sc: YamlDotNet.Core.Events.Scalar) : JsonNode =
+        let v = sc.Value
+        if sc.Style <> YamlDotNet.Core.ScalarStyle.Plain then JsonValue.Create v
+        else
+            let mutable f = 0.0
+            match v with
+            | null | "" | "~" | "null" -> null
+            | "true" -> JsonValue.Create true
+            | "false" -> JsonValue.Create false
+            | _ when Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture, &f) ->
+                let mutable i = 0L
+                if Int64.TryParse(v, Globalization.NumberStyles.Integer, Globalization.CultureInfo.InvariantCulture, &i) then JsonValue.Create i
+                else JsonValue.Create f
+            | _ -> JsonValue.Create v
+    // Open containers, innermost first; a mapping holds the key waiting for its value.
+    let stack = Collections.Generic.Stack<JsonNode * string option ref>()
+    let mutable root: JsonNode option = None
+    let mutable documents = 0
+    let line (e: YamlDotNet.Core.Events.ParsingEvent) = e.Start.Line
+    let add (e: YamlDotNet.Core.Events.ParsingEvent) (node: JsonNode) =
+        if stack.Count = 0 then root <- Some node
+        else
+            match stack.Peek() with
+            | (:? JsonArray as arr), _ -> arr.Add node
+            | (:? JsonObject as o), key ->
+                match key.Value with
+                | Some k ->
+                    o[k] <- node
+                    key.Value <- None
+                | None -> fail "YAML line %d: keys must be plain text" (line e)
+            | _ -> ()
+    let openContainer (e: YamlDotNet.Core.Events.ParsingEvent) (node: JsonNode) =
+        if stack.Count >= MaxDepth then fail "YAML line %d: nested deeper than %d levels" (line e) MaxDepth
+        add e node
+        stack.Push((node, ref None))
+    // A mapping waiting for a key takes a scalar as that key.
+    let wantsKey () =
+        stack.Count > 0 && (match stack.Peek() with (:? JsonObject), key -> key.Value.IsNone | _ -> false)
+    try
+        while parser.MoveNext() do
+            match parser.Current with
+            | :? YamlDotNet.Core.Events.DocumentStart ->
+                documents <- documents + 1
+                if documents > 1 then fail "the YAML text holds several documents; a spec is one"
+            | :? YamlDotNet.Core.Events.AnchorAlias as e ->
+                fail "YAML line %d: aliases (*%s) are not supported; write the value out" (line e) (string e.Value)
+            | :? YamlDotNet.Core.Events.Scalar as e ->
+                if wantsKey () then
+                    let _, key = stack.Peek()
+                    key.Value <- Some e.Value
+                else add e (scalar e)
+            | :? YamlDotNet.Core.Events.MappingStart as e ->
+                if wantsKey () then fail "YAML line %d: keys must be plain text" (line e)
+                openContainer e (JsonObject())
+            | :? YamlDotNet.Core.Events.SequenceStart as e ->
+                if wantsKey () then fail "YAML line %d: keys must be plain text" (line e)
+                openContainer e (JsonArray())
+            | :? YamlDotNet.Core.Events.MappingEnd
+            | :? YamlDotNet.Core.Events.SequenceEnd -> stack.Pop() |> ignore
+            | _ -> ()
     with :? YamlDotNet.Core.YamlException as e -> fail "malformed YAML at line %d: %s" e.Start.Line e.Message
-    let rec convert (n: YamlDotNet.RepresentationModel.YamlNode) : JsonNode =
-        match n with
-        | :? YamlDotNet.RepresentationModel.YamlMappingNode as m ->
-            let o = JsonObject()
-            for kv in m.Children do
-                match kv.Key with
-                | :? YamlDotNet.RepresentationModel.YamlScalarNode as k -> o[k.Value] <- convert kv.Value
-                | _ -> fail "YAML line %d: keys must be plain text" kv.Key.Start.Line
-            o
-        | :? YamlDotNet.RepresentationModel.YamlSequenceNode as sq -> JsonArray([| for c in sq.Children -> convert c |])
-        | :? YamlDotNet.RepresentationModel.YamlScalarNode as sc ->
-            let v = sc.Value
-            if sc.Style <> YamlDotNet.Core.ScalarStyle.Plain then JsonValue.Create v
-            else
-                let mutable f = 0.0
-                match v with
-                | null | "" | "~" | "null" -> null
-                | "true" -> JsonValue.Create true
-                | "false" -> JsonValue.Create false
-                | _ when Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture, &f) ->
-                    let mutable i = 0L
-                    if Int64.TryParse(v, Globalization.NumberStyles.Integer, Globalization.CultureInfo.InvariantCulture, &i) then JsonValue.Create i
-                    else JsonValue.Create f
-                | _ -> JsonValue.Create v
-        | _ -> fail "YAML line %d: aliases and tags are not supported" n.Start.Line
-    match List.ofSeq stream.Documents with
-    | [ d ] -> (convert d.RootNode).ToJsonString()
-    | [] -> fail "the YAML document is empty"
-    | _ -> fail "the YAML text holds several documents; a spec is one"
+    match root with
+    | Some node when not (isNull node) -> node.ToJsonString()
+    | _ -> fail "the YAML document is empty"
 
 /// Reads a spec file, JSON or YAML (`.yaml`/`.yml`), or a checked-in spec
 /// (`sweeps/table1-mlp`); `ConfigError`s name the file.
@@ -392,9 +472,7 @@ let load (path: string) : SweepSpec =
     let isYaml (p: string) = p.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || p.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
     let folder, text =
         if File.Exists path then
-            let text =
-                try File.ReadAllText path
-                with :? IOException | :? UnauthorizedAccessException as e -> fail "sweep spec %s cannot be read: %s" path e.Message
+            let text = Codec.readText "sweep spec" path
             Path.GetDirectoryName(Path.GetFullPath path), text
         elif Path.IsPathRooted path || path.StartsWith "." then fail "sweep spec %s not found" path
         else

@@ -137,6 +137,19 @@ val toFloat: v: System.Text.Json.Nodes.JsonNode -> float
 /// A value as text for keys and tables: numbers in their shortest form, strings bare.
 val text: n: System.Text.Json.Nodes.JsonNode -> string
 
+/// The most trials a spec may expand into (100,000; HYBRID_MAX_TRIALS changes it).
+val maxTrials: unit -> int
+
+/// The deepest nesting of a YAML spec (as JSON's: 64 levels).
+[<Literal>]
+val MaxDepth: int = 64
+
+val private exactInteger: float
+
+/// Checks a sweep name: it names folders, so letters, digits, '-', '_' and '.', not
+/// starting with '.', at most 100 characters.
+val checkName: name: string -> string
+
 val private number: path: string -> n: System.Text.Json.Nodes.JsonNode -> float
 
 val private pair:
@@ -162,6 +175,9 @@ val private merge:
   into: System.Text.Json.Nodes.JsonObject ->
     over: System.Text.Json.Nodes.JsonObject -> unit
 
+/// The number of trials a spec expands into, computed without expanding it.
+val count: spec: SweepSpec -> float
+
 /// Reads a spec from its JSON text; configuration names and files are resolved
 /// against `folder` (the spec's folder) and the checked-in configurations. Errors
 /// are `ConfigError`s naming the field.
@@ -169,6 +185,8 @@ val parse: folder: string -> json: string -> SweepSpec
 
 /// YAML text as JSON text: mappings become objects, sequences arrays; plain scalars
 /// that read as numbers, booleans or null become those, every other scalar a string.
+/// Read event by event: aliases (`*name`) are refused, so that a few bytes cannot
+/// expand into gigabytes, and nesting is limited to `MaxDepth` levels, as JSON's.
 val yamlToJson: yaml: string -> string
 
 /// Reads a spec file, JSON or YAML (`.yaml`/`.yml`), or a checked-in spec

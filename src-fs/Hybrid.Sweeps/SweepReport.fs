@@ -186,7 +186,12 @@ let private opt (x: float option) = match x with Some v -> v.ToString("R", cultu
 /// A file-name-safe form of text.
 let safeName (s: string) =
     let cs = s.ToCharArray() |> Array.map (fun c -> if Char.IsLetterOrDigit c || c = '-' || c = '.' then c else '_')
-    String(cs).Trim('_')
+    let name = String(cs).Trim('_').TrimStart('.')
+    // File systems take 255 bytes a name: a long one is cut and keeps a hash of the whole.
+    if Text.Encoding.UTF8.GetByteCount name <= 120 then name
+    else
+        let hash = Convert.ToHexString(Security.Cryptography.SHA256.HashData(Text.Encoding.UTF8.GetBytes s)).Substring(0, 8).ToLowerInvariant()
+        String(name.ToCharArray() |> Array.filter (fun c -> c < '\u0080') |> Array.truncate 100) + "-" + hash
 
 /// Plots of the metric against each axis (one series per method, one point per
 /// completed trial); categorical axes are numbered in order of appearance.
@@ -231,7 +236,8 @@ let report (store: SweepStore) (sweep: string option) (folder: string option) : 
     let trials = store.Trials row.Name
     let groups = analyse spec trials
     let p = progress row.Name trials
-    let cellText (c: Cell) = sprintf "%s ± %s" (f2 c.Mean) (f2 c.Std)
+    // One seed has no spread to show.
+    let cellText (c: Cell) = if c.Values.Length < 2 then sprintf "%s (1 seed)" (f2 c.Mean) else sprintf "%s ± %s" (f2 c.Mean) (f2 c.Std)
     let bestRows =
         [ for g in groups do
               for m in g.Methods ->
@@ -333,7 +339,19 @@ let report (store: SweepStore) (sweep: string option) (folder: string option) : 
 let export (store: SweepStore) (sweep: string option) (folder: string) : string list =
     let row = Worker.pickSweep store sweep
     let spec = Worker.specOf row
-    let groups = analyse spec (store.Trials row.Name)
+    let trials = store.Trials row.Name
+    let groups = analyse spec trials
+    if groups |> List.forall (fun g -> g.Methods |> List.forall (fun m -> m.Best.IsNone)) then
+        let p = progress row.Name trials
+        let counts = String.Join(", ", p.Counts |> List.filter (fun (_, n) -> n > 0) |> List.map (fun (s, n) -> sprintf "%d %s" n s))
+        raise (InvalidDataException(sprintf "sweep %s has no completed trial to export (%s); nothing was written" row.Name counts))
+    // Names that read the same once made safe for files (a/b and a_b) are told apart by a number.
+    let taken = Collections.Generic.HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    let unique (name: string) =
+        let rec go k =
+            let n = if k = 1 then name else sprintf "%s-%d" name k
+            if taken.Add n then n else go (k + 1)
+        go 1
     Directory.CreateDirectory folder |> ignore
     [ for g in groups do
           for m in g.Methods do
@@ -342,8 +360,9 @@ let export (store: SweepStore) (sweep: string option) (folder: string) : string 
                   let t = b.Trials.Head
                   let cfg = Config.parse t.Config Config.defaults
                   let name = if g.Group = "" then sprintf "%s-%s" row.Name m.Method else sprintf "%s-%s-%s" row.Name m.Method g.Group
-                  let cfg = { cfg with Name = safeName name }
-                  let path = Path.Combine(folder, safeName name + ".json")
+                  let file = unique (safeName name)
+                  let cfg = { cfg with Name = file }
+                  let path = Path.Combine(folder, file + ".json")
                   AtomicFile.writeText path (Config.toText cfg)
                   yield path
               | None -> () ]

@@ -374,6 +374,37 @@ module Codec =
           | _ -> () ]
 
     /// JSON text as configurations are read: comments and trailing commas allowed.
+    /// The largest configuration or spec file read (16 MiB; HYBRID_MAX_CONFIG_BYTES changes it).
+    let maxTextBytes () : int64 =
+        match Environment.GetEnvironmentVariable "HYBRID_MAX_CONFIG_BYTES" with
+        | null | "" -> 16L * 1024L * 1024L
+        | v ->
+            match Int64.TryParse v with
+            | true, n when n > 0L -> n
+            | _ -> fail "HYBRID_MAX_CONFIG_BYTES must be a positive number of bytes (got '%s')" v
+
+    /// A configuration or spec file's text; `what` names it in errors ("config file").
+    /// A file larger than `maxTextBytes` is refused before it is read.
+    let readText (what: string) (path: string) : string =
+        let limit = maxTextBytes ()
+        try
+            let length = FileInfo(path).Length
+            if length > limit then
+                fail "%s %s is %d bytes, more than the %d a configuration may have (HYBRID_MAX_CONFIG_BYTES)" what path length limit
+            use stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read)
+            use reader = new StreamReader(stream)
+            let buffer = Array.zeroCreate<char> (Operators.int (min limit (max 0L length)) + 1)
+            let text = Text.StringBuilder()
+            let mutable n = reader.Read(buffer, 0, buffer.Length)
+            while n > 0 do
+                text.Append(buffer, 0, n) |> ignore
+                if Operators.int64 text.Length > limit then fail "%s %s grew past the %d bytes a configuration may have while it was read" what path limit
+                n <- reader.Read(buffer, 0, buffer.Length)
+            text.ToString()
+        with
+        | :? IOException
+        | :? UnauthorizedAccessException as e -> fail "%s %s cannot be read: %s" what path e.Message
+
     let parseText (json: string) : JsonNode =
         try JsonNode.Parse(json, documentOptions = JsonDocumentOptions(CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true))
         with :? JsonException as e -> fail "malformed JSON: %s" e.Message
@@ -384,11 +415,7 @@ module Codec =
     /// Reads a file onto `current`; errors name the file.
     let load (codec: Codec<'T>) (current: 'T) (path: string) : 'T =
         if not (File.Exists path) then fail "config file %s not found" path
-        let text =
-            try File.ReadAllText path
-            with
-            | :? IOException
-            | :? UnauthorizedAccessException as e -> fail "config file %s cannot be read: %s" path e.Message
+        let text = readText "config file" path
         try read codec current text
         with ConfigError msg -> fail "%s: %s" path msg
 

@@ -177,6 +177,13 @@ namespace Hybrid
         /// The keys an object codec accepts, recursively (`model.kind`), for documentation checks.
         val keys: schema: System.Text.Json.Nodes.JsonObject -> string list
 
+        /// The largest configuration or spec file read (16 MiB; HYBRID_MAX_CONFIG_BYTES changes it).
+        val maxTextBytes: unit -> int64
+
+        /// A configuration or spec file's text; `what` names it in errors ("config file").
+        /// A file larger than `maxTextBytes` is refused before it is read.
+        val readText: what: string -> path: string -> string
+
         /// JSON text as configurations are read: comments and trailing commas allowed.
         val parseText: json: string -> System.Text.Json.Nodes.JsonNode
 
