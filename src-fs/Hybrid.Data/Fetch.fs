@@ -102,7 +102,8 @@ let fashionMnist (root: string option) : FetchResult =
             { Name = "fashion-mnist"; Folder = None; Message = sprintf "not root: run 'sudo %s'" command }
 
 /// Downloads a published set (mnist, kmnist, cifar10) from its official location, or
-/// from `HYBRID_MIRROR`/NAME/ when that is set.
+/// from `HYBRID_MIRROR`/NAME/ when that is set, within the limits that
+/// `HYBRID_FETCH_TIMEOUT`, `HYBRID_FETCH_STALL` and `HYBRID_FETCH_MIN_RATE` set.
 let published (root: string option) (name: string) (progress: Download.Progress -> unit) : FetchResult =
     match Dataset.locate root name with
     | Some dir -> { Name = name; Folder = Some dir; Message = sprintf "already present in %s" dir }
@@ -112,7 +113,7 @@ let published (root: string option) (name: string) (progress: Download.Progress 
             match Environment.GetEnvironmentVariable "HYBRID_MIRROR" with
             | m when not (String.IsNullOrWhiteSpace m) -> Download.withMirror m set
             | _ -> set
-        let folder = Download.fetchSet set (target root) (TimeSpan.FromSeconds 20.0) progress
+        let folder = Download.fetchSet set (target root) (Download.Limits.fromEnvironment ()) progress
         { Name = name; Folder = Some folder
           Message = sprintf "downloaded %d file(s) from %s, checksums verified, into %s" set.Files.Length (List.head set.Bases) folder }
 

@@ -30,21 +30,82 @@ type RawSplit =
 module Readers =
     let private fail file problem = raise (DataError(file, problem))
 
-    /// Reads a whole file, inflating it when it starts with the gzip magic bytes.
-    let readBytes (file: string) : byte[] =
+    /// The environment variable that sets `maxFileBytes`.
+    [<Literal>]
+    let MaxFileBytesVariable = "HYBRID_DATA_MAX_BYTES"
+
+    /// The default of `maxFileBytes`: 1 GiB.
+    [<Literal>]
+    let DefaultMaxFileBytes = 1073741824L
+
+    /// The most bytes one data file may hold, once decompressed: `HYBRID_DATA_MAX_BYTES`
+    /// when it is set (a whole number from 1 to Array.MaxLength), else 1 GiB. An IDX
+    /// header that declares more is refused before anything else is read, and no
+    /// decompression goes past it.
+    let maxFileBytes () : int64 =
+        match Environment.GetEnvironmentVariable MaxFileBytesVariable with
+        | v when String.IsNullOrWhiteSpace v -> DefaultMaxFileBytes
+        | v ->
+            match Int64.TryParse(v.Trim(), Globalization.NumberStyles.None, Globalization.CultureInfo.InvariantCulture) with
+            | true, n when n >= 1L && n <= int64 Array.MaxLength -> n
+            | _ -> raise (ArgumentException(sprintf "%s=%s is not a number of bytes from 1 to %d" MaxFileBytesVariable v Array.MaxLength))
+
+    /// Opens a data file, inflating it when it starts with the gzip magic bytes; true when it does.
+    let private openData (file: string) : Stream * bool =
         if not (File.Exists file) then fail file "file not found"
-        let raw = File.ReadAllBytes file
-        if raw.Length >= 2 && raw[0] = 0x1fuy && raw[1] = 0x8buy then
-            try
-                use input = new MemoryStream(raw)
-                use gz = new GZipStream(input, CompressionMode.Decompress)
-                use out = new MemoryStream()
-                gz.CopyTo out
-                out.ToArray()
-            with
-            | :? InvalidDataException
-            | :? EndOfStreamException as e -> fail file (sprintf "corrupt gzip stream (%s)" e.Message)
-        else raw
+        let fs = File.OpenRead file
+        if not fs.CanSeek then
+            fs.Dispose()
+            fail file "not a regular file"
+        try
+            let b0 = fs.ReadByte()
+            let b1 = if b0 < 0 then -1 else fs.ReadByte()
+            if b0 = 0x1f && b1 = 0x8b then
+                fs.Position <- 0L
+                (new GZipStream(fs, CompressionMode.Decompress) :> Stream), true
+            else
+                fs.Position <- 0L
+                (fs :> Stream), false
+        with _ ->
+            fs.Dispose()
+            reraise ()
+
+    /// Reads into `buffer[offset..offset+count)` until it is full or the stream ends; the bytes read.
+    let private readFully (s: Stream) (buffer: byte[]) (offset: int) (count: int) =
+        let mutable got = 0
+        let mutable n = 1
+        while got < count && n > 0 do
+            n <- s.Read(buffer, offset + got, count - got)
+            got <- got + n
+        got
+
+    /// Runs a read of `file`, turning the stream's failures into a `DataError` that names it.
+    let private reading (file: string) (gz: bool) (read: unit -> 'a) : 'a =
+        try read ()
+        with
+        | :? InvalidDataException as e when gz -> fail file (sprintf "corrupt gzip stream (%s)" e.Message)
+        | :? EndOfStreamException as e -> fail file (sprintf "truncated: the file ended while it was read (%s)" e.Message)
+        | :? IOException as e when not (e :? FileNotFoundException || e :? DirectoryNotFoundException) ->
+            fail file (sprintf "could not be read (%s)" e.Message)
+
+    /// Reads a whole file, inflating it when it starts with the gzip magic bytes; more
+    /// than `maxFileBytes` (decompressed) is refused, and decompression stops there.
+    let readBytes (file: string) : byte[] =
+        let limit = maxFileBytes ()
+        let s, gz = openData file
+        use s = s
+        if not gz && s.Length > limit then
+            fail file (sprintf "%d bytes, more than the %d-byte limit of a data file (%s)" s.Length limit MaxFileBytesVariable)
+        reading file gz (fun () ->
+            use out = new MemoryStream()
+            let buffer = Array.zeroCreate<byte> (1 <<< 16)
+            let mutable n = s.Read(buffer, 0, buffer.Length)
+            while n > 0 do
+                if out.Length + int64 n > limit then
+                    fail file (sprintf "holds more than %d bytes%s, the limit of a data file (%s)" limit (if gz then " once decompressed" else "") MaxFileBytesVariable)
+                out.Write(buffer, 0, n)
+                n <- s.Read(buffer, 0, buffer.Length)
+            out.ToArray())
 
     let private bigEndian32 (b: byte[]) (o: int) =
         (int b[o] <<< 24) ||| (int b[o + 1] <<< 16) ||| (int b[o + 2] <<< 8) ||| int b[o + 3]
@@ -52,40 +113,73 @@ module Readers =
     /// IDX magic number of an unsigned-byte tensor with `dims` dimensions.
     let idxMagic (dims: int) = 0x00000800 ||| dims
 
-    /// Parses an IDX unsigned-byte tensor with the expected number of dimensions;
-    /// returns its dimensions and the data offset.
-    let private idxHeader (file: string) (b: byte[]) (dims: int) (what: string) =
-        if b.Length < 4 then fail file (sprintf "truncated: %d bytes, too short for an IDX header" b.Length)
-        let magic = bigEndian32 b 0
-        let expected = idxMagic dims
-        if magic <> expected then
-            fail file (sprintf "wrong magic number 0x%08X (expected 0x%08X for an IDX %s file)" magic expected what)
-        let headerSize = 4 + 4 * dims
-        if b.Length < headerSize then fail file (sprintf "truncated: the IDX header needs %d bytes, the file has %d" headerSize b.Length)
-        let shape = Array.init dims (fun i -> bigEndian32 b (4 + 4 * i))
-        if shape |> Array.exists (fun d -> d < 0) then fail file "negative dimension in the IDX header"
-        let payload = shape |> Array.fold (fun acc d -> acc * int64 d) 1L
-        let available = int64 (b.Length - headerSize)
-        if available < payload then
-            fail file (sprintf "truncated: the header declares %s (%d bytes of data) but only %d bytes follow"
-                        (String.Join(" x ", shape)) payload available)
-        if available > payload then
-            fail file (sprintf "%d unexpected bytes after the %d bytes the header declares" (available - payload) payload)
-        shape, headerSize
+    /// How many bytes after an IDX payload are counted for the error that names them.
+    let private trailingCounted = 1 <<< 20
+
+    /// Reads an IDX unsigned-byte tensor with the expected number of dimensions: its
+    /// dimensions and its data. The header is checked before the data is read: the
+    /// magic number, the dimensions (non-negative, their product within `maxFileBytes`);
+    /// then exactly that many bytes are read, and nothing may follow them.
+    let private idxRead (file: string) (dims: int) (what: string) : int[] * byte[] =
+        let limit = maxFileBytes ()
+        let s, gz = openData file
+        use s = s
+        reading file gz (fun () ->
+            let headerSize = 4 + 4 * dims
+            let header = Array.zeroCreate<byte> headerSize
+            let got = readFully s header 0 4
+            if got < 4 then fail file (sprintf "truncated: %d bytes, too short for an IDX header" got)
+            let magic = bigEndian32 header 0
+            let expected = idxMagic dims
+            if magic <> expected then
+                fail file (sprintf "wrong magic number 0x%08X (expected 0x%08X for an IDX %s file)" magic expected what)
+            let got = 4 + readFully s header 4 (headerSize - 4)
+            if got < headerSize then fail file (sprintf "truncated: the IDX header needs %d bytes, the file has %d" headerSize got)
+            let shape = Array.init dims (fun i -> bigEndian32 header (4 + 4 * i))
+            let dimensions = String.Join(" x ", shape)
+            if shape |> Array.exists (fun d -> d < 0) then fail file (sprintf "negative dimension in the IDX header (%s)" dimensions)
+            let payload =
+                try shape |> Array.fold (fun acc d -> Checked.( * ) acc (int64 d)) 1L
+                with :? OverflowException -> fail file (sprintf "the IDX header's dimensions %s multiply to more than a 64-bit size" dimensions)
+            if payload > limit then
+                fail file (sprintf "the IDX header declares %s = %d bytes of data, more than the %d-byte limit of a data file (%s)"
+                            dimensions payload limit MaxFileBytesVariable)
+            // A plain file's size is known before its data is read.
+            let known = if gz || s.Length = 0L then None else Some(s.Length - int64 headerSize)
+            match known with
+            | Some available when available < payload ->
+                fail file (sprintf "truncated: the header declares %s (%d bytes of data) but only %d bytes follow" dimensions payload available)
+            | Some available when available > payload ->
+                fail file (sprintf "%d unexpected bytes after the %d bytes the header declares" (available - payload) payload)
+            | _ -> ()
+            let data = Array.zeroCreate<byte> (int payload)
+            let got = readFully s data 0 data.Length
+            if got < data.Length then
+                let changed = match known with Some a when a >= payload -> " (the file shrank while it was read)" | _ -> ""
+                fail file (sprintf "truncated: the header declares %s (%d bytes of data) but only %d bytes follow%s" dimensions payload got changed)
+            // Nothing may follow the data; what does is counted up to a bound, never inflated in full.
+            let rest = Array.zeroCreate<byte> (1 <<< 16)
+            let mutable extra = 0
+            let mutable n = s.Read(rest, 0, rest.Length)
+            while n > 0 && extra < trailingCounted do
+                extra <- extra + n
+                if extra < trailingCounted then n <- s.Read(rest, 0, rest.Length)
+            if extra >= trailingCounted then
+                fail file (sprintf "more than %d unexpected bytes after the %d bytes the header declares%s" trailingCounted payload (if gz then " (once decompressed)" else ""))
+            if extra > 0 then fail file (sprintf "%d unexpected bytes after the %d bytes the header declares" extra payload)
+            shape, data)
 
     /// Reads an IDX image file (magic 0x00000803): images scaled to [0,1].
     let idxImages (file: string) : float32[] * int[] =
-        let b = readBytes file
-        let shape, off = idxHeader file b 3 "image"
-        let pixels = Array.init (b.Length - off) (fun i -> float32 b[off + i] / 255.0f)
+        let shape, data = idxRead file 3 "image"
+        let pixels = Array.init data.Length (fun i -> float32 data[i] / 255.0f)
         pixels, [| 1; shape[1]; shape[2] |]
 
     /// Reads an IDX label file (magic 0x00000801), checking every label is below `classes`.
     let idxLabels (file: string) (classes: int) : int[] =
-        let b = readBytes file
-        let _, off = idxHeader file b 1 "label"
-        Array.init (b.Length - off) (fun i ->
-            let l = int b[off + i]
+        let _, data = idxRead file 1 "label"
+        Array.init data.Length (fun i ->
+            let l = int data[i]
             if l >= classes then fail file (sprintf "label out of range: %d at index %d (expected 0..%d)" l i (classes - 1))
             l)
 
@@ -132,6 +226,9 @@ module Readers =
     /// array of 784 values in [0,1] per image.
     let mnistJsonDigit (file: string) : float32[] =
         if not (File.Exists file) then fail file "file not found"
+        let limit = maxFileBytes ()
+        let size = FileInfo(file).Length
+        if size > limit then fail file (sprintf "%d bytes, more than the %d-byte limit of a data file (%s)" size limit MaxFileBytesVariable)
         let doc =
             try JsonDocument.Parse(File.ReadAllText file)
             with :? JsonException as e -> fail file (sprintf "malformed JSON (%s)" e.Message)

@@ -97,6 +97,59 @@ let readers =
             expectDataError (fun () -> Dataset.loadFolder dir) f "label out of range: 12 at index 7"
         }
 
+        test "a gzip bomb after a small IDX header is stopped once the declared bytes are read" {
+            let dir = idxFolder 10 10 true
+            let f = Path.Combine(dir, "train-images-idx3-ubyte.gz")
+            // 160 declared bytes, then 8 MiB of zeros (a few KB compressed).
+            File.WriteAllBytes(f, gzip (Array.append (idxImagesBytes 10 4 4) (Array.zeroCreate (8 <<< 20))))
+            expectDataError (fun () -> Dataset.loadFolder dir) f "more than 1048576 unexpected bytes after the 160 bytes the header declares"
+        }
+
+        test "an IDX header declaring more than the data-file limit is refused before its data is read" {
+            for gz in [ false; true ] do
+                let dir = idxFolder 10 10 gz
+                let name = if gz then "train-images-idx3-ubyte.gz" else "train-images-idx3-ubyte"
+                let f = Path.Combine(dir, name)
+                let header = Array.concat [ be32 0x803; be32 100000; be32 1000; be32 1000; Array.zeroCreate 16 ]
+                File.WriteAllBytes(f, if gz then gzip header else header)
+                expectDataError (fun () -> Dataset.loadFolder dir) f "declares 100000 x 1000 x 1000 = 100000000000 bytes of data, more than the 1073741824-byte limit of a data file (HYBRID_DATA_MAX_BYTES)"
+        }
+
+        test "IDX dimensions whose product overflows 64 bits are refused, naming the file and the dimensions" {
+            let dir = idxFolder 10 10 false
+            let f = Path.Combine(dir, "t10k-images-idx3-ubyte")
+            File.WriteAllBytes(f, Array.concat [ be32 0x803; be32 Int32.MaxValue; be32 Int32.MaxValue; be32 Int32.MaxValue; Array.zeroCreate 16 ])
+            expectDataError (fun () -> Dataset.loadFolder dir) f "dimensions 2147483647 x 2147483647 x 2147483647 multiply to more than a 64-bit size"
+        }
+
+        test "HYBRID_DATA_MAX_BYTES lowers the limit of every data file; a bad value is refused" {
+            let before = Environment.GetEnvironmentVariable Readers.MaxFileBytesVariable
+            try
+                Environment.SetEnvironmentVariable(Readers.MaxFileBytesVariable, "100")
+                let dir = idxFolder 10 10 true
+                expectDataError (fun () -> Dataset.loadFolder dir) (Path.Combine(dir, "train-images-idx3-ubyte.gz")) "160 bytes of data, more than the 100-byte limit"
+                let batch = Path.Combine(tempDir (), "test_batch.bin")
+                File.WriteAllBytes(batch, gzip (Array.zeroCreate 3073))
+                expectDataError (fun () -> Readers.cifarBatches [ batch ]) batch "holds more than 100 bytes once decompressed"
+                File.WriteAllBytes(batch, Array.zeroCreate 3073)
+                expectDataError (fun () -> Readers.cifarBatches [ batch ]) batch "3073 bytes, more than the 100-byte limit"
+                Environment.SetEnvironmentVariable(Readers.MaxFileBytesVariable, "lots")
+                let e = Util.throws<ArgumentException> (fun () -> Dataset.loadFolder dir |> ignore)
+                Expect.stringContains e.Message "HYBRID_DATA_MAX_BYTES=lots is not a number of bytes" "the variable and its value"
+            finally
+                Environment.SetEnvironmentVariable(Readers.MaxFileBytesVariable, before)
+        }
+
+        test "a file that ends before its reported size is named and called truncated" {
+            // sysfs files report 4096 bytes and hold a few: what a file truncated while it is read looks like.
+            let short = "/sys/devices/system/cpu/online"
+            if not (File.Exists short) || FileInfo(short).Length <= int64 (File.ReadAllText short).Length then
+                skiptest "no sysfs file that reports more bytes than it holds"
+            expectDataError (fun () -> Readers.cifarBatches [ short ]) short "truncated"
+            let e = Util.throws<DataError> (fun () -> Readers.idxLabels short 10 |> ignore)
+            Expect.stringContains e.Message short "the IDX reader names the file too"
+        }
+
         test "CIFAR-10 binary batches, and their errors" {
             let dir = tempDir ()
             let record (label: int) (fill: int) = Array.append [| byte label |] (Array.create 3072 (byte fill))

@@ -1,6 +1,7 @@
 /// `hybrid data fetch` against a real HTTP server on 127.0.0.1 (no outside host): good
 /// files, a wrong checksum, a transfer cut short and resumed, 404s and a refused
-/// connection.
+/// connection; and against raw TCP servers that never answer, stall, trickle or send
+/// more than the published size.
 module Hybrid.Tests.DownloadTests
 
 open System
@@ -82,9 +83,74 @@ let private idxFiles () =
 let private md5 (b: byte[]) = Convert.ToHexString(Security.Cryptography.MD5.HashData b).ToLowerInvariant()
 
 let private setOf (files: Map<string, byte[]>) (bases: string list) =
-    { Dataset = "tiny"; Bases = bases; Files = [ for KeyValue(n, b) in files -> { Name = n; Md5 = md5 b } ]; Unpack = Unpack.Files }
+    { Dataset = "tiny"; Bases = bases; Files = [ for KeyValue(n, b) in files -> { Name = n; Md5 = md5 b; Size = b.LongLength } ]; Unpack = Unpack.Files }
 
-let private fetch set root = fetchSet set root (TimeSpan.FromSeconds 5.0) ignore
+/// Limits short enough for tests.
+let private quick = { Response = TimeSpan.FromSeconds 1.0; Stall = TimeSpan.FromSeconds 1.0; MinRate = 1024L }
+
+let private fetch set root = fetchSet set root { quick with Response = TimeSpan.FromSeconds 5.0 } ignore
+
+/// A TCP server on 127.0.0.1 that reads each request's headers and hands the connection
+/// to `answer` (on a thread of its own); disposing it closes every connection.
+type private RawServer(answer: NetworkStream -> unit) =
+    let listener = new TcpListener(IPAddress.Loopback, 0)
+    do listener.Start()
+    let port = (listener.LocalEndpoint :?> IPEndPoint).Port
+    let clients = ConcurrentBag<TcpClient>()
+    let serve (c: TcpClient) =
+        try
+            let s = c.GetStream()
+            // The request's headers end with an empty line.
+            let mutable last4 = 0
+            while last4 <> 0x0D0A0D0A do
+                let b = s.ReadByte()
+                if b < 0 then raise (IOException "closed")
+                last4 <- (last4 <<< 8) ||| b
+            answer s
+        with _ -> ()
+    let loop =
+        Thread(
+            (fun () ->
+                try
+                    while true do
+                        let c = listener.AcceptTcpClient()
+                        clients.Add c
+                        Thread((fun () -> serve c), IsBackground = true).Start()
+                with _ -> ()),
+            IsBackground = true)
+    do loop.Start()
+    member _.Base = sprintf "http://127.0.0.1:%d/d/" port
+    interface IDisposable with
+        member _.Dispose() =
+            listener.Stop()
+            for c in clients do c.Close()
+
+/// Waits, sending nothing, until the client closes the connection (or the server stops).
+let private hang (s: NetworkStream) = s.ReadByte() |> ignore
+
+let private headers (s: NetworkStream) (length: int64 option) =
+    let text =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+        + (match length with Some l -> sprintf "Content-Length: %d\r\n" l | None -> "Connection: close\r\n")
+        + "\r\n"
+    let b = Text.Encoding.ASCII.GetBytes text
+    s.Write(b, 0, b.Length)
+    s.Flush()
+
+/// A one-file set of `size` bytes (its checksum is of zeros; these servers never complete it).
+let private oneFile (size: int64) (bases: string list) =
+    { Dataset = "tiny"; Bases = bases; Files = [ { Name = "train-images-idx3-ubyte.gz"; Md5 = md5 (Array.zeroCreate (int size)); Size = size } ]; Unpack = Unpack.Files }
+
+/// Runs `f`, returning its DownloadError's message and the seconds it took.
+let private timedError (f: unit -> 'a) (fragments: string list) =
+    let clock = Diagnostics.Stopwatch.StartNew()
+    let msg =
+        try
+            f () |> ignore
+            failtest "expected a DownloadError"
+        with DownloadError msg -> msg
+    for s in fragments do Expect.stringContains msg s "the error names the limit and the address"
+    msg, clock.Elapsed.TotalSeconds
 
 let private expectDownloadError (f: unit -> 'a) (fragments: string list) =
     try
@@ -112,7 +178,7 @@ let tests =
             use server = new Server(files)
             let root = tempDir ()
             let seen = ResizeArray<Progress>()
-            let dest = fetchSet (setOf files [ server.Base "good" ]) root (TimeSpan.FromSeconds 5.0) seen.Add
+            let dest = fetchSet (setOf files [ server.Base "good" ]) root { quick with Response = TimeSpan.FromSeconds 5.0 } seen.Add
             Expect.equal dest (Path.Combine(root, "tiny")) "ROOT/NAME"
             let d = Dataset.loadFolder dest
             Expect.equal (d.Train.Count, d.Test.Count) (30, 20) "the dataset reads"
@@ -167,6 +233,82 @@ let tests =
             expectDownloadError (fun () -> fetch (setOf files [ closed ]) (tempDir ())) [ "could not connect to 127.0.0.1" ] |> ignore
         }
 
+        test "every published file has its size, and each size bounds its transfer" {
+            for s in sets do
+                for f in s.Files do Expect.isGreaterThan f.Size 0L (s.Dataset + " " + f.Name)
+            Expect.equal (sets |> List.head |> fun s -> s.Files.Head.Size) 9912422L "MNIST's training images"
+        }
+
+        test "a server that accepts and never answers fails after the response timeout, naming it and the address" {
+            use server = new RawServer(hang)
+            let set = oneFile 5000L [ server.Base ]
+            let msg, took = timedError (fun () -> fetchSet set (tempDir ()) quick ignore) [ server.Base + "train-images-idx3-ubyte.gz"; "did not answer within 1 s"; "HYBRID_FETCH_TIMEOUT" ]
+            Expect.isLessThan took 5.0 (sprintf "in about the timeout: %s" msg)
+        }
+
+        test "a body that stalls fails after the stall timeout, keeping the bytes for the next call" {
+            use server = new RawServer(fun s ->
+                headers s (Some 5000L)
+                s.Write(Array.zeroCreate 1000, 0, 1000)
+                s.Flush()
+                hang s)
+            let root = tempDir ()
+            let msg, took = timedError (fun () -> fetchSet (oneFile 5000L [ server.Base ]) root quick ignore) [ server.Base + "train-images-idx3-ubyte.gz"; "stalled: no data for 1 s"; "HYBRID_FETCH_STALL"; "at 1000 of 5000 bytes"; "run the same command again" ]
+            Expect.isLessThan took 5.0 (sprintf "in about the timeout: %s" msg)
+            Expect.equal (FileInfo(Path.Combine(root, "tiny.partial", "train-images-idx3-ubyte.gz.part")).Length) 1000L "the bytes are kept"
+        }
+
+        test "a body that trickles below the minimum rate fails after one window" {
+            use server = new RawServer(fun s ->
+                headers s (Some 100000L)
+                while true do
+                    s.WriteByte 0uy
+                    s.Flush()
+                    Thread.Sleep 100)
+            let msg, took = timedError (fun () -> fetchSet (oneFile 100000L [ server.Base ]) (tempDir ()) quick ignore) [ server.Base + "train-images-idx3-ubyte.gz"; "was too slow"; "below the minimum of 1024 bytes/s (HYBRID_FETCH_MIN_RATE)" ]
+            Expect.isLessThan took 5.0 (sprintf "after about one window: %s" msg)
+        }
+
+        test "an endless body without a length is stopped at the published size and deleted" {
+            use server = new RawServer(fun s ->
+                headers s None
+                let chunk = Array.zeroCreate<byte> 4096
+                while true do
+                    s.Write(chunk, 0, chunk.Length))
+            let root = tempDir ()
+            let msg, took = timedError (fun () -> fetchSet (oneFile 100000L [ server.Base ]) root quick ignore) [ server.Base + "train-images-idx3-ubyte.gz"; "sent more than the 100000 bytes of the published file"; "deleted" ]
+            Expect.isLessThan took 5.0 msg
+            Expect.isEmpty (Directory.GetFiles(Path.Combine(root, "tiny.partial"))) "no partial file is left"
+            Expect.isFalse (Directory.Exists(Path.Combine(root, "tiny"))) "nothing is put in place"
+        }
+
+        test "a declared length above the published size is refused before a byte is written" {
+            use server = new RawServer(fun s ->
+                headers s (Some 300000000L)
+                s.Write(Array.zeroCreate 4096, 0, 4096)
+                hang s)
+            let root = tempDir ()
+            timedError (fun () -> fetchSet (oneFile 5000L [ server.Base ]) root quick ignore) [ server.Base + "train-images-idx3-ubyte.gz declares 300000000 bytes, more than the 5000 bytes"; "could not be downloaded" ] |> ignore
+            Expect.isEmpty (Directory.GetFiles(Path.Combine(root, "tiny.partial"))) "nothing was written"
+        }
+
+        test "the limits come from HYBRID_FETCH_TIMEOUT, HYBRID_FETCH_STALL and HYBRID_FETCH_MIN_RATE" {
+            let names = [ "HYBRID_FETCH_TIMEOUT"; "HYBRID_FETCH_STALL"; "HYBRID_FETCH_MIN_RATE" ]
+            let before = names |> List.map Environment.GetEnvironmentVariable
+            try
+                for n in names do Environment.SetEnvironmentVariable(n, null)
+                Expect.equal (Limits.fromEnvironment ()) Limits.defaults "the defaults when unset"
+                Environment.SetEnvironmentVariable("HYBRID_FETCH_TIMEOUT", "1.5")
+                Environment.SetEnvironmentVariable("HYBRID_FETCH_STALL", "2")
+                Environment.SetEnvironmentVariable("HYBRID_FETCH_MIN_RATE", "0")
+                Expect.equal (Limits.fromEnvironment ()) { Response = TimeSpan.FromSeconds 1.5; Stall = TimeSpan.FromSeconds 2.0; MinRate = 0L } "set"
+                Environment.SetEnvironmentVariable("HYBRID_FETCH_STALL", "-1")
+                let e = Util.throws<ArgumentException> (fun () -> Limits.fromEnvironment () |> ignore)
+                Expect.stringContains e.Message "HYBRID_FETCH_STALL=-1 is not a number of seconds" "names the variable"
+            finally
+                List.iter2 (fun (n: string) (v: string) -> Environment.SetEnvironmentVariable(n, v)) names before
+        }
+
         test "a tar.gz of CIFAR-10 binary batches is unpacked, read and put in place" {
             let record (label: int) = Array.append [| byte label |] (Array.init 3072 (fun i -> byte ((i + label) % 256)))
             let batch n = Array.concat [ for i in 0 .. n - 1 -> record (i % 10) ]
@@ -182,7 +324,7 @@ let tests =
                 ms.ToArray()
             let files = Map.ofList [ "cifar-10-binary.tar.gz", tgz ]
             use server = new Server(files)
-            let set = { Dataset = "cifar10"; Bases = [ server.Base "good" ]; Files = [ { Name = "cifar-10-binary.tar.gz"; Md5 = md5 tgz } ]; Unpack = Unpack.TarFolder "cifar-10-batches-bin" }
+            let set = { Dataset = "cifar10"; Bases = [ server.Base "good" ]; Files = [ { Name = "cifar-10-binary.tar.gz"; Md5 = md5 tgz; Size = tgz.LongLength } ]; Unpack = Unpack.TarFolder "cifar-10-batches-bin" }
             let dest = fetch set (tempDir ())
             let d = Dataset.loadFolder dest
             Expect.equal (d.Train.Count, d.Test.Count) (20, 4) "five training batches and the test batch"
