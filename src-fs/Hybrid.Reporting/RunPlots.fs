@@ -39,6 +39,31 @@ let read (folder: string) : RunRecords =
                 | _ -> None
             else None
         defaultArg fromConfig (Path.GetFileName(Path.TrimEndingDirectorySeparator folder))
+    // A results file that no run could have written (edited, or from another program) is
+    // refused rather than plotted: epochs numbered 1, 2, ... once each, accuracies in
+    // [0, 100], and no infinite energies or times.
+    let file = Path.Combine(folder, "results.jsonl")
+    let numberAt (e: JsonObject) (field: string) =
+        match e[field] with
+        | :? JsonValue as v ->
+            let mutable d = 0.0
+            if v.TryGetValue<float>(&d) then Some d else None
+        | _ -> None
+    records
+    |> List.iteri (fun i e ->
+        let line = i + 1
+        match numberAt e "epoch" with
+        | Some n when n = float line -> ()
+        | Some n -> raise (Runs.RunFolderError(sprintf "%s: line %d holds epoch %g, not %d (epochs repeated, missing or out of order); not a results file a run wrote" file line n line))
+        | None -> raise (Runs.RunFolderError(sprintf "%s: line %d has no epoch number" file line))
+        match numberAt e "testAccuracy" with
+        | Some a when Double.IsNaN a || (a >= 0.0 && a <= 100.0) -> ()
+        | Some a -> raise (Runs.RunFolderError(sprintf "%s: line %d holds test accuracy %g, outside [0, 100]" file line a))
+        | None -> ()
+        for field in [ "smm"; "seconds" ] do
+            match numberAt e field with
+            | Some x when Double.IsInfinity x || x < 0.0 -> raise (Runs.RunFolderError(sprintf "%s: line %d holds %s = %g (it must be finite and >= 0)" file line field x))
+            | _ -> ())
     { Folder = folder; Name = name; Epochs = records }
 
 /// Writes the plots of several runs into `outDir`; returns the files.

@@ -259,7 +259,7 @@ type SweepStore(backend: Backend, options: StoreOptions) =
                     // answered this process is most likely a wrong address, reported at once.
                     let isLock = e :? SqliteException
                     if not retry || not (reached || isLock) || clock.Elapsed.TotalSeconds + delay > options.RetrySeconds then
-                        if retries > 0 then
+                        if retries > 0 || (retry && (reached || isLock)) then
                             fail "sweep storage %s: %s (still failing after %d retries in %.0f s; HYBRID_STORAGE_RETRY_SECONDS sets how long to retry)"
                                 where (describeError e) retries clock.Elapsed.TotalSeconds
                         else raise e

@@ -330,6 +330,196 @@ let storeTests =
         }
     ]
 
+/// Holds an exclusive lock on an SQLite file for `seconds` on another thread; the
+/// returned event is set once the lock is held.
+let private holdLock (db: string) (seconds: float) =
+    let held = new ManualResetEventSlim(false)
+    let t =
+        Thread(fun () ->
+            use c = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + db + ";Pooling=False")
+            c.Open()
+            use cmd = c.CreateCommand()
+            cmd.CommandText <- "BEGIN EXCLUSIVE"
+            cmd.ExecuteNonQuery() |> ignore
+            held.Set()
+            Thread.Sleep(TimeSpan.FromSeconds seconds)
+            cmd.CommandText <- "COMMIT"
+            cmd.ExecuteNonQuery() |> ignore)
+    t.Start()
+    held.Wait()
+    t
+
+[<Tests>]
+let faultTests =
+    testList "sweep faults" [
+        test "storage errors never show the password" {
+            for url in [ "postgres://postgres:secretpw@127.0.0.1:5999/hybrid?Bogus=1"
+                         "postgres://postgres:secretpw@127.0.0.1:5999/hybrid?Timeout=abc"
+                         "postgres://postgres:secret@pw@127.0.0.1:99999/hybrid"
+                         "postgres://postgres:secretpw@127.0.0.1:5999/hybrid?Port"
+                         "Host=127.0.0.1;Password=secretpw;Bogus=1" ] do
+                try
+                    Store.parseUrl url |> ignore
+                    failtestf "%s must be refused" url
+                with Store.StoreError msg ->
+                    Expect.isFalse (msg.Contains "secret") (sprintf "no password in: %s" msg)
+                    Expect.stringContains msg "***" "the password's place is shown"
+            // A valid option with a bad value is named as such, not as unknown.
+            try Store.parseUrl "postgres://u:p@h/db?Timeout=abc" |> ignore
+            with Store.StoreError msg -> Expect.stringContains msg "option 'Timeout' cannot be 'abc'" "a bad value"
+            Expect.equal (Store.redact "postgres://u:p:w@h:1/d") "postgres://u:***@h:1/d" "userinfo"
+            Expect.equal (Store.redact "Host=h;Password=x y;Port=1") "Host=h;Password=***;Port=1" "connection string"
+            Expect.equal (Store.redact "runs/sweeps.db") "runs/sweeps.db" "nothing to hide"
+        }
+
+        test "an SQLite lock held past the busy timeout is waited out, and the outage is kept" {
+            withStore 2 (fun db _ ->
+                let store = Store.connectWith { RetrySeconds = 30.0; BusyTimeoutSeconds = 0.3 } db
+                store.Trials "s" |> ignore
+                let holder = holdLock db 1.5
+                let clock = Diagnostics.Stopwatch.StartNew()
+                let claim = store.Claim("s", "w", 60.0, 3)
+                holder.Join()
+                Expect.isSome claim "claimed once the lock was released"
+                Expect.isGreaterThan clock.Elapsed.TotalSeconds 1.0 "it waited for the lock"
+                match store.TakeOutages() with
+                | [ o ] ->
+                    Expect.isGreaterThan o.Retries 0 "retried"
+                    Expect.stringContains o.Cause "locked" "the cause"
+                    store.LogOutage("s", "w", o)
+                    Expect.equal (store.Events "s" |> List.filter (fun e -> e.Event = "outage") |> List.length) 1 "logged for sweep status"
+                | os -> failtestf "expected one outage, got %A" os
+                Expect.isEmpty (store.TakeOutages()) "taken once")
+        }
+
+        test "a lock held longer than the retry time fails in one line naming the storage" {
+            withStore 1 (fun db _ ->
+                let store = Store.connectWith { RetrySeconds = 0.5; BusyTimeoutSeconds = 0.2 } db
+                let holder = holdLock db 2.0
+                try
+                    try
+                        store.Claim("s", "w", 60.0, 3) |> ignore
+                        failtest "expected a StoreError"
+                    with Store.StoreError msg ->
+                        Expect.stringContains msg "sqlite:" "names the storage"
+                        Expect.stringContains msg "HYBRID_STORAGE_RETRY_SECONDS" "says how to wait longer"
+                finally holder.Join())
+        }
+
+        test "a trial given back does not use up its attempts; lost leases do" {
+            withStore 1 (fun _ store ->
+                // Three claims given back (interrupted, or the worker's environment failed) ...
+                for i in 1..3 do
+                    let c = (store.Claim("s", sprintf "w%d" i, 60.0, 2)).Value
+                    Expect.isTrue (store.Release c) "given back"
+                // ... then a lease lost once: still claimed again with maxAttempts 2.
+                store.Claim("s", "lost", 0.2, 2) |> ignore
+                Thread.Sleep 400
+                let again = store.Claim("s", "next", 60.0, 2)
+                Expect.isSome again "claimed again after one lost lease"
+                Expect.equal again.Value.Attempt 5 "the fifth claim"
+                Expect.equal (store.Trials "s").Head.Status "running" "not failed")
+        }
+
+        test "sweep retry re-queues failed trials; others are refused by number" {
+            withStore 3 (fun _ store ->
+                let c0 = (store.Claim("s", "w", 60.0, 3)).Value
+                store.Finish(c0, Store.Status.Failed, None, 0, 1.0, Some "boom", None) |> ignore
+                let c1 = (store.Claim("s", "w", 60.0, 3)).Value
+                store.Finish(c1, Store.Status.Diverged, None, 1, 1.0, Some "step size", None) |> ignore
+                Expect.equal (store.Retry("s", [ Store.Status.Failed ], None, "me")) [ 0 ] "the failed one"
+                let t0 = (store.Trials "s").Head
+                Expect.equal (t0.Status, t0.Error, t0.Worker) ("pending", None, None) "pending again, its error cleared"
+                Expect.isNonEmpty (store.Events "s" |> List.filter (fun e -> e.Event = "retried" && e.Index = 0)) "logged"
+                try
+                    store.Retry("s", [ Store.Status.Failed ], Some [ 2 ], "me") |> ignore
+                    failtest "a pending trial cannot be retried"
+                with Store.StoreError msg -> Expect.stringContains msg "trial 2 of sweep s is pending, not failed" "names it"
+                Expect.equal (store.Retry("s", [ Store.Status.Failed; Store.Status.Diverged ], Some [ 1 ], "me")) [ 1 ] "diverged, by number"
+                let c = (store.Claim("s", "w2", 60.0, 3)).Value
+                Expect.equal c.Index 0 "claimed again"
+                Expect.isTrue (store.Finish(c, Store.Status.Completed, Some 1.0, 1, 1.0, None, None)) "completes"
+                Expect.equal (store.Trials "s").Head.Completions 1 "once")
+        }
+
+        test "reading a missing SQLite file creates nothing" {
+            let dir, db = tempDb ()
+            let store = Store.connect db
+            Expect.isEmpty (store.Sweeps()) "no sweeps"
+            Expect.isFalse store.Exists "not there"
+            Expect.isFalse (File.Exists db) "not created"
+            try
+                Worker.work store Worker.defaults Worker.WorkerObserver.silent CancellationToken.None |> ignore
+                failtest "a worker needs a sweep"
+            with Store.StoreError msg -> Expect.stringContains msg "does not exist" "says so"
+            Expect.isFalse (File.Exists db) "still not created"
+            Directory.Delete(dir, true)
+        }
+
+        test "a worker's own failures are told from the trial's" {
+            Expect.isTrue (Worker.environmental (IOException "No space left on device")) "a full disk"
+            Expect.isTrue (Worker.environmental (UnauthorizedAccessException "denied")) "permissions"
+            Expect.isTrue (Worker.environmental (Worker.DataUnavailable("dataset 'x' not found", exn "x"))) "data this machine lacks"
+            Expect.isFalse (Worker.environmental (ConfigError "bad lr")) "the trial's configuration"
+            Expect.isFalse (Worker.environmental (InvalidOperationException "a defect")) "a defect"
+            let dir, _ = tempDb ()
+            let blocker = Path.Combine(dir, "file")
+            File.WriteAllText(blocker, "")
+            Worker.checkWritable dir "s"
+            Expect.isEmpty (Directory.GetFiles(Path.Combine(dir, "s"))) "the probe is removed"
+            try
+                Worker.checkWritable blocker "s"
+                failtest "a file in the way"
+            with :? IOException as e -> Expect.stringContains e.Message "cannot be written" "names the problem"
+            Directory.Delete(dir, true)
+        }
+
+        test "hostile YAML: aliases and deep nesting are refused, quickly" {
+            let bomb =
+                String.Join("\n",
+                    [ yield "a0: &a0 [x, x, x, x, x, x, x, x, x]"
+                      for i in 1..9 -> sprintf "a%d: &a%d [%s]" i i (String.Join(", ", List.replicate 9 (sprintf "*a%d" (i - 1)))) ])
+            configError (fun () -> Spec.yamlToJson bomb) "aliases (*a0) are not supported"
+            let deep = "a: " + String.replicate 20000 "{b: " + "1" + String.replicate 20000 "}"
+            configError (fun () -> Spec.yamlToJson deep) "nested deeper than 64 levels"
+            let nested = String.Join("", [ for i in 0..99 -> String.replicate i "  " + "k:\n" ])
+            configError (fun () -> Spec.yamlToJson nested) "nested deeper than 64"
+            configError (fun () -> Spec.yamlToJson "a: 1\n---\nb: 2\n") "several documents"
+            Expect.equal (Spec.yamlToJson "a: &x 1\nb: [2, '3', null]\n") "{\"a\":1,\"b\":[2,\"3\",null]}" "anchors without aliases are fine"
+        }
+
+        test "expansions, integers and names are bounded before anything is built" {
+            let base' = "\"base\": { \"dataset\": \"fashion-mnist\", \"epochs\": 2 }"
+            let clock = Diagnostics.Stopwatch.StartNew()
+            configError (fun () -> spec (sprintf "{ %s, \"seeds\": 1000000000 }" base')) "more than the 100000 trials"
+            let axis n = "[" + String.Join(", ", [ for i in 1..n -> string i ]) + "]"
+            configError (fun () -> spec (sprintf "{ %s, \"axes\": { \"batchSize\": %s, \"epochs\": %s, \"inference.steps\": %s, \"evalEvery\": %s } }" base' (axis 100) (axis 100) (axis 100) (axis 100)))
+                "expands into 100000000 trials"
+            Expect.isLessThan clock.Elapsed.TotalSeconds 5.0 "refused without expanding"
+            configError (fun () -> spec (sprintf "{ %s, \"axes\": { \"optimizer.lr\": { \"uniform\": [0.1, 0.2] } }, \"samples\": 3e9 }" base')) "'samples' must be an integer in [1, 100000]"
+            configError (fun () -> spec (sprintf "{ %s, \"axes\": { \"optimizer.lr\": { \"uniform\": [0.1, 0.2] } }, \"samples\": 4294967297 }" base')) "'samples' must be an integer"
+            configError (fun () -> spec (sprintf "{ %s, \"maxAttempts\": 3e9 }" base')) "'maxAttempts' must be an integer in [1, 1000]"
+            configError (fun () -> spec (sprintf "{ %s, \"seeds\": [1e300] }" base')) "'seeds[0]' must be an integer within"
+            configError (fun () -> spec (sprintf "{ %s, \"axes\": { \"batchSize\": { \"intUniform\": [1, 1e12] } } }" base')) "'axes.batchSize.intUniform' must lie within"
+            configError (fun () -> spec (sprintf "{ %s, \"axes\": { \"optimizer.lr\": [null] } }" base')) "'axes.optimizer.lr[0]' is null"
+            for name in [ "."; ".."; ".hidden" ] do
+                configError (fun () -> spec (sprintf "{ \"name\": \"%s\", %s }" name base')) "must not start with '.'"
+            configError (fun () -> spec (sprintf "{ \"name\": \"%s\", %s }" (String.replicate 300 "a") base')) "at most 100"
+            configError (fun () -> spec (sprintf "{ \"name\": \"a/b\", %s }" base')) "letters, digits"
+        }
+
+        test "config and spec files over the size limit are refused before they are read" {
+            let dir, _ = tempDb ()
+            let file = Path.Combine(dir, "big.json")
+            do
+                use f = File.Create file
+                f.SetLength(Codec.maxTextBytes () + 1L)
+            configError (fun () -> Spec.load file) "more than the 16777216"
+            configError (fun () -> Config.load file Config.defaults) "more than the 16777216"
+            Directory.Delete(dir, true)
+        }
+    ]
+
 /// A sweep of `spec` created in a fresh SQLite file (skipped without Fashion-MNIST): its folder, storage and creation.
 let private sweepOn (spec: string) =
     if (Data.Dataset.locate None "fashion-mnist").IsNone then skiptest "fashion-mnist is not installed (CI installs it)"
