@@ -249,7 +249,6 @@ type SweepStore(backend: Backend, options: StoreOptions) =
                     with e when isTransient e -> Error e
                 match outcome with
                 | Ok v ->
-                    reached <- true
                     if retries > 0 then
                         outages.Enqueue { At = startedAt; Seconds = clock.Elapsed.TotalSeconds; Retries = retries; Cause = describeError first }
                     result <- Some v
@@ -285,10 +284,13 @@ type SweepStore(backend: Backend, options: StoreOptions) =
             use cmd = c.CreateCommand()
             cmd.CommandText <- sprintf "PRAGMA busy_timeout = %d; PRAGMA foreign_keys = ON;" busy
             cmd.ExecuteNonQuery() |> ignore
+            reached <- true
             c
         | Backend.Postgres cs ->
             let c = new NpgsqlConnection(cs)
             c.Open()
+            // Answered once: later failures are outages worth waiting out.
+            reached <- true
             c
 
     let command (c: DbConnection) (tx: DbTransaction) (sql: string) (args: (string * obj) list) =
