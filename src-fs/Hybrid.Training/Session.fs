@@ -335,13 +335,9 @@ module Train =
 
     /// The configuration saved in a session checkpoint.
     let savedConfig (path: string) : TrainConfig =
-        let c = Checkpoint.load path
-        try
-            match c.Meta["config"] with
-            | null -> raise (Checkpoint.CheckpointError(path, "not a training-session checkpoint (no configuration)"))
-            | node -> Config.apply node Config.defaults |> Config.validate
-        finally
-            for t in c.Tensors.Values do t.Dispose()
+        match (Checkpoint.meta path)["config"] with
+        | null -> raise (Checkpoint.CheckpointError(path, "not a training-session checkpoint (no configuration)"))
+        | node -> Config.apply node Config.defaults |> Config.validate
 
     /// Continues the session saved in a checkpoint: its configuration's data is
     /// loaded and prepared, then weights, optimiser, initializer state and progress
