@@ -18,7 +18,9 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
     let device = data.Train.X.device
     let net =
         match given with
-        | None -> Network.createWith cfg.WeightInit cfg.Architecture cfg.Loss data.InputShape data.Classes cfg.Precision device (Rng.derive cfg.Seed "weights")
+        | None ->
+            Footprint.checkRun cfg data.InputShape data.Classes device
+            Network.createWith cfg.WeightInit cfg.Architecture cfg.Loss data.InputShape data.Classes cfg.Precision device (Rng.derive cfg.Seed "weights")
         | Some net ->
             let shape (s: int64[]) = String.Join("x", s)
             if net.Architecture <> cfg.Architecture then

@@ -13,6 +13,143 @@ open Hybrid
 open Hybrid.Data
 open Hybrid.Tests.Fixtures
 
+/// A separable 4-class problem in 8 dimensions.
+let private split (n: int) (seed: int64) =
+    use g = Rng.generator seed cpu
+    let labels = Array.init n (fun i -> i % 4)
+    let y = torch.tensor(labels |> Array.map int64)
+    let centres = Ops.mul (torch.nn.functional.one_hot(y, 8L).to_type(torch.float32)) 2.0
+    let x = (Ops.plus centres (Ops.mul (torch.randn([| int64 n; 8L |], generator = g)) 0.5)).DetachFromDisposeScope()
+    { X = x; Y = y.DetachFromDisposeScope(); Labels = labels; Classes = 4 }
+
+let private data () =
+    { Train = split 80 1L; Test = split 40 2L; Classes = 4; InputShape = [| 8L |]; Stats = None }
+
+let private small =
+    { Config.defaults with
+        Name = "limits"
+        Architecture = Architecture.Mlp([ 16; 16 ], Activation.Tanh)
+        Epochs = 1
+        BatchSize = 20
+        Device = DeviceChoice.Cpu
+        TensorBoard = false }
+
+let private gib = 1073741824.0
+
+[<Tests>]
+let footprint =
+    testList "Footprint" [
+        test "the sizes of every built-in architecture are those of the network it builds" {
+            let cases =
+                [ Architecture.Mlp([ 16; 7 ], Activation.Tanh), [| 8L |]
+                  Architecture.ResidualMlp(12, 4, Activation.Relu, Parameterisation.MuPC), [| 8L |]
+                  Architecture.ResidualMlp(6, 3, Activation.Relu, Parameterisation.Sp), [| 5L |]
+                  Architecture.ConvNet([ { Channels = 4; Pool = true }; { Channels = 3; Pool = false }; { Channels = 2; Pool = true } ], [ 10 ], Activation.Relu), [| 1L; 9L; 9L |]
+                  Architecture.ResNet18(2, Activation.Relu), [| 3L; 8L; 8L |] ]
+            for arch, shape in cases do
+                use net = Network.create arch Loss.CrossEntropy shape 4 Precision.Float32 cpu 0L
+                let s = (Footprint.sizes arch shape 4).Value
+                Expect.equal s.Parameters (float net.ParameterCount) (sprintf "%O: parameters" arch)
+                let states = [ for l in 0 .. net.Depth -> net.StateShape l |> Array.fold (fun a d -> a * float d) 1.0 ]
+                Expect.equal s.States states (sprintf "%O: state sizes" arch)
+            Expect.isNone (Footprint.sizes (Architecture.Custom "mine") [| 8L |] 4) "a custom network's sizes are its modules'"
+        }
+
+        test "the estimate counts parameters, gradients and the optimiser's state in the run's precision" {
+            let s = (Footprint.sizes small.Architecture [| 8L |] 4).Value
+            let p = s.Parameters
+            let adam = Footprint.estimate small s
+            Expect.equal adam.Parameters (4.0 * p) "float32 parameters"
+            Expect.equal adam.Gradients (4.0 * p) "one gradient each"
+            Expect.equal adam.OptimizerState (8.0 * p) "AdamW: two moments"
+            let sgd = Footprint.estimate { small with Optimizer = OptimizerSpec.Sgd(0.1, 0.0); Precision = Precision.Float64 } s
+            Expect.equal sgd.Parameters (8.0 * p) "float64 parameters"
+            Expect.equal sgd.OptimizerState 0.0 "plain SGD keeps nothing"
+            let momentum = Footprint.estimate { small with Optimizer = OptimizerSpec.Sgd(0.1, 0.9) } s
+            Expect.equal momentum.OptimizerState (4.0 * p) "SGD momentum: one velocity"
+            let batch n = (Footprint.estimate { small with BatchSize = n } s).Batch
+            Expect.isGreaterThan (batch 8000) (batch 4000) "a larger batch needs more"
+            Expect.isTrue (adam.Total > adam.Parameters + adam.Gradients + adam.OptimizerState) "the batch and buffers count too"
+        }
+
+        test "widths near 2^31 neither overflow nor wrap" {
+            let w = Int32.MaxValue
+            let s = (Footprint.sizes (Architecture.Mlp([ w; w ], Activation.Relu)) [| 784L |] 10).Value
+            let fw = float w
+            let expected = (784.0 * fw + fw) + (fw * fw + fw) + (fw * 10.0 + 10.0)
+            Expect.floatClose Accuracy.veryHigh s.Parameters expected "parameters in floating point"
+            Expect.isTrue (s.Parameters > 4.6e18) "no wrap to a small or negative count"
+        }
+
+        test "a run that needs more than is available is refused in one line with the estimate, its parts and the remedy" {
+            let cfg = { small with Architecture = Architecture.Mlp([ 100000; 100000 ], Activation.Gelu) }
+            let e = Footprint.estimate cfg (Footprint.sizes cfg.Architecture [| 784L |] 10).Value
+            Expect.isGreaterThan e.Total (100.0 * gib) "the model is large"
+            let refused = Util.throws<ConfigError> (fun () -> Footprint.check cfg e (Some { Bytes = 21.8 * gib; Source = "(MemAvailable)" }))
+            let msg = refused.Message
+            Expect.isFalse (msg.Contains '\n') "one line"
+            Expect.stringStarts msg (sprintf "the model needs about %s (parameters %s, gradients" (Footprint.describe e.Total) (Footprint.describe e.Parameters)) "the estimate first"
+            Expect.stringContains msg "AdamW state" "the optimiser's part"
+            Expect.stringContains msg "but 21.8 GiB is available (MemAvailable)" "what is available"
+            Expect.stringContains msg "lower --width or --hidden" "the remedy"
+            Expect.stringContains msg "HYBRID_MEMORY_CHECK=0" "how to skip"
+            // Enough memory, or no figure at all: nothing is refused.
+            Footprint.check cfg e (Some { Bytes = 2.0 * e.Total; Source = "" })
+            Footprint.check cfg e None
+            // A batch-dominated run is told to lower the batch.
+            let wide = { small with BatchSize = 1_000_000 }
+            let eb = Footprint.estimate wide (Footprint.sizes wide.Architecture [| 784L |] 10).Value
+            let msg = (Util.throws<ConfigError> (fun () -> Footprint.check wide eb (Some { Bytes = 1.0 * gib; Source = "" }))).Message
+            Expect.stringContains msg "lower --batch-size" "the batch is the remedy"
+        }
+
+        test "sizes for people" {
+            Expect.equal (Footprint.describe (812.0 * 1048576.0)) "812 MiB" "MiB"
+            Expect.equal (Footprint.describe (74.5 * gib)) "74.5 GiB" "GiB"
+            Expect.equal (Footprint.describe (5.9 * 1024.0 * gib)) "5.9 TiB" "TiB"
+        }
+
+        test "what is available is read from this machine" {
+            match Footprint.available () with
+            | Some a -> Expect.isGreaterThan a.Bytes 0.0 "some memory is available"
+            | None -> Expect.isFalse (File.Exists "/proc/meminfo") "Linux reports MemAvailable"
+        }
+
+        test "a session of an oversized model is refused before its network is built" {
+            if Footprint.enabled () then
+                use d = data ()
+                // 10^12 parameters: no machine has the 4 TiB they need.
+                let cfg = { small with Architecture = Architecture.Mlp([ 1_000_000; 1_000_000 ], Activation.Gelu) }
+                let watch = Diagnostics.Stopwatch.StartNew()
+                let e = Util.throws<ConfigError> (fun () -> TrainingSession.Start(cfg, d) |> ignore)
+                Expect.stringContains e.Message "the model needs about" "the estimate"
+                Expect.isLessThan watch.Elapsed.TotalSeconds 5.0 "refused at once"
+        }
+
+        test "a parameter tensor that cannot be allocated is an error naming its size, not a crash" {
+            // 2 * 10^15 float32 values: more than any address space holds.
+            let e =
+                Util.throws<ArgumentException> (fun () ->
+                    Network.create (Architecture.Mlp([ 2_000_000_000 ], Activation.Relu)) Loss.CrossEntropy [| 1_000_000L |] 10 Precision.Float32 cpu 0L
+                    |> ignore)
+            Expect.stringContains e.Message "cannot be allocated" "named as an allocation failure"
+            Expect.stringContains e.Message "[2000000000; 1000000]" "the tensor's shape"
+        }
+
+        test "parameters are drawn as before: uniform and Gaussian initialisations are unchanged" {
+            // torch.rand / torch.randn from the same generator give the values the network holds.
+            use g = Rng.generator (Rng.derive 3L "weights") cpu
+            use net = Network.create (Architecture.Mlp([ 5 ], Activation.Relu)) Loss.CrossEntropy [| 3L |] 2 Precision.Float64 cpu (Rng.derive 3L "weights")
+            let bound = 1.0 / sqrt 3.0
+            let w = Ops.add (Ops.mul (torch.rand([| 5L; 3L |], dtype = torch.float64, generator = g)) (2.0 * bound)) (-bound)
+            Expect.isTrue (net.Blocks[0].Weight.equal(w).all().item<bool> ()) "the first weight, value for value"
+            use g2 = Rng.generator 4L cpu
+            use k = Network.createWith WeightInit.Kaiming (Architecture.Mlp([ 5 ], Activation.Relu)) Loss.CrossEntropy [| 3L |] 2 Precision.Float64 cpu 4L
+            let wk = Ops.mul (torch.randn([| 5L; 3L |], dtype = torch.float64, generator = g2)) (sqrt (2.0 / 3.0))
+            Expect.isTrue (k.Blocks[0].Weight.equal(wk).all().item<bool> ()) "a Kaiming weight, value for value"
+        }
+    ]
+
 /// Named tensors of every dtype a checkpoint holds, of sizes that do not divide the chunks.
 let private contents () : Checkpoint.Contents =
     use g = Rng.generator 11L cpu
