@@ -122,6 +122,7 @@ let runOne (cfg: TrainConfig) (root: string) (observer: Observer) (cancel: Cance
 /// must agree with it.
 let resume (folder: string) (observer: Observer) (cancel: CancellationToken) : FolderRun =
     if not (Directory.Exists folder) then raise (Runs.RunFolderError(sprintf "run folder %s not found" folder))
+    Runs.checkFiles folder
     let ck = checkpointPath folder
     if not (File.Exists ck) then
         raise (Runs.RunFolderError(sprintf "%s: no checkpoint.ck to resume from (not a run folder, or it stopped before its first checkpoint)" folder))

@@ -28,4 +28,24 @@ public class LimitTests
         Assert.Contains("HYBRID_MEMORY_CHECK=0", line);
         Assert.False(Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any(), "no run folder is left behind");
     }
+
+    [Fact]
+    public void AResumeThroughASymlinkedResultsFileIsRefusedAndItsTargetIsUntouched()
+    {
+        var dir = Files.Temp("hybrid-symlink-");
+        var root = Path.Combine(dir, "R");
+        var train = Cli.Run(dir, ["train", "--dataset", $"folder:{Data}", "--width", "8", "--hidden", "1", "-T", "2", "--epochs", "1",
+                                  "--batch-size", "10", "--name", "L", "--out", root, "--device", "cpu", "--threads", "1"]);
+        Assert.True(train.Code == 0, train.Err);
+        var folder = Directory.GetDirectories(root).Single();
+        var outside = Path.Combine(dir, "elsewhere.jsonl");
+        File.WriteAllText(outside, "not a run's\n");
+        var results = Path.Combine(folder, "results.jsonl");
+        File.Delete(results);
+        File.CreateSymbolicLink(results, outside);
+        var r = Cli.Run(dir, ["train", "--resume", folder]);
+        Assert.True(r.Code == 4, $"exit {r.Code}: {r.Err}");
+        Assert.Contains("results.jsonl is a symbolic link", Assert.Single(r.ErrLines));
+        Assert.Equal("not a run's\n", File.ReadAllText(outside));
+    }
 }

@@ -36,6 +36,24 @@ let private small =
 
 let private gib = 1073741824.0
 
+/// A stream that takes the first `accept` bytes of any write, then fails as a full disk does.
+type private FullDisk(inner: Stream, accept: int) =
+    inherit Stream()
+    override _.CanRead = inner.CanRead
+    override _.CanSeek = inner.CanSeek
+    override _.CanWrite = inner.CanWrite
+    override _.Length = inner.Length
+    override _.Position
+        with get () = inner.Position
+        and set v = inner.Position <- v
+    override _.Flush() = inner.Flush()
+    override _.Read(buffer, offset, count) = inner.Read(buffer, offset, count)
+    override _.Seek(offset, origin) = inner.Seek(offset, origin)
+    override _.SetLength v = inner.SetLength v
+    override _.Write(buffer: byte[], offset: int, count: int) =
+        inner.Write(buffer, offset, min count accept)
+        if count > accept then raise (IOException "No space left on device")
+
 [<Tests>]
 let footprint =
     testList "Footprint" [
@@ -215,5 +233,87 @@ let checkpoints =
             refused (good[.. 60]) "checksum mismatch"
             refused (good[.. 20]) "not a Hybrid checkpoint"
             refused (Array.append "NOTACKPT"B (good[8..])) "not a Hybrid checkpoint"
+        }
+    ]
+
+[<Tests>]
+let runFolders =
+    testList "Runs.Guards" [
+        test "a results line cut short by a full disk is cut back, in memory and on disk" {
+            let line = Text.Encoding.UTF8.GetBytes "{\"epoch\":2,\"testAccuracy\":50}\n"
+            use memory = new MemoryStream()
+            memory.Write("first\n"B, 0, 6)
+            let e = Util.throws<IOException> (fun () -> Runs.appendUndoable (new FullDisk(memory, 9)) line ignore)
+            Expect.stringContains e.Message "No space" "the failure is raised"
+            Expect.sequenceEqual (memory.ToArray()) "first\n"B "cut back to the complete lines"
+            let dir = Directory.CreateTempSubdirectory("hybrid-full-").FullName
+            let file = Path.Combine(dir, "results.jsonl")
+            File.WriteAllBytes(file, "first\n"B)
+            do
+                // Opened as the run folder opens it: unbuffered, not in append mode.
+                use fs = new FileStream(file, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 0)
+                Util.throws<IOException> (fun () -> Runs.appendUndoable (new FullDisk(fs, 9)) line ignore) |> ignore
+            Expect.sequenceEqual (File.ReadAllBytes file) "first\n"B "the file holds no half line"
+            do
+                use fs = new FileStream(file, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 0)
+                Runs.appendUndoable fs line ignore
+            Expect.sequenceEqual (File.ReadAllBytes file) (Array.append "first\n"B line) "a write that succeeds is appended"
+        }
+
+        test "a lock held elsewhere reads 'in use'; a lock that cannot be taken for another reason names it" {
+            let root = Directory.CreateTempSubdirectory("hybrid-lock-").FullName
+            use first = Runs.RunFolder.CreateAt(Path.Combine(root, "a"), small)
+            let e = Util.throws<Runs.RunFolderError> (fun () -> Runs.RunFolder.Open(first.Path) |> ignore)
+            Expect.stringContains e.Message "is in use by another process" "held"
+            Expect.isTrue (Runs.isLocked first.Path) "isLocked sees it"
+            let other = Path.Combine(root, "b")
+            Directory.CreateDirectory(Path.Combine(other, Runs.lockFile)) |> ignore
+            let e = Util.throws<Runs.RunFolderError> (fun () -> Runs.RunFolder.Open other |> ignore)
+            Expect.stringContains e.Message "cannot be locked" "another failure"
+            Expect.isFalse (e.Message.Contains "in use by another process") "not reported as in use"
+            Expect.isFalse (Runs.isLocked other) "not locked"
+        }
+
+        test "runs started together under one root get folders of their own" {
+            let root = Path.Combine(Directory.CreateTempSubdirectory("hybrid-race-").FullName, "runs")
+            let n = 8
+            use start = new Barrier(n)
+            let made: Runs.RunFolder[] = Array.zeroCreate n
+            let threads =
+                Array.init n (fun i -> Thread(fun () -> start.SignalAndWait(); made[i] <- Runs.RunFolder.Create(root, small)))
+            for t in threads do t.Start()
+            for t in threads do t.Join()
+            let folders = made
+            try
+                let paths = folders |> Array.map (fun f -> f.Path)
+                Expect.equal (Array.distinct paths).Length n "distinct folders"
+                Expect.equal (Directory.GetDirectories root).Length n "one folder each"
+                Expect.equal (folders |> Array.map (fun f -> f.Id) |> Array.distinct).Length n "distinct runs"
+                for f in folders do
+                    Expect.equal (f.Config()) small (sprintf "%s: its own config" f.Path)
+            finally
+                for f in folders do (f :> IDisposable).Dispose()
+        }
+
+        test "a run folder whose files are symbolic links is refused, and the link's target is untouched" {
+            let root = Directory.CreateTempSubdirectory("hybrid-link-").FullName
+            let dir = Path.Combine(root, "run")
+            do
+                use r = Runs.RunFolder.CreateAt(dir, small)
+                ()
+            let outside = Path.Combine(root, "outside.txt")
+            File.WriteAllText(outside, "keep me\n")
+            for name in [ "results.jsonl"; "checkpoint.ck"; "config.json"; "summary.json" ] do
+                let link = Path.Combine(dir, name)
+                let saved = if File.Exists link then Some(File.ReadAllBytes link) else None
+                File.Delete link
+                File.CreateSymbolicLink(link, outside) |> ignore
+                let e = Util.throws<Runs.RunFolderError> (fun () -> Runs.RunFolder.Open dir |> ignore)
+                Expect.stringContains e.Message (sprintf "%s is a symbolic link" name) name
+                let e = Util.throws<Runs.RunFolderError> (fun () -> Hybrid.Reporting.Pipeline.resume dir Hybrid.Reporting.Observer.silent CancellationToken.None |> ignore)
+                Expect.stringContains e.Message "is a symbolic link" (sprintf "%s: resume" name)
+                File.Delete link
+                saved |> Option.iter (fun b -> File.WriteAllBytes(link, b))
+            Expect.equal (File.ReadAllText outside) "keep me\n" "the target is unchanged"
         }
     ]
