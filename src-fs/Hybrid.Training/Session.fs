@@ -56,7 +56,8 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         let loss = Learning.backpropGradients net x y
         if not (Double.IsFinite loss) then
             Error { Layer = Some depth; Step = 0; Batch = Some cursor.BatchCounter; Energy = loss; StepSize = 0.0; Reparam = Reparam.States
-                    Cause = DivergenceCause.LearningRate cfg.Optimizer.LearningRate }
+                    Cause = DivergenceCause.LearningRate cfg.Optimizer.LearningRate
+                    Block = Training.nonFiniteBlock net [| x |] }
         else
             opt.Step()
             smm <- smm + int64 (Smm.backprop depth)

@@ -54,6 +54,20 @@ type private FullDisk(inner: Stream, accept: int) =
         inner.Write(buffer, offset, min count accept)
         if count > accept then raise (IOException "No space left on device")
 
+/// A block that takes the square root of its input: NaN for the negative predictions below it.
+type private SqrtBlock() =
+    inherit torch.nn.Module<torch.Tensor, torch.Tensor>("sqrt-block")
+    override _.forward(h: torch.Tensor) = h.sqrt()
+
+/// A linear layer, a square root and a linear layer; the first layer's weights and bias are
+/// -1, so that its predictions for positive-sum inputs are negative.
+let private sqrtNet () =
+    let net = Network.ofModules "sqrt-net" [ torch.nn.Linear(8L, 6L); new SqrtBlock(); torch.nn.Linear(6L, 4L) ] Loss.CrossEntropy [| 8L |] Precision.Float32 cpu
+    use _ = torch.no_grad ()
+    use minusOne = (-1.0).ToScalar()
+    for p in net.Blocks[0].Parameters do p.fill_(minusOne) |> ignore
+    net
+
 [<Tests>]
 let footprint =
     testList "Footprint" [
@@ -315,5 +329,34 @@ let runFolders =
                 File.Delete link
                 saved |> Option.iter (fun b -> File.WriteAllBytes(link, b))
             Expect.equal (File.ReadAllText outside) "keep me\n" "the target is unchanged"
+        }
+    ]
+
+[<Tests>]
+let divergence =
+    testList "Divergence.Blocks" [
+        test "a block that turns finite states into NaN is named in the divergence, for pc and bp" {
+            for algorithm in [ Config.defaults.Algorithm; Algorithm.Backprop ] do
+                use d = data ()
+                let net = sqrtNet ()
+                let cfg = { Config.forNetwork net small with Algorithm = algorithm }
+                use s = TrainingSession.StartWith(cfg, d, net)
+                s.Step() |> ignore
+                match s.Status with
+                | RunStatus.Diverged msg ->
+                    Expect.stringContains msg "block 1 (sqrt-block) turned finite inputs into non-finite values" (sprintf "%O: the block is named" algorithm)
+                | other -> failtestf "%O: expected a divergence, got %O" algorithm other
+        }
+
+        test "the block is found at the states, or along the forward pass, and not where none produced it" {
+            use net = sqrtNet ()
+            let x = Ops.mul (torch.ones([| 2L; 8L |])) 0.5
+            let negative = Ops.mul (torch.ones([| 2L; 6L |])) -1.0
+            let positive = torch.ones([| 2L; 6L |])
+            let nanStates = Ops.mul (torch.ones([| 2L; 6L |])) nan
+            Expect.equal (Training.nonFiniteBlock net [| x; negative; positive |]) (Some "block 1 (sqrt-block)") "at the states"
+            Expect.equal (Training.nonFiniteBlock net [| x; positive; nanStates |]) (Some "block 1 (sqrt-block)") "along the forward pass"
+            use plain = Network.create (Architecture.Mlp([ 6 ], Activation.Tanh)) Loss.CrossEntropy [| 8L |] 4 Precision.Float32 cpu 0L
+            Expect.isNone (Training.nonFiniteBlock plain [| x; nanStates |]) "non-finite states are not a block's doing"
         }
     ]
