@@ -100,7 +100,10 @@ type DivergenceInfo =
       /// The reparameterisation in use.
       Reparam: Reparam
       /// What made it diverge.
-      Cause: DivergenceCause }
+      Cause: DivergenceCause
+      /// The block that turned finite states into non-finite predictions ("block 1
+      /// (name)"), when one did.
+      Block: string option }
 
     member this.Message =
         let where =
@@ -112,19 +115,24 @@ type DivergenceInfo =
             | Some b -> sprintf ", batch %d" b
             | None -> ""
         let name = if this.Reparam = Reparam.Errors then "eta" else "alpha"
-        match this.Cause with
-        | DivergenceCause.LearningRate lr ->
-            sprintf "training diverged: the loss is not finite (%g)%s after a weight update with learning rate %g; lower the learning rate"
-                this.Energy batch lr
-        | DivergenceCause.Start ->
-            sprintf "%O inference cannot start: the energy is not finite (%g)%s%s before any step; the weights or the inputs are not finite"
-                this.Reparam this.Energy where batch
-        | DivergenceCause.StepSize when Double.IsFinite this.Energy ->
-            sprintf "%O inference diverged: the energy grew to %g%s at step %d%s with step size %s = %g; lower it"
-                this.Reparam this.Energy where this.Step batch name this.StepSize
-        | DivergenceCause.StepSize ->
-            sprintf "%O inference diverged: non-finite energy (%g)%s at step %d%s with step size %s = %g; lower it"
-                this.Reparam this.Energy where this.Step batch name this.StepSize
+        let culprit = this.Block |> Option.map (fun b -> sprintf "%s turned finite inputs into non-finite values" b)
+        let text =
+            match this.Cause with
+            | DivergenceCause.LearningRate lr ->
+                sprintf "training diverged: the loss is not finite (%g)%s after a weight update with learning rate %g; lower the learning rate"
+                    this.Energy batch lr
+            | DivergenceCause.Start ->
+                sprintf "%O inference cannot start: the energy is not finite (%g)%s%s before any step; %s"
+                    this.Reparam this.Energy where batch (defaultArg culprit "the weights or the inputs are not finite")
+            | DivergenceCause.StepSize when Double.IsFinite this.Energy ->
+                sprintf "%O inference diverged: the energy grew to %g%s at step %d%s with step size %s = %g; lower it"
+                    this.Reparam this.Energy where this.Step batch name this.StepSize
+            | DivergenceCause.StepSize ->
+                sprintf "%O inference diverged: non-finite energy (%g)%s at step %d%s with step size %s = %g; lower it"
+                    this.Reparam this.Energy where this.Step batch name this.StepSize
+        match culprit, this.Cause with
+        | Some c, (DivergenceCause.LearningRate _ | DivergenceCause.StepSize) -> text + "; " + c
+        | _ -> text
 
 /// Inference (or training) left the finite, bounded region.
 exception DivergenceError of DivergenceInfo with
@@ -263,7 +271,7 @@ module Inference =
                 if Double.IsFinite value then None
                 else vs |> Array.tryFindIndex (fun v -> not (Double.IsFinite v)) |> Option.map (fun i -> i + 1)
             let cause = if step = 1 && not (Double.IsFinite value) then DivergenceCause.Start else DivergenceCause.StepSize
-            raise (DivergenceError { Layer = layer; Step = step; Batch = batch; Energy = value; StepSize = opts.StepSize; Reparam = opts.Reparam; Cause = cause })
+            raise (DivergenceError { Layer = layer; Step = step; Batch = batch; Energy = value; StepSize = opts.StepSize; Reparam = opts.Reparam; Cause = cause; Block = None })
 
     let private converged (opts: InferenceOptions) (previous: float) (current: float) =
         match opts.Tolerance with

@@ -93,6 +93,10 @@ namespace Hybrid
           
           /// What made it diverge.
           Cause: DivergenceCause
+          
+          /// The block that turned finite states into non-finite predictions ("block 1
+          /// (name)"), when one did.
+          Block: string option
         }
         
         member Message: string

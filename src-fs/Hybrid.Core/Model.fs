@@ -301,13 +301,27 @@ type Network =
 module Network =
     let private param (t: Tensor) = (new Parameter(t, true)).DetachFromDisposeScope() :?> Parameter
 
-    /// Kaiming-uniform (PyTorch's default): U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    /// An uninitialised tensor for parameters. A failed allocation is an error that names
+    /// the tensor's size (libtorch's own random constructors hand back an unusable tensor
+    /// instead, which ends the process at its first use).
+    let private allocate (dtype: ScalarType) (device: Device) (shape: int64[]) =
+        try torch.empty(shape, dtype = dtype, device = device)
+        with :? System.Runtime.InteropServices.ExternalException as e ->
+            let element = if dtype = ScalarType.Float64 then 8.0 else 4.0
+            let gib = (shape |> Array.fold (fun a d -> a * float d) element) / 1073741824.0
+            invalidArg "architecture"
+                (sprintf "the network's parameters do not fit in memory: a [%s] %O tensor (%.1f GiB) cannot be allocated (%s); use a smaller network"
+                    (String.Join("; ", shape)) dtype gib ((e.Message.Split('\n')[0]).Trim()))
+
+    /// Kaiming-uniform (PyTorch's default): U(-1/sqrt(fan_in), 1/sqrt(fan_in)). The draw is
+    /// torch.rand's (uniform_ on a fresh tensor), value for value.
     let private uniform (g: Generator) (dtype: ScalarType) (device: Device) (fanIn: int64) (shape: int64[]) =
         let bound = 1.0 / sqrt (float fanIn)
-        Ops.add (Ops.mul (torch.rand(shape, dtype = dtype, device = device, generator = g)) (2.0 * bound)) (-bound)
+        Ops.add (Ops.mul ((allocate dtype device shape).uniform_(0.0, 1.0, g)) (2.0 * bound)) (-bound)
 
+    /// N(0, 1) draws: torch.randn's (normal_ on a fresh tensor), value for value.
     let private gaussian (g: Generator) (dtype: ScalarType) (device: Device) (shape: int64[]) =
-        torch.randn(shape, dtype = dtype, device = device, generator = g)
+        (allocate dtype device shape).normal_(0.0, 1.0, g)
 
     /// How a dense layer's parameters are drawn: `Plain` by the weight initialisation
     /// (weight and bias), `Gaussian` N(0,1) weights (muPC and NTP).

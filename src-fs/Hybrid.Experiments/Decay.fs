@@ -111,7 +111,7 @@ let private attempt (net: Network) (x: torch.Tensor) (y: torch.Tensor) (exact: t
         Inference.observed net opts init (Some y) (fun t states ->
             let d = Equilibrium.distance states exact
             if not (Double.IsFinite d) || d > 1e6 then
-                raise (DivergenceError { Layer = None; Step = t; Batch = None; Energy = d; StepSize = stepSize; Reparam = reparam; Cause = DivergenceCause.StepSize })
+                raise (DivergenceError { Layer = None; Step = t; Batch = None; Energy = d; StepSize = stepSize; Reparam = reparam; Cause = DivergenceCause.StepSize; Block = None })
             if d <= tolerance then
                 reached <- Some t
                 true

@@ -46,22 +46,19 @@ module Hooks =
 /// Checks that a checkpoint belongs to the folder's run: its run id (when both have
 /// one) and its configuration must be the folder's.
 let private checkBinding (run: Runs.RunFolder) (checkpoint: string) =
-    let c = Checkpoint.load checkpoint
-    try
-        let fail why = raise (Checkpoint.CheckpointError(checkpoint, why + "; nothing was changed"))
-        match c.Meta["run"] with
-        | :? JsonValue as v when run.Id <> "" && v.GetValue<string>() <> run.Id ->
-            fail (sprintf "belongs to another run (run %s; this folder's run is %s)" (v.GetValue<string>()) run.Id)
-        | _ -> ()
-        let saved =
-            match c.Meta["config"] with
-            | null -> fail "is not a training-session checkpoint (no configuration)"
-            | node -> Config.apply node Config.defaults
-        let folder = run.Config()
-        if saved <> folder then
-            fail (sprintf "was written for another configuration than config.json ('%s', %O; config.json: '%s', %O)" saved.Name saved.Architecture folder.Name folder.Architecture)
-    finally
-        for t in c.Tensors.Values do t.Dispose()
+    let meta = Checkpoint.meta checkpoint
+    let fail why = raise (Checkpoint.CheckpointError(checkpoint, why + "; nothing was changed"))
+    match meta["run"] with
+    | :? JsonValue as v when run.Id <> "" && v.GetValue<string>() <> run.Id ->
+        fail (sprintf "belongs to another run (run %s; this folder's run is %s)" (v.GetValue<string>()) run.Id)
+    | _ -> ()
+    let saved =
+        match meta["config"] with
+        | null -> fail "is not a training-session checkpoint (no configuration)"
+        | node -> Config.apply node Config.defaults
+    let folder = run.Config()
+    if saved <> folder then
+        fail (sprintf "was written for another configuration than config.json ('%s', %O; config.json: '%s', %O)" saved.Name saved.Architecture folder.Name folder.Architecture)
 
 /// Runs a session to its end (or until cancelled), appending each epoch to the run
 /// folder and saving a checkpoint (bound to the run) after each epoch and when
@@ -125,6 +122,7 @@ let runOne (cfg: TrainConfig) (root: string) (observer: Observer) (cancel: Cance
 /// must agree with it.
 let resume (folder: string) (observer: Observer) (cancel: CancellationToken) : FolderRun =
     if not (Directory.Exists folder) then raise (Runs.RunFolderError(sprintf "run folder %s not found" folder))
+    Runs.checkFiles folder
     let ck = checkpointPath folder
     if not (File.Exists ck) then
         raise (Runs.RunFolderError(sprintf "%s: no checkpoint.ck to resume from (not a run folder, or it stopped before its first checkpoint)" folder))

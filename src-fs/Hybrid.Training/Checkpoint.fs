@@ -53,10 +53,16 @@ let private put (fs: Stream) (hash: IncrementalHash) (b: ReadOnlySpan<byte>) =
     fs.Write b
     hash.AppendData b
 
-/// Writes a checkpoint atomically. The tensors are streamed to the file one at a time
-/// (the checksum computed on the way), so a save needs no copy of the whole checkpoint
-/// in memory.
-let save (path: string) (contents: Contents) =
+/// Bytes a tensor is written and read through at a time (a multiple of every element
+/// size): tensors of any size stream through a buffer of this size.
+let internal chunkBytes = 1 <<< 24
+
+/// A chunk size usable for every element size: a positive multiple of 8.
+let private chunkOf (chunk: int) = max 8 (chunk / 8 * 8)
+
+/// `save` with tensors streamed `chunk` bytes at a time.
+let internal saveChunked (chunk: int) (path: string) (contents: Contents) =
+    let chunk = chunkOf chunk
     let items = [ for KeyValue(name, t) in contents.Tensors -> name, t, dtypeName t ]
     let header = JsonObject()
     header["version"] <- version
@@ -82,49 +88,158 @@ let save (path: string) (contents: Contents) =
         put fs hash (ReadOnlySpan magic)
         put fs hash (ReadOnlySpan(BitConverter.GetBytes headerBytes.Length))
         put fs hash (ReadOnlySpan headerBytes)
-        for _, t, _ in items do
+        for _, t, dtype in items do
             use _ = torch.NewDisposeScope()
-            let c = t.detach().cpu().contiguous()
-            put fs hash (Span.op_Implicit c.bytes)
+            // A flat view, copied to the CPU one chunk at a time (a view already on the CPU).
+            let flat = t.detach().contiguous().reshape(-1L)
+            let perChunk = int64 chunk / (elementSize dtype).Value
+            let n = flat.numel ()
+            let mutable start = 0L
+            while start < n do
+                let count = min perChunk (n - start)
+                let part = flat.narrow(0L, start, count).cpu()
+                put fs hash (Span.op_Implicit part.bytes)
+                start <- start + count
         fs.Write(ReadOnlySpan(hash.GetHashAndReset())))
 
-/// Reads a checkpoint, checking its magic number and checksum.
-let load (path: string) : Contents =
+/// Writes a checkpoint atomically. The tensors are streamed to the file one chunk at a
+/// time (the checksum computed on the way), so a save needs no copy of the checkpoint or
+/// of a tensor in memory, and a tensor may be of any size.
+let save (path: string) (contents: Contents) = saveChunked chunkBytes path contents
+
+/// A tensor's place in the file, as the header lists it.
+type private Entry =
+    { Name: string
+      Dtype: string
+      Shape: int64[]
+      Offset: int64
+      Length: int64 }
+
+/// Reads a checkpoint in one pass, `chunk` bytes at a time, checking its magic number and
+/// checksum: with its tensors (`withTensors`), or its header alone (the tensors' bytes
+/// are only checksummed). A problem of structure is reported as a checksum mismatch when
+/// the checksum does not match (a damaged file), else as itself.
+let private read (chunk: int) (withTensors: bool) (path: string) : Contents =
     if not (File.Exists path) then raise (CheckpointError(path, "file not found"))
-    let all = File.ReadAllBytes path
+    let chunk = chunkOf chunk
     let fail problem = raise (CheckpointError(path, problem))
-    if all.Length < magic.Length + 4 + 32 || not (ReadOnlySpan(all, 0, magic.Length).SequenceEqual(ReadOnlySpan magic)) then
+    let checksumFailure = "corrupt checkpoint (checksum mismatch: the file was truncated or modified)"
+    use fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 <<< 16)
+    let length = fs.Length
+    let bodyLength = length - 32L
+    let buffer = Array.zeroCreate<byte> chunk
+    use hash = IncrementalHash.CreateHash HashAlgorithmName.SHA256
+    /// Reads and checksums `count` bytes, handing each piece to `use`.
+    let stream (count: int64) (consume: int -> unit) =
+        let mutable left = count
+        while left > 0L do
+            let n = int (min left (int64 chunk))
+            fs.ReadExactly(buffer, 0, n)
+            hash.AppendData(buffer, 0, n)
+            consume n
+            left <- left - int64 n
+    let stored () =
+        let sum = Array.zeroCreate<byte> 32
+        fs.Position <- bodyLength
+        fs.ReadExactly(sum, 0, 32)
+        sum
+    /// Whether the whole file's checksum matches (checked from the start again).
+    let intact () =
+        use h = IncrementalHash.CreateHash HashAlgorithmName.SHA256
+        fs.Position <- 0L
+        let mutable left = bodyLength
+        while left > 0L do
+            let n = int (min left (int64 chunk))
+            fs.ReadExactly(buffer, 0, n)
+            h.AppendData(buffer, 0, n)
+            left <- left - int64 n
+        ReadOnlySpan(h.GetHashAndReset()).SequenceEqual(ReadOnlySpan(stored ()))
+    let corrupt problem = if intact () then fail problem else fail checksumFailure
+    let head = Array.zeroCreate<byte> (magic.Length + 4)
+    if length < int64 head.Length + 32L then fail "not a Hybrid checkpoint (wrong magic number)"
+    fs.ReadExactly(head, 0, head.Length)
+    if not (ReadOnlySpan(head, 0, magic.Length).SequenceEqual(ReadOnlySpan magic)) then
         fail "not a Hybrid checkpoint (wrong magic number)"
-    let bodyLength = all.Length - 32
-    if not (ReadOnlySpan(SHA256.HashData(ReadOnlySpan(all, 0, bodyLength))).SequenceEqual(ReadOnlySpan(all, bodyLength, 32))) then
-        fail "corrupt checkpoint (checksum mismatch: the file was truncated or modified)"
-    let headerLength = BitConverter.ToInt32(all, magic.Length)
-    let start = magic.Length + 4
-    if headerLength <= 0 || start + headerLength > bodyLength then fail "corrupt checkpoint (bad header length)"
+    hash.AppendData head
+    let headerLength = BitConverter.ToInt32(head, magic.Length)
+    let start = int64 head.Length
+    if headerLength <= 0 || start + int64 headerLength > bodyLength then corrupt "corrupt checkpoint (bad header length)"
+    let headerBytes = Array.zeroCreate<byte> headerLength
+    fs.ReadExactly(headerBytes, 0, headerLength)
+    hash.AppendData headerBytes
     let header =
-        try JsonNode.Parse(Encoding.UTF8.GetString(all, start, headerLength)) :?> JsonObject
-        with _ -> fail "corrupt checkpoint (unreadable header)"
-    let v = header["version"].GetValue<int>()
-    if v <> version then fail (sprintf "checkpoint version %d is not supported (expected %d)" v version)
-    let payload = int64 (start + headerLength)
-    let tensorAt (e: JsonNode) =
-        let name = e["name"].GetValue<string>()
-        let dtype = e["dtype"].GetValue<string>()
-        let shape = e["shape"].AsArray() |> Seq.map (fun d -> d.GetValue<int64>()) |> Array.ofSeq
-        let o = e["offset"].GetValue<int64>()
-        let l = e["length"].GetValue<int64>()
-        if o < 0L || l < 0L || payload + o + l > int64 bodyLength then fail (sprintf "corrupt checkpoint ('%s' lies outside the file)" name)
+        match (try JsonNode.Parse(Encoding.UTF8.GetString headerBytes) with _ -> null) with
+        | :? JsonObject as o -> o
+        | _ -> corrupt "corrupt checkpoint (unreadable header)"
+    let v = try header["version"].GetValue<int>() with _ -> corrupt "corrupt checkpoint (unreadable header)"
+    if v <> version then corrupt (sprintf "checkpoint version %d is not supported (expected %d)" v version)
+    let payload = start + int64 headerLength
+    let entryOf (e: JsonNode) =
+        let entry =
+            try
+                { Name = e["name"].GetValue<string>()
+                  Dtype = e["dtype"].GetValue<string>()
+                  Shape = e["shape"].AsArray() |> Seq.map (fun d -> d.GetValue<int64>()) |> Array.ofSeq
+                  Offset = e["offset"].GetValue<int64>()
+                  Length = e["length"].GetValue<int64>() }
+            with _ -> corrupt "corrupt checkpoint (unreadable tensor list)"
+        if entry.Offset < 0L || entry.Length < 0L || payload + entry.Offset + entry.Length > bodyLength then
+            corrupt (sprintf "corrupt checkpoint ('%s' lies outside the file)" entry.Name)
         let size =
-            match elementSize dtype with
+            match elementSize entry.Dtype with
             | Some s -> s
-            | None -> fail (sprintf "tensor '%s' has unknown dtype '%s'" name dtype)
-        if l <> (Array.fold (*) 1L shape) * size then
-            fail (sprintf "tensor '%s': %d bytes for shape [%s] of %s" name l (String.Join("; ", shape)) dtype)
-        let t = torch.empty(shape, dtype = scalarType dtype)
-        t.bytes <- Span(all, int (payload + o), int l)
-        t.DetachFromDisposeScope()
-    let tensors = [ for e in header["tensors"].AsArray() -> e["name"].GetValue<string>(), tensorAt e ] |> Map.ofList
-    { Meta = header["meta"].AsObject(); Tensors = tensors }
+            | None -> corrupt (sprintf "tensor '%s' has unknown dtype '%s'" entry.Name entry.Dtype)
+        if entry.Shape |> Array.exists (fun d -> d < 0L) || entry.Length <> (Array.fold (*) 1L entry.Shape) * size then
+            corrupt (sprintf "tensor '%s': %d bytes for shape [%s] of %s" entry.Name entry.Length (String.Join("; ", entry.Shape)) entry.Dtype)
+        entry
+    let entries =
+        match header["tensors"] with
+        | :? JsonArray as a -> [ for e in a -> entryOf e ] |> List.sortBy (fun e -> e.Offset)
+        | _ -> corrupt "corrupt checkpoint (unreadable tensor list)"
+    List.pairwise entries
+    |> List.tryFind (fun (a, b) -> a.Offset + a.Length > b.Offset)
+    |> Option.iter (fun (a, b) -> corrupt (sprintf "corrupt checkpoint ('%s' and '%s' overlap)" a.Name b.Name))
+    let loaded = Collections.Generic.List<string * torch.Tensor>()
+    try
+        let mutable position = payload
+        for e in entries do
+            stream (payload + e.Offset - position) ignore
+            if withTensors then
+                let t =
+                    try torch.empty(e.Shape, dtype = scalarType e.Dtype).DetachFromDisposeScope()
+                    with :? Runtime.InteropServices.ExternalException as x ->
+                        fail (sprintf "tensor '%s' (shape [%s], %d bytes) cannot be allocated: %s"
+                                  e.Name (String.Join("; ", e.Shape)) e.Length ((x.Message.Split('\n')[0]).Trim()))
+                loaded.Add((e.Name, t))
+                let flat = t.view(-1L)
+                let size = (elementSize e.Dtype).Value
+                let mutable first = 0L
+                stream e.Length (fun n ->
+                    let count = int64 n / size
+                    use part = flat.narrow(0L, first, count)
+                    part.bytes <- Span(buffer, 0, n)
+                    first <- first + count)
+            else stream e.Length ignore
+            position <- payload + e.Offset + e.Length
+        stream (bodyLength - position) ignore
+        if not (ReadOnlySpan(hash.GetHashAndReset()).SequenceEqual(ReadOnlySpan(stored ()))) then fail checksumFailure
+        let tensors = [ for name, t in loaded -> name, t ] |> Map.ofList
+        { Meta = header["meta"].AsObject(); Tensors = tensors }
+    with _ ->
+        for _, t in loaded do t.Dispose()
+        reraise ()
+
+/// `load` with tensors read `chunk` bytes at a time.
+let internal loadChunked (chunk: int) (path: string) : Contents = read chunk true path
+
+/// Reads a checkpoint, checking its magic number and checksum. The file is streamed one
+/// chunk at a time into the tensors, so reading needs no copy of the file in memory, and a
+/// tensor may be of any size.
+let load (path: string) : Contents = read chunkBytes true path
+
+/// The header of a checkpoint (its metadata), checked like `load` (magic number, checksum,
+/// the tensor list) without reading the tensors into memory.
+let meta (path: string) : JsonObject = (read chunkBytes false path).Meta
 
 /// A loaded tensor by name; the error says it is missing.
 let tensor (file: string) (contents: Contents) (name: string) =

@@ -33,13 +33,29 @@ val private put:
     hash: System.Security.Cryptography.IncrementalHash ->
     b: System.ReadOnlySpan<byte> -> unit
 
-/// Writes a checkpoint atomically. The tensors are streamed to the file one at a time
-/// (the checksum computed on the way), so a save needs no copy of the whole checkpoint
-/// in memory.
+/// Bytes a tensor is written and read through at a time (a multiple of every element
+/// size): tensors of any size stream through a buffer of this size.
+val internal chunkBytes: int
+
+/// `save` with tensors streamed `chunk` bytes at a time.
+val internal saveChunked: chunk: int -> path: string -> contents: Contents -> unit
+
+/// Writes a checkpoint atomically. The tensors are streamed to the file one chunk at a
+/// time (the checksum computed on the way), so a save needs no copy of the checkpoint or
+/// of a tensor in memory, and a tensor may be of any size.
 val save: path: string -> contents: Contents -> unit
 
-/// Reads a checkpoint, checking its magic number and checksum.
+/// `load` with tensors read `chunk` bytes at a time.
+val internal loadChunked: chunk: int -> path: string -> Contents
+
+/// Reads a checkpoint, checking its magic number and checksum. The file is streamed one
+/// chunk at a time into the tensors, so reading needs no copy of the file in memory, and a
+/// tensor may be of any size.
 val load: path: string -> Contents
+
+/// The header of a checkpoint (its metadata), checked like `load` (magic number, checksum,
+/// the tensor list) without reading the tensors into memory.
+val meta: path: string -> System.Text.Json.Nodes.JsonObject
 
 /// A loaded tensor by name; the error says it is missing.
 val tensor:

@@ -9,6 +9,11 @@ open System.IO
 open System.Text.Json
 open System.Text.Json.Nodes
 
+/// The C library's mkdir, whose failure on an existing path makes folder creation atomic.
+module private Posix =
+    [<Runtime.InteropServices.DllImport("libc", SetLastError = true, EntryPoint = "mkdir")>]
+    extern int mkdir(string path, uint32 mode)
+
 /// A run folder cannot be used as asked (in use by another process, holding another
 /// run's results, damaged, missing). The message names the folder and what to do.
 exception RunFolderError of string with
@@ -111,12 +116,22 @@ let private removeStale (dir: string) =
         if name.EndsWith ".tmp" then
             try File.Delete f with :? IOException | :? UnauthorizedAccessException -> ()
 
-/// Takes the folder's lock; the error says the folder is in use.
+/// Whether an error opening a file is a lock that another process holds (EWOULDBLOCK on
+/// Linux and macOS, a sharing or lock violation on Windows), rather than another failure.
+let internal isHeldLock (e: IOException) =
+    let code = e.HResult &&& 0xFFFF
+    e.HResult = 11 || e.HResult = 35 || ((e.HResult &&& 0xFFFF0000) = 0x80070000 && (code = 32 || code = 33))
+
+/// Takes the folder's lock. A lock another process holds says the folder is in use; any
+/// other failure (a read-only file system, no permission) says what it is.
 let private takeLock (dir: string) =
     try new FileStream(Path.Combine(dir, lockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)
     with
-    | :? IOException ->
+    | :? IOException as e when isHeldLock e ->
         raise (RunFolderError(sprintf "run folder %s is in use by another process (it holds %s); wait for it to finish, or stop it" dir lockFile))
+    | :? IOException
+    | :? UnauthorizedAccessException as e ->
+        raise (RunFolderError(sprintf "run folder %s cannot be locked for this run (%s): %s" dir lockFile (e.Message.Split('\n')[0])))
 
 /// Whether another process holds the folder's lock now (false for a folder that does
 /// not exist or whose lock is free).
@@ -126,7 +141,48 @@ let isLocked (dir: string) =
         try
             use _ = new FileStream(Path.Combine(dir, lockFile), FileMode.Open, FileAccess.ReadWrite, FileShare.None)
             false
-        with :? IOException -> true
+        with :? IOException as e -> isHeldLock e
+
+/// The files of a run folder that a run reads and writes.
+let runFiles = [ "results.jsonl"; "checkpoint.ck"; "config.json"; "summary.json"; "run.json"; lockFile ]
+
+/// Refuses a run folder in which one of `runFiles` is a symbolic link: a run writes only
+/// into its own folder, never through a link to a file elsewhere.
+let checkFiles (dir: string) =
+    for name in runFiles do
+        match FileInfo(Path.Combine(dir, name)).LinkTarget with
+        | null -> ()
+        | target ->
+            raise (RunFolderError(sprintf "run folder %s: %s is a symbolic link (to %s); a run folder's files must be its own, not links; nothing was changed" dir name target))
+
+/// Creates `dir` only if nothing exists at that path yet (atomically: of two processes
+/// creating it, one gets false); its parent must exist.
+let private createNew (dir: string) =
+    if OperatingSystem.IsWindows() then
+        if Directory.Exists dir || File.Exists dir then false
+        else
+            Directory.CreateDirectory dir |> ignore
+            true
+    else
+        match Posix.mkdir (dir, 0o777u) with
+        | 0 -> true
+        | _ ->
+            let errno = Runtime.InteropServices.Marshal.GetLastPInvokeError()
+            // EEXIST
+            if errno = 17 then false
+            else raise (IOException(sprintf "cannot create the run folder %s (%s)" dir (Runtime.InteropServices.Marshal.GetPInvokeErrorMessage errno)))
+
+/// Appends `bytes` at the end of `s` and flushes it with `flush`. A write or flush that
+/// fails is undone: the stream is cut back to its length before (a full disk leaves no
+/// half line), and the failure is raised.
+let internal appendUndoable (s: Stream) (bytes: byte[]) (flush: Stream -> unit) =
+    let before = s.Seek(0L, SeekOrigin.End)
+    try
+        s.Write(bytes, 0, bytes.Length)
+        flush s
+    with _ ->
+        s.SetLength before
+        reraise ()
 
 /// A run folder, owned by this process while the value lives: its lock file is held with
 /// an exclusive OS lock, released when the value is disposed or the process ends (a
@@ -148,20 +204,23 @@ type RunFolder private (path: string, id: string, lock: FileStream, tensorBoard:
     static member Create(root: string, cfg: TrainConfig) =
         let stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss")
         let safe = String(cfg.Name.ToCharArray() |> Array.map (fun c -> if Char.IsLetterOrDigit c || c = '-' || c = '_' || c = '.' then c else '-'))
-        let mutable dir = Path.Combine(root, sprintf "%s-%s" safe stamp)
-        let mutable i = 1
-        while Directory.Exists dir do
-            dir <- Path.Combine(root, sprintf "%s-%s-%d" safe stamp i)
-            i <- i + 1
-        RunFolder.CreateAt(dir, cfg)
+        Directory.CreateDirectory root |> ignore
+        // The first free name, taken atomically: runs started in the same second get
+        // their own folders.
+        let rec claim i =
+            let dir = Path.Combine(root, if i = 0 then sprintf "%s-%s" safe stamp else sprintf "%s-%s-%d" safe stamp i)
+            if createNew dir then dir else claim (i + 1)
+        RunFolder.CreateAt(claim 0, cfg)
 
     /// Uses exactly `dir` (which must not hold a results file yet).
     static member CreateAt(dir: string, cfg: TrainConfig) =
+        if Directory.Exists dir then checkFiles dir
         if File.Exists(Path.Combine(dir, "results.jsonl")) then
             raise (RunFolderError(sprintf "run folder %s already holds results; choose another folder (nothing was overwritten)" dir))
         Directory.CreateDirectory dir |> ignore
         let lock = takeLock dir
         try
+            checkFiles dir
             removeStale dir
             let text = Config.toText cfg
             let id = Guid.NewGuid().ToString("N")
@@ -179,8 +238,10 @@ type RunFolder private (path: string, id: string, lock: FileStream, tensorBoard:
     /// what interrupted writes left.
     static member Open(dir: string) =
         if not (Directory.Exists dir) then raise (RunFolderError(sprintf "run folder %s not found" dir))
+        checkFiles dir
         let lock = takeLock dir
         try
+            checkFiles dir
             removeStale dir
             let runFile = Path.Combine(dir, "run.json")
             let id =
@@ -202,15 +263,11 @@ type RunFolder private (path: string, id: string, lock: FileStream, tensorBoard:
     /// Appends one epoch as a complete, flushed JSON line. A write that fails (a full
     /// disk) is undone: the file is cut back to its previous length.
     member _.Append(r: EpochRecord) =
-        use s = new FileStream(results, FileMode.Append, FileAccess.Write, FileShare.Read)
-        let before = s.Length
-        try
-            let bytes = Text.Encoding.UTF8.GetBytes(json (epochJson r) + "\n")
-            s.Write(bytes, 0, bytes.Length)
-            s.Flush(true)
-        with _ ->
-            (try s.SetLength before with _ -> ())
-            reraise ()
+        // Unbuffered, so that a failed write leaves nothing pending to flush, and not in
+        // append mode, so that the stream can be cut back.
+        use s = new FileStream(results, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 0)
+        let bytes = Text.Encoding.UTF8.GetBytes(json (epochJson r) + "\n")
+        appendUndoable s bytes (fun s -> (s :?> FileStream).Flush(true))
         events.Value |> Option.iter (fun e -> e.Scalars(int64 r.Epoch, TensorBoard.epochScalars r))
 
     /// Brings the results file to exactly these epochs (a checkpoint's), which must

@@ -44,12 +44,30 @@ val private completeLines: text: string -> string * string array
 /// (`.NAME.PID.tmp`, and `NAME.PID.tmp` of older versions). Only the folder's owner calls it.
 val private removeStale: dir: string -> unit
 
-/// Takes the folder's lock; the error says the folder is in use.
+/// Whether an error opening a file is a lock that another process holds (EWOULDBLOCK on
+/// Linux and macOS, a sharing or lock violation on Windows), rather than another failure.
+val internal isHeldLock: e: System.IO.IOException -> bool
+
+/// Takes the folder's lock. A lock another process holds says the folder is in use; any
+/// other failure (a read-only file system, no permission) says what it is.
 val private takeLock: dir: string -> System.IO.FileStream
 
 /// Whether another process holds the folder's lock now (false for a folder that does
 /// not exist or whose lock is free).
 val isLocked: dir: string -> bool
+
+/// The files of a run folder that a run reads and writes.
+val runFiles: string list
+
+/// Refuses a run folder in which one of `runFiles` is a symbolic link: a run writes only
+/// into its own folder, never through a link to a file elsewhere.
+val checkFiles: dir: string -> unit
+
+/// Appends `bytes` at the end of `s` and flushes it with `flush`. A write or flush that
+/// fails is undone: the stream is cut back to its length before (a full disk leaves no
+/// half line), and the failure is raised.
+val internal appendUndoable:
+  s: System.IO.Stream -> bytes: byte array -> flush: (System.IO.Stream -> unit) -> unit
 
 /// A run folder, owned by this process while the value lives: its lock file is held with
 /// an exclusive OS lock, released when the value is disposed or the process ends (a
@@ -59,14 +77,16 @@ val isLocked: dir: string -> bool
 type RunFolder =
     interface System.IDisposable
 
-    /// Creates a fresh folder for a run under `root` and writes its config.
+    /// Creates a fresh folder for a run under `root` and writes its config. The folder's
+    /// name (the run's name and the time, then -1, -2, ... when taken) is claimed
+    /// atomically, so that runs started together get folders of their own.
     static member Create: root: string * cfg: TrainConfig -> RunFolder
 
     /// Uses exactly `dir` (which must not hold a results file yet).
     static member CreateAt: dir: string * cfg: TrainConfig -> RunFolder
 
     /// Opens an existing run folder to continue its run: takes its lock and removes
-    /// what interrupted writes left.
+    /// what interrupted writes left. A folder whose files are symbolic links is refused.
     static member Open: dir: string -> RunFolder
 
     /// Appends one epoch as a complete, flushed JSON line. A write that fails (a full

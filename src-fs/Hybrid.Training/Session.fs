@@ -18,7 +18,9 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
     let device = data.Train.X.device
     let net =
         match given with
-        | None -> Network.createWith cfg.WeightInit cfg.Architecture cfg.Loss data.InputShape data.Classes cfg.Precision device (Rng.derive cfg.Seed "weights")
+        | None ->
+            Footprint.checkRun cfg data.InputShape data.Classes device
+            Network.createWith cfg.WeightInit cfg.Architecture cfg.Loss data.InputShape data.Classes cfg.Precision device (Rng.derive cfg.Seed "weights")
         | Some net ->
             let shape (s: int64[]) = String.Join("x", s)
             if net.Architecture <> cfg.Architecture then
@@ -54,7 +56,8 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         let loss = Learning.backpropGradients net x y
         if not (Double.IsFinite loss) then
             Error { Layer = Some depth; Step = 0; Batch = Some cursor.BatchCounter; Energy = loss; StepSize = 0.0; Reparam = Reparam.States
-                    Cause = DivergenceCause.LearningRate cfg.Optimizer.LearningRate }
+                    Cause = DivergenceCause.LearningRate cfg.Optimizer.LearningRate
+                    Block = Training.nonFiniteBlock net [| x |] }
         else
             opt.Step()
             smm <- smm + int64 (Smm.backprop depth)
@@ -335,13 +338,9 @@ module Train =
 
     /// The configuration saved in a session checkpoint.
     let savedConfig (path: string) : TrainConfig =
-        let c = Checkpoint.load path
-        try
-            match c.Meta["config"] with
-            | null -> raise (Checkpoint.CheckpointError(path, "not a training-session checkpoint (no configuration)"))
-            | node -> Config.apply node Config.defaults |> Config.validate
-        finally
-            for t in c.Tensors.Values do t.Dispose()
+        match (Checkpoint.meta path)["config"] with
+        | null -> raise (Checkpoint.CheckpointError(path, "not a training-session checkpoint (no configuration)"))
+        | node -> Config.apply node Config.defaults |> Config.validate
 
     /// Continues the session saved in a checkpoint: its configuration's data is
     /// loaded and prepared, then weights, optimiser, initializer state and progress

@@ -257,12 +257,39 @@ module Training =
     let prepareFor (cfg: TrainConfig) (network: Network) (data: Dataset) : RunData =
         prepareShaped cfg (network.InputShape.Length = 1) network.Device data
 
+    /// The first block that turns finite states into non-finite predictions, as "block i
+    /// (name)": each block is applied to its state in `states` (h_0 .. h_{L-1}), and, when
+    /// none does so there, the blocks are chained from `states[0]` (the forward pass).
+    /// None when every block keeps finite inputs finite.
+    let nonFiniteBlock (net: Network) (states: Tensor[]) : string option =
+        use _ = torch.NewDisposeScope()
+        use _ = torch.no_grad ()
+        let finite (t: Tensor) = t.isfinite().all().item<bool> ()
+        let name i = sprintf "block %d (%s)" i (net.Blocks[i].Module.GetName())
+        let atStates =
+            Seq.init (min states.Length net.Depth) id
+            |> Seq.tryFind (fun i -> finite states[i] && not (finite (net.Blocks[i].Forward states[i])))
+        match atStates with
+        | Some i -> Some(name i)
+        | None ->
+            let rec chain i (h: Tensor) =
+                if i >= net.Depth || not (finite h) then None
+                else
+                    let next = net.Blocks[i].Forward h
+                    if finite next then chain (i + 1) next else Some(name i)
+            if states.Length = 0 then None else chain 0 states[0]
+
     /// One predictive-coding update: inference from `init` towards the minimum of F for
     /// the clamped `target`, the local weight gradient at the final states, and one step
     /// of `opt`. Returns the inference and F (summed over the batch), or where inference
     /// diverged or F stopped being finite (`batch` is named).
     let pcUpdate (net: Network) (opt: Optimizer) (opts: InferenceOptions) (init: InitResult) (target: Tensor) (batch: int) =
-        match (try Ok(Inference.run net opts init (Some target) (Some batch)) with DivergenceError info -> Error info) with
+        // A non-finite energy: the block that produced it, when a block did.
+        let named (info: DivergenceInfo) =
+            if Double.IsFinite info.Energy || info.Block.IsSome then info
+            else { info with Block = nonFiniteBlock net init.States }
+        let outcome = try Ok(Inference.run net opts init (Some target) (Some batch)) with DivergenceError info -> Error(named info)
+        match outcome with
         | Error({ Cause = DivergenceCause.Start } as info) when batch > 0 ->
             // The energy was finite after the last update's inference: that update is at fault.
             Error { info with Cause = DivergenceCause.LearningRate opt.Spec.LearningRate }
@@ -270,7 +297,7 @@ module Training =
         | Ok r ->
             let F = Learning.weightGradientsOf net r (Some target)
             if not (Double.IsFinite F) then
-                Error { Layer = None; Step = r.Steps + 1; Batch = Some batch; Energy = F; StepSize = opts.StepSize; Reparam = opts.Reparam; Cause = DivergenceCause.StepSize }
+                Error(named { Layer = None; Step = r.Steps + 1; Batch = Some batch; Energy = F; StepSize = opts.StepSize; Reparam = opts.Reparam; Cause = DivergenceCause.StepSize; Block = None })
             else
                 opt.Step()
                 Ok(r, F)

@@ -211,6 +211,12 @@ namespace Hybrid
         val prepareFor:
           cfg: TrainConfig -> network: Network -> data: Data.Dataset -> RunData
 
+        /// The first block that turns finite states into non-finite predictions, as "block i
+        /// (name)": each block is applied to its state in `states` (h_0 .. h_{L-1}), and, when
+        /// none does so there, the blocks are chained from `states[0]` (the forward pass).
+        /// None when every block keeps finite inputs finite.
+        val nonFiniteBlock: net: Network -> states: Tensor array -> string option
+
         /// One predictive-coding update: inference from `init` towards the minimum of F for
         /// the clamped `target`, the local weight gradient at the final states, and one step
         /// of `opt`. Returns the inference and F (summed over the batch), or where inference
