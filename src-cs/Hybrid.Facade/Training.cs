@@ -289,7 +289,10 @@ public sealed class TrainingData
     TrainingData(Hybrid.Data.Dataset inner) => Inner = inner;
 
     /// <summary>Data from arrays: each split's values sample after sample (<paramref name="sampleShape"/>: [features] or
-    /// [channels, height, width]), one label per sample in 0..<paramref name="classes"/>-1. Values are used as given.</summary>
+    /// [channels, height, width]), one label per sample in 0..<paramref name="classes"/>-1. The data keeps the values as given;
+    /// a <see cref="Trainer"/> prepares them as its options' <c>Normalisation</c> says: by default (<c>Normalisation.Standardise</c>)
+    /// standardised per channel with the mean and standard deviation of the training subset it uses (<see cref="Trainer.InputStatistics"/>),
+    /// with <c>Normalisation.Unit</c> used as given.</summary>
     public static TrainingData FromArrays(float[] trainValues, int[] trainLabels, float[] testValues, int[] testLabels, IReadOnlyList<int> sampleShape,
         int classes, string name = "arrays") =>
         new(Guard.Run(() => Hybrid.Data.DatasetModule.ofArrays(name, classes, (sampleShape ?? throw new ArgumentNullException(nameof(sampleShape))).ToArray(),
@@ -330,6 +333,37 @@ public sealed record EpochResult(int Epoch, double TestAccuracy, double TrainEne
     internal static EpochResult From(Hybrid.EpochRecord r) => new(r.Epoch, r.TestAccuracy, r.TrainEnergy, r.LayerEnergies, r.Smm, r.Seconds, r.Products);
 }
 
+/// <summary>What <see cref="Trainer.Run"/> did: the epochs it completed (the list), and how the run stands after it.</summary>
+public sealed class RunResult : IReadOnlyList<EpochResult>
+{
+    readonly IReadOnlyList<EpochResult> _epochs;
+
+    internal RunResult(IReadOnlyList<EpochResult> epochs, RunStatus status, string? divergenceMessage, EpochResult? last)
+    {
+        _epochs = epochs; Status = status; DivergenceMessage = divergenceMessage; Last = last;
+    }
+
+    /// <summary>How the run stands: <see cref="RunStatus.Completed"/>, <see cref="RunStatus.Diverged"/> (the list holds the
+    /// epochs completed before the divergence, possibly none) or <see cref="RunStatus.Cancelled"/>.</summary>
+    public RunStatus Status { get; }
+    /// <summary>Where and why the run diverged (null unless <see cref="Status"/> is <see cref="RunStatus.Diverged"/>).</summary>
+    public string? DivergenceMessage { get; }
+    /// <summary>The run's last completed epoch (of this call or an earlier one; null when no epoch has completed).</summary>
+    public EpochResult? Last { get; }
+
+    /// <inheritdoc/>
+    public EpochResult this[int index] => _epochs[index];
+    /// <inheritdoc/>
+    public int Count => _epochs.Count;
+    /// <inheritdoc/>
+    public IEnumerator<EpochResult> GetEnumerator() => _epochs.GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        Status == RunStatus.Diverged ? $"diverged after {Count} epoch(s): {DivergenceMessage}" : $"{Status.ToString().ToLowerInvariant()}, {Count} epoch(s)";
+}
+
 /// <summary>A test accuracy measured during training, with the cost of training up to it.</summary>
 /// <param name="Epoch">The epoch (1-based) it falls in.</param>
 /// <param name="Batch">Batches of that epoch done.</param>
@@ -353,6 +387,9 @@ public sealed record Progress(int Epoch, int Batch, int Batches, double Energy, 
 {
     internal static Progress From(Hybrid.TrainProgress p) => new(p.Epoch, p.Batch, p.Batches, p.Energy, p.Epochs, p.Seconds);
 }
+
+/// <summary>The mean and standard deviation of one input channel, as a run standardises it: <c>(x - Mean) / Std</c>.</summary>
+public sealed record ChannelStatistics(double Mean, double Std);
 
 /// <summary>A batch of training samples given by the application: values sample after sample, one label per sample.</summary>
 public sealed record Batch(float[] Values, int[] Labels);
@@ -453,11 +490,14 @@ public sealed class Network : IDisposable
         return Guard.Run(() => net.Forward(x).detach());
     });
 
-    /// <summary>Predicts the class of each sample of <paramref name="inputs"/> (values sample after sample, used as given).</summary>
+    /// <summary>Predicts the class of each sample of <paramref name="inputs"/>: the network's own inputs, sample after sample, used
+    /// as given (no normalisation). A trainer standardises its data's values first (by default): for a trainer's network,
+    /// <c>trainer.Predict(values)</c> equals <c>trainer.Network.Predict(trainer.PrepareInputs(values))</c>.</summary>
     public Prediction Predict(float[] inputs) => Use(nameof(Predict), net => Tensors.Predict(net, inputs));
 
-    /// <summary>Runs predictive-coding inference on a batch with <paramref name="algorithm"/>'s settings, from the forward pass;
-    /// with <paramref name="labels"/> the output is clamped to them (without, the output is free and the states stay the forward pass).</summary>
+    /// <summary>Runs predictive-coding inference on a batch (the network's own inputs, used as given, as <see cref="Predict"/>) with
+    /// <paramref name="algorithm"/>'s settings, from the forward pass; with <paramref name="labels"/> the output is clamped to them
+    /// (without, the output is free and the states stay the forward pass).</summary>
     public InferenceResult Infer(float[] inputs, Algorithm algorithm, int[]? labels = null) =>
         Use(nameof(Infer), net => Tensors.Infer(net, inputs, labels, algorithm));
 
@@ -702,25 +742,30 @@ public sealed class Trainer : IDisposable
         }
     }
     /// <summary>Completed epochs.</summary>
-    public IReadOnlyList<EpochResult> Epochs => Session.Records.Select(EpochResult.From).ToList();
+    public IReadOnlyList<EpochResult> Epochs => Snapshot(() => Session.Records.Select(EpochResult.From).ToList());
     /// <summary>Every measured test accuracy so far, in order: the end of each epoch, and every
     /// <c>TrainingOptions.EvalEvery</c> updates.</summary>
-    public IReadOnlyList<EvalPoint> Evaluations => Session.Result.Evaluations.Select(EvalPoint.From).ToList();
-    /// <summary>How the run stands.</summary>
-    public RunStatus Status
+    public IReadOnlyList<EvalPoint> Evaluations => Snapshot(() => Session.Result.Evaluations.Select(EvalPoint.From).ToList());
+
+    /// <summary>A copy of a list that a running operation may be adding to (read again if it grew during the copy).</summary>
+    static T Snapshot<T>(Func<T> read)
     {
-        get
+        for (var attempt = 0; ; attempt++)
         {
-            var s = Session;
-            return s.Status switch
-            {
-                Hybrid.RunStatus.Diverged => RunStatus.Diverged,
-                _ when s.Position.Item1 > s.Config.Epochs => RunStatus.Completed,
-                _ when s.Status.IsCancelled => RunStatus.Cancelled,
-                _ => RunStatus.Running,
-            };
+            try { return read(); }
+            catch (InvalidOperationException e) when (e is not ObjectDisposedException && attempt < 5) { }
         }
     }
+    /// <summary>How the run stands.</summary>
+    public RunStatus Status => StatusOf(Session);
+
+    static RunStatus StatusOf(Hybrid.TrainingSession s) => s.Status switch
+    {
+        Hybrid.RunStatus.Diverged => RunStatus.Diverged,
+        _ when s.Position.Item1 > s.Config.Epochs => RunStatus.Completed,
+        _ when s.Status.IsCancelled => RunStatus.Cancelled,
+        _ => RunStatus.Running,
+    };
     /// <summary>Where and why the run diverged (null unless <see cref="Status"/> is <see cref="RunStatus.Diverged"/>).</summary>
     public string? DivergenceMessage => Session.Status is Hybrid.RunStatus.Diverged d ? d.message : null;
     /// <summary>Whether the run has finished (every epoch trained, or diverged); <see cref="Extend"/> adds epochs.</summary>
@@ -770,20 +815,24 @@ public sealed class Trainer : IDisposable
         return null;
     }
 
-    /// <summary>Runs the remaining epochs (until a divergence, or cancellation between batches); returns the epochs this call completed.</summary>
-    public IReadOnlyList<EpochResult> Run(IProgress<Progress>? progress = null, CancellationToken cancel = default)
+    /// <summary>Runs the remaining epochs (until a divergence, or cancellation between batches). Returns the epochs this call
+    /// completed, with how the run stands after it: <see cref="RunResult.Status"/> (<see cref="RunStatus.Diverged"/>: the list
+    /// may be empty, <see cref="RunResult.DivergenceMessage"/> says where) and <see cref="RunResult.Last"/>, the run's last
+    /// completed epoch (null when none has completed).</summary>
+    public RunResult Run(IProgress<Progress>? progress = null, CancellationToken cancel = default)
     {
         using var op = Begin(nameof(Run), cancel);
         return RunAll(op, progress);
     }
 
-    static IReadOnlyList<EpochResult> RunAll(Operation op, IProgress<Progress>? progress)
+    static RunResult RunAll(Operation op, IProgress<Progress>? progress)
     {
         var s = op.Session;
         var before = s.Records.Length;
         var p = FuncConvert.FromAction<Hybrid.TrainProgress>(t => progress?.Report(Progress.From(t)));
         Guard.Run(() => s.Run(p, FuncConvert.FromAction<Hybrid.EpochRecord>(_ => { }), op.Token));
-        return s.Records.Skip(before).Select(EpochResult.From).ToList();
+        var all = s.Records.Select(EpochResult.From).ToList();
+        return new RunResult(all.Skip(before).ToList(), StatusOf(s), s.Status is Hybrid.RunStatus.Diverged d ? d.message : null, all.LastOrDefault());
     }
 
     /// <summary><see cref="Run"/> without blocking the caller. Training is CPU-bound work inside libtorch with nothing to wait for,
@@ -792,7 +841,7 @@ public sealed class Trainer : IDisposable
     /// (the task then completes with the epochs done so far, <see cref="Status"/> <see cref="RunStatus.Cancelled"/>). The trainer
     /// is claimed when this is called: any other operation on it raises <see cref="InvalidOperationException"/> until the task
     /// completes.</summary>
-    public Task<IReadOnlyList<EpochResult>> RunAsync(IProgress<Progress>? progress = null, CancellationToken cancel = default) =>
+    public Task<RunResult> RunAsync(IProgress<Progress>? progress = null, CancellationToken cancel = default) =>
         OwnThread(nameof(RunAsync), cancel, op => RunAll(op, progress));
 
     /// <summary><see cref="TrainEpoch"/> on a thread of its own (as <see cref="RunAsync"/>).</summary>
@@ -852,7 +901,8 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Predicts the class of each sample of <paramref name="inputs"/>: values sample after sample as the data holds
-    /// them (they are normalised as the run's inputs are).</summary>
+    /// them, prepared as the run's inputs are (<see cref="PrepareInputs"/>: standardised with <see cref="InputStatistics"/> unless
+    /// the options' normalisation is <c>Unit</c>). <see cref="Network"/>'s own <c>Predict</c> takes the prepared values.</summary>
     public Prediction Predict(float[] inputs)
     {
         using var op = Begin(nameof(Predict));
@@ -866,6 +916,22 @@ public sealed class Trainer : IDisposable
     {
         using var op = Begin(nameof(Infer));
         return Tensors.Infer(op.Session.Network, inputs, labels, new Algorithm(op.Session.Config.Algorithm), op.Session.Data);
+    }
+
+    /// <summary>The per-channel mean and standard deviation the run standardises its inputs with (those of the training subset
+    /// it uses), one entry per channel (one for vectors); null when the options' normalisation is <c>Unit</c> (values used as given).</summary>
+    public IReadOnlyList<ChannelStatistics>? InputStatistics =>
+        Session.Data.Stats is { } st ? st.Value.Select(t => new ChannelStatistics(t.Item1, t.Item2)).ToList() : null;
+
+    /// <summary>Values as the data holds them (sample after sample) prepared as the run's inputs are: what the network itself
+    /// takes (<c>Network.Predict</c>, <c>Network.Infer</c>), sample after sample.</summary>
+    public float[] PrepareInputs(float[] values)
+    {
+        using var op = Begin(nameof(PrepareInputs));
+        using var scope = NewDisposeScope();
+        var s = op.Session;
+        var x = Guard.Run(() => s.Data.Prepare(Tensors.Raw(values, s.Network.InputShape, nameof(values))));
+        return x.to(ScalarType.Float32).cpu().reshape(-1).data<float>().ToArray();
     }
 
     /// <summary>Every parameter of the network, by name, with a copy of its values.</summary>

@@ -400,6 +400,24 @@ type Network =
                 b.Module.Dispose()
 
 module Network =
+    /// "block i (name)", as messages name a block.
+    let blockLabel (net: Network) (i: int) = sprintf "block %d (%s)" i (net.Blocks[i].Module.GetName())
+
+    let private noGraph (label: string) (purpose: string) =
+        sprintf "%s's output has no autograd graph to its input or parameters (its forward ran under no_grad or detached its output): %s needs its gradient" label purpose
+
+    /// Refuses (InvalidOperationException) an output `mu` of block `i` without an autograd
+    /// graph when its `input` requires grad or the block has trainable parameters: the
+    /// block's forward ran under no_grad or detached its output, and `purpose` (inference,
+    /// backpropagation) would train on a wrong gradient, or end the process in libtorch.
+    let requireGraph (net: Network) (i: int) (input: Tensor) (mu: Tensor) (purpose: string) =
+        if not mu.requires_grad && (input.requires_grad || net.Blocks[i].Parameters |> List.exists (fun p -> p.requires_grad)) then
+            invalidOp (noGraph (blockLabel net i) purpose)
+
+    /// The forward pass with `requireGraph` at every block: mu_L from x.
+    let forwardChecked (net: Network) (x: Tensor) (purpose: string) : Tensor =
+        net.Blocks |> Array.indexed |> Array.fold (fun h (i, b) -> let mu = b.Forward h in requireGraph net i h mu purpose; mu) x
+
     let private param (t: Tensor) = (new Parameter(t, true)).DetachFromDisposeScope() :?> Parameter
 
     /// Kaiming-uniform (PyTorch's default): U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
@@ -595,7 +613,7 @@ module Network =
                     invalidArg "modules" (sprintf "%s wrote into its input in place: its input is a state of the network and must stay as it is (use tanh rather than tanh_, or copy it first)" label)
                 let trainable = m.parameters () |> Seq.exists (fun p -> p.requires_grad)
                 if not next.requires_grad && (h.requires_grad || trainable) then
-                    invalidArg "modules" (sprintf "%s's output has no autograd graph to its input or parameters (its forward ran under no_grad or detached its output): inference needs its gradient" label)
+                    invalidArg "modules" (noGraph label "inference")
                 // The next block's input: a free state, as in inference (not a leaf, so that an
                 // in-place write is seen by the comparison rather than refused by autograd).
                 let state = Ops.mul (next.detach().requires_grad_(true)) 1.0

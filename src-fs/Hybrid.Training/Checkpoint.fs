@@ -119,7 +119,7 @@ let load (path: string) : Contents =
             | Some s -> s
             | None -> fail (sprintf "tensor '%s' has unknown dtype '%s'" name dtype)
         if l <> (Array.fold (*) 1L shape) * size then
-            fail (sprintf "tensor '%s': %d bytes for shape [%s] of %s" name l (String.Join("; ", shape)) dtype)
+            fail (sprintf "tensor '%s': %d bytes for shape [%s] of %s" name l (String.Join(", ", shape)) dtype)
         let t = torch.empty(shape, dtype = scalarType dtype)
         t.bytes <- Span(all, int (payload + o), int l)
         t.DetachFromDisposeScope()
@@ -137,7 +137,7 @@ let assign (file: string) (contents: Contents) (name: string) (target: torch.Ten
     let t = tensor file contents name
     if t.shape <> target.shape then
         raise (CheckpointError(file, sprintf "tensor '%s' has shape [%s] but the model needs [%s] (a checkpoint of another architecture)"
-                                        name (String.Join("; ", t.shape)) (String.Join("; ", target.shape))))
+                                        name (String.Join(", ", t.shape)) (String.Join(", ", target.shape))))
     use _ = torch.no_grad ()
     target.copy_(t) |> ignore
 

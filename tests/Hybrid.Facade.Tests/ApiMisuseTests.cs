@@ -45,6 +45,19 @@ sealed class RegisteredHeads : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor h) => _heads[0].forward(h) + _heads[1].forward(h);
 }
 
+/// <summary>A linear block that can be told to detach its output after the network was built.</summary>
+sealed class Detaching : nn.Module<Tensor, Tensor>
+{
+    readonly TorchSharp.Modules.Linear _linear;
+    public bool Detach { get; set; }
+    public Detaching(int inputs, int outputs) : base("detaching")
+    {
+        _linear = nn.Linear(inputs, outputs);
+        RegisterComponents();
+    }
+    public override Tensor forward(Tensor h) => Detach ? _linear.forward(h).detach() : _linear.forward(h);
+}
+
 /// <summary>Using the API wrongly: concurrent calls on one trainer, disposal during a run, modules shared between
 /// networks, blocks that do not register what they compute with.</summary>
 public class ApiMisuseTests
@@ -52,7 +65,7 @@ public class ApiMisuseTests
     static Trainer Long(int epochs = 200) => Trainer.Create(Synthetic.Options(epochs: epochs), Synthetic.Images(60, 30));
 
     /// <summary>A run held at its first progress report until <paramref name="release"/> is set.</summary>
-    static Task<IReadOnlyList<EpochResult>> HeldRun(Trainer trainer, ManualResetEventSlim started, ManualResetEventSlim release) =>
+    static Task<RunResult> HeldRun(Trainer trainer, ManualResetEventSlim started, ManualResetEventSlim release) =>
         trainer.RunAsync(new SyncProgress<Progress>(_ =>
         {
             started.Set();
@@ -185,5 +198,76 @@ public class ApiMisuseTests
     {
         using var net = Network.FromModules("mine", [nn.Linear(6, 4), new RegisteredHeads(4), new Residual(4), nn.Linear(4, 3)], [6], device: Device.Cpu);
         Assert.Equal(6 * 4 + 4 + 2 * (4 * 4 + 4) + 2 * (4 * 4 + 4) + 4 * 3 + 3, net.ParameterCount);
+    }
+
+    [Theory]
+    [InlineData("backprop", "backpropagation")]
+    [InlineData("spc", "inference")]
+    [InlineData("epc", "inference")]
+    public void A_block_that_detaches_after_it_was_built_is_refused_by_name_in_training(string algorithm, string purpose)
+    {
+        var block = new Detaching(8, 3);
+        var net = Network.FromModules("late", [nn.Sequential(nn.Flatten(), nn.Linear(36, 8), nn.Tanh()), block], [1, 6, 6], device: Device.Cpu);
+        var options = Synthetic.Options(epochs: 1) with
+        {
+            Algorithm = algorithm switch
+            {
+                "backprop" => Algorithm.Backprop,
+                "spc" => Algorithm.PredictiveCoding(steps: 3, stepSize: 0.1),
+                _ => Algorithm.PredictiveCoding(steps: 3, stepSize: 0.1, reparam: Reparam.Errors),
+            },
+        };
+        using var trainer = Trainer.Create(options, net, Synthetic.Images(24, 12));
+        Assert.Empty(trainer.TrainBatches(1));
+        block.Detach = true;
+        var before = trainer.Weights();
+        var e = Assert.Throws<InvalidOperationException>(() => trainer.TrainBatches(1));
+        Assert.StartsWith("block 1 (detaching)'s output has no autograd graph", e.Message);
+        Assert.Contains($"{purpose} needs its gradient", e.Message);
+        Assert.Equal(before.Select(w => w.Values), trainer.Weights().Select(w => w.Values));
+    }
+
+    [Fact]
+    public void A_trainer_standardises_array_data_by_the_statistics_it_shows_and_its_network_takes_the_prepared_values()
+    {
+        var data = Synthetic.Images(60, 30);
+        using var trainer = Trainer.Create(Synthetic.Options(epochs: 1), Synthetic.ConvNet(), data);
+        trainer.TrainBatches(3);
+        var values = data.Train.Values;
+        var mean = values.Average(v => (double)v);
+        var std = Math.Sqrt(values.Average(v => ((double)v - mean) * ((double)v - mean)));
+        var stats = Assert.Single(trainer.InputStatistics!);
+        Assert.Equal(mean, stats.Mean, 1e-6);
+        Assert.Equal(std, stats.Std, 1e-6);
+
+        var sample = data.Test.Values[..(10 * 36)];
+        var prepared = trainer.PrepareInputs(sample);
+        for (var i = 0; i < sample.Length; i++) Assert.Equal((sample[i] - mean) / std, prepared[i], 1e-4);
+        Assert.Equal(trainer.Predict(sample).Classes, trainer.Network.Predict(prepared).Classes);
+
+        using var raw = Trainer.Create(Synthetic.Options(epochs: 1) with { Normalisation = Normalisation.Unit }, Synthetic.ConvNet(), data);
+        Assert.Null(raw.InputStatistics);
+        Assert.Equal(sample, raw.PrepareInputs(sample));
+        Assert.Equal(raw.Predict(sample).Classes, raw.Network.Predict(sample).Classes);
+    }
+
+    [Fact]
+    public void Run_of_a_diverging_run_says_so_instead_of_an_empty_list()
+    {
+        var options = Synthetic.Options(epochs: 2) with { Algorithm = Algorithm.PredictiveCoding(steps: 5, stepSize: 1e4) };
+        using var trainer = Trainer.Create(options, Synthetic.Images(60, 30));
+        var run = trainer.Run();
+        Assert.Equal(RunStatus.Diverged, run.Status);
+        Assert.Empty(run);
+        Assert.Null(run.Last);
+        Assert.False(string.IsNullOrEmpty(run.DivergenceMessage));
+        Assert.Equal(trainer.DivergenceMessage, run.DivergenceMessage);
+        Assert.StartsWith("diverged after 0 epoch(s): ", run.ToString());
+
+        using var fine = Trainer.Create(Synthetic.Options(epochs: 1), Synthetic.Images(60, 30));
+        var done = fine.Run();
+        Assert.Equal(RunStatus.Completed, done.Status);
+        Assert.Equal(done[^1], done.Last);
+        Assert.Null(done.DivergenceMessage);
     }
 }
