@@ -289,7 +289,10 @@ public sealed class TrainingData
     TrainingData(Hybrid.Data.Dataset inner) => Inner = inner;
 
     /// <summary>Data from arrays: each split's values sample after sample (<paramref name="sampleShape"/>: [features] or
-    /// [channels, height, width]), one label per sample in 0..<paramref name="classes"/>-1. Values are used as given.</summary>
+    /// [channels, height, width]), one label per sample in 0..<paramref name="classes"/>-1. The data keeps the values as given;
+    /// a <see cref="Trainer"/> prepares them as its options' <c>Normalisation</c> says: by default (<c>Normalisation.Standardise</c>)
+    /// standardised per channel with the mean and standard deviation of the training subset it uses (<see cref="Trainer.InputStatistics"/>),
+    /// with <c>Normalisation.Unit</c> used as given.</summary>
     public static TrainingData FromArrays(float[] trainValues, int[] trainLabels, float[] testValues, int[] testLabels, IReadOnlyList<int> sampleShape,
         int classes, string name = "arrays") =>
         new(Guard.Run(() => Hybrid.Data.DatasetModule.ofArrays(name, classes, (sampleShape ?? throw new ArgumentNullException(nameof(sampleShape))).ToArray(),
@@ -330,6 +333,37 @@ public sealed record EpochResult(int Epoch, double TestAccuracy, double TrainEne
     internal static EpochResult From(Hybrid.EpochRecord r) => new(r.Epoch, r.TestAccuracy, r.TrainEnergy, r.LayerEnergies, r.Smm, r.Seconds, r.Products);
 }
 
+/// <summary>What <see cref="Trainer.Run"/> did: the epochs it completed (the list), and how the run stands after it.</summary>
+public sealed class RunResult : IReadOnlyList<EpochResult>
+{
+    readonly IReadOnlyList<EpochResult> _epochs;
+
+    internal RunResult(IReadOnlyList<EpochResult> epochs, RunStatus status, string? divergenceMessage, EpochResult? last)
+    {
+        _epochs = epochs; Status = status; DivergenceMessage = divergenceMessage; Last = last;
+    }
+
+    /// <summary>How the run stands: <see cref="RunStatus.Completed"/>, <see cref="RunStatus.Diverged"/> (the list holds the
+    /// epochs completed before the divergence, possibly none) or <see cref="RunStatus.Cancelled"/>.</summary>
+    public RunStatus Status { get; }
+    /// <summary>Where and why the run diverged (null unless <see cref="Status"/> is <see cref="RunStatus.Diverged"/>).</summary>
+    public string? DivergenceMessage { get; }
+    /// <summary>The run's last completed epoch (of this call or an earlier one; null when no epoch has completed).</summary>
+    public EpochResult? Last { get; }
+
+    /// <inheritdoc/>
+    public EpochResult this[int index] => _epochs[index];
+    /// <inheritdoc/>
+    public int Count => _epochs.Count;
+    /// <inheritdoc/>
+    public IEnumerator<EpochResult> GetEnumerator() => _epochs.GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        Status == RunStatus.Diverged ? $"diverged after {Count} epoch(s): {DivergenceMessage}" : $"{Status.ToString().ToLowerInvariant()}, {Count} epoch(s)";
+}
+
 /// <summary>A test accuracy measured during training, with the cost of training up to it.</summary>
 /// <param name="Epoch">The epoch (1-based) it falls in.</param>
 /// <param name="Batch">Batches of that epoch done.</param>
@@ -353,6 +387,9 @@ public sealed record Progress(int Epoch, int Batch, int Batches, double Energy, 
 {
     internal static Progress From(Hybrid.TrainProgress p) => new(p.Epoch, p.Batch, p.Batches, p.Energy, p.Epochs, p.Seconds);
 }
+
+/// <summary>The mean and standard deviation of one input channel, as a run standardises it: <c>(x - Mean) / Std</c>.</summary>
+public sealed record ChannelStatistics(double Mean, double Std);
 
 /// <summary>A batch of training samples given by the application: values sample after sample, one label per sample.</summary>
 public sealed record Batch(float[] Values, int[] Labels);
@@ -437,7 +474,7 @@ public sealed class Network : IDisposable
     /// <summary>One sample's shape of each state, the input first (L + 1 entries, the output last).</summary>
     public IReadOnlyList<IReadOnlyList<long>> StateShapes => Enumerable.Range(0, Inner.Depth + 1).Select(l => (IReadOnlyList<long>)Inner.StateShape(l)).ToList();
     /// <summary>Number of scalar parameters.</summary>
-    public long ParameterCount => Inner.ParameterCount;
+    public long ParameterCount => _owner is { } o ? o.Locked(() => Inner.ParameterCount) : Inner.ParameterCount;
     /// <summary>The output term of the energy.</summary>
     public Loss Loss => Core.From(Inner.Loss);
     /// <summary>The precision of the parameters.</summary>
@@ -446,25 +483,50 @@ public sealed class Network : IDisposable
     public IReadOnlyList<nn.Module<Tensor, Tensor>> Blocks => Inner.Blocks.Select(b => b.Module).ToList();
 
     /// <summary>The plain forward pass of a batch <c>[n, ...InputShape]</c>: the outputs <c>[n, Outputs]</c> (a new tensor you own).</summary>
-    public Tensor Forward(Tensor inputs)
+    public Tensor Forward(Tensor inputs) => Use(nameof(Forward), net =>
     {
-        var net = Inner;
         var x = Tensors.Batch(inputs, net, nameof(inputs));
         using var _ = no_grad();
         return Guard.Run(() => net.Forward(x).detach());
-    }
+    });
 
-    /// <summary>Predicts the class of each sample of <paramref name="inputs"/> (values sample after sample, used as given).</summary>
-    public Prediction Predict(float[] inputs) => Tensors.Predict(Inner, inputs);
+    /// <summary>Predicts the class of each sample of <paramref name="inputs"/>: the network's own inputs, sample after sample, used
+    /// as given (no normalisation). A trainer standardises its data's values first (by default): for a trainer's network,
+    /// <c>trainer.Predict(values)</c> equals <c>trainer.Network.Predict(trainer.PrepareInputs(values))</c>.</summary>
+    public Prediction Predict(float[] inputs) => Use(nameof(Predict), net => Tensors.Predict(net, inputs));
 
-    /// <summary>Runs predictive-coding inference on a batch with <paramref name="algorithm"/>'s settings, from the forward pass;
-    /// with <paramref name="labels"/> the output is clamped to them (without, the output is free and the states stay the forward pass).</summary>
-    public InferenceResult Infer(float[] inputs, Algorithm algorithm, int[]? labels = null) => Tensors.Infer(Inner, inputs, labels, algorithm);
+    /// <summary>Runs predictive-coding inference on a batch (the network's own inputs, used as given, as <see cref="Predict"/>) with
+    /// <paramref name="algorithm"/>'s settings, from the forward pass; with <paramref name="labels"/> the output is clamped to them
+    /// (without, the output is free and the states stay the forward pass).</summary>
+    public InferenceResult Infer(float[] inputs, Algorithm algorithm, int[]? labels = null) =>
+        Use(nameof(Infer), net => Tensors.Infer(net, inputs, labels, algorithm));
 
     /// <summary>Every parameter, by name, with a copy of its values.</summary>
-    public IReadOnlyList<WeightTensor> Weights() => Tensors.Weights(Inner);
+    public IReadOnlyList<WeightTensor> Weights() => Use(nameof(Weights), Tensors.Weights);
 
-    internal void TransferTo(Trainer owner) => _owner = owner;
+    /// <summary>Runs <paramref name="work"/> on the network: as an operation of its trainer when it belongs to one (refused
+    /// while the trainer runs another).</summary>
+    T Use<T>(string what, Func<Hybrid.Network, T> work)
+    {
+        if (_owner is { } o) return o.Guarded($"Network.{what}", () => work(Inner));
+        return work(Inner);
+    }
+
+    /// <summary>Hands the network to <paramref name="owner"/>; refuses a network that already belongs to another trainer
+    /// (two trainers would move the same weights).</summary>
+    internal void TransferTo(Trainer owner)
+    {
+        if (!ReferenceEquals(_owner, owner)) ThrowIfOwned();
+        _owner = owner;
+    }
+
+    /// <summary>Refuses a network that belongs to a trainer already (a second trainer would train the same weights).</summary>
+    internal void ThrowIfOwned()
+    {
+        if (_owner is not null)
+            throw new InvalidOperationException(
+                $"network {Inner.Architecture} already belongs to another trainer: both would train the same weights; build a new network (with new modules) for each trainer");
+    }
 
     /// <summary>Disposes the network and its modules (a network that belongs to a trainer goes with the trainer).</summary>
     public void Dispose()
@@ -477,12 +539,23 @@ public sealed class Network : IDisposable
 
 /// <summary>Trains one configuration step by step; can be saved and resumed exactly. Owns the network, the data on its device
 /// and the optimiser: dispose it. Every long call takes an <see cref="IProgress{T}"/> and a <see cref="CancellationToken"/>
-/// and has an async variant; a cancelled run stops after its current batch and can go on.</summary>
+/// and has an async variant; a cancelled run stops after its current batch and can go on.
+/// <para>A trainer runs one operation at a time: a call that trains, evaluates, predicts, saves or reads the weights (its own or
+/// its <see cref="Network"/>'s) while another is running, on any thread, raises <see cref="InvalidOperationException"/>
+/// ("this trainer is already running ..."). The properties (<see cref="Status"/>, <see cref="Epochs"/>, ...) can be read
+/// at any time. <see cref="Dispose"/> during an operation cancels it, waits for it to stop after its current batch, then frees
+/// the tensors; every later call raises <see cref="ObjectDisposedException"/>.</para></summary>
 public sealed class Trainer : IDisposable
 {
     Hybrid.TrainingSession? _session;
     Hybrid.RunData? _data;
     Network? _network;
+    readonly object _gate = new();
+    /// <summary>What is running (null: nothing), the thread it runs on (0 until it starts), and what cancels it.</summary>
+    string? _running;
+    int _runnerThread;
+    CancellationTokenSource? _stop;
+    bool _disposed;
 
     Trainer(Hybrid.RunData data, Hybrid.TrainingSession session, Network? network)
     {
@@ -491,7 +564,7 @@ public sealed class Trainer : IDisposable
         _network.TransferTo(this);
     }
 
-    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_session is null, this);
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     Hybrid.TrainingSession Session
     {
@@ -500,6 +573,85 @@ public sealed class Trainer : IDisposable
             ThrowIfDisposed();
             return _session!;
         }
+    }
+
+    /// <summary>The claim of one operation on the trainer: released by <see cref="Dispose"/>.</summary>
+    internal sealed class Operation : IDisposable
+    {
+        readonly Trainer _owner;
+        internal Operation(Trainer owner, CancellationToken token) { _owner = owner; Token = token; }
+        /// <summary>Cancelled by the caller's token or by the trainer's disposal.</summary>
+        public CancellationToken Token { get; }
+        /// <summary>The session, claimed for this operation (valid until it ends, even when the trainer is being disposed).</summary>
+        public Hybrid.TrainingSession Session => _owner._session!;
+        /// <summary>Marks the current thread as the one running the operation.</summary>
+        public void OnThisThread() { lock (_owner._gate) _owner._runnerThread = Environment.CurrentManagedThreadId; }
+        public void Dispose() => _owner.End();
+    }
+
+    /// <summary>Claims the trainer for <paramref name="what"/>; refuses while another operation runs.</summary>
+    internal Operation Begin(string what, CancellationToken cancel = default)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            if (_running is { } current)
+                throw new InvalidOperationException(
+                    $"this trainer is already running {current}; {what} must wait until it returns (a trainer runs one operation at a time: await its task first, or use one trainer per thread)");
+            _running = what;
+            _runnerThread = Environment.CurrentManagedThreadId;
+            _stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            return new Operation(this, _stop.Token);
+        }
+    }
+
+    void End()
+    {
+        lock (_gate)
+        {
+            _running = null;
+            _runnerThread = 0;
+            _stop?.Dispose();
+            _stop = null;
+            // A disposal asked for during the operation (from its own thread) happens now.
+            if (_disposed) Free();
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>Reads something of the tensors under the gate (not while they are being freed).</summary>
+    internal T Locked<T>(Func<T> read)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            return read();
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> as one operation of the trainer.</summary>
+    internal T Guarded<T>(string what, Func<T> work)
+    {
+        using var op = Begin(what);
+        return work();
+    }
+
+    /// <summary>Claims the trainer in the caller (so that a second call is refused at once), then runs on a thread of its own.</summary>
+    Task<T> OwnThread<T>(string what, CancellationToken cancel, Func<Operation, T> work)
+    {
+        var op = Begin(what, cancel);
+        try
+        {
+            return Task.Factory.StartNew(() =>
+            {
+                using (op)
+                {
+                    op.OnThisThread();
+                    return work(op);
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        catch { op.Dispose(); throw; }
     }
 
     /// <summary>Reads the options' dataset and starts a run of the options' model.</summary>
@@ -527,6 +679,7 @@ public sealed class Trainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(network);
+        network.ThrowIfOwned();
         var net = network.Inner;
         var cfg = Hybrid.Config.forNetwork(net, options.Config);
         Guard.Run(() => Hybrid.Config.validate(cfg));
@@ -552,6 +705,7 @@ public sealed class Trainer : IDisposable
         Guard.FileExists(checkpoint, "checkpoint");
         var cfg = Guard.Run(() => Hybrid.Train.savedConfig(checkpoint));
         var dataset = data?.Inner ?? Guard.Run(() => Hybrid.Data.DatasetModule.load(cfg.DataRoot, cfg.Dataset));
+        network?.ThrowIfOwned();
         var net = network?.Inner;
         var prepared = Guard.Run(() => Prepare(cfg, dataset, net));
         try
@@ -588,31 +742,36 @@ public sealed class Trainer : IDisposable
         }
     }
     /// <summary>Completed epochs.</summary>
-    public IReadOnlyList<EpochResult> Epochs => Session.Records.Select(EpochResult.From).ToList();
+    public IReadOnlyList<EpochResult> Epochs => Snapshot(() => Session.Records.Select(EpochResult.From).ToList());
     /// <summary>Every measured test accuracy so far, in order: the end of each epoch, and every
     /// <c>TrainingOptions.EvalEvery</c> updates.</summary>
-    public IReadOnlyList<EvalPoint> Evaluations => Session.Result.Evaluations.Select(EvalPoint.From).ToList();
-    /// <summary>How the run stands.</summary>
-    public RunStatus Status
+    public IReadOnlyList<EvalPoint> Evaluations => Snapshot(() => Session.Result.Evaluations.Select(EvalPoint.From).ToList());
+
+    /// <summary>A copy of a list that a running operation may be adding to (read again if it grew during the copy).</summary>
+    static T Snapshot<T>(Func<T> read)
     {
-        get
+        for (var attempt = 0; ; attempt++)
         {
-            var s = Session;
-            return s.Status switch
-            {
-                Hybrid.RunStatus.Diverged => RunStatus.Diverged,
-                _ when s.Position.Item1 > s.Config.Epochs => RunStatus.Completed,
-                _ when s.Status.IsCancelled => RunStatus.Cancelled,
-                _ => RunStatus.Running,
-            };
+            try { return read(); }
+            catch (InvalidOperationException e) when (e is not ObjectDisposedException && attempt < 5) { }
         }
     }
+    /// <summary>How the run stands.</summary>
+    public RunStatus Status => StatusOf(Session);
+
+    static RunStatus StatusOf(Hybrid.TrainingSession s) => s.Status switch
+    {
+        Hybrid.RunStatus.Diverged => RunStatus.Diverged,
+        _ when s.Position.Item1 > s.Config.Epochs => RunStatus.Completed,
+        _ when s.Status.IsCancelled => RunStatus.Cancelled,
+        _ => RunStatus.Running,
+    };
     /// <summary>Where and why the run diverged (null unless <see cref="Status"/> is <see cref="RunStatus.Diverged"/>).</summary>
     public string? DivergenceMessage => Session.Status is Hybrid.RunStatus.Diverged d ? d.message : null;
     /// <summary>Whether the run has finished (every epoch trained, or diverged); <see cref="Extend"/> adds epochs.</summary>
     public bool Finished => Session.Finished;
     /// <summary>Number of parameters of the network.</summary>
-    public long ParameterCount => Session.Network.ParameterCount;
+    public long ParameterCount => Locked(() => Session.Network.ParameterCount);
     /// <summary>Batches per epoch.</summary>
     public int BatchesPerEpoch => Session.BatchesPerEpoch;
 
@@ -620,9 +779,15 @@ public sealed class Trainer : IDisposable
     public IReadOnlyList<EpochResult> TrainBatches(int count, IProgress<Progress>? progress = null, CancellationToken cancel = default)
     {
         if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), count, "the number of batches cannot be negative");
-        var s = Session;
+        using var op = Begin(nameof(TrainBatches), cancel);
+        return Batches(op, count, progress);
+    }
+
+    static List<EpochResult> Batches(Operation op, int count, IProgress<Progress>? progress)
+    {
+        var s = op.Session;
         var done = new List<EpochResult>();
-        for (var i = 0; i < count && !s.Finished && !cancel.IsCancellationRequested; i++)
+        for (var i = 0; i < count && !s.Finished && !op.Token.IsCancellationRequested; i++)
         {
             var (epoch, batch) = s.Position;
             var (energy, record) = Guard.Run(() => s.Step());
@@ -636,38 +801,52 @@ public sealed class Trainer : IDisposable
     /// <summary>Runs to the end of the current epoch and returns it (null if the run had finished, diverged or was cancelled first).</summary>
     public EpochResult? TrainEpoch(IProgress<Progress>? progress = null, CancellationToken cancel = default)
     {
-        while (!Finished && !cancel.IsCancellationRequested)
+        using var op = Begin(nameof(TrainEpoch), cancel);
+        return Epoch(op, progress);
+    }
+
+    static EpochResult? Epoch(Operation op, IProgress<Progress>? progress)
+    {
+        while (!op.Session.Finished && !op.Token.IsCancellationRequested)
         {
-            var done = TrainBatches(1, progress, cancel);
+            var done = Batches(op, 1, progress);
             if (done.Count > 0) return done[0];
         }
         return null;
     }
 
-    /// <summary>Runs the remaining epochs (until a divergence, or cancellation between batches); returns the epochs this call completed.</summary>
-    public IReadOnlyList<EpochResult> Run(IProgress<Progress>? progress = null, CancellationToken cancel = default)
+    /// <summary>Runs the remaining epochs (until a divergence, or cancellation between batches). Returns the epochs this call
+    /// completed, with how the run stands after it: <see cref="RunResult.Status"/> (<see cref="RunStatus.Diverged"/>: the list
+    /// may be empty, <see cref="RunResult.DivergenceMessage"/> says where) and <see cref="RunResult.Last"/>, the run's last
+    /// completed epoch (null when none has completed).</summary>
+    public RunResult Run(IProgress<Progress>? progress = null, CancellationToken cancel = default)
     {
-        var s = Session;
+        using var op = Begin(nameof(Run), cancel);
+        return RunAll(op, progress);
+    }
+
+    static RunResult RunAll(Operation op, IProgress<Progress>? progress)
+    {
+        var s = op.Session;
         var before = s.Records.Length;
         var p = FuncConvert.FromAction<Hybrid.TrainProgress>(t => progress?.Report(Progress.From(t)));
-        Guard.Run(() => s.Run(p, FuncConvert.FromAction<Hybrid.EpochRecord>(_ => { }), cancel));
-        return s.Records.Skip(before).Select(EpochResult.From).ToList();
+        Guard.Run(() => s.Run(p, FuncConvert.FromAction<Hybrid.EpochRecord>(_ => { }), op.Token));
+        var all = s.Records.Select(EpochResult.From).ToList();
+        return new RunResult(all.Skip(before).ToList(), StatusOf(s), s.Status is Hybrid.RunStatus.Diverged d ? d.message : null, all.LastOrDefault());
     }
 
     /// <summary><see cref="Run"/> without blocking the caller. Training is CPU-bound work inside libtorch with nothing to wait for,
     /// so the task runs it on a thread of its own (long-running: not a thread-pool thread held for minutes; libtorch's dispose
     /// scopes are per thread, so every step's tensors stay on that thread). <paramref name="cancel"/> stops it between batches
-    /// (the task then completes with the epochs done so far, <see cref="Status"/> <see cref="RunStatus.Cancelled"/>). Do not call
-    /// other members of this trainer while the task runs.</summary>
-    public Task<IReadOnlyList<EpochResult>> RunAsync(IProgress<Progress>? progress = null, CancellationToken cancel = default) =>
-        OwnThread(() => Run(progress, cancel));
+    /// (the task then completes with the epochs done so far, <see cref="Status"/> <see cref="RunStatus.Cancelled"/>). The trainer
+    /// is claimed when this is called: any other operation on it raises <see cref="InvalidOperationException"/> until the task
+    /// completes.</summary>
+    public Task<RunResult> RunAsync(IProgress<Progress>? progress = null, CancellationToken cancel = default) =>
+        OwnThread(nameof(RunAsync), cancel, op => RunAll(op, progress));
 
     /// <summary><see cref="TrainEpoch"/> on a thread of its own (as <see cref="RunAsync"/>).</summary>
     public Task<EpochResult?> TrainEpochAsync(IProgress<Progress>? progress = null, CancellationToken cancel = default) =>
-        OwnThread(() => TrainEpoch(progress, cancel));
-
-    static Task<T> OwnThread<T>(Func<T> work) =>
-        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        OwnThread(nameof(TrainEpochAsync), cancel, op => Epoch(op, progress));
 
     /// <summary>One update per batch you give (outside the epochs: the same update as a step of the run, with the same
     /// initializer state); returns each batch's energy per sample. A batch that diverges raises <see cref="TrainingDivergedException"/>
@@ -675,12 +854,18 @@ public sealed class Trainer : IDisposable
     public IReadOnlyList<double> TrainOn(IEnumerable<Batch> batches, IProgress<Progress>? progress = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(batches);
-        var s = Session;
+        using var op = Begin(nameof(TrainOn), cancel);
+        return Given(op, batches, progress);
+    }
+
+    static List<double> Given(Operation op, IEnumerable<Batch> batches, IProgress<Progress>? progress)
+    {
+        var s = op.Session;
         var net = s.Network;
         var energies = new List<double>();
         foreach (var b in batches)
         {
-            if (cancel.IsCancellationRequested) break;
+            if (op.Token.IsCancellationRequested) break;
             if (b is null) throw new ArgumentException($"batch {energies.Count} is null", nameof(batches));
             using var scope = NewDisposeScope();
             var x = Tensors.Raw(b.Values, net.InputShape, $"batch {energies.Count}");
@@ -695,37 +880,96 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary><see cref="TrainOn"/> on a thread of its own (as <see cref="RunAsync"/>).</summary>
-    public Task<IReadOnlyList<double>> TrainOnAsync(IEnumerable<Batch> batches, IProgress<Progress>? progress = null, CancellationToken cancel = default) =>
-        OwnThread(() => TrainOn(batches, progress, cancel));
+    public Task<IReadOnlyList<double>> TrainOnAsync(IEnumerable<Batch> batches, IProgress<Progress>? progress = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        return OwnThread<IReadOnlyList<double>>(nameof(TrainOnAsync), cancel, op => Given(op, batches, progress));
+    }
 
     /// <summary>Adds <paramref name="epochs"/> epochs to the run: a finished run goes on from where it ended.</summary>
-    public void Extend(int epochs) => Guard.Run(() => Session.Extend(epochs));
+    public void Extend(int epochs)
+    {
+        using var op = Begin(nameof(Extend));
+        Guard.Run(() => op.Session.Extend(epochs));
+    }
 
     /// <summary>Test accuracy (percent) of the current network (forward pass).</summary>
-    public double Evaluate() => Guard.Run(() => Session.Evaluate());
+    public double Evaluate()
+    {
+        using var op = Begin(nameof(Evaluate));
+        return Guard.Run(() => op.Session.Evaluate());
+    }
 
     /// <summary>Predicts the class of each sample of <paramref name="inputs"/>: values sample after sample as the data holds
-    /// them (they are normalised as the run's inputs are).</summary>
-    public Prediction Predict(float[] inputs) => Tensors.Predict(Session.Network, inputs, Session.Data);
+    /// them, prepared as the run's inputs are (<see cref="PrepareInputs"/>: standardised with <see cref="InputStatistics"/> unless
+    /// the options' normalisation is <c>Unit</c>). <see cref="Network"/>'s own <c>Predict</c> takes the prepared values.</summary>
+    public Prediction Predict(float[] inputs)
+    {
+        using var op = Begin(nameof(Predict));
+        return Tensors.Predict(op.Session.Network, inputs, op.Session.Data);
+    }
 
     /// <summary>Runs the run's inference on a batch (values as the data holds them) from the forward pass (with
     /// <paramref name="labels"/>: output clamped) and returns the states, errors and energies where it ended.
     /// Backpropagation runs show the forward pass.</summary>
-    public InferenceResult Infer(float[] inputs, int[]? labels = null) =>
-        Tensors.Infer(Session.Network, inputs, labels, new Algorithm(Session.Config.Algorithm), Session.Data);
+    public InferenceResult Infer(float[] inputs, int[]? labels = null)
+    {
+        using var op = Begin(nameof(Infer));
+        return Tensors.Infer(op.Session.Network, inputs, labels, new Algorithm(op.Session.Config.Algorithm), op.Session.Data);
+    }
+
+    /// <summary>The per-channel mean and standard deviation the run standardises its inputs with (those of the training subset
+    /// it uses), one entry per channel (one for vectors); null when the options' normalisation is <c>Unit</c> (values used as given).</summary>
+    public IReadOnlyList<ChannelStatistics>? InputStatistics =>
+        Session.Data.Stats is { } st ? st.Value.Select(t => new ChannelStatistics(t.Item1, t.Item2)).ToList() : null;
+
+    /// <summary>Values as the data holds them (sample after sample) prepared as the run's inputs are: what the network itself
+    /// takes (<c>Network.Predict</c>, <c>Network.Infer</c>), sample after sample.</summary>
+    public float[] PrepareInputs(float[] values)
+    {
+        using var op = Begin(nameof(PrepareInputs));
+        using var scope = NewDisposeScope();
+        var s = op.Session;
+        var x = Guard.Run(() => s.Data.Prepare(Tensors.Raw(values, s.Network.InputShape, nameof(values))));
+        return x.to(ScalarType.Float32).cpu().reshape(-1).data<float>().ToArray();
+    }
 
     /// <summary>Every parameter of the network, by name, with a copy of its values.</summary>
-    public IReadOnlyList<WeightTensor> Weights() => Tensors.Weights(Session.Network);
+    public IReadOnlyList<WeightTensor> Weights()
+    {
+        using var op = Begin(nameof(Weights));
+        return Tensors.Weights(op.Session.Network);
+    }
 
     /// <summary>Saves everything needed to continue exactly (atomic write).</summary>
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        Guard.Run(() => Session.Save(path));
+        using var op = Begin(nameof(Save));
+        Guard.Run(() => op.Session.Save(path));
     }
 
-    /// <inheritdoc/>
+    /// <summary>Frees the network, the data and the optimiser. During an operation (on another thread, e.g. a
+    /// <see cref="RunAsync"/> task) it cancels the operation and waits for it to stop after its current batch first; called
+    /// from within the operation (its progress callback), the tensors are freed when the operation returns. Every later
+    /// call raises <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            if (_running is not null)
+            {
+                _stop?.Cancel();
+                if (_runnerThread == Environment.CurrentManagedThreadId) return;
+                while (_running is not null) Monitor.Wait(_gate);
+            }
+            Free();
+        }
+    }
+
+    /// <summary>Frees the tensors (once; under the gate, with no operation running).</summary>
+    void Free()
     {
         if (_session is { } s) ((IDisposable)s).Dispose();
         if (_data is { } d) ((IDisposable)d).Dispose();
@@ -733,7 +977,6 @@ public sealed class Trainer : IDisposable
         _data = null;
     }
 }
-
 /// <summary>Arrays in and out of a network.</summary>
 internal static class Tensors
 {

@@ -102,10 +102,10 @@ module Network =
         net.Weights |> Array.iteri (fun a w ->
             let expected = [| int64 net.Sizes[a + 1]; int64 net.Sizes[a] |]
             if w.shape <> expected then
-                invalidArg "weights" (sprintf "W_%d has shape [%s] but layers %d and %d need [%s]" a (String.Join("; ", w.shape)) a (a + 1) (String.Join("; ", expected))))
+                invalidArg "weights" (sprintf "W_%d has shape [%s] but layers %d and %d need [%s]" a (String.Join(", ", w.shape)) a (a + 1) (String.Join(", ", expected))))
         net.Biases |> Array.iteri (fun i b ->
             if b.shape <> [| int64 net.Sizes[i + 1] |] then
-                invalidArg "biases" (sprintf "b_%d has shape [%s] but layer %d has %d units" (i + 1) (String.Join("; ", b.shape)) (i + 1) net.Sizes[i + 1]))
+                invalidArg "biases" (sprintf "b_%d has shape [%s] but layer %d has %d units" (i + 1) (String.Join(", ", b.shape)) (i + 1) net.Sizes[i + 1]))
 
 /// f_A(x) for one layer A >= 1, from the activations of its neighbours. Layer 1's
 /// drive from the clamped input, W_0 g(x_0) + b_1, is passed in when known (it does

@@ -24,7 +24,7 @@ let private checkDim (p: Patterns) (xi: torch.Tensor) =
     if xi.dim () <> 2L || int xi.shape[1] <> p.Dimension then
         invalidArg "state"
             (sprintf "states of shape [%s] do not match patterns of dimension %d (expected [batch; %d])"
-                (String.Join("; ", xi.shape)) p.Dimension p.Dimension)
+                (String.Join(", ", xi.shape)) p.Dimension p.Dimension)
     if not (Scope.run (fun () -> xi.isfinite().all().item<bool> ())) then invalidArg "state" "states contain non-finite values"
 
 module Patterns =
@@ -32,7 +32,7 @@ module Patterns =
     let ofTensor (x: torch.Tensor) : Patterns =
         Runtime.init ()
         if x.dim () <> 2L || x.shape[0] < 1L || x.shape[1] < 1L then
-            invalidArg "patterns" (sprintf "patterns must be a [count; dimension] matrix with at least one row, got shape [%s]" (String.Join("; ", x.shape)))
+            invalidArg "patterns" (sprintf "patterns must be a [count; dimension] matrix with at least one row, got shape [%s]" (String.Join(", ", x.shape)))
         if not (Scope.run (fun () -> x.isfinite().all().item<bool> ())) then invalidArg "patterns" "patterns contain non-finite values"
         { X = x.to_type(torch.float64).cpu().detach().clone().DetachFromDisposeScope() }
 

@@ -33,7 +33,9 @@ type InferenceOptions =
       Record: bool
       /// Which variables to descend on.
       Reparam: Reparam
-      /// The energy may not exceed this multiple of its starting value (divergence).
+      /// The energy may not exceed this multiple of its starting value (divergence); ePC's
+      /// may not exceed the smaller of this and 10 times it once above 1 (its errors start at
+      /// zero and descend). Infinity turns both checks off (non-finite energies still diverge).
       DivergenceFactor: float
       /// Whether h_0 is a free variable too (generative models).
       InputFree: bool
@@ -125,8 +127,9 @@ type DivergenceInfo =
                 sprintf "%O inference cannot start: the energy is not finite (%g)%s%s before any step; %s"
                     this.Reparam this.Energy where batch (defaultArg culprit "the weights or the inputs are not finite")
             | DivergenceCause.StepSize when Double.IsFinite this.Energy ->
+                let largest = match this.Layer with Some l -> sprintf " (its largest term in layer %d)" l | None -> ""
                 sprintf "%O inference diverged: the energy grew to %g%s at step %d%s with step size %s = %g; lower it"
-                    this.Reparam this.Energy where this.Step batch name this.StepSize
+                    this.Reparam this.Energy largest this.Step batch name this.StepSize
             | DivergenceCause.StepSize ->
                 sprintf "%O inference diverged: non-finite energy (%g)%s at step %d%s with step size %s = %g; lower it"
                     this.Reparam this.Energy where this.Step batch name this.StepSize
@@ -249,9 +252,7 @@ module Inference =
     /// is a free state or its block has trainable parameters: the block's forward ran
     /// under no_grad or detached its output, and inference would descend on a wrong
     /// gradient (or libtorch would end the process on differentiating it).
-    let private requireGraph (net: Network) (i: int) (input: Tensor) (mu: Tensor) =
-        if not mu.requires_grad && (input.requires_grad || net.Blocks[i].Parameters |> List.exists (fun p -> p.requires_grad)) then
-            invalidOp (sprintf "block %d's output has no autograd graph to its input or parameters (its forward ran under no_grad or detached its output): inference needs its gradient" i)
+    let private requireGraph (net: Network) (i: int) (input: Tensor) (mu: Tensor) = Network.requireGraph net i input mu "inference"
 
     /// dF/dvars by autograd. libtorch ends the process on a gradient of a tensor without
     /// a graph, so that is refused with a named error first; a variable F does not
@@ -263,12 +264,22 @@ module Inference =
         |> Seq.map (fun g -> if isNull g || g.IsInvalid then null else g)
         |> Array.ofSeq
 
+    /// ePC's energy may not grow past this multiple of its value at step 1 (nor past 1): from
+    /// the forward pass the errors start at zero and descend, so growth means the error step
+    /// is too large, long before the general divergence factor sees it.
+    let private epcGrowth = 10.0
+
     let private check (opts: InferenceOptions) (batch: int option) (step: int) (first: float) (terms: Tensor[]) (value: float) =
-        let bad = not (Double.IsFinite value) || (step > 1 && value > opts.DivergenceFactor * max first 1e-12)
+        let grown =
+            opts.Reparam = Reparam.Errors && not (Double.IsPositiveInfinity opts.DivergenceFactor)
+            && step > 1 && value > 1.0 && value > min opts.DivergenceFactor epcGrowth * first
+        let bad = not (Double.IsFinite value) || (step > 1 && value > opts.DivergenceFactor * max first 1e-12) || grown
         if bad then
             let vs = Energy.values terms
             let layer =
-                if Double.IsFinite value then None
+                if Double.IsFinite value then
+                    // The layer whose energy term is largest: where the growth is.
+                    if vs.Length = 0 then None else Some(1 + (vs |> Array.indexed |> Array.maxBy snd |> fst))
                 else vs |> Array.tryFindIndex (fun v -> not (Double.IsFinite v)) |> Option.map (fun i -> i + 1)
             let cause = if step = 1 && not (Double.IsFinite value) then DivergenceCause.Start else DivergenceCause.StepSize
             raise (DivergenceError { Layer = layer; Step = step; Batch = batch; Energy = value; StepSize = opts.StepSize; Reparam = opts.Reparam; Cause = cause; Block = None })

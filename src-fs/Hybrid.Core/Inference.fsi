@@ -34,7 +34,9 @@ namespace Hybrid
           /// Which variables to descend on.
           Reparam: Reparam
           
-          /// The energy may not exceed this multiple of its starting value (divergence).
+          /// The energy may not exceed this multiple of its starting value (divergence); ePC's
+          /// may not exceed the smaller of this and 10 times it once above 1 (its errors start at
+          /// zero and descend). Infinity turns both checks off (non-finite energies still diverge).
           DivergenceFactor: float
           
           /// Whether h_0 is a free variable too (generative models).

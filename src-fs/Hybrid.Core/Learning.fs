@@ -48,7 +48,9 @@ module Learning =
         use _ = torch.NewDisposeScope()
         for p in net.Parameters do
             if not (isNull p.grad) then p.grad.zero_() |> ignore
-        let loss = Energy.forwardLoss net x target
+        // The forward pass of `Energy.forwardLoss`, refusing a block without a graph by name
+        // (its parameters would otherwise get no gradient and stay as they are).
+        let loss = Network.outputLoss net.Loss (Network.forwardChecked net x "backpropagation") target
         (Ops.div loss (float x.shape[0])).backward()
         Scope.scalar loss
 

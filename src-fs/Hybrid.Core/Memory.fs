@@ -85,7 +85,7 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
         use _ = torch.no_grad ()
         for p, t in List.zip parameters values do
             if p.shape <> t.shape then
-                invalidArg "values" (sprintf "a saved memory tensor has shape [%s], the memory needs [%s]" (String.Join("; ", t.shape)) (String.Join("; ", p.shape)))
+                invalidArg "values" (sprintf "a saved memory tensor has shape [%s], the memory needs [%s]" (String.Join(", ", t.shape)) (String.Join(", ", p.shape)))
             p.copy_(t) |> ignore
         valuesInitialised <- true
 
@@ -93,7 +93,7 @@ type HopfieldMemory(observationSize: int, stateSize: int, spec: MemorySpec, dtyp
         if o.dim () <> 2L || int o.shape[1] <> observationSize then
             invalidArg "observation"
                 (sprintf "observation of shape [%s] does not match the memory's observation size %d (expected [batch; %d])"
-                    (String.Join("; ", o.shape)) observationSize observationSize)
+                    (String.Join(", ", o.shape)) observationSize observationSize)
 
     /// The attention weights softmax(delta (o Q + b) K^T), `[n; a p]`: head h's
     /// softmax over the p slots in columns h p .. (h+1) p - 1.

@@ -264,6 +264,104 @@ type Block =
         | null -> None
         | b -> Some b
 
+/// Which live network of the user's own modules (`Network.ofModules`) holds each module
+/// and parameter: a module in two networks would be trained by both.
+module internal Owners =
+    let private table = System.Runtime.CompilerServices.ConditionalWeakTable<obj, string>()
+
+    /// The module itself, its submodules and its parameters (each once).
+    let parts (m: torch.nn.Module) : obj list =
+        let seen = Collections.Generic.HashSet<obj>(HashIdentity.Reference)
+        [ for o in Seq.append (Seq.append [ box m ] (m.modules () |> Seq.map box)) (m.parameters () |> Seq.map box) do
+              if seen.Add o then yield o ]
+
+    let ownerOf (o: obj) =
+        match table.TryGetValue o with
+        | true, owner -> Some owner
+        | _ -> None
+
+    let claim (owner: string) (o: obj) = table.AddOrUpdate(o, owner)
+    let release (o: obj) = table.Remove o |> ignore
+
+/// Finds what a user's module computes with but did not register (a module, parameter or
+/// trainable tensor held in a field): it would be left out of training, checkpoints and
+/// the parameter count.
+module internal Registration =
+    let private torchAssembly = typeof<torch.nn.Module>.Assembly
+
+    /// "module 'name'" or "parameter of shape [..]", for messages.
+    let describe (o: obj) =
+        match o with
+        | :? Parameter as p -> sprintf "a parameter of shape [%s]" (String.Join(", ", p.shape))
+        | :? torch.nn.Module as m -> sprintf "module '%s'" (m.GetName())
+        | o -> string o
+
+    /// A field's name as the source spells it (auto-properties' backing fields included).
+    let private fieldName (f: Reflection.FieldInfo) =
+        let n = f.Name
+        if n.StartsWith "<" && n.Contains ">" then n.Substring(1, n.IndexOf '>' - 1) else n
+
+    /// Fields set on `m` by classes outside TorchSharp (TorchSharp's own modules register theirs).
+    let private fields (m: torch.nn.Module) =
+        let flags = Reflection.BindingFlags.Instance ||| Reflection.BindingFlags.Public ||| Reflection.BindingFlags.NonPublic ||| Reflection.BindingFlags.DeclaredOnly
+        let rec up (t: Type) =
+            [ if not (isNull t) && t.Assembly <> torchAssembly then
+                  yield! t.GetFields flags
+                  yield! up t.BaseType ]
+        up (m.GetType())
+
+    /// Whether a collection of this type can hold modules or tensors (not a buffer of numbers).
+    let private mayHold (t: Type) =
+        let element =
+            if t.IsArray then Some(t.GetElementType())
+            else
+                t.GetInterfaces()
+                |> Array.append (if t.IsInterface then [| t |] else [||])
+                |> Array.tryFind (fun i -> i.IsGenericType && i.GetGenericTypeDefinition() = typedefof<Collections.Generic.IEnumerable<_>>)
+                |> Option.map (fun i -> i.GetGenericArguments()[0])
+        match element with
+        | Some e -> e = typeof<obj> || typeof<torch.nn.Module>.IsAssignableFrom e || typeof<torch.Tensor>.IsAssignableFrom e
+        | None -> false
+
+    /// Raises when `block` (named `label` in messages) or one of its submodules holds,
+    /// in a field, a module, a parameter or a tensor that requires grad and that the
+    /// block did not register.
+    let check (label: string) (block: torch.nn.Module) =
+        let registered = Collections.Generic.HashSet<obj>(HashIdentity.Reference)
+        registered.Add(box block) |> ignore
+        for m in block.modules () do registered.Add(box m) |> ignore
+        for p in block.parameters () do registered.Add(box p) |> ignore
+        for struct (_, b) in block.named_buffers () do registered.Add(box b) |> ignore
+        let fix = "call RegisterComponents() at the end of its constructor (or register_module / register_parameter; nn.ModuleList for lists)"
+        let refuse (owner: torch.nn.Module) (field: string) (what: string) =
+            let where = if obj.ReferenceEquals(owner, block) then "" else sprintf " (in its submodule '%s')" (owner.GetName())
+            invalidArg "modules"
+                (sprintf "%s%s holds %s in field '%s' that it did not register: it would be left out of training, checkpoints and the parameter count; %s"
+                    label where what field fix)
+        let inspect (owner: torch.nn.Module) (field: string) (v: obj) =
+            match v with
+            | :? Parameter as p when not (registered.Contains(box p)) -> refuse owner field (describe p)
+            | :? torch.nn.Module as sub when not (registered.Contains(box sub)) -> refuse owner field (describe sub)
+            | :? torch.Tensor as t when not (t :? Parameter) && not t.IsInvalid && t.requires_grad && not (registered.Contains(box t)) ->
+                refuse owner field (sprintf "a tensor of shape [%s] that requires grad (not a Parameter)" (String.Join(", ", t.shape)))
+            | _ -> ()
+        for m in Seq.append [ block ] (block.modules ()) do
+            for f in fields m do
+                match f.GetValue m with
+                | null -> ()
+                | :? torch.Tensor as t -> inspect m (fieldName f) t
+                | :? torch.nn.Module as sub -> inspect m (fieldName f) sub
+                | :? string -> ()
+                | :? Collections.IEnumerable as items when mayHold f.FieldType ->
+                    let mutable i = 0
+                    for item in items do
+                        match item with
+                        | :? torch.Tensor
+                        | :? torch.nn.Module -> inspect m (sprintf "%s[%d]" (fieldName f) i) item
+                        | _ -> ()
+                        i <- i + 1
+                | _ -> ()
+
 /// A network: blocks f_0..f_{L-1}, its loss and where its tensors live. Owns its parameters.
 type Network =
     { Architecture: Architecture
@@ -293,12 +391,33 @@ type Network =
 
     interface IDisposable with
         member this.Dispose() =
+            for b in this.Blocks do
+                for o in Owners.parts b.Module do
+                    Owners.release o
             for p in this.Parameters do
                 p.Dispose()
             for b in this.Blocks do
                 b.Module.Dispose()
 
 module Network =
+    /// "block i (name)", as messages name a block.
+    let blockLabel (net: Network) (i: int) = sprintf "block %d (%s)" i (net.Blocks[i].Module.GetName())
+
+    let private noGraph (label: string) (purpose: string) =
+        sprintf "%s's output has no autograd graph to its input or parameters (its forward ran under no_grad or detached its output): %s needs its gradient" label purpose
+
+    /// Refuses (InvalidOperationException) an output `mu` of block `i` without an autograd
+    /// graph when its `input` requires grad or the block has trainable parameters: the
+    /// block's forward ran under no_grad or detached its output, and `purpose` (inference,
+    /// backpropagation) would train on a wrong gradient, or end the process in libtorch.
+    let requireGraph (net: Network) (i: int) (input: Tensor) (mu: Tensor) (purpose: string) =
+        if not mu.requires_grad && (input.requires_grad || net.Blocks[i].Parameters |> List.exists (fun p -> p.requires_grad)) then
+            invalidOp (noGraph (blockLabel net i) purpose)
+
+    /// The forward pass with `requireGraph` at every block: mu_L from x.
+    let forwardChecked (net: Network) (x: Tensor) (purpose: string) : Tensor =
+        net.Blocks |> Array.indexed |> Array.fold (fun h (i, b) -> let mu = b.Forward h in requireGraph net i h mu purpose; mu) x
+
     let private param (t: Tensor) = (new Parameter(t, true)).DetachFromDisposeScope() :?> Parameter
 
     /// An uninitialised tensor for parameters. A failed allocation is an error that names
@@ -466,7 +585,26 @@ module Network =
         if modules.IsEmpty then invalidArg "modules" "a network needs at least one block"
         if modules |> List.exists isNull then invalidArg "modules" "a block is null"
         if inputShape.Length = 0 || inputShape |> Array.exists (fun d -> d < 1L) then
-            invalidArg "inputShape" (sprintf "the input shape must have positive sizes, got [%s]" (String.Join("; ", inputShape)))
+            invalidArg "inputShape" (sprintf "the input shape must have positive sizes, got [%s]" (String.Join(", ", inputShape)))
+        // Before anything moves or runs: every module and parameter belongs to this network
+        // only, and the blocks register what they compute with (checked on the fields the
+        // constructors set, before a forward pass can cache tensors in fields).
+        let parts = modules |> List.map Owners.parts
+        modules
+        |> List.iteri (fun i m ->
+            let label = sprintf "block %d (%s)" i (m.GetName())
+            for o in parts[i] do
+                match Owners.ownerOf o with
+                | Some owner ->
+                    invalidArg "modules"
+                        (sprintf "%s: %s is already part of %s: a module belongs to one network at a time (both would train the same weights); build new modules for this network, or dispose the other network first"
+                            label (Registration.describe o) owner)
+                | None -> ()
+                for j in 0 .. i - 1 do
+                    if parts[j] |> List.exists (fun p -> obj.ReferenceEquals(p, o)) then
+                        invalidArg "modules"
+                            (sprintf "%s: %s is also part of block %d: each block needs modules and parameters of its own" label (Registration.describe o) j)
+            Registration.check label m)
         for m in modules do
             m.``to``(device) |> ignore
             m.``to``(precision.ScalarType) |> ignore
@@ -484,12 +622,12 @@ module Network =
                     try m.forward h
                     with e ->
                         invalidArg "modules"
-                            (sprintf "%s cannot take states of shape [%s]: %s" label (String.Join("; ", h.shape[1..])) (e.Message.Split('\n')[0]))
+                            (sprintf "%s cannot take states of shape [%s]: %s" label (String.Join(", ", h.shape[1..])) (e.Message.Split('\n')[0]))
                 if not (h.detach().allclose(before, rtol = 0.0, atol = 0.0, equal_nan = true)) then
                     invalidArg "modules" (sprintf "%s wrote into its input in place: its input is a state of the network and must stay as it is (use tanh rather than tanh_, or copy it first)" label)
                 let trainable = m.parameters () |> Seq.exists (fun p -> p.requires_grad)
                 if not next.requires_grad && (h.requires_grad || trainable) then
-                    invalidArg "modules" (sprintf "%s's output has no autograd graph to its input or parameters (its forward ran under no_grad or detached its output): inference needs its gradient" label)
+                    invalidArg "modules" (noGraph label "inference")
                 // The next block's input: a free state, as in inference (not a leaf, so that an
                 // in-place write is seen by the comparison rather than refused by autograd).
                 let state = Ops.mul (next.detach().requires_grad_(true)) 1.0
@@ -501,7 +639,8 @@ module Network =
             [| for m, shape in List.zip modules shapes -> { Kind = BlockKind.Module(m.GetName()); Module = m; OutShape = shape } |]
         let outputs = blocks[blocks.Length - 1].OutShape
         if outputs.Length <> 1 then
-            invalidArg "modules" (sprintf "the last block must output a vector per sample (the network's outputs), got shape [%s]" (String.Join("; ", outputs)))
+            invalidArg "modules" (sprintf "the last block must output a vector per sample (the network's outputs), got shape [%s]" (String.Join(", ", outputs)))
+        blocks |> Array.iteri (fun i b -> for o in Owners.parts b.Module do Owners.claim (sprintf "block %d of network '%s'" i name) o)
         { Architecture = Architecture.Custom name
           InputShape = inputShape
           Outputs = int outputs[0]

@@ -192,6 +192,18 @@ namespace Hybrid
     
     module Network =
 
+        /// "block i (name)", as messages name a block.
+        val blockLabel: net: Network -> i: int -> string
+
+        /// Refuses (InvalidOperationException) an output `mu` of block `i` without an autograd
+        /// graph when its `input` requires grad or the block has trainable parameters: the
+        /// block's forward ran under no_grad or detached its output, and `purpose` (inference,
+        /// backpropagation) would train on a wrong gradient, or end the process in libtorch.
+        val requireGraph: net: Network -> i: int -> input: Tensor -> mu: Tensor -> purpose: string -> unit
+
+        /// The forward pass with `requireGraph` at every block: mu_L from x.
+        val forwardChecked: net: Network -> x: Tensor -> purpose: string -> Tensor
+
         /// Builds a network for inputs of per-sample shape `inputShape` and `outputs`
         /// outputs, with parameters drawn from `seed` by `weightInit` (residual MLPs take
         /// theirs from the parameterisation).

@@ -109,7 +109,7 @@ type Optimizer(spec: OptimizerSpec, parameters: Modules.Parameter list) =
             let load (slot: Tensor[]) suffix =
                 match tensors.TryFind(sprintf "%s%d.%s" prefix i suffix) with
                 | Some t ->
-                    if t.shape <> ps[i].shape then invalidOp (sprintf "optimiser state %s%d.%s has shape [%s], the parameter [%s]" prefix i suffix (String.Join("; ", t.shape)) (String.Join("; ", ps[i].shape)))
+                    if t.shape <> ps[i].shape then invalidOp (sprintf "optimiser state %s%d.%s has shape [%s], the parameter [%s]" prefix i suffix (String.Join(", ", t.shape)) (String.Join(", ", ps[i].shape)))
                     if not (isNull slot[i]) then slot[i].Dispose()
                     slot[i] <- t.``to``(ps[i].dtype).``to``(ps[i].device).clone().DetachFromDisposeScope()
                 | None -> ()

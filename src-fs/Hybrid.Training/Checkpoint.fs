@@ -190,7 +190,7 @@ let private read (chunk: int) (withTensors: bool) (path: string) : Contents =
             | Some s -> s
             | None -> corrupt (sprintf "tensor '%s' has unknown dtype '%s'" entry.Name entry.Dtype)
         if entry.Shape |> Array.exists (fun d -> d < 0L) || entry.Length <> (Array.fold (*) 1L entry.Shape) * size then
-            corrupt (sprintf "tensor '%s': %d bytes for shape [%s] of %s" entry.Name entry.Length (String.Join("; ", entry.Shape)) entry.Dtype)
+            corrupt (sprintf "tensor '%s': %d bytes for shape [%s] of %s" entry.Name entry.Length (String.Join(", ", entry.Shape)) entry.Dtype)
         entry
     let entries =
         match header["tensors"] with
@@ -209,7 +209,7 @@ let private read (chunk: int) (withTensors: bool) (path: string) : Contents =
                     try torch.empty(e.Shape, dtype = scalarType e.Dtype).DetachFromDisposeScope()
                     with :? Runtime.InteropServices.ExternalException as x ->
                         fail (sprintf "tensor '%s' (shape [%s], %d bytes) cannot be allocated: %s"
-                                  e.Name (String.Join("; ", e.Shape)) e.Length ((x.Message.Split('\n')[0]).Trim()))
+                                  e.Name (String.Join(", ", e.Shape)) e.Length ((x.Message.Split('\n')[0]).Trim()))
                 loaded.Add((e.Name, t))
                 let flat = t.view(-1L)
                 let size = (elementSize e.Dtype).Value
@@ -252,7 +252,7 @@ let assign (file: string) (contents: Contents) (name: string) (target: torch.Ten
     let t = tensor file contents name
     if t.shape <> target.shape then
         raise (CheckpointError(file, sprintf "tensor '%s' has shape [%s] but the model needs [%s] (a checkpoint of another architecture)"
-                                        name (String.Join("; ", t.shape)) (String.Join("; ", target.shape))))
+                                        name (String.Join(", ", t.shape)) (String.Join(", ", target.shape))))
     use _ = torch.no_grad ()
     target.copy_(t) |> ignore
 

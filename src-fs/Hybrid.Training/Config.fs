@@ -71,7 +71,7 @@ let inference: Codec<InferenceOptions> =
           Codec.field "stepSize" "Inference step size: alpha for sPC, eta for ePC" Codec.float (fun i -> i.StepSize) (fun v i -> { i with StepSize = v })
           Codec.field "momentum" "Heavy-ball momentum of inference, in [0,1)" Codec.float (fun i -> i.Momentum) (fun v i -> { i with Momentum = v })
           Codec.field "tolerance" "Stop inference early below this relative energy change (null: never)" (Codec.option Codec.float) (fun i -> i.Tolerance) (fun v i -> { i with Tolerance = v })
-          Codec.field "divergenceFactor" "Inference diverges when the energy exceeds this multiple of its value at step 1" (Codec.range (Some 1.0) None Codec.float) (fun i -> i.DivergenceFactor) (fun v i -> { i with DivergenceFactor = v })
+          Codec.field "divergenceFactor" "Inference diverges when the energy exceeds this multiple of its value at step 1 (ePC: already past the smaller of this and 10 times it, once above 1)" (Codec.range (Some 1.0) None Codec.float) (fun i -> i.DivergenceFactor) (fun v i -> { i with DivergenceFactor = v })
           Codec.field "dense" "sPC: recompute every prediction and product at every inference step (the reference path; by default only what can have changed is computed, with the same results)" Codec.bool (fun i -> i.Dense) (fun v i -> { i with Dense = v }) ]
 
 // ---- optimiser ----

@@ -22,7 +22,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
             Footprint.checkRun cfg data.InputShape data.Classes device
             Network.createWith cfg.WeightInit cfg.Architecture cfg.Loss data.InputShape data.Classes cfg.Precision device (Rng.derive cfg.Seed "weights")
         | Some net ->
-            let shape (s: int64[]) = String.Join("x", s)
+            let shape (s: int64[]) = "[" + String.Join(", ", s) + "]"
             if net.Architecture <> cfg.Architecture then
                 invalidArg "network" (sprintf "the configuration names the model '%O', and the network is '%O'" cfg.Architecture net.Architecture)
             if net.InputShape <> data.InputShape then
@@ -179,7 +179,7 @@ type TrainingSession private (cfg0: TrainConfig, data: RunData, given: Network o
         | RunStatus.Diverged message -> invalidOp (sprintf "the session diverged (%s); it cannot train further" message)
         | RunStatus.Completed | RunStatus.Cancelled -> ()
         if labels.dim () <> 1L || labels.shape[0] <> x.shape[0] then
-            invalidArg "labels" (sprintf "one label per sample was expected (%d), got shape [%s]" x.shape[0] (String.Join("; ", labels.shape)))
+            invalidArg "labels" (sprintf "one label per sample was expected (%d), got shape [%s]" x.shape[0] (String.Join(", ", labels.shape)))
         use _ = torch.NewDisposeScope()
         let labels = labels.``to``(torch.int64).``to``(device)
         let lo, hi = Scope.scalar (labels.min()), Scope.scalar (labels.max())

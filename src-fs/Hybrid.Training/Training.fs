@@ -193,7 +193,7 @@ type RunData =
         let n = values.shape[0]
         let size = this.InputShape |> Array.fold (*) 1L
         if values.numel () <> n * size then
-            invalidArg "values" (sprintf "samples of %d values were expected, got shape [%s]" size (String.Join("; ", values.shape)))
+            invalidArg "values" (sprintf "samples of %d values were expected, got shape [%s]" size (String.Join(", ", values.shape)))
         let x = values.``to``(torch.float32).cpu().reshape(n, size)
         let x = match this.Stats with Some st -> TensorSplit.standardise st x | None -> x
         x.reshape(Array.append [| n |] this.InputShape).``to``(this.Train.X.dtype).``to``(this.Train.X.device).MoveToOuterDisposeScope()
@@ -238,7 +238,7 @@ module Training =
         if cfg.Architecture = Architecture.AlexNet(match cfg.Architecture with Architecture.ConvNet(_, _, a) -> a | _ -> Activation.Relu)
            && train.Shape <> [| 3; 32; 32 |] then
             invalidArg "architecture"
-                (sprintf "alexnet is the paper's network for 32x32 colour images (3x32x32), and %s has %s images; use kind conv for other shapes" data.Name (String.Join("x", train.Shape)))
+                (sprintf "alexnet is the paper's network for 32x32 colour images ([3, 32, 32]), and %s has [%s] images; use kind conv for other shapes" data.Name (String.Join(", ", train.Shape)))
         let stats =
             match cfg.Normalisation with
             | Normalisation.Unit -> None

@@ -15,15 +15,25 @@ module Invariants =
 
     /// Runs a check on the case of a spec inside its own dispose scope, labelled with the
     /// model and the spec (the counterexample a failure prints).
-    let private onCase (model: Model) (check: Case -> bool) (spec: NetSpec) : Property =
+    let private onCase (model: ModelUnderTest) (check: Case -> bool) (spec: NetSpec) : Property =
         let ok () =
             Scope.run (fun () ->
                 use c = Case.build model spec
                 check c)
         lazy (ok ()) |> Prop.label (sprintf "%s %O" model.Name spec)
 
-    let private forAll (model: Model) (check: Case -> bool) : Property =
+    let private forAll (model: ModelUnderTest) (check: Case -> bool) : Property =
         Prop.forAll Generate.netSpecs (onCase model check)
+
+    /// `forAll` with a check that says what it measured: a failing case prints it
+    /// beside the model and the spec (rather than FsCheck's bare "false").
+    let private forAllMeasured (model: ModelUnderTest) (check: Case -> bool * string) : Property =
+        Prop.forAll Generate.netSpecs (fun spec ->
+            let label = sprintf "%s %O" model.Name spec
+            match (try Ok(Scope.run (fun () -> use c = Case.build model spec in check c)) with e -> Error e) with
+            | Ok(true, _) -> true |> Prop.label label
+            | Ok(false, measured) -> false |> Prop.label label |> Prop.label ("measured: " + measured)
+            | Error e -> lazy (raise e) |> Prop.label label)
 
     /// ||a - b|| <= rel * max(||b||, floor).
     let private close (rel: float) (floor: float) (a: torch.Tensor) (b: torch.Tensor) =
@@ -39,21 +49,22 @@ module Invariants =
     /// zero, so F = 0 with the output free and F = Loss(f(x), y), the BP loss, with it
     /// clamped, to the last bit (SPEC.md 1.1). Fails for a block whose forward is not a
     /// function of its input (dropout left active, batch statistics).
-    let forwardInitialisation (model: Model) : Property =
-        forAll model (fun c ->
+    let forwardInitialisation (model: ModelUnderTest) : Property =
+        forAllMeasured model (fun c ->
             let init = forwardInit c false
             let free = Scope.scalar (Energy.spc c.Network init.States None)
             let clamped = Scope.scalar (Energy.spc c.Network init.States (Some c.Target))
             let bp = Scope.scalar (Energy.forwardLoss c.Network c.Input c.Target)
-            free = 0.0 && clamped = bp)
+            free = 0.0 && clamped = bp,
+            sprintf "F with the output free %.17g (expected 0), clamped %.17g, BP loss %.17g" free clamped bp)
 
     /// The state gradient inference descends on is the derivative of F: for states away
     /// from the forward pass and a random direction v, sum_l <dF/dh_l, v_l> by autograd
     /// equals the central difference (F(h + eps v) - F(h - eps v)) / 2 eps, eps = 1e-6, to
     /// 1e-6 relative (of max(|F|, 1)). Fails for a block whose hand-written backward is
     /// wrong, or an energy term whose gradient is.
-    let stateGradient (model: Model) : Property =
-        forAll model (fun c ->
+    let stateGradient (model: ModelUnderTest) : Property =
+        forAllMeasured model (fun c ->
             let net = c.Network
             use g = Rng.generator (Rng.derive c.Spec.Seed "states") cpu
             let shape l = Array.append [| int64 c.Spec.Batch |] (net.StateShape l)
@@ -70,24 +81,30 @@ module Invariants =
                 let moved = Array.init net.Depth (fun l -> if l = 0 then c.Input else Ops.plus (states[l].detach()) (Ops.mul dirs[l - 1] (sign * eps)))
                 Scope.scalar (Energy.spc net moved (Some c.Target))
             let numeric = (at 1.0 - at -1.0) / (2.0 * eps)
-            abs (numeric - analytic) <= 1e-6 * max (abs (Scope.scalar F)) 1.0)
+            let limit = 1e-6 * max (abs (Scope.scalar F)) 1.0
+            abs (numeric - analytic) <= limit,
+            sprintf "autograd <dF/dh, v> %.17g, central difference %.17g, difference %.3g, limit %.3g" analytic numeric (abs (numeric - analytic)) limit)
 
     /// Small-step inference never raises the energy: 25 steps of size 0.01 of sPC and of
     /// ePC from the forward pass, from zero states and from N(0, 1) states give energies
     /// that never grow by more than 1e-12 relative (gradient descent below 2/curvature;
     /// float64 rounding).
-    let descent (model: Model) : Property =
-        forAll model (fun c ->
-            [ Init.forward; Init.zero; Init.random 0.0 1.0 ]
-            |> List.forall (fun init ->
-                [ InferenceOptions.spc 25 0.01; InferenceOptions.epc 25 0.01 ]
-                |> List.forall (fun opts ->
-                    use g = Rng.generator c.Spec.Seed cpu
-                    use st = new InitState(c.Spec.Outputs, 0L)
-                    let start = InitApply.apply init st (InitContext.supervised c.Network c.Input c.Labels c.Spec.Outputs g) true
-                    let r = Inference.run c.Network { opts with Record = true } start (Some c.Target) None
-                    let final = Scope.scalar (Energy.spc c.Network r.States (Some c.Target))
-                    Array.append r.Energies [| final |] |> Array.pairwise |> Array.forall (fun (a, b) -> b <= a + 1e-12 * abs a))))
+    let descent (model: ModelUnderTest) : Property =
+        forAllMeasured model (fun c ->
+            let failures =
+                [ for init in [ Init.forward; Init.zero; Init.random 0.0 1.0 ] do
+                      for opts in [ InferenceOptions.spc 25 0.01; InferenceOptions.epc 25 0.01 ] do
+                          use g = Rng.generator c.Spec.Seed cpu
+                          use st = new InitState(c.Spec.Outputs, 0L)
+                          let start = InitApply.apply init st (InitContext.supervised c.Network c.Input c.Labels c.Spec.Outputs g) true
+                          let r = Inference.run c.Network { opts with Record = true } start (Some c.Target) None
+                          let final = Scope.scalar (Energy.spc c.Network r.States (Some c.Target))
+                          let energies = Array.append r.Energies [| final |]
+                          match energies |> Array.pairwise |> Array.tryFindIndex (fun (a, b) -> b > a + 1e-12 * abs a) with
+                          | Some k ->
+                              yield sprintf "%O from %O: the energy rose from %.17g to %.17g at step %d" opts.Reparam init energies[k] energies[k + 1] (k + 1)
+                          | None -> () ]
+            failures.IsEmpty, String.Join("; ", failures))
 
     /// The shrinks of a spec that `init` still fits: a split initializer names layers, so
     /// the number of hidden layers stays while it shrinks.
@@ -111,7 +128,7 @@ module Invariants =
     /// states, per-step and per-layer energies, update norms, final F and weight
     /// gradients to 1e-12 relative (float64 rounding of the same sums in another order).
     /// Fails for a block that is not a deterministic function of its input.
-    let sparseMatchesDense (model: Model) : Property =
+    let sparseMatchesDense (model: ModelUnderTest) : Property =
         let cases =
             gen {
                 let! spec = Generate.netSpec
@@ -161,7 +178,7 @@ module Invariants =
     /// batch), 4 steps of 0.05 of sPC and of ePC, momentum 0 and 0.5, leave the initial
     /// states bit for bit as they were, so a second run from them gives bit for bit the
     /// same states. Fails for a block that writes into its input (an in-place activation).
-    let initialisationUnchanged (model: Model) : Property =
+    let initialisationUnchanged (model: ModelUnderTest) : Property =
         let cases = Gen.zip Generate.netSpec (Gen.elements [ 0.0; 0.5 ]) |> Gen.bind (fun (spec, m) -> Generate.initializer spec.Widths.Length |> Gen.map (fun i -> spec, i, m))
         let shrinkCase (spec: NetSpec, init: Initializer, momentum: float) =
             seq {
@@ -170,6 +187,7 @@ module Invariants =
             }
         Prop.forAll (Arb.fromGenShrink (cases, shrinkCase)) (fun (spec: NetSpec, init: Initializer, momentum: float) ->
             let same (a: torch.Tensor) (b: torch.Tensor) = a.shape = b.shape && a.allclose(b, 0.0, 0.0)
+            let failures = ResizeArray<string>()
             let ok () =
                 Scope.run (fun () ->
                     use c = Case.build model spec
@@ -180,11 +198,28 @@ module Invariants =
                         let start = warmStart c init st g
                         let opts = { opts with Momentum = momentum }
                         let before = start.States |> Array.map (fun h -> h.detach().clone())
-                        let first = Inference.run c.Network opts start (Some c.Target) None
-                        let unchanged = Array.forall2 same before (start.States |> Array.map (fun h -> h.detach()))
-                        let second = Inference.run c.Network opts start (Some c.Target) None
-                        unchanged && Array.forall2 same first.States second.States))
-            lazy (ok ()) |> Prop.label (sprintf "%s %O, init %O, momentum %g" model.Name spec init momentum))
+                        let run () = try Ok(Inference.run c.Network opts start (Some c.Target) None) with DivergenceError info -> Error info
+                        let changed () =
+                            before |> Array.mapi (fun l b -> l, b) |> Array.tryFind (fun (l, b) -> not (same b (start.States[l].detach())))
+                        // A divergence is not a write into the start: each failure says which it is.
+                        let fail (what: string) = failures.Add(sprintf "%O: %s" opts.Reparam what); false
+                        match run () with
+                        | Error info -> fail (sprintf "inference diverged (not a write into the start): %s" info.Message)
+                        | Ok first ->
+                            match changed () with
+                            | Some(l, _) -> fail (sprintf "the first run wrote into the start's state %d" l)
+                            | None ->
+                                match run () with
+                                | Error info -> fail (sprintf "the second run from the same start diverged: %s" info.Message)
+                                | Ok second ->
+                                    match Array.zip first.States second.States |> Array.tryFindIndex (fun (a, b) -> not (same a b)) with
+                                    | Some l -> fail (sprintf "a second run from the same start ended in another state %d" l)
+                                    | None -> true))
+            match (try Ok(ok ()) with e -> Error e) with
+            | Ok true -> true |> Prop.label (sprintf "%s %O, init %O, momentum %g" model.Name spec init momentum)
+            | Ok false ->
+                false |> Prop.label (sprintf "%s %O, init %O, momentum %g" model.Name spec init momentum) |> Prop.label (String.Join("; ", failures))
+            | Error e -> lazy (raise e) |> Prop.label (sprintf "%s %O, init %O, momentum %g" model.Name spec init momentum))
 
     /// The gradients of each block's parameters, cloned.
     let private blockGradients (net: Network) : torch.Tensor[][] =
@@ -201,7 +236,7 @@ module Invariants =
     /// hidden block eta times its backpropagation gradient: e_l = -eta dLoss/dh_l exactly
     /// after one step, and the states below moved by O(eta). Tolerance 1e-4 relative (of
     /// max(||BP gradient||, 1e-2)), three orders above the O(eta) terms.
-    let epcFirstStep (model: Model) : Property =
+    let epcFirstStep (model: ModelUnderTest) : Property =
         forAll model (fun c ->
             let net = c.Network
             let eta = 1e-7
@@ -216,7 +251,7 @@ module Invariants =
     /// 0.8) reach the same equilibrium (state distance below 1e-9) and give the same
     /// weight gradients there, to 1e-5 relative (of max(||g||, 1e-8)). The activation is
     /// tanh for every case.
-    let spcEpcEquilibrium (model: Model) : Property =
+    let spcEpcEquilibrium (model: ModelUnderTest) : Property =
         let specs = Generate.netSpecsWith (fun s -> { s with Activation = Activation.Tanh })
         Prop.forAll specs (onCase model (fun c ->
             let net = c.Network
@@ -232,7 +267,7 @@ module Invariants =
 
     /// `keep` recalls the states it was given: after inference on a batch and recording
     /// them, initialising the same batch with `keep` gives exactly those final states.
-    let keepRecalls (model: Model) : Property =
+    let keepRecalls (model: ModelUnderTest) : Property =
         forAll model (fun c ->
             use g = Rng.generator c.Spec.Seed cpu
             use st = new InitState(c.Spec.Outputs, 0L)
@@ -246,7 +281,7 @@ module Invariants =
     /// The stream average gives every sample of a class the mean of that class's final
     /// states in the previous batch, in every hidden layer (a mean of at most 5 values:
     /// 1e-12 relative, or 1e-14 absolute near zero).
-    let streamAverageRecalls (model: Model) : Property =
+    let streamAverageRecalls (model: ModelUnderTest) : Property =
         forAll model (fun c ->
             use g = Rng.generator c.Spec.Seed cpu
             use st = new InitState(c.Spec.Outputs, 0L)
@@ -269,7 +304,7 @@ module Invariants =
     /// V = pinv(A) H_forward, and A (n x p softmax rows of n distinct observations, n <= p)
     /// has full row rank, so A pinv(A) = I and every recalled hidden state equals the
     /// forward state to 1e-8 relative (rounding of the pseudo-inverse).
-    let memoryStart (model: Model) : Property =
+    let memoryStart (model: ModelUnderTest) : Property =
         forAll model (fun c ->
             use g = Rng.generator c.Spec.Seed cpu
             use st = new InitState(c.Spec.Outputs, c.Spec.Seed)
@@ -328,7 +363,7 @@ module Invariants =
             && Array.forall2 (Array.forall2 (close 1e-6 1e-8)) ge go))
 
     /// Every invariant of this kit for a model, by name (for runners that list them).
-    let all (model: Model) : (string * Property) list =
+    let all (model: ModelUnderTest) : (string * Property) list =
         [ "forward initialisation: F = 0 free, F = BP loss clamped", forwardInitialisation model
           "the state gradient is the derivative of F (central differences)", stateGradient model
           "small-step inference never raises F (sPC and ePC)", descent model

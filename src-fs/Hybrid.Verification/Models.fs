@@ -47,7 +47,7 @@ type BlockSpec =
       Seed: int64 }
 
 /// How to build the network of a spec.
-type Model =
+type ModelUnderTest =
     { /// Shown in property names and counterexamples.
       Name: string
       /// The network of a spec, in float64 on the CPU.
@@ -67,9 +67,12 @@ type Case =
     interface IDisposable with
         member this.Dispose() = (this.Network :> IDisposable).Dispose()
 
+/// Building `ModelUnderTest`s (compiled as `ModelModule`, so that C# code that also imports
+/// Hybrid.Facade, whose `Model` is an architecture, sees one `Model`).
+[<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Model =
     /// Hybrid's own MLP (`Architecture.Mlp`) with the spec's widths and activation.
-    let mlp: Model =
+    let mlp: ModelUnderTest =
         { Name = "mlp"
           Build =
             fun s ->
@@ -79,7 +82,7 @@ module Model =
     /// parameterisation (sp, muPC, ntp): one weight layer per hidden layer of the spec plus
     /// the output layer, at least 3 (input, residual, output), all as wide as the spec's
     /// widest hidden layer.
-    let residual (parameterisation: Parameterisation) : Model =
+    let residual (parameterisation: Parameterisation) : ModelUnderTest =
         { Name = sprintf "residual-%O" parameterisation
           Build =
             fun s ->
@@ -91,7 +94,7 @@ module Model =
     /// activation, with (when `maxPool`) a 2x2 max-pool after it when w >= 5 and the side
     /// is still even; then the linear output layer. Max-pooling makes F non-smooth where
     /// a pool's maximum changes hands: `Invariants.spcEpcEquilibrium` needs `maxPool` false.
-    let convNet (maxPool: bool) : Model =
+    let convNet (maxPool: bool) : ModelUnderTest =
         { Name = if maxPool then "convnet-maxpool" else "convnet"
           Build =
             fun s ->
@@ -109,7 +112,7 @@ module Model =
     /// batch (`Case.build`). The invariants that are exact (`forwardInitialisation`,
     /// `keepRecalls`, `initialisationUnchanged`) hold in float32 too; the others state
     /// float64 tolerances.
-    let inPrecision (precision: Precision) (model: Model) : Model =
+    let inPrecision (precision: Precision) (model: ModelUnderTest) : ModelUnderTest =
         { Name = sprintf "%s-%O" model.Name precision
           Build =
             fun s ->
@@ -135,7 +138,7 @@ module Model =
     /// `spec.Outputs` outputs); the parameters are then redrawn from the spec's seed,
     /// N(0, 1/fan_in), so that every case replays. The batch's input has the network's
     /// `InputShape`.
-    let custom (name: string) (build: Func<NetSpec, Network>) : Model =
+    let custom (name: string) (build: Func<NetSpec, Network>) : ModelUnderTest =
         { Name = name
           Build =
             fun s ->
@@ -147,13 +150,13 @@ module Model =
     /// last one's output has `spec.Outputs` values) on inputs of per-sample shape
     /// `inputShape spec`; built with `Network.ofModules` in float64 on the CPU, then
     /// redrawn from the spec's seed (`custom`).
-    let ofModules (name: string) (inputShape: NetSpec -> int64[]) (modules: NetSpec -> torch.nn.Module<torch.Tensor, torch.Tensor> list) : Model =
+    let ofModules (name: string) (inputShape: NetSpec -> int64[]) (modules: NetSpec -> torch.nn.Module<torch.Tensor, torch.Tensor> list) : ModelUnderTest =
         custom name (Func<_, _>(fun s -> Network.ofModules name (modules s) s.Loss (inputShape s) Precision.Float64 torch.CPU))
 
     /// Networks made of your own blocks: `factory` builds each block for the spec's
     /// widths (every block, the output block included); the parameters are then redrawn
     /// from the spec's seed, N(0, 1/fan_in), so that every case replays.
-    let ofBlocks (name: string) (factory: Func<BlockSpec, torch.nn.Module<torch.Tensor, torch.Tensor>>) : Model =
+    let ofBlocks (name: string) (factory: Func<BlockSpec, torch.nn.Module<torch.Tensor, torch.Tensor>>) : ModelUnderTest =
         ofModules name (fun s -> [| int64 s.Input |]) (fun s ->
             let sizes = s.Input :: s.Widths @ [ s.Outputs ]
             sizes
@@ -177,7 +180,7 @@ module Case =
         x, labels, y
 
     /// Builds the spec's network and draws its batch from the spec's seed.
-    let build (model: Model) (spec: NetSpec) : Case =
+    let build (model: ModelUnderTest) (spec: NetSpec) : Case =
         let net = model.Build spec
         let x, labels, y = batch spec net.InputShape
         let dtype = net.Precision.ScalarType

@@ -141,7 +141,7 @@ public class BadInputTests
         // Datasets
         { "train --dataset imagenet", 4, "unknown dataset 'imagenet'" },
         { $"train --dataset folder:{Empty}", 4, "holds 0 images" },
-        { $"train --dataset folder:{Shapes}", 4, "the training images are 1x8x8 but the test images 1x5x5" },
+        { $"train --dataset folder:{Shapes}", 4, "the training images are [1, 8, 8] but the test images [1, 5, 5]" },
         { $"train --dataset folder:{BadMagic}", 4, "wrong magic number" },
         { $"train --data {PartRoot} --dataset fashion-mnist", 4, "train-images-idx3-ubyte (a folder, not a file)" },
         { $"train --dataset folder:{Root}/nowhere", 4, "folder not found" },

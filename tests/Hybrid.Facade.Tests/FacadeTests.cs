@@ -405,7 +405,7 @@ public class FacadeBadInputTests
         Refused(() => Network.FromModules("bad", [nn.Conv2d(1, 2, 3)], [1, 6, 6], device: Device.Cpu), "must output a vector per sample");
         Refused(() => Network.FromModules("bad", [], [4], device: Device.Cpu), "at least one block");
         // A network for other images than the data's.
-        Refused(() => Trainer.Create(Synthetic.Options(), Synthetic.ConvNet(side: 8), data), "the network takes inputs of shape 1x8x8");
+        Refused(() => Trainer.Create(Synthetic.Options(), Synthetic.ConvNet(side: 8), data), "the network takes inputs of shape [1, 8, 8]");
         using var trainer = Trainer.Create(Synthetic.Options(), Synthetic.ConvNet(), data);
         Refused(() => trainer.Predict(new float[35]), "35 values are not a whole number of samples");
         Refused(() => trainer.Predict([]), "0 values");

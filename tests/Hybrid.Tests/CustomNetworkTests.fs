@@ -40,7 +40,7 @@ type InPlaceTanh() =
 /// `ResidualConv` (w = 4, 5) or 2x2 average pooling and tanh (w = 6; a residual once the
 /// side is 1); then flatten and a linear layer to the outputs. Shrinking narrows pooling
 /// to residuals to convolutions of 2 channels.
-let private chain: Hybrid.Verification.Model =
+let private chain: Hybrid.Verification.ModelUnderTest =
     Hybrid.Verification.Model.ofModules "conv-chain" (fun spec -> spec.Image) (fun spec ->
         let mutable channels = spec.Image[0]
         let mutable size = spec.Image[1]
@@ -108,7 +108,7 @@ let tests =
                         use st = new InitState(2, 0L)
                         let init = InitApply.apply Init.forward st (InitContext.input net x g) true
                         let e = Util.throws<System.InvalidOperationException> (fun () -> Inference.run net opts init (Some y) None |> ignore)
-                        Expect.stringContains e.Message (sprintf "block %d's output has no autograd graph" block) (sprintf "%A, dense %b: the block is named" opts.Reparam opts.Dense))
+                        Expect.stringContains e.Message (sprintf "block %d (no-grad)'s output has no autograd graph" block) (sprintf "%A, dense %b: the block is named" opts.Reparam opts.Dense))
         }
 
         test "a user network saves and loads through checkpoints by parameter name, and bad chains are refused" {

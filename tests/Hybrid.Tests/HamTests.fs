@@ -87,7 +87,7 @@ let tests =
             let net = Ham.Network.create [ 5; 4; 3 ] Precision.Float64 cpu 0L
             let bad = { net with Weights = [| net.Weights[1]; net.Weights[0] |] }
             let e = Util.throws<ArgumentException> (fun () -> Ham.Network.validate bad)
-            Expect.stringContains e.Message "W_0 has shape [3; 4] but layers 0 and 1 need [4; 5]" "mismatched weights"
+            Expect.stringContains e.Message "W_0 has shape [3, 4] but layers 0 and 1 need [4, 5]" "mismatched weights"
             let e = Util.throws<ConfigError> (fun () -> Choices.solver "newton" |> ignore)
             Expect.stringContains e.Message "unknown solver 'newton'" "solver"
         }

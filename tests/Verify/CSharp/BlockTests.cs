@@ -48,7 +48,7 @@ public sealed class WrongBackwardBlock(BlockSpec spec) : LinearBlock("wrong-back
 
 public class BlockTests(ITestOutputHelper output)
 {
-    static readonly Model Tanh = Verify.Blocks("tanh-block", spec => new TanhBlock(spec));
+    static readonly ModelUnderTest Tanh = Verify.Blocks("tanh-block", spec => new TanhBlock(spec));
 
     public static TheoryData<string> Invariants() => [.. Verify.All(Tanh).Select(p => p.Key)];
 
@@ -105,7 +105,7 @@ public static class ConvChain
 
 public class CustomNetworkTests
 {
-    static readonly Model Conv = Verify.Custom("conv-chain", ConvChain.InputShape, ConvChain.Blocks);
+    static readonly ModelUnderTest Conv = Verify.Custom("conv-chain", ConvChain.InputShape, ConvChain.Blocks);
 
     public static TheoryData<string> Invariants() => [.. Verify.All(Conv).Select(p => p.Key)];
 
