@@ -7,6 +7,15 @@ open Hybrid.Tests.Generators
 
 let cpu = torch.CPU
 
+/// A synthetic, linearly separable 4-class problem: class c has mean 2 e_c in 8 dimensions.
+let separable (n: int) (seed: int64) : Hybrid.Data.TensorSplit =
+    use g = Rng.generator seed cpu
+    let labels = Array.init n (fun i -> i % 4)
+    let y = torch.tensor(labels |> Array.map int64)
+    let centres = Ops.mul (torch.nn.functional.one_hot(y, 8L).to_type(torch.float32)) 2.0
+    let x = (centres + Ops.mul (torch.randn([| int64 n; 8L |], generator = g)) 0.5).DetachFromDisposeScope()
+    { X = x; Y = y.DetachFromDisposeScope(); Labels = labels; Classes = 4 }
+
 /// The network of a generated architecture, in float64 (the kit's `Model.mlp`).
 let network (m: SmallMlp) = Hybrid.Verification.Model.mlp.Build m
 

@@ -13,17 +13,8 @@ open Hybrid
 open Hybrid.Data
 open Hybrid.Tests.Fixtures
 
-/// A separable 4-class problem in 8 dimensions.
-let private split (n: int) (seed: int64) =
-    use g = Rng.generator seed cpu
-    let labels = Array.init n (fun i -> i % 4)
-    let y = torch.tensor(labels |> Array.map int64)
-    let centres = Ops.mul (torch.nn.functional.one_hot(y, 8L).to_type(torch.float32)) 2.0
-    let x = (Ops.plus centres (Ops.mul (torch.randn([| int64 n; 8L |], generator = g)) 0.5)).DetachFromDisposeScope()
-    { X = x; Y = y.DetachFromDisposeScope(); Labels = labels; Classes = 4 }
-
 let private data () =
-    { Train = split 80 1L; Test = split 40 2L; Classes = 4; InputShape = [| 8L |]; Stats = None }
+    { Train = separable 80 1L; Test = separable 40 2L; Classes = 4; InputShape = [| 8L |]; Stats = None }
 
 let private small =
     { Config.defaults with
