@@ -16,6 +16,10 @@ let separable (n: int) (seed: int64) : Hybrid.Data.TensorSplit =
     let x = (centres + Ops.mul (torch.randn([| int64 n; 8L |], generator = g)) 0.5).DetachFromDisposeScope()
     { X = x; Y = y.DetachFromDisposeScope(); Labels = labels; Classes = 4 }
 
+/// `separable` data: `train` training and `test` test samples (seeds 1 and 2).
+let separableData (train: int) (test: int) : RunData =
+    { Train = separable train 1L; Test = separable test 2L; Classes = 4; InputShape = [| 8L |]; Stats = None }
+
 /// The network of a generated architecture, in float64 (the kit's `Model.mlp`).
 let network (m: SmallMlp) = Hybrid.Verification.Model.mlp.Build m
 

@@ -13,8 +13,7 @@ open Hybrid
 open Hybrid.Data
 open Hybrid.Tests.Fixtures
 
-let private data () =
-    { Train = separable 80 1L; Test = separable 40 2L; Classes = 4; InputShape = [| 8L |]; Stats = None }
+let private data () = separableData 80 40
 
 let private small =
     { Config.defaults with

@@ -8,8 +8,7 @@ open Hybrid
 open Hybrid.Data
 open Hybrid.Tests.Fixtures
 
-let private data () =
-    { Train = separable 400 1L; Test = separable 200 2L; Classes = 4; InputShape = [| 8L |]; Stats = None }
+let private data () = separableData 400 200
 
 let private small =
     { Config.defaults with
