@@ -75,6 +75,18 @@ type Verify =
     /// `Invariants.linearEquilibrium`: the closed-form equilibrium of a linear chain is a critical point of F.
     static member LinearEquilibrium: Property = Invariants.linearEquilibrium
 
+    /// `TheoryInvariants.closedFormEnergy`: the closed-form equilibrated energy of linear chains equals inference.
+    static member ClosedFormEnergy: Property = TheoryInvariants.closedFormEnergy
+
+    /// `TheoryInvariants.strictSaddle`: the origin is a strict saddle of F* for L >= 3, while the loss's Hessian is zero.
+    static member StrictSaddle: Property = TheoryInvariants.strictSaddle
+
+    /// `TheoryInvariants.hessians`: Hessians of the loss and of F* agree with finite differences of gradients.
+    static member Hessians(model: ModelUnderTest) : Property = TheoryInvariants.hessians model
+
+    /// `TheoryInvariants.linearActivityHessian`: activity Hessians of linear chains equal the block-tridiagonal oracle.
+    static member LinearActivityHessian: Property = TheoryInvariants.linearActivityHessian
+
     /// `MemoryInvariants.hopfieldDescent`: the modern Hopfield update never raises the energy.
     static member HopfieldDescent: Property = MemoryInvariants.hopfieldDescent
 
