@@ -28,6 +28,7 @@ try
     root.Subcommands.Add(DecayCommand.Create());
     root.Subcommands.Add(HopfieldCommand.Create());
     root.Subcommands.Add(HamCommand.Create());
+    root.Subcommands.Add(TheoryCommand.Create());
     root.Subcommands.Add(CompareCommand.Create());
     root.Subcommands.Add(SweepCommand.Create());
     root.Subcommands.Add(ConfigCommand.Create());

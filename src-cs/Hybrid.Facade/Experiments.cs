@@ -85,6 +85,10 @@ public static class PaperExperiments
     public static ExperimentReport Decay(DecayOptions options, IExperimentObserver? observer = null) =>
         ExperimentReport.From(E.Decay.report(E.Decay.study(Checked<E.Decay.Settings>(options), Adapt(observer))));
 
+    /// <summary>The theory: the closed-form equilibrated energy of deep linear networks against inference.</summary>
+    public static ExperimentReport TheoryEnergy(TheoryEnergyOptions options, IExperimentObserver? observer = null) =>
+        ExperimentReport.From(E.Equilibrated.report(E.Equilibrated.study(Checked<E.Equilibrated.Settings>(options), Adapt(observer))));
+
     /// <summary>The inverse-temperature phase transition of modern Hopfield networks.</summary>
     public static ExperimentReport HopfieldPhase(PhaseOptions options, IExperimentObserver? observer = null) =>
         ExperimentReport.From(E.Phase.report(E.Phase.study(Checked<E.Phase.Settings>(options), Adapt(observer))));

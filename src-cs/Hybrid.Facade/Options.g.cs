@@ -654,3 +654,41 @@ public sealed partial record HamBenchOptions : ConfigOptions<HamBenchOptions>
     /// <summary>Compute device: auto, cpu or cuda (default <c>auto</c>; JSON <c>device</c>, flag <c>--device</c>).</summary>
     public Device Device { get => Read<Device>("device"); init => Put("device", value); }
 }
+
+/// <summary>Options of <c>theory energy</c>: the closed-form equilibrated energy of deep linear networks against inference. Immutable: set it with an object initializer, a <c>with</c> expression or
+/// <c>With(setting, value)</c>; its JSON form is the form <c>theory-energy</c> (<c>hybrid config schema theory-energy</c>).</summary>
+public sealed partial record TheoryEnergyOptions : ConfigOptions<TheoryEnergyOptions>
+{
+    /// <summary>The defaults.</summary>
+    public TheoryEnergyOptions() : base("theory-energy") { }
+
+    /// <summary>Reads options from a JSON file (fields absent keep the defaults).</summary>
+    public static TheoryEnergyOptions FromFile(string path) => new TheoryEnergyOptions().WithFile(path);
+
+    /// <summary>Reads options from a JSON document (fields absent keep the defaults).</summary>
+    public static TheoryEnergyOptions FromJson(string json) => new TheoryEnergyOptions().WithJson(json);
+
+    /// <summary>Depths L (weight matrices) (default <c>2,3,4,5,6,7,8,9,10</c>; JSON <c>depths</c>, flag <c>--depth</c>).</summary>
+    public IReadOnlyList<int> Depths { get => Read<IReadOnlyList<int>>("depths"); init => Put("depths", value); }
+
+    /// <summary>Width of the input, hidden layers and output (default <c>16</c>; JSON <c>width</c>, flag <c>--width</c>).</summary>
+    public int Width { get => Read<int>("width"); init => Put("width", value); }
+
+    /// <summary>Samples per network (default <c>32</c>; JSON <c>batch</c>, flag <c>--batch</c>).</summary>
+    public int Batch { get => Read<int>("batch"); init => Put("batch", value); }
+
+    /// <summary>Networks (seeds) per depth (default <c>3</c>; JSON <c>seeds</c>, flag <c>--seeds</c>).</summary>
+    public int Seeds { get => Read<int>("seeds"); init => Put("seeds", value); }
+
+    /// <summary>Weights N(0, scale^2 / fan_in) (default <c>1</c>; JSON <c>weightScale</c>, flag <c>--weight-scale</c>).</summary>
+    public double WeightScale { get => Read<double>("weightScale"); init => Put("weightScale", value); }
+
+    /// <summary>Inference stops when every sample's state gradient has at most this norm (default <c>1E-10</c>; JSON <c>tolerance</c>, flag <c>--tolerance</c>).</summary>
+    public double Tolerance { get => Read<double>("tolerance"); init => Put("tolerance", value); }
+
+    /// <summary>Inference step budget (default <c>200000</c>; JSON <c>maxSteps</c>, flag <c>--max-steps</c>).</summary>
+    public int MaxSteps { get => Read<int>("maxSteps"); init => Put("maxSteps", value); }
+
+    /// <summary>Folder for the plot, CSV and JSON (default <c>runs/theory-energy</c>; JSON <c>out</c>, flag <c>--out</c>).</summary>
+    public string Out { get => Read<string>("out"); init => Put("out", value); }
+}

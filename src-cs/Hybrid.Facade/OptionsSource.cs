@@ -27,6 +27,7 @@ internal static class OptionsSource
         new("phase", "PhaseOptions", "Options of <c>hopfield phase</c>: the inverse-temperature phase transition of modern Hopfield networks."),
         new("retrieve", "RetrievalOptions", "Options of <c>hopfield retrieve</c>: retrieval of stored images from corrupted queries."),
         new("ham-bench", "HamBenchOptions", "Options of <c>ham bench</c>: the HAM solvers' iterations and time to a fixed point."),
+        new("theory-energy", "TheoryEnergyOptions", "Options of <c>theory energy</c>: the closed-form equilibrated energy of deep linear networks against inference."),
     ];
 
     /// <summary>Property names where the path's does not read well.</summary>

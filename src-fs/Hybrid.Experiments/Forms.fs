@@ -43,6 +43,10 @@ let retrieve =
         [ FlagRule.Named("betas", "--beta") ]
 /// The HAM solver benchmark.
 let hamBench = create "ham-bench" "Hybrid HAM solver benchmark" "hybrid ham bench --config FILE" HamBench.codec HamBench.defaults []
+/// Closed-form equilibrated energy of deep linear networks against inference.
+let theoryEnergy =
+    create "theory-energy" "Hybrid equilibrated energy of deep linear networks" "hybrid theory energy --config FILE" Equilibrated.codec Equilibrated.defaults
+        [ FlagRule.Named("depths", "--depth") ]
 
 /// Every form, with its type hidden.
 let all: AnyForm list =
@@ -59,7 +63,8 @@ let all: AnyForm list =
       Form.boxed decay
       Form.boxed phase
       Form.boxed retrieve
-      Form.boxed hamBench ]
+      Form.boxed hamBench
+      Form.boxed theoryEnergy ]
 
 /// A form by name; the error lists the names.
 let get (name: string) : AnyForm =

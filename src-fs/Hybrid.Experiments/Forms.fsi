@@ -55,6 +55,9 @@ val retrieve: Hybrid.Form<Hybrid.Experiments.Retrieval.Settings>
 /// The HAM solver benchmark.
 val hamBench: Hybrid.Form<Hybrid.Experiments.HamBench.Settings>
 
+/// Closed-form equilibrated energy against inference.
+val theoryEnergy: Hybrid.Form<Hybrid.Experiments.Equilibrated.Settings>
+
 /// Every form, with its type hidden.
 val all: Hybrid.AnyForm list
 

@@ -1,0 +1,28 @@
+using System.CommandLine;
+
+namespace Hybrid.Cli;
+
+// Inside the namespace: the facade's names win over the core's namespace Hybrid.
+using Hybrid.Facade;
+
+/// <summary>`hybrid theory ...`: the experiments of the thesis' theory of predictive coding.</summary>
+public static class TheoryCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("theory", """
+            The theory of predictive coding (Innocenti's thesis): equilibrated energies, Hessians and strict saddles,
+            effective gradients, conditioning against depth, transfer under muPC, and the trust-region view.
+            """);
+        cmd.Subcommands.Add(CommonOptions.FormCommand<TheoryEnergyOptions>("energy", """
+            Closed-form equilibrated energy of deep linear networks, F* = 1/(2n) sum r^T S^-1 r, against inference run to a
+            tolerance, for the energy and its weight gradient, per depth; writes a plot, CSV and JSON.
+            """,
+            (o, pr) =>
+            {
+                var json = pr.GetValue(CommonOptions.Json);
+                return Output.Report(json, PaperExperiments.TheoryEnergy(o, new RunDisplay(json).Messages()));
+            }));
+        return cmd;
+    }
+}
