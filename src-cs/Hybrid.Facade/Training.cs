@@ -504,6 +504,9 @@ public sealed class Network : IDisposable
     /// <summary>Every parameter, by name, with a copy of its values.</summary>
     public IReadOnlyList<WeightTensor> Weights() => Use(nameof(Weights), Tensors.Weights);
 
+    /// <summary><see cref="Use"/> for the facade's other classes (the theory instruments).</summary>
+    internal T Run<T>(string what, Func<Hybrid.Network, T> work) => Use(what, work);
+
     /// <summary>Runs <paramref name="work"/> on the network: as an operation of its trainer when it belongs to one (refused
     /// while the trainer runs another).</summary>
     T Use<T>(string what, Func<Hybrid.Network, T> work)
