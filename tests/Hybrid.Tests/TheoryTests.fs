@@ -84,6 +84,19 @@ let tests =
                 Expect.floatClose { absolute = 1e-9; relative = 1e-9 } (Scope.scalar (d.norm())) 1.0 "indefinite: on the boundary")
         }
 
+        test "hybrid theory energy (short): closed form equals inference at every depth, with its table, plot and CSV" {
+            let out = System.IO.Directory.CreateTempSubdirectory("hybrid-theory-").FullName
+            let st = Hybrid.Experiments.Equilibrated.study { Hybrid.Experiments.Equilibrated.defaults with Depths = [ 2; 3; 5 ]; Width = 4; Batch = 6; Seeds = 2; Out = out } Hybrid.Reporting.Observer.silent
+            for d in st.Depths do
+                Expect.isTrue d.Converged (sprintf "L = %d converged" d.Depth)
+                Expect.isLessThan d.EnergyDifference 1e-12 (sprintf "L = %d energy" d.Depth)
+                Expect.isLessThan d.GradientDifference 1e-7 (sprintf "L = %d gradient" d.Depth)
+                Expect.isLessThanOrEqual d.Energy (d.Loss + 1e-12) "F* <= L (S >= I)"
+            Expect.isTrue (System.IO.File.Exists st.Plot && System.IO.File.Exists st.Csv) "plot and CSV written"
+            let r = Hybrid.Experiments.Equilibrated.report st
+            Expect.equal r.Tables.Head.Rows.Length 3 "one row per depth"
+        }
+
         test "the closed form refuses networks that are not linear chains" {
             Scope.run (fun () ->
                 use net = Network.create (Architecture.Mlp([ 3 ], Activation.Tanh)) Loss.SquaredError [| 2L |] 2 Precision.Float64 torch.CPU 1L
