@@ -23,6 +23,26 @@ public static class TheoryCommand
                 var json = pr.GetValue(CommonOptions.Json);
                 return Output.Report(json, PaperExperiments.TheoryEnergy(o, new RunDisplay(json).Messages()));
             }));
+        cmd.Subcommands.Add(CommonOptions.FormCommand<TheorySaddlesOptions>("saddles", """
+            Hessians of the MSE loss and of the equilibrated energy F* at the origin of deep linear networks, per depth:
+            extreme eigenvalues, negative counts and the exact predictions (L >= 3: the loss's Hessian vanishes, F*'s does
+            not, a strict saddle); writes a plot, CSV and JSON.
+            """,
+            (o, pr) =>
+            {
+                var json = pr.GetValue(CommonOptions.Json);
+                return Output.Report(json, PaperExperiments.TheorySaddles(o, new RunDisplay(json).Messages()));
+            }));
+        cmd.Subcommands.Add(CommonOptions.FormCommand<TheoryEscapeOptions>("escape", """
+            Updates until the training loss leaves its plateau from a small initialisation near the origin, BP (gradient of
+            the loss) against PC (gradient of F* at inference equilibria) with the same plain SGD and learning rates, for
+            deep linear networks and a tanh MLP on Fashion-MNIST; writes a plot, CSV and JSON.
+            """,
+            (o, pr) =>
+            {
+                var json = pr.GetValue(CommonOptions.Json);
+                return Output.Report(json, PaperExperiments.TheoryEscape(o, new RunDisplay(json).Messages()));
+            }));
         return cmd;
     }
 }

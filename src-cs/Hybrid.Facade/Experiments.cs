@@ -89,6 +89,14 @@ public static class PaperExperiments
     public static ExperimentReport TheoryEnergy(TheoryEnergyOptions options, IExperimentObserver? observer = null) =>
         ExperimentReport.From(E.Equilibrated.report(E.Equilibrated.study(Checked<E.Equilibrated.Settings>(options), Adapt(observer))));
 
+    /// <summary>The theory: the Hessians of the loss and of the equilibrated energy at the origin of deep linear networks (strict saddles).</summary>
+    public static ExperimentReport TheorySaddles(TheorySaddlesOptions options, IExperimentObserver? observer = null) =>
+        ExperimentReport.From(E.Saddles.report(E.Saddles.study(Checked<E.Saddles.Settings>(options), Adapt(observer))));
+
+    /// <summary>The theory: updates to leave the plateau near the origin, BP against PC with the same optimiser.</summary>
+    public static ExperimentReport TheoryEscape(TheoryEscapeOptions options, IExperimentObserver? observer = null) =>
+        ExperimentReport.From(E.Escape.report(E.Escape.study(Checked<E.Escape.Settings>(options), Adapt(observer))));
+
     /// <summary>The inverse-temperature phase transition of modern Hopfield networks.</summary>
     public static ExperimentReport HopfieldPhase(PhaseOptions options, IExperimentObserver? observer = null) =>
         ExperimentReport.From(E.Phase.report(E.Phase.study(Checked<E.Phase.Settings>(options), Adapt(observer))));

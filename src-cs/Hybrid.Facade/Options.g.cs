@@ -692,3 +692,103 @@ public sealed partial record TheoryEnergyOptions : ConfigOptions<TheoryEnergyOpt
     /// <summary>Folder for the plot, CSV and JSON (default <c>runs/theory-energy</c>; JSON <c>out</c>, flag <c>--out</c>).</summary>
     public string Out { get => Read<string>("out"); init => Put("out", value); }
 }
+
+/// <summary>Options of <c>theory saddles</c>: the Hessians of the loss and of the equilibrated energy at the origin of deep linear networks. Immutable: set it with an object initializer, a <c>with</c> expression or
+/// <c>With(setting, value)</c>; its JSON form is the form <c>theory-saddles</c> (<c>hybrid config schema theory-saddles</c>).</summary>
+public sealed partial record TheorySaddlesOptions : ConfigOptions<TheorySaddlesOptions>
+{
+    /// <summary>The defaults.</summary>
+    public TheorySaddlesOptions() : base("theory-saddles") { }
+
+    /// <summary>Reads options from a JSON file (fields absent keep the defaults).</summary>
+    public static TheorySaddlesOptions FromFile(string path) => new TheorySaddlesOptions().WithFile(path);
+
+    /// <summary>Reads options from a JSON document (fields absent keep the defaults).</summary>
+    public static TheorySaddlesOptions FromJson(string json) => new TheorySaddlesOptions().WithJson(json);
+
+    /// <summary>Depths L (weight matrices) (default <c>1,2,3,4,5,6</c>; JSON <c>depths</c>, flag <c>--depth</c>).</summary>
+    public IReadOnlyList<int> Depths { get => Read<IReadOnlyList<int>>("depths"); init => Put("depths", value); }
+
+    /// <summary>Width of the input, hidden layers and output (default <c>8</c>; JSON <c>width</c>, flag <c>--width</c>).</summary>
+    public int Width { get => Read<int>("width"); init => Put("width", value); }
+
+    /// <summary>Samples of the regression data (default <c>64</c>; JSON <c>batch</c>, flag <c>--batch</c>).</summary>
+    public int Batch { get => Read<int>("batch"); init => Put("batch", value); }
+
+    /// <summary>Seed of the regression data (default <c>0</c>; JSON <c>seed</c>, flag <c>--seed</c>).</summary>
+    public int Seed { get => Read<int>("seed"); init => Put("seed", value); }
+
+    /// <summary>Inference at the origin stops when every sample's state gradient has at most this norm (default <c>1E-10</c>; JSON <c>tolerance</c>, flag <c>--tolerance</c>).</summary>
+    public double Tolerance { get => Read<double>("tolerance"); init => Put("tolerance", value); }
+
+    /// <summary>Folder for the plot, CSV and JSON (default <c>runs/theory-saddles</c>; JSON <c>out</c>, flag <c>--out</c>).</summary>
+    public string Out { get => Read<string>("out"); init => Put("out", value); }
+}
+
+/// <summary>Options of <c>theory escape</c>: updates to leave the plateau near the origin, BP against PC. Immutable: set it with an object initializer, a <c>with</c> expression or
+/// <c>With(setting, value)</c>; its JSON form is the form <c>theory-escape</c> (<c>hybrid config schema theory-escape</c>).</summary>
+public sealed partial record TheoryEscapeOptions : ConfigOptions<TheoryEscapeOptions>
+{
+    /// <summary>The defaults.</summary>
+    public TheoryEscapeOptions() : base("theory-escape") { }
+
+    /// <summary>Reads options from a JSON file (fields absent keep the defaults).</summary>
+    public static TheoryEscapeOptions FromFile(string path) => new TheoryEscapeOptions().WithFile(path);
+
+    /// <summary>Reads options from a JSON document (fields absent keep the defaults).</summary>
+    public static TheoryEscapeOptions FromJson(string json) => new TheoryEscapeOptions().WithJson(json);
+
+    /// <summary>Depths L (weight matrices) of the linear chains (default <c>2,3,4,5</c>; JSON <c>depths</c>, flag <c>--depth</c>).</summary>
+    public IReadOnlyList<int> Depths { get => Read<IReadOnlyList<int>>("depths"); init => Put("depths", value); }
+
+    /// <summary>Width of the linear chains' input, hidden layers and output (default <c>8</c>; JSON <c>width</c>, flag <c>--width</c>).</summary>
+    public int Width { get => Read<int>("width"); init => Put("width", value); }
+
+    /// <summary>Samples of the regression data (default <c>64</c>; JSON <c>batch</c>, flag <c>--batch</c>).</summary>
+    public int Batch { get => Read<int>("batch"); init => Put("batch", value); }
+
+    /// <summary>Learning rates of the linear cases (plain SGD, the same for BP and PC) (default <c>0.05,0.1,0.2</c>; JSON <c>learningRates</c>, flag <c>--lr</c>).</summary>
+    public IReadOnlyList<double> LearningRates { get => Read<IReadOnlyList<double>>("learningRates"); init => Put("learningRates", value); }
+
+    /// <summary>Update budget of the linear cases (default <c>2000</c>; JSON <c>maxUpdates</c>, flag <c>--max-updates</c>).</summary>
+    public int MaxUpdates { get => Read<int>("maxUpdates"); init => Put("maxUpdates", value); }
+
+    /// <summary>Weight layers of the tanh MLP (784 inputs, 10 outputs) (default <c>3</c>; JSON <c>mlpLayers</c>, flag <c>--mlp-layers</c>).</summary>
+    public int MlpLayers { get => Read<int>("mlpLayers"); init => Put("mlpLayers", value); }
+
+    /// <summary>Hidden width of the MLP (default <c>64</c>; JSON <c>mlpWidth</c>, flag <c>--mlp-width</c>).</summary>
+    public int MlpWidth { get => Read<int>("mlpWidth"); init => Put("mlpWidth", value); }
+
+    /// <summary>Fashion-MNIST training samples of the MLP case (0: no MLP case) (default <c>1000</c>; JSON <c>mlpSamples</c>, flag <c>--mlp-samples</c>).</summary>
+    public int MlpSamples { get => Read<int>("mlpSamples"); init => Put("mlpSamples", value); }
+
+    /// <summary>Learning rates of the MLP case (default <c>0.1,0.3</c>; JSON <c>mlpLearningRates</c>, flag <c>--mlp-lr</c>).</summary>
+    public IReadOnlyList<double> MlpLearningRates { get => Read<IReadOnlyList<double>>("mlpLearningRates"); init => Put("mlpLearningRates", value); }
+
+    /// <summary>Update budget of the MLP case (default <c>500</c>; JSON <c>mlpMaxUpdates</c>, flag <c>--mlp-max-updates</c>).</summary>
+    public int MlpMaxUpdates { get => Read<int>("mlpMaxUpdates"); init => Put("mlpMaxUpdates", value); }
+
+    /// <summary>Networks (initialisation seeds) per case (default <c>3</c>; JSON <c>seeds</c>, flag <c>--seeds</c>).</summary>
+    public int Seeds { get => Read<int>("seeds"); init => Put("seeds", value); }
+
+    /// <summary>Weights N(0, scale^2 / fan_in) (default <c>0.001</c>; JSON <c>weightScale</c>, flag <c>--weight-scale</c>).</summary>
+    public double WeightScale { get => Read<double>("weightScale"); init => Put("weightScale", value); }
+
+    /// <summary>The plateau is left at the first update with the loss below this fraction of its initial value (default <c>0.9</c>; JSON <c>threshold</c>, flag <c>--threshold</c>).</summary>
+    public double Threshold { get => Read<double>("threshold"); init => Put("threshold", value); }
+
+    /// <summary>First step size of PC's inference (default <c>0.5</c>; JSON <c>inferenceStep</c>, flag <c>--inference-step</c>).</summary>
+    public double InferenceStep { get => Read<double>("inferenceStep"); init => Put("inferenceStep", value); }
+
+    /// <summary>PC's inference stops when every sample's state gradient has at most this norm (default <c>1E-08</c>; JSON <c>tolerance</c>, flag <c>--tolerance</c>).</summary>
+    public double Tolerance { get => Read<double>("tolerance"); init => Put("tolerance", value); }
+
+    /// <summary>PC's inference step budget per update (default <c>10000</c>; JSON <c>maxInferenceSteps</c>, flag <c>--max-inference-steps</c>).</summary>
+    public int MaxInferenceSteps { get => Read<int>("maxInferenceSteps"); init => Put("maxInferenceSteps", value); }
+
+    /// <summary>Dataset root folder (default not set; JSON <c>data</c>, flag <c>--data</c>).</summary>
+    public string? DataRoot { get => Read<string?>("data"); init => Put("data", value); }
+
+    /// <summary>Folder for the plot, CSV and JSON (default <c>runs/theory-escape</c>; JSON <c>out</c>, flag <c>--out</c>).</summary>
+    public string Out { get => Read<string>("out"); init => Put("out", value); }
+}

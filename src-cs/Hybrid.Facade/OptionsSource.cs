@@ -28,6 +28,8 @@ internal static class OptionsSource
         new("retrieve", "RetrievalOptions", "Options of <c>hopfield retrieve</c>: retrieval of stored images from corrupted queries."),
         new("ham-bench", "HamBenchOptions", "Options of <c>ham bench</c>: the HAM solvers' iterations and time to a fixed point."),
         new("theory-energy", "TheoryEnergyOptions", "Options of <c>theory energy</c>: the closed-form equilibrated energy of deep linear networks against inference."),
+        new("theory-saddles", "TheorySaddlesOptions", "Options of <c>theory saddles</c>: the Hessians of the loss and of the equilibrated energy at the origin of deep linear networks."),
+        new("theory-escape", "TheoryEscapeOptions", "Options of <c>theory escape</c>: updates to leave the plateau near the origin, BP against PC."),
     ];
 
     /// <summary>Property names where the path's does not read well.</summary>

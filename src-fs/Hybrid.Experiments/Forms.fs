@@ -48,6 +48,16 @@ let theoryEnergy =
     create "theory-energy" "Hybrid equilibrated energy of deep linear networks" "hybrid theory energy --config FILE" Equilibrated.codec Equilibrated.defaults
         [ FlagRule.Named("depths", "--depth") ]
 
+/// Hessians of the loss and of F* at the origin of deep linear networks.
+let theorySaddles =
+    create "theory-saddles" "Hybrid strict saddles of the equilibrated energy" "hybrid theory saddles --config FILE" Saddles.codec Saddles.defaults
+        [ FlagRule.Named("depths", "--depth") ]
+
+/// Updates to leave the plateau near the origin, BP against PC.
+let theoryEscape =
+    create "theory-escape" "Hybrid escape from the origin, BP vs PC" "hybrid theory escape --config FILE" Escape.codec Escape.defaults
+        [ FlagRule.Named("depths", "--depth"); FlagRule.Named("learningRates", "--lr"); FlagRule.Named("mlpLearningRates", "--mlp-lr") ]
+
 /// Every form, with its type hidden.
 let all: AnyForm list =
     [ Form.boxed train
@@ -64,7 +74,9 @@ let all: AnyForm list =
       Form.boxed phase
       Form.boxed retrieve
       Form.boxed hamBench
-      Form.boxed theoryEnergy ]
+      Form.boxed theoryEnergy
+      Form.boxed theorySaddles
+      Form.boxed theoryEscape ]
 
 /// A form by name; the error lists the names.
 let get (name: string) : AnyForm =

@@ -58,6 +58,12 @@ val hamBench: Hybrid.Form<Hybrid.Experiments.HamBench.Settings>
 /// Closed-form equilibrated energy against inference.
 val theoryEnergy: Hybrid.Form<Hybrid.Experiments.Equilibrated.Settings>
 
+/// Hessians of the loss and of F* at the origin (strict saddles).
+val theorySaddles: Hybrid.Form<Hybrid.Experiments.Saddles.Settings>
+
+/// Updates to leave the plateau near the origin, BP against PC.
+val theoryEscape: Hybrid.Form<Hybrid.Experiments.Escape.Settings>
+
 /// Every form, with its type hidden.
 val all: Hybrid.AnyForm list
 
