@@ -48,6 +48,11 @@ let theoryEnergy =
     create "theory-energy" "Hybrid equilibrated energy of deep linear networks" "hybrid theory energy --config FILE" Equilibrated.codec Equilibrated.defaults
         [ FlagRule.Named("depths", "--depth") ]
 
+/// The activity Hessian's conditioning against depth for residual MLPs.
+let theoryConditioning =
+    create "theory-conditioning" "Hybrid activity-Hessian conditioning of residual MLPs" "hybrid theory conditioning --config FILE" Conditioning.codec Conditioning.defaults
+        [ FlagRule.Named("depths", "--depth"); FlagRule.Named("widths", "--width"); FlagRule.Named("parameterisations", "--parameterisation") ]
+
 /// Hessians of the loss and of F* at the origin of deep linear networks.
 let theorySaddles =
     create "theory-saddles" "Hybrid strict saddles of the equilibrated energy" "hybrid theory saddles --config FILE" Saddles.codec Saddles.defaults
@@ -76,7 +81,8 @@ let all: AnyForm list =
       Form.boxed hamBench
       Form.boxed theoryEnergy
       Form.boxed theorySaddles
-      Form.boxed theoryEscape ]
+      Form.boxed theoryEscape
+      Form.boxed theoryConditioning ]
 
 /// A form by name; the error lists the names.
 let get (name: string) : AnyForm =

@@ -64,6 +64,9 @@ val theorySaddles: Hybrid.Form<Hybrid.Experiments.Saddles.Settings>
 /// Updates to leave the plateau near the origin, BP against PC.
 val theoryEscape: Hybrid.Form<Hybrid.Experiments.Escape.Settings>
 
+/// The activity Hessian's conditioning against depth for residual MLPs.
+val theoryConditioning: Hybrid.Form<Hybrid.Experiments.Conditioning.Settings>
+
 /// Every form, with its type hidden.
 val all: Hybrid.AnyForm list
 
