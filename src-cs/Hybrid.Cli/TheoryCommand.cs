@@ -43,6 +43,26 @@ public static class TheoryCommand
                 var json = pr.GetValue(CommonOptions.Json);
                 return Output.Report(json, PaperExperiments.TheoryEscape(o, new RunDisplay(json).Messages()));
             }));
+        cmd.Subcommands.Add(CommonOptions.FormCommand<TheoryGradientsOptions>("gradients", """
+            Per-layer gradient norms of the MSE loss (BP's dL/dW_l) against those of the equilibrated energy (PC's
+            dF*/dW_l, at inference equilibria) in deep tanh and sigmoid MLPs on a Fashion-MNIST subset, at initialisation
+            and along training by PC; writes plots, CSV and JSON.
+            """,
+            (o, pr) =>
+            {
+                var json = pr.GetValue(CommonOptions.Json);
+                return Output.Report(json, PaperExperiments.TheoryGradients(o, new RunDisplay(json).Messages()));
+            }));
+        cmd.Subcommands.Add(CommonOptions.FormCommand<TheoryConditioningOptions>("conditioning", """
+            Extreme eigenvalues and condition number of the activity Hessian (sPC's states and ePC's errors) of residual
+            MLPs against depth and width, under sp, ntp and muPC, at initialisation and after a short sPC training on
+            Fashion-MNIST; writes a plot, CSV and JSON.
+            """,
+            (o, pr) =>
+            {
+                var json = pr.GetValue(CommonOptions.Json);
+                return Output.Report(json, PaperExperiments.TheoryConditioning(o, new RunDisplay(json).Messages()));
+            }));
         return cmd;
     }
 }

@@ -97,6 +97,14 @@ public static class PaperExperiments
     public static ExperimentReport TheoryEscape(TheoryEscapeOptions options, IExperimentObserver? observer = null) =>
         ExperimentReport.From(E.Escape.report(E.Escape.study(Checked<E.Escape.Settings>(options), Adapt(observer))));
 
+    /// <summary>The theory: the activity Hessian's extreme eigenvalues and condition number against depth and width, for sp, ntp and muPC residual MLPs, at initialisation and after training.</summary>
+    public static ExperimentReport TheoryConditioning(TheoryConditioningOptions options, IExperimentObserver? observer = null) =>
+        ExperimentReport.From(E.Conditioning.report(E.Conditioning.study(Checked<E.Conditioning.Settings>(options), Adapt(observer))));
+
+    /// <summary>The theory: per-layer gradient norms of the loss (BP) against those of the equilibrated energy (PC) in deep MLPs, at initialisation and along training.</summary>
+    public static ExperimentReport TheoryGradients(TheoryGradientsOptions options, IExperimentObserver? observer = null) =>
+        ExperimentReport.From(E.EffectiveGradients.report(E.EffectiveGradients.study(Checked<E.EffectiveGradients.Settings>(options), Adapt(observer))));
+
     /// <summary>The inverse-temperature phase transition of modern Hopfield networks.</summary>
     public static ExperimentReport HopfieldPhase(PhaseOptions options, IExperimentObserver? observer = null) =>
         ExperimentReport.From(E.Phase.report(E.Phase.study(Checked<E.Phase.Settings>(options), Adapt(observer))));

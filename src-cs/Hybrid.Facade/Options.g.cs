@@ -747,10 +747,10 @@ public sealed partial record TheoryEscapeOptions : ConfigOptions<TheoryEscapeOpt
     /// <summary>Samples of the regression data (default <c>64</c>; JSON <c>batch</c>, flag <c>--batch</c>).</summary>
     public int Batch { get => Read<int>("batch"); init => Put("batch", value); }
 
-    /// <summary>Learning rates of the linear cases (plain SGD, the same for BP and PC) (default <c>0.05,0.1,0.2</c>; JSON <c>learningRates</c>, flag <c>--lr</c>).</summary>
+    /// <summary>Learning rates of the linear cases (plain SGD, the same for BP and PC) (default <c>0.1,0.2,0.4</c>; JSON <c>learningRates</c>, flag <c>--lr</c>).</summary>
     public IReadOnlyList<double> LearningRates { get => Read<IReadOnlyList<double>>("learningRates"); init => Put("learningRates", value); }
 
-    /// <summary>Update budget of the linear cases (default <c>2000</c>; JSON <c>maxUpdates</c>, flag <c>--max-updates</c>).</summary>
+    /// <summary>Update budget of the linear cases (default <c>1000</c>; JSON <c>maxUpdates</c>, flag <c>--max-updates</c>).</summary>
     public int MaxUpdates { get => Read<int>("maxUpdates"); init => Put("maxUpdates", value); }
 
     /// <summary>Weight layers of the tanh MLP (784 inputs, 10 outputs) (default <c>3</c>; JSON <c>mlpLayers</c>, flag <c>--mlp-layers</c>).</summary>
@@ -762,10 +762,10 @@ public sealed partial record TheoryEscapeOptions : ConfigOptions<TheoryEscapeOpt
     /// <summary>Fashion-MNIST training samples of the MLP case (0: no MLP case) (default <c>1000</c>; JSON <c>mlpSamples</c>, flag <c>--mlp-samples</c>).</summary>
     public int MlpSamples { get => Read<int>("mlpSamples"); init => Put("mlpSamples", value); }
 
-    /// <summary>Learning rates of the MLP case (default <c>0.1,0.3</c>; JSON <c>mlpLearningRates</c>, flag <c>--mlp-lr</c>).</summary>
+    /// <summary>Learning rates of the MLP case (default <c>0.25,0.5</c>; JSON <c>mlpLearningRates</c>, flag <c>--mlp-lr</c>).</summary>
     public IReadOnlyList<double> MlpLearningRates { get => Read<IReadOnlyList<double>>("mlpLearningRates"); init => Put("mlpLearningRates", value); }
 
-    /// <summary>Update budget of the MLP case (default <c>500</c>; JSON <c>mlpMaxUpdates</c>, flag <c>--mlp-max-updates</c>).</summary>
+    /// <summary>Update budget of the MLP case (default <c>400</c>; JSON <c>mlpMaxUpdates</c>, flag <c>--mlp-max-updates</c>).</summary>
     public int MlpMaxUpdates { get => Read<int>("mlpMaxUpdates"); init => Put("mlpMaxUpdates", value); }
 
     /// <summary>Networks (initialisation seeds) per case (default <c>3</c>; JSON <c>seeds</c>, flag <c>--seeds</c>).</summary>
@@ -780,7 +780,7 @@ public sealed partial record TheoryEscapeOptions : ConfigOptions<TheoryEscapeOpt
     /// <summary>First step size of PC's inference (default <c>0.5</c>; JSON <c>inferenceStep</c>, flag <c>--inference-step</c>).</summary>
     public double InferenceStep { get => Read<double>("inferenceStep"); init => Put("inferenceStep", value); }
 
-    /// <summary>PC's inference stops when every sample's state gradient has at most this norm (default <c>1E-08</c>; JSON <c>tolerance</c>, flag <c>--tolerance</c>).</summary>
+    /// <summary>PC's inference stops when every sample's state gradient has at most this norm (default <c>1E-06</c>; JSON <c>tolerance</c>, flag <c>--tolerance</c>).</summary>
     public double Tolerance { get => Read<double>("tolerance"); init => Put("tolerance", value); }
 
     /// <summary>PC's inference step budget per update (default <c>10000</c>; JSON <c>maxInferenceSteps</c>, flag <c>--max-inference-steps</c>).</summary>
@@ -790,5 +790,114 @@ public sealed partial record TheoryEscapeOptions : ConfigOptions<TheoryEscapeOpt
     public string? DataRoot { get => Read<string?>("data"); init => Put("data", value); }
 
     /// <summary>Folder for the plot, CSV and JSON (default <c>runs/theory-escape</c>; JSON <c>out</c>, flag <c>--out</c>).</summary>
+    public string Out { get => Read<string>("out"); init => Put("out", value); }
+}
+
+/// <summary>Options of <c>theory conditioning</c>: the activity Hessian's conditioning against depth and width for sp, ntp and muPC residual MLPs. Immutable: set it with an object initializer, a <c>with</c> expression or
+/// <c>With(setting, value)</c>; its JSON form is the form <c>theory-conditioning</c> (<c>hybrid config schema theory-conditioning</c>).</summary>
+public sealed partial record TheoryConditioningOptions : ConfigOptions<TheoryConditioningOptions>
+{
+    /// <summary>The defaults.</summary>
+    public TheoryConditioningOptions() : base("theory-conditioning") { }
+
+    /// <summary>Reads options from a JSON file (fields absent keep the defaults).</summary>
+    public static TheoryConditioningOptions FromFile(string path) => new TheoryConditioningOptions().WithFile(path);
+
+    /// <summary>Reads options from a JSON document (fields absent keep the defaults).</summary>
+    public static TheoryConditioningOptions FromJson(string json) => new TheoryConditioningOptions().WithJson(json);
+
+    /// <summary>Numbers of weight layers L of the residual MLPs (default <c>4,8,16,32</c>; JSON <c>depths</c>, flag <c>--depth</c>).</summary>
+    public IReadOnlyList<int> Depths { get => Read<IReadOnlyList<int>>("depths"); init => Put("depths", value); }
+
+    /// <summary>Widths N of the hidden layers (default <c>16,64</c>; JSON <c>widths</c>, flag <c>--width</c>).</summary>
+    public IReadOnlyList<int> Widths { get => Read<IReadOnlyList<int>>("widths"); init => Put("widths", value); }
+
+    /// <summary>Parameterisations compared: sp, ntp, mupc (default <c>sp,ntp,mupc</c>; JSON <c>parameterisations</c>, flag <c>--parameterisation</c>).</summary>
+    public IReadOnlyList<Parameterisation> Parameterisations { get => Read<IReadOnlyList<Parameterisation>>("parameterisations"); init => Put("parameterisations", value); }
+
+    /// <summary>Activation of the residual blocks (default <c>relu</c>; JSON <c>activation</c>, flag <c>--activation</c>).</summary>
+    public Activation Activation { get => Read<Activation>("activation"); init => Put("activation", value); }
+
+    /// <summary>Test images whose activity Hessians are measured (median reported) (default <c>4</c>; JSON <c>samples</c>, flag <c>--samples</c>).</summary>
+    public int Samples { get => Read<int>("samples"); init => Put("samples", value); }
+
+    /// <summary>Weight updates (by sPC) of the short training (0: initialisation only) (default <c>50</c>; JSON <c>trainSteps</c>, flag <c>--train-steps</c>).</summary>
+    public int TrainSteps { get => Read<int>("trainSteps"); init => Put("trainSteps", value); }
+
+    /// <summary>Samples per training batch (default <c>64</c>; JSON <c>batchSize</c>, flag <c>--batch-size</c>).</summary>
+    public int BatchSize { get => Read<int>("batchSize"); init => Put("batchSize", value); }
+
+    /// <summary>AdamW learning rate of the short training (default <c>0.1</c>; JSON <c>learningRate</c>, flag <c>--learning-rate</c>).</summary>
+    public double LearningRate { get => Read<double>("learningRate"); init => Put("learningRate", value); }
+
+    /// <summary>Fraction of the training set the batches are drawn from, in (0,1] (default <c>0.1</c>; JSON <c>fraction</c>, flag <c>--fraction</c>).</summary>
+    public double Fraction { get => Read<double>("fraction"); init => Put("fraction", value); }
+
+    /// <summary>Dataset: fashion-mnist, mnist10k, mnist, kmnist or folder:PATH (default <c>fashion-mnist</c>; JSON <c>dataset</c>, flag <c>--dataset</c>).</summary>
+    public string Dataset { get => Read<string>("dataset"); init => Put("dataset", value); }
+
+    /// <summary>Dataset root folder (default: $HYBRID_DATA, then the standard folders) (default not set; JSON <c>data</c>, flag <c>--data</c>).</summary>
+    public string? DataRoot { get => Read<string?>("data"); init => Put("data", value); }
+
+    /// <summary>Seed of the networks and of the batches (default <c>0</c>; JSON <c>seed</c>, flag <c>--seed</c>).</summary>
+    public long Seed { get => Read<long>("seed"); init => Put("seed", value); }
+
+    /// <summary>Folder for the plot, CSV and JSON (default <c>runs/theory-conditioning</c>; JSON <c>out</c>, flag <c>--out</c>).</summary>
+    public string Out { get => Read<string>("out"); init => Put("out", value); }
+}
+
+/// <summary>Options of <c>theory gradients</c>: per-layer gradient norms of the loss against those of the equilibrated energy in deep MLPs. Immutable: set it with an object initializer, a <c>with</c> expression or
+/// <c>With(setting, value)</c>; its JSON form is the form <c>theory-gradients</c> (<c>hybrid config schema theory-gradients</c>).</summary>
+public sealed partial record TheoryGradientsOptions : ConfigOptions<TheoryGradientsOptions>
+{
+    /// <summary>The defaults.</summary>
+    public TheoryGradientsOptions() : base("theory-gradients") { }
+
+    /// <summary>Reads options from a JSON file (fields absent keep the defaults).</summary>
+    public static TheoryGradientsOptions FromFile(string path) => new TheoryGradientsOptions().WithFile(path);
+
+    /// <summary>Reads options from a JSON document (fields absent keep the defaults).</summary>
+    public static TheoryGradientsOptions FromJson(string json) => new TheoryGradientsOptions().WithJson(json);
+
+    /// <summary>Dataset (registry name or folder:PATH) (default <c>fashion-mnist</c>; JSON <c>dataset</c>, flag <c>--dataset</c>).</summary>
+    public string Dataset { get => Read<string>("dataset"); init => Put("dataset", value); }
+
+    /// <summary>Dataset root folder (default not set; JSON <c>data</c>, flag <c>--data</c>).</summary>
+    public string? DataRoot { get => Read<string?>("data"); init => Put("data", value); }
+
+    /// <summary>Training samples used (one full batch) (default <c>256</c>; JSON <c>samples</c>, flag <c>--samples</c>).</summary>
+    public int Samples { get => Read<int>("samples"); init => Put("samples", value); }
+
+    /// <summary>Hidden activations: tanh, sigmoid or identity (default <c>tanh,sigmoid</c>; JSON <c>activations</c>, flag <c>--activation</c>).</summary>
+    public IReadOnlyList<string> Activations { get => Read<IReadOnlyList<string>>("activations"); init => Put("activations", value); }
+
+    /// <summary>Depths L (weight matrices) (default <c>5,10,20</c>; JSON <c>depths</c>, flag <c>--depth</c>).</summary>
+    public IReadOnlyList<int> Depths { get => Read<IReadOnlyList<int>>("depths"); init => Put("depths", value); }
+
+    /// <summary>Width of the hidden layers (default <c>32</c>; JSON <c>width</c>, flag <c>--width</c>).</summary>
+    public int Width { get => Read<int>("width"); init => Put("width", value); }
+
+    /// <summary>Weights N(0, scale^2 / fan_in) (default <c>1</c>; JSON <c>weightScale</c>, flag <c>--weight-scale</c>).</summary>
+    public double WeightScale { get => Read<double>("weightScale"); init => Put("weightScale", value); }
+
+    /// <summary>SGD updates by PC (and by BP, for its loss) (default <c>30</c>; JSON <c>updates</c>, flag <c>--updates</c>).</summary>
+    public int Updates { get => Read<int>("updates"); init => Put("updates", value); }
+
+    /// <summary>SGD learning rate (default <c>0.1</c>; JSON <c>learningRate</c>, flag <c>--learning-rate</c>).</summary>
+    public double LearningRate { get => Read<double>("learningRate"); init => Put("learningRate", value); }
+
+    /// <summary>Points of training at which both gradients are recorded (default <c>4</c>; JSON <c>records</c>, flag <c>--records</c>).</summary>
+    public int Records { get => Read<int>("records"); init => Put("records", value); }
+
+    /// <summary>Inference stops when every sample's state gradient has at most this norm (default <c>1E-05</c>; JSON <c>tolerance</c>, flag <c>--tolerance</c>).</summary>
+    public double Tolerance { get => Read<double>("tolerance"); init => Put("tolerance", value); }
+
+    /// <summary>Inference step budget (default <c>20000</c>; JSON <c>maxSteps</c>, flag <c>--max-steps</c>).</summary>
+    public int MaxSteps { get => Read<int>("maxSteps"); init => Put("maxSteps", value); }
+
+    /// <summary>Seed of the weights (default <c>0</c>; JSON <c>seed</c>, flag <c>--seed</c>).</summary>
+    public long Seed { get => Read<long>("seed"); init => Put("seed", value); }
+
+    /// <summary>Folder for the plots, CSV and JSON (default <c>runs/theory-gradients</c>; JSON <c>out</c>, flag <c>--out</c>).</summary>
     public string Out { get => Read<string>("out"); init => Put("out", value); }
 }

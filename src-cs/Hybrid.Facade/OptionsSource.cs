@@ -30,6 +30,8 @@ internal static class OptionsSource
         new("theory-energy", "TheoryEnergyOptions", "Options of <c>theory energy</c>: the closed-form equilibrated energy of deep linear networks against inference."),
         new("theory-saddles", "TheorySaddlesOptions", "Options of <c>theory saddles</c>: the Hessians of the loss and of the equilibrated energy at the origin of deep linear networks."),
         new("theory-escape", "TheoryEscapeOptions", "Options of <c>theory escape</c>: updates to leave the plateau near the origin, BP against PC."),
+        new("theory-conditioning", "TheoryConditioningOptions", "Options of <c>theory conditioning</c>: the activity Hessian's conditioning against depth and width for sp, ntp and muPC residual MLPs."),
+        new("theory-gradients", "TheoryGradientsOptions", "Options of <c>theory gradients</c>: per-layer gradient norms of the loss against those of the equilibrated energy in deep MLPs."),
     ];
 
     /// <summary>Property names where the path's does not read well.</summary>

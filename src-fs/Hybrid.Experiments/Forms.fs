@@ -63,6 +63,11 @@ let theoryEscape =
     create "theory-escape" "Hybrid escape from the origin, BP vs PC" "hybrid theory escape --config FILE" Escape.codec Escape.defaults
         [ FlagRule.Named("depths", "--depth"); FlagRule.Named("learningRates", "--lr"); FlagRule.Named("mlpLearningRates", "--mlp-lr") ]
 
+/// Per-layer gradient norms of the loss against those of F* (vanishing gradients).
+let theoryGradients =
+    create "theory-gradients" "Hybrid effective gradients of deep MLPs" "hybrid theory gradients --config FILE" EffectiveGradients.codec EffectiveGradients.defaults
+        [ FlagRule.Named("depths", "--depth"); FlagRule.Named("activations", "--activation") ]
+
 /// Every form, with its type hidden.
 let all: AnyForm list =
     [ Form.boxed train
@@ -82,7 +87,8 @@ let all: AnyForm list =
       Form.boxed theoryEnergy
       Form.boxed theorySaddles
       Form.boxed theoryEscape
-      Form.boxed theoryConditioning ]
+      Form.boxed theoryConditioning
+      Form.boxed theoryGradients ]
 
 /// A form by name; the error lists the names.
 let get (name: string) : AnyForm =

@@ -67,6 +67,9 @@ val theoryEscape: Hybrid.Form<Hybrid.Experiments.Escape.Settings>
 /// The activity Hessian's conditioning against depth for residual MLPs.
 val theoryConditioning: Hybrid.Form<Hybrid.Experiments.Conditioning.Settings>
 
+/// Per-layer gradient norms of the loss against those of F* (vanishing gradients).
+val theoryGradients: Hybrid.Form<Hybrid.Experiments.EffectiveGradients.Settings>
+
 /// Every form, with its type hidden.
 val all: Hybrid.AnyForm list
 
