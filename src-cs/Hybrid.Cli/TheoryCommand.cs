@@ -63,6 +63,28 @@ public static class TheoryCommand
                 var json = pr.GetValue(CommonOptions.Json);
                 return Output.Report(json, PaperExperiments.TheoryConditioning(o, new RunDisplay(json).Messages()));
             }));
+        cmd.Subcommands.Add(CommonOptions.FormCommand<TheoryTransferOptions>("transfer", """
+            A grid of weight learning rate and state step, sPC on residual MLPs at a small and a large width and depth,
+            under muPC and under sp, every cell a trial of one sweep (other workers join with hybrid sweep work; running
+            the command again continues it): is the large network's best cell the small one's, within one grid step?
+            Writes heatmaps and JSON.
+            """,
+            (o, pr) =>
+            {
+                var json = pr.GetValue(CommonOptions.Json);
+                using var cts = Cancellation.OnCtrlC();
+                return Output.Report(json, new RunDisplay(json).Run(obs => PaperExperiments.TheoryTransfer(o, obs, cts.Token)));
+            }));
+        cmd.Subcommands.Add(CommonOptions.FormCommand<TheoryTrustRegionOptions>("trust-region", """
+            The trust-region view of PC on small chains trained by PC: the angle of PC's weight update to BP's gradient and
+            to the trust-region step on the loss of the same length, with the Fisher (Gauss-Newton) curvature and with the
+            exact Hessian, along training; writes plots, CSV and JSON.
+            """,
+            (o, pr) =>
+            {
+                var json = pr.GetValue(CommonOptions.Json);
+                return Output.Report(json, PaperExperiments.TheoryTrustRegion(o, new RunDisplay(json).Messages()));
+            }));
         return cmd;
     }
 }

@@ -105,6 +105,14 @@ public static class PaperExperiments
     public static ExperimentReport TheoryGradients(TheoryGradientsOptions options, IExperimentObserver? observer = null) =>
         ExperimentReport.From(E.EffectiveGradients.report(E.EffectiveGradients.study(Checked<E.EffectiveGradients.Settings>(options), Adapt(observer))));
 
+    /// <summary>The theory: the best weight learning rate and state step at a small and a large residual MLP, under muPC and sp, as one sweep (other workers may join).</summary>
+    public static ExperimentReport TheoryTransfer(TheoryTransferOptions options, IExperimentObserver? observer = null, CancellationToken cancel = default) =>
+        ExperimentReport.From(E.Transfer.report(E.Transfer.run(Checked<E.Transfer.Settings>(options), Adapt(observer), cancel)));
+
+    /// <summary>The theory: the angles of PC's weight update to BP's gradient and to trust-region steps on the loss (Fisher and exact Hessian curvature), along training.</summary>
+    public static ExperimentReport TheoryTrustRegion(TheoryTrustRegionOptions options, IExperimentObserver? observer = null) =>
+        ExperimentReport.From(E.TrustRegion.report(E.TrustRegion.study(Checked<E.TrustRegion.Settings>(options), Adapt(observer))));
+
     /// <summary>The inverse-temperature phase transition of modern Hopfield networks.</summary>
     public static ExperimentReport HopfieldPhase(PhaseOptions options, IExperimentObserver? observer = null) =>
         ExperimentReport.From(E.Phase.report(E.Phase.study(Checked<E.Phase.Settings>(options), Adapt(observer))));

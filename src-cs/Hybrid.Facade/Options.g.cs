@@ -901,3 +901,112 @@ public sealed partial record TheoryGradientsOptions : ConfigOptions<TheoryGradie
     /// <summary>Folder for the plots, CSV and JSON (default <c>runs/theory-gradients</c>; JSON <c>out</c>, flag <c>--out</c>).</summary>
     public string Out { get => Read<string>("out"); init => Put("out", value); }
 }
+
+/// <summary>Options of <c>theory transfer</c>: the best weight learning rate and state step at a small and a large width and depth, under muPC and sp, as one sweep. Immutable: set it with an object initializer, a <c>with</c> expression or
+/// <c>With(setting, value)</c>; its JSON form is the form <c>theory-transfer</c> (<c>hybrid config schema theory-transfer</c>).</summary>
+public sealed partial record TheoryTransferOptions : ConfigOptions<TheoryTransferOptions>
+{
+    /// <summary>The defaults.</summary>
+    public TheoryTransferOptions() : base("theory-transfer") { }
+
+    /// <summary>Reads options from a JSON file (fields absent keep the defaults).</summary>
+    public static TheoryTransferOptions FromFile(string path) => new TheoryTransferOptions().WithFile(path);
+
+    /// <summary>Reads options from a JSON document (fields absent keep the defaults).</summary>
+    public static TheoryTransferOptions FromJson(string json) => new TheoryTransferOptions().WithJson(json);
+
+    /// <summary>Dataset: fashion-mnist, mnist10k, mnist, kmnist, cifar10 or folder:PATH (default <c>fashion-mnist</c>; JSON <c>dataset</c>, flag <c>--dataset</c>).</summary>
+    public string Dataset { get => Read<string>("dataset"); init => Put("dataset", value); }
+
+    /// <summary>Dataset root folder (default: $HYBRID_DATA, then the standard folders) (default not set; JSON <c>data</c>, flag <c>--data</c>).</summary>
+    public string? DataRoot { get => Read<string?>("data"); init => Put("data", value); }
+
+    /// <summary>Fraction of the training set, in (0,1] (the papers: 0.25, 0.5, 1) (default <c>0.1</c>; JSON <c>fraction</c>, flag <c>--fraction</c>).</summary>
+    public double Fraction { get => Read<double>("fraction"); init => Put("fraction", value); }
+
+    /// <summary>Epochs per run (default <c>1</c>; JSON <c>epochs</c>, flag <c>--epochs</c>).</summary>
+    public int Epochs { get => Read<int>("epochs"); init => Put("epochs", value); }
+
+    /// <summary>Folder for run folders (the experiment's folder goes inside) (default <c>runs</c>; JSON <c>out</c>, flag <c>--out</c>).</summary>
+    public string Out { get => Read<string>("out"); init => Put("out", value); }
+
+    /// <summary>Compute device: auto, cpu or cuda (default <c>auto</c>; JSON <c>device</c>, flag <c>--device</c>).</summary>
+    public Device Device { get => Read<Device>("device"); init => Put("device", value); }
+
+    /// <summary>Where the trials live: a file path or sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DB (default: sweep.db in the experiment's folder); other workers join with hybrid sweep work, and running the command again continues what was stopped (default not set; JSON <c>storage</c>, flag <c>--storage</c>).</summary>
+    public string? Storage { get => Read<string?>("storage"); init => Put("storage", value); }
+
+    /// <summary>Seeds per method (the papers: 3) (default <c>2</c>; JSON <c>seeds</c>, flag <c>--seeds</c>).</summary>
+    public int Seeds { get => Read<int>("seeds"); init => Put("seeds", value); }
+
+    /// <summary>Hidden width of the small network (default <c>32</c>; JSON <c>smallWidth</c>, flag <c>--small-width</c>).</summary>
+    public int SmallWidth { get => Read<int>("smallWidth"); init => Put("smallWidth", value); }
+
+    /// <summary>Weight layers of the small network (default <c>4</c>; JSON <c>smallDepth</c>, flag <c>--small-depth</c>).</summary>
+    public int SmallDepth { get => Read<int>("smallDepth"); init => Put("smallDepth", value); }
+
+    /// <summary>Hidden width of the large network (default <c>128</c>; JSON <c>largeWidth</c>, flag <c>--large-width</c>).</summary>
+    public int LargeWidth { get => Read<int>("largeWidth"); init => Put("largeWidth", value); }
+
+    /// <summary>Weight layers of the large network (default <c>16</c>; JSON <c>largeDepth</c>, flag <c>--large-depth</c>).</summary>
+    public int LargeDepth { get => Read<int>("largeDepth"); init => Put("largeDepth", value); }
+
+    /// <summary>AdamW learning rates of the weights, increasing (default <c>0.003,0.01,0.03,0.1,0.3</c>; JSON <c>learningRates</c>, flag <c>--lr</c>).</summary>
+    public IReadOnlyList<double> LearningRates { get => Read<IReadOnlyList<double>>("learningRates"); init => Put("learningRates", value); }
+
+    /// <summary>State steps of sPC's inference, increasing (default <c>0.0125,0.025,0.05,0.1,0.2</c>; JSON <c>stateSteps</c>, flag <c>--state-step</c>).</summary>
+    public IReadOnlyList<double> StateSteps { get => Read<IReadOnlyList<double>>("stateSteps"); init => Put("stateSteps", value); }
+
+    /// <summary>Parameterisations compared: sp, ntp, mupc (default <c>sp,mupc</c>; JSON <c>parameterisations</c>, flag <c>--parameterisation</c>).</summary>
+    public IReadOnlyList<Parameterisation> Parameterisations { get => Read<IReadOnlyList<Parameterisation>>("parameterisations"); init => Put("parameterisations", value); }
+
+    /// <summary>Inference steps T (null: the configs', 8) (default <c>null</c>; JSON <c>steps</c>, flag <c>--steps</c>).</summary>
+    public int? Steps { get => Read<int?>("steps"); init => Put("steps", value); }
+}
+
+/// <summary>Options of <c>theory trust-region</c>: the angles of PC's weight update to BP's gradient and to trust-region steps on the loss. Immutable: set it with an object initializer, a <c>with</c> expression or
+/// <c>With(setting, value)</c>; its JSON form is the form <c>theory-trust-region</c> (<c>hybrid config schema theory-trust-region</c>).</summary>
+public sealed partial record TheoryTrustRegionOptions : ConfigOptions<TheoryTrustRegionOptions>
+{
+    /// <summary>The defaults.</summary>
+    public TheoryTrustRegionOptions() : base("theory-trust-region") { }
+
+    /// <summary>Reads options from a JSON file (fields absent keep the defaults).</summary>
+    public static TheoryTrustRegionOptions FromFile(string path) => new TheoryTrustRegionOptions().WithFile(path);
+
+    /// <summary>Reads options from a JSON document (fields absent keep the defaults).</summary>
+    public static TheoryTrustRegionOptions FromJson(string json) => new TheoryTrustRegionOptions().WithJson(json);
+
+    /// <summary>Depths L (weight matrices) (default <c>2,3,4</c>; JSON <c>depths</c>, flag <c>--depth</c>).</summary>
+    public IReadOnlyList<int> Depths { get => Read<IReadOnlyList<int>>("depths"); init => Put("depths", value); }
+
+    /// <summary>Width of the input, hidden layers and output (default <c>6</c>; JSON <c>width</c>, flag <c>--width</c>).</summary>
+    public int Width { get => Read<int>("width"); init => Put("width", value); }
+
+    /// <summary>Hidden activations: identity, tanh (default <c>identity,tanh</c>; JSON <c>activations</c>, flag <c>--activation</c>).</summary>
+    public IReadOnlyList<string> Activations { get => Read<IReadOnlyList<string>>("activations"); init => Put("activations", value); }
+
+    /// <summary>Regression samples (default <c>32</c>; JSON <c>batch</c>, flag <c>--batch</c>).</summary>
+    public int Batch { get => Read<int>("batch"); init => Put("batch", value); }
+
+    /// <summary>Weights N(0, scale^2 / fan_in) (default <c>0.5</c>; JSON <c>weightScale</c>, flag <c>--weight-scale</c>).</summary>
+    public double WeightScale { get => Read<double>("weightScale"); init => Put("weightScale", value); }
+
+    /// <summary>PC's SGD learning rate (default <c>0.2</c>; JSON <c>learningRate</c>, flag <c>--learning-rate</c>).</summary>
+    public double LearningRate { get => Read<double>("learningRate"); init => Put("learningRate", value); }
+
+    /// <summary>PC updates (default <c>200</c>; JSON <c>updates</c>, flag <c>--updates</c>).</summary>
+    public int Updates { get => Read<int>("updates"); init => Put("updates", value); }
+
+    /// <summary>Points of training at which the angles are measured (default <c>5</c>; JSON <c>records</c>, flag <c>--records</c>).</summary>
+    public int Records { get => Read<int>("records"); init => Put("records", value); }
+
+    /// <summary>Inference stops when every sample's state gradient has at most this norm (default <c>1E-10</c>; JSON <c>tolerance</c>, flag <c>--tolerance</c>).</summary>
+    public double Tolerance { get => Read<double>("tolerance"); init => Put("tolerance", value); }
+
+    /// <summary>Seed of the data and the weights (default <c>0</c>; JSON <c>seed</c>, flag <c>--seed</c>).</summary>
+    public long Seed { get => Read<long>("seed"); init => Put("seed", value); }
+
+    /// <summary>Folder for the plots, CSV and JSON (default <c>runs/theory-trust-region</c>; JSON <c>out</c>, flag <c>--out</c>).</summary>
+    public string Out { get => Read<string>("out"); init => Put("out", value); }
+}

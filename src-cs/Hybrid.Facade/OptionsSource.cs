@@ -32,6 +32,8 @@ internal static class OptionsSource
         new("theory-escape", "TheoryEscapeOptions", "Options of <c>theory escape</c>: updates to leave the plateau near the origin, BP against PC."),
         new("theory-conditioning", "TheoryConditioningOptions", "Options of <c>theory conditioning</c>: the activity Hessian's conditioning against depth and width for sp, ntp and muPC residual MLPs."),
         new("theory-gradients", "TheoryGradientsOptions", "Options of <c>theory gradients</c>: per-layer gradient norms of the loss against those of the equilibrated energy in deep MLPs."),
+        new("theory-transfer", "TheoryTransferOptions", "Options of <c>theory transfer</c>: the best weight learning rate and state step at a small and a large width and depth, under muPC and sp, as one sweep."),
+        new("theory-trust-region", "TheoryTrustRegionOptions", "Options of <c>theory trust-region</c>: the angles of PC's weight update to BP's gradient and to trust-region steps on the loss."),
     ];
 
     /// <summary>Property names where the path's does not read well.</summary>

@@ -34,7 +34,10 @@ let flatten (parts: T[]) : T =
 
 /// Gradients of `f` with respect to `xs`, zeros where `f` does not depend on one.
 let private gradients (f: T) (xs: T[]) (createGraph: bool) (retain: bool) : T[] =
-    if not f.requires_grad then xs |> Array.map torch.zeros_like
+    // libtorch aborts the process on a gradient with respect to nothing (a chain of one
+    // block has no hidden state).
+    if xs.Length = 0 then [||]
+    elif not f.requires_grad then xs |> Array.map torch.zeros_like
     else
         let gs = torch.autograd.grad([| f |], xs, retain_graph = retain, create_graph = createGraph, allow_unused = true)
         Array.init xs.Length (fun i -> if isNull gs[i] then torch.zeros_like xs[i] else gs[i])

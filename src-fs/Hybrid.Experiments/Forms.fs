@@ -68,6 +68,16 @@ let theoryGradients =
     create "theory-gradients" "Hybrid effective gradients of deep MLPs" "hybrid theory gradients --config FILE" EffectiveGradients.codec EffectiveGradients.defaults
         [ FlagRule.Named("depths", "--depth"); FlagRule.Named("activations", "--activation") ]
 
+/// The best weight learning rate and state step, small against large, muPC against sp.
+let theoryTransfer =
+    create "theory-transfer" "Hybrid transfer of learning rate and state step" "hybrid theory transfer --config FILE" Transfer.codec Transfer.defaults
+        [ FlagRule.Named("learningRates", "--lr"); FlagRule.Named("stateSteps", "--state-step"); FlagRule.Named("parameterisations", "--parameterisation") ]
+
+/// PC's weight update against BP's gradient and trust-region steps.
+let theoryTrustRegion =
+    create "theory-trust-region" "Hybrid trust-region view of PC" "hybrid theory trust-region --config FILE" TrustRegion.codec TrustRegion.defaults
+        [ FlagRule.Named("depths", "--depth"); FlagRule.Named("activations", "--activation") ]
+
 /// Every form, with its type hidden.
 let all: AnyForm list =
     [ Form.boxed train
@@ -88,7 +98,9 @@ let all: AnyForm list =
       Form.boxed theorySaddles
       Form.boxed theoryEscape
       Form.boxed theoryConditioning
-      Form.boxed theoryGradients ]
+      Form.boxed theoryGradients
+      Form.boxed theoryTransfer
+      Form.boxed theoryTrustRegion ]
 
 /// A form by name; the error lists the names.
 let get (name: string) : AnyForm =

@@ -70,6 +70,12 @@ val theoryConditioning: Hybrid.Form<Hybrid.Experiments.Conditioning.Settings>
 /// Per-layer gradient norms of the loss against those of F* (vanishing gradients).
 val theoryGradients: Hybrid.Form<Hybrid.Experiments.EffectiveGradients.Settings>
 
+/// The best weight learning rate and state step, small against large, muPC against sp.
+val theoryTransfer: Hybrid.Form<Hybrid.Experiments.Transfer.Settings>
+
+/// PC's weight update against BP's gradient and trust-region steps.
+val theoryTrustRegion: Hybrid.Form<Hybrid.Experiments.TrustRegion.Settings>
+
 /// Every form, with its type hidden.
 val all: Hybrid.AnyForm list
 
